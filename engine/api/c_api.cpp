@@ -1,0 +1,135 @@
+#include <string>
+
+#include "kiln/kiln.h"
+#include "kiln/kiln.hpp"
+
+struct kiln_model {
+  kiln::Model model;
+};
+
+struct kiln_session {
+  kiln::Session session;
+  std::vector<kiln::Tensor> inputs, outputs;  // wrappers re-pointed on each run
+};
+
+namespace {
+
+thread_local std::string g_last_error;
+
+kiln_status to_status(kiln::ErrorCode code) {
+  switch (code) {
+    case kiln::ErrorCode::InvalidArgument: return KILN_ERROR_INVALID_ARGUMENT;
+    case kiln::ErrorCode::InvalidModel: return KILN_ERROR_INVALID_MODEL;
+    case kiln::ErrorCode::Unsupported: return KILN_ERROR_UNSUPPORTED;
+    case kiln::ErrorCode::Io: return KILN_ERROR_IO;
+    case kiln::ErrorCode::Internal: return KILN_ERROR_INTERNAL;
+  }
+  return KILN_ERROR_INTERNAL;
+}
+
+// Runs `f`, turning any exception into a status and a stored message.
+template <class F>
+kiln_status guarded(F&& f) {
+  try {
+    f();
+    g_last_error.clear();
+    return KILN_OK;
+  } catch (const kiln::Error& e) {
+    g_last_error = e.what();
+    return to_status(e.code());
+  } catch (const std::exception& e) {
+    g_last_error = e.what();
+    return KILN_ERROR_INTERNAL;
+  } catch (...) {
+    g_last_error = "unknown error";
+    return KILN_ERROR_INTERNAL;
+  }
+}
+
+kiln_status null_arg(const char* what) {
+  g_last_error = std::string(what) + " must not be NULL";
+  return KILN_ERROR_INVALID_ARGUMENT;
+}
+
+kiln_status tensor_info(const std::vector<kiln::TensorDesc>& list, size_t index, const char** name,
+                        const int64_t** shape, size_t* rank) {
+  if (index >= list.size()) {
+    g_last_error = "index " + std::to_string(index) + " is out of range (" + std::to_string(list.size()) + ")";
+    return KILN_ERROR_INVALID_ARGUMENT;
+  }
+  if (name) *name = list[index].name.c_str();
+  if (shape) *shape = list[index].shape.data();
+  if (rank) *rank = list[index].shape.size();
+  return KILN_OK;
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* kiln_last_error(void) { return g_last_error.c_str(); }
+
+kiln_status kiln_model_load(const char* path, kiln_model** out_model) {
+  if (!path) return null_arg("path");
+  if (!out_model) return null_arg("out_model");
+  *out_model = nullptr;
+  return guarded([&] { *out_model = new kiln_model{kiln::Model::load(path)}; });
+}
+
+void kiln_model_free(kiln_model* model) { delete model; }
+
+kiln_status kiln_session_create(const kiln_model* model, const char* backend, int threads,
+                                kiln_session** out_session) {
+  if (!model) return null_arg("model");
+  if (!out_session) return null_arg("out_session");
+  *out_session = nullptr;
+  return guarded([&] {
+    kiln::SessionOptions options;
+    options.backend = backend ? backend : "reference";
+    options.threads = threads;
+    auto* s = new kiln_session{kiln::Session(model->model, options), {}, {}};
+    s->inputs.resize(s->session.inputs().size());
+    s->outputs.resize(s->session.outputs().size());
+    *out_session = s;
+  });
+}
+
+void kiln_session_free(kiln_session* session) { delete session; }
+
+size_t kiln_session_input_count(const kiln_session* session) { return session ? session->session.inputs().size() : 0; }
+size_t kiln_session_output_count(const kiln_session* session) {
+  return session ? session->session.outputs().size() : 0;
+}
+
+kiln_status kiln_session_input_info(const kiln_session* session, size_t index, const char** name,
+                                    const int64_t** shape, size_t* rank) {
+  if (!session) return null_arg("session");
+  return tensor_info(session->session.inputs(), index, name, shape, rank);
+}
+
+kiln_status kiln_session_output_info(const kiln_session* session, size_t index, const char** name,
+                                     const int64_t** shape, size_t* rank) {
+  if (!session) return null_arg("session");
+  return tensor_info(session->session.outputs(), index, name, shape, rank);
+}
+
+kiln_status kiln_session_run(kiln_session* session, const float* const* inputs, float* const* outputs) {
+  if (!session) return null_arg("session");
+  if (!inputs && !session->inputs.empty()) return null_arg("inputs");
+  if (!outputs) return null_arg("outputs");
+  return guarded([&] {
+    const auto& in_desc = session->session.inputs();
+    const auto& out_desc = session->session.outputs();
+    for (size_t i = 0; i < in_desc.size(); ++i) {
+      if (!inputs[i]) throw kiln::Error(kiln::ErrorCode::InvalidArgument, "input " + std::to_string(i) + " is NULL");
+      session->inputs[i] = kiln::Tensor::wrap(const_cast<float*>(inputs[i]), in_desc[i].shape);
+    }
+    for (size_t i = 0; i < out_desc.size(); ++i) {
+      if (!outputs[i]) throw kiln::Error(kiln::ErrorCode::InvalidArgument, "output " + std::to_string(i) + " is NULL");
+      session->outputs[i] = kiln::Tensor::wrap(outputs[i], out_desc[i].shape);
+    }
+    session->session.run(session->inputs, session->outputs);
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,57 @@
+#include "engine/core/graph.hpp"
+#include "engine/format/kiln_file.hpp"
+#include "engine/runtime/backend_registry.hpp"
+#include "kiln/kiln.hpp"
+
+namespace kiln {
+
+Tensor::Tensor(std::vector<int64_t> shape) : shape_(std::move(shape)) {
+  for (int64_t d : shape_)
+    if (d < 0) throw Error(ErrorCode::InvalidArgument, "negative dimension in tensor shape " + shape_to_string(shape_));
+  owned_ = std::shared_ptr<float[]>(new float[static_cast<size_t>(std::max<int64_t>(size(), 1))]());
+  data_ = owned_.get();
+}
+
+Tensor Tensor::wrap(float* data, std::vector<int64_t> shape) {
+  Tensor t;
+  t.shape_ = std::move(shape);
+  t.data_ = data;
+  return t;
+}
+
+int64_t Tensor::size() const { return element_count(shape_); }
+
+Model Model::load(const std::string& path) { return Model(std::make_shared<Graph>(load_graph(path))); }
+
+Model Model::from_bytes(std::span<const uint8_t> bytes, const std::string& name) {
+  return Model(std::make_shared<Graph>(parse_graph(nullptr, bytes, name)));
+}
+
+namespace {
+std::vector<TensorDesc> describe(const Graph& g, const std::vector<TensorId>& ids) {
+  std::vector<TensorDesc> out;
+  for (TensorId t : ids) out.push_back({g.tensor(t).name, g.shape(t)});
+  return out;
+}
+}  // namespace
+
+std::vector<TensorDesc> Model::inputs() const { return describe(*graph_, graph_->inputs); }
+std::vector<TensorDesc> Model::outputs() const { return describe(*graph_, graph_->outputs); }
+
+ModelMetadata Model::metadata() const {
+  const fb::ModelInfoT& info = graph_->info;
+  ModelMetadata m;
+  m.name = info.name;
+  m.source_url = info.source_url;
+  m.source_sha256 = info.source_sha256;
+  m.preprocess = static_cast<Preprocess>(info.preprocess);
+  m.resize = static_cast<ResizePolicy>(info.resize);
+  m.output_kind = static_cast<OutputKind>(info.output_kind);
+  m.class_offset = info.class_offset;
+  m.labels = info.labels;
+  return m;
+}
+
+std::vector<std::string> available_backends() { return BackendRegistry::global().names(); }
+
+}  // namespace kiln

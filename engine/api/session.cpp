@@ -1,0 +1,121 @@
+#include <cstring>
+
+#include "engine/core/graph.hpp"
+#include "engine/core/op_info.hpp"
+#include "engine/runtime/backend_registry.hpp"
+#include "kiln/kiln.hpp"
+
+namespace kiln {
+
+struct Session::Impl {
+  std::shared_ptr<const Graph> graph;
+  std::unique_ptr<Backend> backend;
+  std::unique_ptr<Executable> executable;
+  std::string backend_name;
+  std::vector<TensorDesc> inputs, outputs;
+  // Scratch for pointer lists, sized once so that run() allocates nothing.
+  std::vector<const float*> in_ptrs;
+  std::vector<float*> out_ptrs;
+};
+
+Session::Session(const Model& model, const SessionOptions& options) : impl_(std::make_unique<Impl>()) {
+  impl_->graph = model.graph_ptr();
+  impl_->backend = BackendRegistry::global().create(options.backend);
+  impl_->backend_name = options.backend;
+  const Graph& g = *impl_->graph;
+  for (const Node& n : g.nodes)
+    if (!impl_->backend->supports(g, n))
+      throw Error(ErrorCode::Unsupported, "backend '" + options.backend + "' cannot run node '" + n.name + "' (" +
+                                              std::string(op_name(n.op)) + " " + describe_attributes(n) + ")");
+  if (options.threads < 1) throw Error(ErrorCode::InvalidArgument, "threads must be at least 1");
+  BackendOptions bo;
+  bo.threads = options.threads;
+  bo.algorithm = options.algorithm;
+  bo.deterministic = options.deterministic;
+  bo.device = options.device;
+  impl_->executable = impl_->backend->compile(impl_->graph, bo);
+  impl_->inputs = model.inputs();
+  impl_->outputs = model.outputs();
+  impl_->in_ptrs.resize(impl_->inputs.size());
+  impl_->out_ptrs.resize(impl_->outputs.size());
+}
+
+Session::~Session() = default;
+Session::Session(Session&&) noexcept = default;
+Session& Session::operator=(Session&&) noexcept = default;
+
+const std::vector<TensorDesc>& Session::inputs() const { return impl_->inputs; }
+const std::vector<TensorDesc>& Session::outputs() const { return impl_->outputs; }
+const std::string& Session::backend() const { return impl_->backend_name; }
+
+std::vector<Tensor> Session::run(const std::vector<Tensor>& inputs) {
+  std::vector<Tensor> outputs;
+  for (const auto& d : impl_->outputs) outputs.emplace_back(d.shape);
+  run(inputs, outputs);
+  return outputs;
+}
+
+void Session::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) {
+  if (inputs.size() != impl_->inputs.size())
+    throw Error(ErrorCode::InvalidArgument, "the model takes " + std::to_string(impl_->inputs.size()) +
+                                                " inputs, got " + std::to_string(inputs.size()));
+  if (outputs.size() != impl_->outputs.size())
+    throw Error(ErrorCode::InvalidArgument, "the model has " + std::to_string(impl_->outputs.size()) +
+                                                " outputs, got room for " + std::to_string(outputs.size()));
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (inputs[i].shape() != impl_->inputs[i].shape)
+      throw Error(ErrorCode::InvalidArgument, "input '" + impl_->inputs[i].name + "' expects shape " +
+                                                  shape_to_string(impl_->inputs[i].shape) + ", got " +
+                                                  shape_to_string(inputs[i].shape()));
+    if (inputs[i].data() == nullptr && inputs[i].size() > 0)
+      throw Error(ErrorCode::InvalidArgument, "input '" + impl_->inputs[i].name + "' has no data");
+    impl_->in_ptrs[i] = inputs[i].data();
+  }
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (outputs[i].shape() != impl_->outputs[i].shape)
+      throw Error(ErrorCode::InvalidArgument, "output '" + impl_->outputs[i].name + "' has shape " +
+                                                  shape_to_string(impl_->outputs[i].shape) + ", got room for " +
+                                                  shape_to_string(outputs[i].shape()));
+    impl_->out_ptrs[i] = outputs[i].data();
+  }
+  impl_->executable->run(impl_->in_ptrs, impl_->out_ptrs);
+}
+
+size_t Session::input_index(const std::string& name) const {
+  for (size_t i = 0; i < impl_->inputs.size(); ++i)
+    if (impl_->inputs[i].name == name) return i;
+  std::string list;
+  for (const auto& d : impl_->inputs) list += (list.empty() ? "" : ", ") + d.name;
+  throw Error(ErrorCode::InvalidArgument, "the model has no input '" + name + "' (inputs: " + list + ")");
+}
+
+size_t Session::output_index(const std::string& name) const {
+  for (size_t i = 0; i < impl_->outputs.size(); ++i)
+    if (impl_->outputs[i].name == name) return i;
+  throw Error(ErrorCode::InvalidArgument, "the model has no output '" + name + "'");
+}
+
+std::vector<NodeProfile> Session::profile() const {
+  const Graph& g = *impl_->graph;
+  const auto times = impl_->executable->node_times_ms();
+  std::vector<NodeProfile> out;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& n = g.nodes[i];
+    NodeProfile p;
+    p.name = n.name;
+    p.op = std::string(op_name(n.op));
+    p.detail = impl_->executable->node_detail(i);
+    p.output_shape = g.shape(n.outputs[0]);
+    p.flops = node_flops(g, n);
+    p.ms = i < times.size() ? times[i] : 0.0;
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+MemoryReport Session::memory() const {
+  const MemoryStats s = impl_->executable->memory();
+  return {s.arena_bytes, s.naive_bytes, s.weights_bytes};
+}
+
+}  // namespace kiln

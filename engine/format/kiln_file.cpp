@@ -1,0 +1,190 @@
+#include "engine/format/kiln_file.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "engine/core/validate.hpp"
+#include "flatbuffers/flatbuffers.h"
+
+namespace kiln {
+
+namespace {
+
+constexpr size_t kAlign = 64;
+constexpr size_t kPrefix = sizeof(flatbuffers::uoffset_t);
+
+size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
+
+[[noreturn]] void corrupt(const std::string& source, const std::string& what) {
+  throw Error(ErrorCode::InvalidModel, source + ": " + what);
+}
+
+template <class T>
+std::vector<T> to_vector(const flatbuffers::Vector<T>* v) {
+  return v ? std::vector<T>(v->begin(), v->end()) : std::vector<T>{};
+}
+
+}  // namespace
+
+std::vector<uint8_t> serialize_graph(const Graph& graph) {
+  flatbuffers::FlatBufferBuilder fbb(1 << 16);
+
+  // Lay out the weights region first: one 64-byte-aligned slot per constant.
+  std::vector<uint64_t> offsets(graph.tensors.size(), 0);
+  uint64_t weights_size = 0;
+  for (size_t i = 0; i < graph.tensors.size(); ++i) {
+    const auto& t = graph.tensors[i];
+    if (!t.constant) continue;
+    offsets[i] = weights_size;
+    weights_size = align_up(weights_size + t.constant->size_bytes());
+  }
+
+  std::vector<flatbuffers::Offset<fb::Tensor>> tensors;
+  for (size_t i = 0; i < graph.tensors.size(); ++i) {
+    const auto& t = graph.tensors[i];
+    auto name = fbb.CreateString(t.name);
+    auto shape = fbb.CreateVector(t.shape);
+    fb::ConstantRef ref(offsets[i], t.constant ? t.constant->size_bytes() : 0);
+    tensors.push_back(fb::CreateTensor(fbb, name, t.dtype, shape, t.constant ? &ref : nullptr));
+  }
+  std::vector<flatbuffers::Offset<fb::Node>> nodes;
+  for (const auto& n : graph.nodes) {
+    auto name = fbb.CreateString(n.name);
+    auto inputs = fbb.CreateVector(n.inputs);
+    auto outputs = fbb.CreateVector(n.outputs);
+    auto attrs = n.attrs.Pack(fbb);
+    nodes.push_back(fb::CreateNode(fbb, name, n.op, inputs, outputs, n.attrs.type, attrs));
+  }
+  auto tensors_v = fbb.CreateVector(tensors);
+  auto nodes_v = fbb.CreateVector(nodes);
+  auto inputs_v = fbb.CreateVector(graph.inputs);
+  auto outputs_v = fbb.CreateVector(graph.outputs);
+  auto passes_v = fbb.CreateVectorOfStrings(graph.passes_applied);
+  auto producer = fbb.CreateString(graph.producer);
+  auto info = fb::CreateModelInfo(fbb, &graph.info);
+  auto model = fb::CreateModel(fbb, kFormatMajor, kFormatMinor, producer, tensors_v, nodes_v, inputs_v, outputs_v,
+                               passes_v, info, weights_size);
+  fbb.FinishSizePrefixed(model, fb::ModelIdentifier());
+
+  const size_t fb_size = fbb.GetSize();
+  const size_t weights_start = align_up(fb_size);
+  std::vector<uint8_t> file(weights_start + weights_size, 0);
+  std::memcpy(file.data(), fbb.GetBufferPointer(), fb_size);
+  for (size_t i = 0; i < graph.tensors.size(); ++i) {
+    const auto& t = graph.tensors[i];
+    if (t.constant && t.constant->size_bytes())
+      std::memcpy(file.data() + weights_start + offsets[i], t.constant->bytes(), t.constant->size_bytes());
+  }
+  return file;
+}
+
+void save_graph(const Graph& graph, const std::string& path) {
+  const std::vector<uint8_t> bytes = serialize_graph(graph);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) throw Error(ErrorCode::Io, path + ": cannot open for writing: " + std::strerror(errno));
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.close();
+  if (!out) throw Error(ErrorCode::Io, path + ": write failed");
+}
+
+Graph parse_graph(std::shared_ptr<const void> owner, std::span<const uint8_t> bytes, const std::string& source) {
+  if (bytes.empty()) corrupt(source, "the file is empty");
+  if (bytes.size() < kPrefix + 8 || !flatbuffers::BufferHasIdentifier(bytes.data(), fb::ModelIdentifier(), true))
+    corrupt(source, "not a .kiln file (the 'KILN' identifier is missing)");
+  const size_t fb_size = kPrefix + flatbuffers::GetPrefixedSize(bytes.data());
+  if (fb_size > bytes.size())
+    corrupt(source, "truncated: the header says " + std::to_string(fb_size) + " bytes of graph, the file has " +
+                        std::to_string(bytes.size()));
+
+  flatbuffers::Verifier verifier(bytes.data(), fb_size);
+  if (!fb::VerifySizePrefixedModelBuffer(verifier))
+    corrupt(source, "the graph section fails FlatBuffers verification (corrupt or truncated file)");
+  const fb::Model* model = fb::GetSizePrefixedModel(bytes.data());
+
+  if (model->format_major() > kFormatMajor)
+    throw Error(ErrorCode::Unsupported,
+                source + ": written in .kiln format " + std::to_string(model->format_major()) + "." +
+                    std::to_string(model->format_minor()) + "; this build of Kiln reads format " +
+                    std::to_string(kFormatMajor) + ".x: upgrade Kiln or convert the model again");
+
+  const size_t weights_start = align_up(fb_size);
+  const uint64_t weights_size = model->weights_size();
+  if (weights_size > 0 && (weights_start > bytes.size() || weights_size > bytes.size() - weights_start))
+    corrupt(source, "truncated: the weights region needs " + std::to_string(weights_size) + " bytes at offset " +
+                        std::to_string(weights_start) + ", the file has " + std::to_string(bytes.size()));
+  const uint8_t* weights = bytes.data() + weights_start;
+  // Zero-copy only when the caller keeps the bytes alive and they are aligned.
+  const bool borrow = owner && reinterpret_cast<uintptr_t>(weights) % kAlign == 0;
+
+  Graph g;
+  g.producer = model->producer() ? model->producer()->str() : "";
+  for (const fb::Tensor* t : *model->tensors()) {
+    TensorInfo info;
+    info.name = t->name()->str();
+    info.dtype = t->dtype();
+    info.shape = to_vector(t->shape());
+    if (static_cast<int>(info.dtype) > static_cast<int>(DataType::MAX))
+      corrupt(source, "tensor '" + info.name + "' has an unknown data type code");
+    if (const fb::ConstantRef* ref = t->constant()) {
+      if (ref->offset() % kAlign != 0)
+        corrupt(source, "constant '" + info.name + "' is not 64-byte aligned in the weights region");
+      if (ref->offset() > weights_size || ref->size() > weights_size - ref->offset())
+        corrupt(source, "constant '" + info.name + "' lies outside the weights region");
+      const uint8_t* p = weights + ref->offset();
+      info.constant = borrow ? ConstantData::borrow(owner, p, ref->size()) : ConstantData::copy_of(p, ref->size());
+    }
+    g.tensors.push_back(std::move(info));
+  }
+  for (const fb::Node* n : *model->nodes()) {
+    Node node;
+    node.name = n->name() ? n->name()->str() : "";
+    node.op = n->op();
+    node.inputs = to_vector(n->inputs());
+    node.outputs = to_vector(n->outputs());
+    node.attrs.type = n->attributes_type();
+    node.attrs.value = fb::AttributesUnion::UnPack(n->attributes(), n->attributes_type(), nullptr);
+    if (node.attrs.value == nullptr) node.attrs.type = fb::Attributes::NONE;
+    if (node.name.empty()) node.name = "node" + std::to_string(g.nodes.size());
+    g.nodes.push_back(std::move(node));
+  }
+  g.inputs = to_vector(model->inputs());
+  g.outputs = to_vector(model->outputs());
+  if (model->passes_applied())
+    for (const auto* s : *model->passes_applied()) g.passes_applied.push_back(s->str());
+  if (model->info()) model->info()->UnPackTo(&g.info);
+
+  try {
+    validate_graph(g);
+  } catch (const Error& e) {
+    throw Error(e.code(), source + ": " + e.what());
+  }
+  return g;
+}
+
+Graph load_graph(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(ErrorCode::Io, path + ": cannot open: " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw Error(ErrorCode::Io, path + ": not a regular file");
+  }
+  const size_t size = static_cast<size_t>(st.st_size);
+  if (size == 0) {
+    ::close(fd);
+    corrupt(path, "the file is empty");
+  }
+  void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (map == MAP_FAILED) throw Error(ErrorCode::Io, path + ": cannot map: " + std::strerror(errno));
+  std::shared_ptr<const void> owner(map, [size](const void* p) { ::munmap(const_cast<void*>(p), size); });
+  return parse_graph(owner, {static_cast<const uint8_t*>(map), size}, path);
+}
+
+}  // namespace kiln

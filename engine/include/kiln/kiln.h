@@ -1,0 +1,58 @@
+/* Kiln's C API: a thin layer over the C++ API for embedding from C and other
+ * languages. Every call returns a kiln_status; on failure kiln_last_error()
+ * gives a message naming the problem (per thread, valid until the next call).
+ *
+ *   kiln_model* model; kiln_session* session;
+ *   if (kiln_model_load("m.kiln", &model) != KILN_OK) puts(kiln_last_error());
+ *   kiln_session_create(model, "reference", 1, &session);
+ *   kiln_session_run(session, inputs, outputs);   // arrays of float pointers
+ */
+#ifndef KILN_H
+#define KILN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct kiln_model kiln_model;
+typedef struct kiln_session kiln_session;
+
+typedef enum kiln_status {
+  KILN_OK = 0,
+  KILN_ERROR_INVALID_ARGUMENT = 1,
+  KILN_ERROR_INVALID_MODEL = 2,
+  KILN_ERROR_UNSUPPORTED = 3,
+  KILN_ERROR_IO = 4,
+  KILN_ERROR_INTERNAL = 5
+} kiln_status;
+
+const char* kiln_last_error(void);
+
+kiln_status kiln_model_load(const char* path, kiln_model** out_model);
+void kiln_model_free(kiln_model* model);
+
+/* backend: e.g. "reference" or "cpu" (NULL means "reference"); threads >= 1. */
+kiln_status kiln_session_create(const kiln_model* model, const char* backend, int threads,
+                                kiln_session** out_session);
+void kiln_session_free(kiln_session* session);
+
+size_t kiln_session_input_count(const kiln_session* session);
+size_t kiln_session_output_count(const kiln_session* session);
+/* The name and shape stay valid while the session lives. */
+kiln_status kiln_session_input_info(const kiln_session* session, size_t index, const char** name,
+                                    const int64_t** shape, size_t* rank);
+kiln_status kiln_session_output_info(const kiln_session* session, size_t index, const char** name,
+                                     const int64_t** shape, size_t* rank);
+
+/* inputs[i] points to input i (float32, row-major, its full shape); outputs[i]
+ * to room for output i. Allocates nothing. */
+kiln_status kiln_session_run(kiln_session* session, const float* const* inputs, float* const* outputs);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KILN_H */

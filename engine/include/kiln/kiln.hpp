@@ -1,0 +1,141 @@
+#pragma once
+// Kiln's public C++ API.
+//
+//   kiln::Model model = kiln::Model::load("mobilenet.kiln");
+//   kiln::Session session(model, {.backend = "reference"});
+//   kiln::Tensor input(session.inputs()[0].shape);       // fill input.data()
+//   std::vector<kiln::Tensor> outputs = session.run({input});
+//
+// All errors are kiln::Error exceptions whose message names the problem.
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "kiln/error.hpp"
+
+namespace kiln {
+
+class Graph;
+
+struct TensorDesc {
+  std::string name;
+  std::vector<int64_t> shape;
+};
+
+// A dense float32 tensor in row-major (NCHW for images) order. Either owns its
+// storage or wraps memory the caller keeps alive.
+class Tensor {
+ public:
+  Tensor() = default;
+  // Owned, zero-filled storage.
+  explicit Tensor(std::vector<int64_t> shape);
+  // Wraps caller memory (no copy); `data` must hold element_count(shape) floats.
+  static Tensor wrap(float* data, std::vector<int64_t> shape);
+
+  const std::vector<int64_t>& shape() const { return shape_; }
+  int64_t size() const;
+  float* data() { return data_; }
+  const float* data() const { return data_; }
+  std::span<float> values() { return {data_, static_cast<size_t>(size())}; }
+  std::span<const float> values() const { return {data_, static_cast<size_t>(size())}; }
+
+ private:
+  std::vector<int64_t> shape_;
+  std::shared_ptr<float[]> owned_;
+  float* data_ = nullptr;
+};
+
+enum class Preprocess { Unknown, Imagenet, Inception, Caffe, Raw };
+enum class ResizePolicy { ShorterSide, SquareCrop };
+enum class OutputKind { Unknown, Logits, Probabilities };
+
+// What the converter learned about a known model (from the models/ manifest).
+struct ModelMetadata {
+  std::string name;
+  std::string source_url;
+  std::string source_sha256;
+  Preprocess preprocess = Preprocess::Unknown;
+  ResizePolicy resize = ResizePolicy::ShorterSide;
+  OutputKind output_kind = OutputKind::Unknown;
+  int class_offset = 0;  // 1 for 1001-class models whose class 0 is "background"
+  std::vector<std::string> labels;
+};
+
+class Model {
+ public:
+  // Memory-maps and verifies a .kiln file (weights are used in place).
+  static Model load(const std::string& path);
+  // Parses a .kiln file held in memory (copied).
+  static Model from_bytes(std::span<const uint8_t> bytes, const std::string& name = "<memory>");
+
+  std::vector<TensorDesc> inputs() const;
+  std::vector<TensorDesc> outputs() const;
+  ModelMetadata metadata() const;
+
+  // The in-memory graph, for tools inside this project (engine/core/graph.hpp).
+  const Graph& graph() const { return *graph_; }
+  std::shared_ptr<const Graph> graph_ptr() const { return graph_; }
+  explicit Model(std::shared_ptr<const Graph> graph) : graph_(std::move(graph)) {}
+
+ private:
+  std::shared_ptr<const Graph> graph_;
+};
+
+struct SessionOptions {
+  std::string backend = "reference";
+  int threads = 1;
+  std::string algorithm = "heuristic";  // heuristic | tune | fixed:<name>
+  bool deterministic = false;
+  int device = 0;
+};
+
+struct NodeProfile {
+  std::string name;
+  std::string op;
+  std::string detail;  // backend-specific, e.g. the convolution algorithm
+  std::vector<int64_t> output_shape;
+  int64_t flops = 0;
+  double ms = 0;  // in the last run
+};
+
+struct MemoryReport {
+  size_t arena_bytes = 0;
+  size_t naive_bytes = 0;
+  size_t weights_bytes = 0;
+};
+
+class Session {
+ public:
+  Session(const Model& model, const SessionOptions& options = {});
+  ~Session();
+  Session(Session&&) noexcept;
+  Session& operator=(Session&&) noexcept;
+
+  const std::vector<TensorDesc>& inputs() const;
+  const std::vector<TensorDesc>& outputs() const;
+  const std::string& backend() const;
+
+  // Runs the model; allocates the output tensors.
+  std::vector<Tensor> run(const std::vector<Tensor>& inputs);
+  // Runs the model into caller-provided outputs of the right shapes; allocates nothing.
+  void run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs);
+  // Index of the input or output called `name`; throws if there is none.
+  size_t input_index(const std::string& name) const;
+  size_t output_index(const std::string& name) const;
+
+  std::vector<NodeProfile> profile() const;
+  MemoryReport memory() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Backends compiled into this build, e.g. {"reference", "cpu"}.
+std::vector<std::string> available_backends();
+
+int64_t element_count(const std::vector<int64_t>& shape);
+
+}  // namespace kiln

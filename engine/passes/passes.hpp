@@ -1,0 +1,41 @@
+#pragma once
+// Device-independent graph passes, run by the converter in the listed order
+// (`kiln convert --no-optimize` skips them). Each is a small function that
+// rewrites the graph and returns how many rewrites it made; each has its own
+// test (tests/passes) checking the graph before/after and that outputs agree.
+#include <span>
+#include <string_view>
+
+#include "engine/core/graph.hpp"
+
+namespace kiln {
+
+struct Pass {
+  std::string_view name;
+  std::string_view summary;
+  int (*run)(Graph& graph);
+};
+
+// Identity and Dropout (inference) nodes disappear; their readers use the input.
+int eliminate_identity(Graph& graph);
+// Nodes whose inputs are all constants are evaluated (on the reference backend)
+// and replaced by constant tensors.
+int fold_constants(Graph& graph);
+// BatchNormalization right after a Conv or Gemm with constant weights is folded
+// into that op's weights and bias.
+int fold_batchnorm(Graph& graph);
+// A Relu/Clip/LeakyRelu/Sigmoid/HardSigmoid/HardSwish/Tanh that is the only
+// reader of a Conv, Gemm or Add/Sub/Mul/Div output moves into that op's epilogue.
+int fuse_activations(Graph& graph);
+// Nodes none of whose outputs is read or is a graph output are removed.
+int remove_dead_nodes(Graph& graph);
+
+// The convert-time pipeline, in order.
+std::span<const Pass> convert_time_passes();
+const Pass* find_pass(std::string_view name);
+
+// Runs the passes in order, validates the graph after each, and records
+// "name: N rewrites" in graph.passes_applied.
+void run_passes(Graph& graph, std::span<const Pass> passes);
+
+}  // namespace kiln

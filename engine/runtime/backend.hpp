@@ -1,0 +1,53 @@
+#pragma once
+// The small interface every backend implements (reference, cpu, vulkan, cuda).
+// A backend says which nodes it supports and compiles a whole graph into an
+// Executable that owns its memory and runs without allocating.
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "engine/core/graph.hpp"
+
+namespace kiln {
+
+struct BackendOptions {
+  int threads = 1;
+  // Convolution algorithm selection for backends that have a choice:
+  // "heuristic", "tune", or "fixed:<name>".
+  std::string algorithm = "heuristic";
+  // Same bits for any thread count.
+  bool deterministic = false;
+  int device = 0;
+};
+
+struct MemoryStats {
+  size_t arena_bytes = 0;    // activations as planned (one arena, reused by lifetime)
+  size_t naive_bytes = 0;    // sum of all activation tensors if none shared memory
+  size_t weights_bytes = 0;  // constants as held by the backend
+};
+
+class Executable {
+ public:
+  virtual ~Executable() = default;
+  // inputs[i] holds graph input i and outputs[i] has room for graph output i,
+  // both float32 in the graph's shapes (the session checks shapes). Allocates nothing.
+  virtual void run(std::span<const float* const> inputs, std::span<float* const> outputs) = 0;
+  // Milliseconds spent in each graph node during the last run, in node order.
+  virtual std::span<const double> node_times_ms() const = 0;
+  virtual MemoryStats memory() const = 0;
+  // What the backend runs for a node (e.g. the chosen algorithm); may be empty.
+  virtual std::string node_detail(size_t node_index) const { return {}; }
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string_view name() const = 0;
+  virtual std::string description() const = 0;
+  // Whether this backend can run `node` (its op, attributes and shapes).
+  virtual bool supports(const Graph& graph, const Node& node) const = 0;
+  virtual std::unique_ptr<Executable> compile(std::shared_ptr<const Graph> graph, const BackendOptions& options) = 0;
+};
+
+}  // namespace kiln

@@ -1,0 +1,38 @@
+#pragma once
+// Places every activation tensor of a graph in one arena by lifetime, so that
+// tensors whose lifetimes do not overlap share memory.
+//
+// Two kinds of sharing beyond reuse after death:
+//  - alias: a reshape-like node (Reshape, Flatten, Squeeze, Unsqueeze, Identity,
+//    Dropout) gets the same bytes as its input; its kernel then does nothing.
+//  - in place: a single-output elementwise node may write over an input of the
+//    same size when no other node reads that input's bytes later.
+// Kernels for these ops must therefore accept output == input.
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "engine/core/graph.hpp"
+
+namespace kiln {
+
+struct MemoryPlan {
+  std::vector<int64_t> offsets;  // per tensor; -1 for constants (not in the arena)
+  size_t arena_bytes = 0;
+  size_t naive_bytes = 0;  // sum of all activation sizes, each aligned
+};
+
+struct PlannerOptions {
+  size_t alignment = 64;
+  bool allow_alias = true;
+  bool allow_in_place = true;
+};
+
+// `bytes_of(t)` gives the storage a backend needs for tensor t.
+MemoryPlan plan_memory(const Graph& graph, const std::function<size_t(TensorId)>& bytes_of,
+                       const PlannerOptions& options = {});
+
+// The common case: float32 tensors in their logical shapes.
+MemoryPlan plan_memory_float32(const Graph& graph, const PlannerOptions& options = {});
+
+}  // namespace kiln

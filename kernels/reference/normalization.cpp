@@ -1,0 +1,52 @@
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "kernels/reference/kernels.hpp"
+
+namespace kiln::reference {
+
+void batch_normalization(const KernelArgs& a) {
+  const float eps = attrs_as<fb::BatchNormAttrsT>(*a.node).epsilon;
+  const Shape& xs = *a.inputs[0].shape;
+  const float* x = a.inputs[0].data;
+  const float* scale = a.inputs[1].data;
+  const float* bias = a.inputs[2].data;
+  const float* mean = a.inputs[3].data;
+  const float* var = a.inputs[4].data;
+  float* y = a.outputs[0].data;
+  const int64_t batch = xs[0], channels = xs[1];
+  const int64_t inner = element_count(xs) / std::max<int64_t>(batch * channels, 1);
+  for (int64_t n = 0; n < batch; ++n)
+    for (int64_t c = 0; c < channels; ++c) {
+      const float s = scale[c] / std::sqrt(var[c] + eps);
+      const float* in = x + (n * channels + c) * inner;
+      float* out = y + (n * channels + c) * inner;
+      for (int64_t i = 0; i < inner; ++i) out[i] = (in[i] - mean[c]) * s + bias[c];
+    }
+}
+
+void softmax(const KernelArgs& a) {
+  const auto& attrs = attrs_as<fb::SoftmaxAttrsT>(*a.node);
+  const Shape& xs = *a.inputs[0].shape;
+  const float* x = a.inputs[0].data;
+  float* y = a.outputs[0].data;
+  int64_t outer = 1, n = 1, inner = 1;
+  for (int64_t d = 0; d < static_cast<int64_t>(xs.size()); ++d) {
+    if (d < attrs.axis) outer *= xs[d];
+    else if (d == attrs.axis || attrs.over_trailing_axes) n *= xs[d];
+    else inner *= xs[d];
+  }
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t i = 0; i < inner; ++i) {
+      const float* in = x + o * n * inner + i;
+      float* out = y + o * n * inner + i;
+      float mx = -std::numeric_limits<float>::infinity();
+      for (int64_t k = 0; k < n; ++k) mx = std::max(mx, in[k * inner]);
+      double sum = 0.0;
+      for (int64_t k = 0; k < n; ++k) sum += std::exp(static_cast<double>(in[k * inner]) - mx);
+      for (int64_t k = 0; k < n; ++k) out[k * inner] = static_cast<float>(std::exp(static_cast<double>(in[k * inner]) - mx) / sum);
+    }
+}
+
+}  // namespace kiln::reference

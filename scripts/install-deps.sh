@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs every build and test dependency of Kiln from Debian packages.
+# Idempotent: packages already present are skipped, so a second run is quick.
+# Usage: scripts/install-deps.sh [--no-python]   (--no-python skips PyTorch, which
+#        is only needed to export the torchvision test models)
+set -euo pipefail
+
+want_python=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-python) want_python=0 ;;
+    *) echo "install-deps.sh: unknown option '$arg'" >&2; exit 2 ;;
+  esac
+done
+
+packages=(
+  build-essential cmake pkg-config git
+  libflatbuffers-dev flatbuffers-compiler
+  libstb-dev
+  libprotobuf-dev protobuf-compiler libonnx-dev libonnx-testdata
+  libcli11-dev libfmt-dev nlohmann-json3-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+if [ "$want_python" = 1 ]; then
+  packages+=(python3 python3-numpy python3-onnx python3-torch python3-torchvision)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "install-deps: done"
