@@ -14,11 +14,11 @@ for arg in "$@"; do
 done
 
 packages=(
-  build-essential cmake pkg-config git
+  build-essential cmake ninja-build pkg-config git
   libflatbuffers-dev flatbuffers-compiler
   libstb-dev
   libprotobuf-dev protobuf-compiler libonnx-dev libonnx-testdata
-  libcli11-dev libfmt-dev nlohmann-json3-dev
+  libcli11-dev libfmt-dev nlohmann-json3-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 if [ "$want_python" = 1 ]; then

@@ -1,4 +1,5 @@
 #include "engine/core/graph.hpp"
+#include "engine/core/op_info.hpp"
 #include "engine/format/kiln_file.hpp"
 #include "engine/runtime/backend_registry.hpp"
 #include "kiln/kiln.hpp"
@@ -51,6 +52,29 @@ ModelMetadata Model::metadata() const {
   m.labels = info.labels;
   return m;
 }
+
+std::vector<NodeInfo> Model::nodes() const {
+  const Graph& g = *graph_;
+  std::vector<NodeInfo> out;
+  for (const Node& n : g.nodes) {
+    NodeInfo info;
+    info.name = n.name;
+    info.op = std::string(op_name(n.op));
+    info.attributes = describe_attributes(n);
+    for (TensorId t : n.inputs) info.inputs.push_back(g.tensor(t).name);
+    for (TensorId t : n.outputs) {
+      info.outputs.push_back(g.tensor(t).name);
+      info.output_shapes.push_back(g.shape(t));
+    }
+    info.params = node_params(g, n);
+    info.flops = node_flops(g, n);
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+std::vector<std::string> Model::passes_applied() const { return graph_->passes_applied; }
+std::string Model::producer() const { return graph_->producer; }
 
 std::vector<std::string> available_backends() { return BackendRegistry::global().names(); }
 

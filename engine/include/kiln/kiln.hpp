@@ -63,6 +63,18 @@ struct ModelMetadata {
   std::vector<std::string> labels;
 };
 
+// One node of a model, as `kiln inspect` shows it.
+struct NodeInfo {
+  std::string name;
+  std::string op;
+  std::string attributes;  // e.g. "k=3x3 s=2x2 p=0,0,1,1 g=32 act=Clip(0,6)"
+  std::vector<std::string> inputs;
+  std::vector<std::string> outputs;
+  std::vector<std::vector<int64_t>> output_shapes;
+  int64_t params = 0;  // constant values the node reads
+  int64_t flops = 0;   // a multiply-add counts 2
+};
+
 class Model {
  public:
   // Memory-maps and verifies a .kiln file (weights are used in place).
@@ -73,6 +85,10 @@ class Model {
   std::vector<TensorDesc> inputs() const;
   std::vector<TensorDesc> outputs() const;
   ModelMetadata metadata() const;
+  std::vector<NodeInfo> nodes() const;
+  // Convert-time passes, as "name: N rewrites"; empty for an unoptimised model.
+  std::vector<std::string> passes_applied() const;
+  std::string producer() const;
 
   // The in-memory graph, for tools inside this project (engine/core/graph.hpp).
   const Graph& graph() const { return *graph_; }

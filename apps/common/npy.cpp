@@ -1,0 +1,90 @@
+#include "apps/common/npy.hpp"
+
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <regex>
+#include <vector>
+
+namespace kiln::npy {
+
+namespace {
+[[noreturn]] void bad(const std::string& path, const std::string& what) {
+  throw Error(ErrorCode::InvalidArgument, path + ": " + what);
+}
+}  // namespace
+
+Tensor read(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorCode::Io, path + ": cannot open");
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (bytes.size() < 10 || std::memcmp(bytes.data(), "\x93NUMPY", 6) != 0) bad(path, "not a .npy file");
+  const int major = static_cast<unsigned char>(bytes[6]);
+  size_t header_len, header_start;
+  if (major == 1) {
+    header_len = static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
+    header_start = 10;
+  } else if (major == 2 || major == 3) {
+    if (bytes.size() < 12) bad(path, "truncated .npy header");
+    header_len = 0;
+    for (int i = 0; i < 4; ++i) header_len |= static_cast<size_t>(static_cast<unsigned char>(bytes[8 + i])) << (8 * i);
+    header_start = 12;
+  } else {
+    bad(path, "unsupported .npy version " + std::to_string(major));
+  }
+  if (header_start + header_len > bytes.size()) bad(path, "truncated .npy header");
+  const std::string header(bytes.data() + header_start, header_len);
+
+  std::smatch m;
+  if (!std::regex_search(header, m, std::regex(R"('descr'\s*:\s*'([^']*)')"))) bad(path, "no dtype in .npy header");
+  const std::string descr = m[1];
+  if (descr != "<f4" && descr != "<f8")
+    bad(path, "holds dtype '" + descr + "'; Kiln reads float32 ('<f4') or float64 ('<f8') arrays");
+  if (!std::regex_search(header, m, std::regex(R"('fortran_order'\s*:\s*(True|False))")) || m[1] == "True")
+    bad(path, "is in Fortran order; save it in C order");
+  if (!std::regex_search(header, m, std::regex(R"('shape'\s*:\s*\(([^)]*)\))"))) bad(path, "no shape in .npy header");
+  std::vector<int64_t> shape;
+  const std::string dims = m[1];
+  std::sregex_iterator it(dims.begin(), dims.end(), std::regex(R"(\d+)")), end;
+  for (; it != end; ++it) shape.push_back(std::stoll(it->str()));
+
+  Tensor t(shape);
+  const size_t count = static_cast<size_t>(t.size());
+  const size_t elem = descr == "<f4" ? 4 : 8;
+  const size_t data_start = header_start + header_len;
+  if (bytes.size() - data_start < count * elem)
+    bad(path, "truncated: shape " + shape_to_string(shape) + " needs " + std::to_string(count * elem) +
+                  " data bytes, the file has " + std::to_string(bytes.size() - data_start));
+  if (elem == 4) {
+    std::memcpy(t.data(), bytes.data() + data_start, count * 4);
+  } else {
+    for (size_t i = 0; i < count; ++i) {
+      double d;
+      std::memcpy(&d, bytes.data() + data_start + i * 8, 8);
+      t.data()[i] = static_cast<float>(d);
+    }
+  }
+  return t;
+}
+
+void write(const std::string& path, const Tensor& tensor) {
+  std::string dims;
+  for (size_t i = 0; i < tensor.shape().size(); ++i) dims += std::to_string(tensor.shape()[i]) + ", ";
+  if (tensor.shape().size() > 1) dims.resize(dims.size() - 2);  // (3,) keeps its comma
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + dims + "), }";
+  // Pad with spaces so that the data starts on a 64-byte boundary.
+  const size_t total = 10 + header.size() + 1;
+  header.append((64 - total % 64) % 64, ' ');
+  header += '\n';
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) throw Error(ErrorCode::Io, path + ": cannot open for writing");
+  const uint16_t len = static_cast<uint16_t>(header.size());
+  out.write("\x93NUMPY\x01\x00", 8);
+  out.put(static_cast<char>(len & 0xFF));
+  out.put(static_cast<char>(len >> 8));
+  out.write(header.data(), static_cast<std::streamsize>(header.size()));
+  out.write(reinterpret_cast<const char*>(tensor.data()), static_cast<std::streamsize>(tensor.size() * 4));
+  if (!out) throw Error(ErrorCode::Io, path + ": write failed");
+}
+
+}  // namespace kiln::npy

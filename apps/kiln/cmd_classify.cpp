@@ -1,0 +1,86 @@
+#include <fmt/format.h>
+
+#include "apps/kiln/commands.hpp"
+#include "apps/kiln/table.hpp"
+#include "kiln/kiln.hpp"
+#include "kiln/vision.hpp"
+#include "models/manifest.hpp"
+
+namespace kiln::cli {
+
+Command add_classify(CLI::App& app) {
+  auto* cmd = app.add_subcommand("classify", "Classify images (JPEG, PNG, BMP) with an image classification model");
+  struct Args {
+    std::string model, labels, preprocess;
+    std::vector<std::string> images;
+    int top = 5;
+    std::string backend = "reference";
+    int threads = 1;
+  };
+  auto args = std::make_shared<Args>();
+  cmd->add_option("model", args->model, "Kiln model (.kiln)")->required();
+  cmd->add_option("images", args->images, "Image files")->required();
+  cmd->add_option("--labels", args->labels, "Labels file, one class per line (default: the labels in the model)");
+  cmd->add_option("--top", args->top, "How many classes to show")->check(CLI::PositiveNumber);
+  cmd->add_option("--preprocess", args->preprocess, "imagenet | inception | caffe | raw (default: from the model)");
+  cmd->add_option("--backend", args->backend, "Backend to run on");
+  cmd->add_option("--threads", args->threads, "Threads")->check(CLI::PositiveNumber);
+  return [args] {
+    const Model model = Model::load(args->model);
+    ModelMetadata meta = model.metadata();
+    if (!args->preprocess.empty()) meta.preprocess = parse_preprocess_name(args->preprocess);
+    if (meta.preprocess == Preprocess::Unknown)
+      throw Error(ErrorCode::InvalidArgument, args->model + ": the model carries no preprocessing preset; pass "
+                                                            "--preprocess imagenet|inception|caffe|raw");
+    if (!args->labels.empty()) meta.labels = models::read_labels(args->labels);
+    const auto inputs = model.inputs();
+    if (inputs.size() != 1)
+      throw Error(ErrorCode::InvalidArgument, args->model + ": classify needs a model with one image input");
+    const auto& shape = inputs[0].shape;
+    if (shape.size() != 4 || shape[1] != 3 || shape[2] != shape[3])
+      throw Error(ErrorCode::InvalidArgument, args->model + ": input '" + inputs[0].name + "' has shape " +
+                                                  shape_str(shape) + ", not an image batch [N,3,S,S]");
+    const int64_t batch = shape[0];
+    const int size = static_cast<int>(shape[2]);
+
+    SessionOptions options;
+    options.backend = args->backend;
+    options.threads = args->threads;
+    Session session(model, options);
+    Tensor input(shape);
+    std::vector<Tensor> outputs;
+    for (const auto& d : session.outputs()) outputs.emplace_back(d.shape);
+    const int64_t per_image = outputs[0].size() / batch;
+
+    int failures = 0;
+    // Images go through in groups of the model's batch size.
+    for (size_t first = 0; first < args->images.size(); first += static_cast<size_t>(batch)) {
+      std::vector<std::string> group;
+      for (size_t i = first; i < args->images.size() && group.size() < static_cast<size_t>(batch); ++i) {
+        try {
+          const Image img = load_image(args->images[i]);
+          preprocess_image_into(img, size, meta.preprocess, meta.resize,
+                                input.data() + static_cast<int64_t>(group.size()) * 3 * size * size);
+          group.push_back(args->images[i]);
+        } catch (const Error& e) {
+          fmt::print(stderr, "kiln: error: {}\n", e.what());
+          ++failures;
+        }
+      }
+      if (group.empty()) continue;
+      session.run({input}, outputs);
+      for (size_t g = 0; g < group.size(); ++g) {
+        fmt::print("{}\n", group[g]);
+        const auto preds = top_k(outputs[0].data() + g * per_image, per_image, args->top, meta.output_kind,
+                                 meta.class_offset, meta.labels);
+        for (size_t r = 0; r < preds.size(); ++r)
+          fmt::print("  {}. {:.4f}  {}{}\n", r + 1, preds[r].probability,
+                     preds[r].label.empty() ? "class" : preds[r].label,
+                     preds[r].class_index >= 0 ? fmt::format(" ({})", preds[r].class_index) : "");
+      }
+    }
+    return failures ? 1 : 0;
+  };
+}
+
+}  // namespace kiln::cli

@@ -1,0 +1,65 @@
+#include <fmt/format.h>
+
+#include "apps/kiln/commands.hpp"
+#include "apps/kiln/table.hpp"
+#include "kiln/kiln.hpp"
+#include "kiln/vision.hpp"
+
+namespace kiln::cli {
+
+Command add_inspect(CLI::App& app) {
+  auto* cmd = app.add_subcommand("inspect", "Show a .kiln model: inputs, outputs, nodes, memory");
+  struct Args {
+    std::string model;
+    std::string backend = "reference";
+  };
+  auto args = std::make_shared<Args>();
+  cmd->add_option("model", args->model, "Kiln model (.kiln)")->required();
+  cmd->add_option("--backend", args->backend, "Backend whose memory plan and per-node choices to show");
+  return [args] {
+    const Model model = Model::load(args->model);
+    const ModelMetadata meta = model.metadata();
+    fmt::print("model     {}\n", args->model);
+    fmt::print("producer  {}\n", model.producer());
+    if (!meta.name.empty()) {
+      fmt::print("known as  {} (preprocess {}, {} labels, class offset {})\n", meta.name,
+                 preprocess_name(meta.preprocess), meta.labels.size(), meta.class_offset);
+      fmt::print("source    {}\n", meta.source_url);
+    }
+    for (const auto& t : model.inputs()) fmt::print("input     {} {}\n", t.name, shape_str(t.shape));
+    for (const auto& t : model.outputs()) fmt::print("output    {} {}\n", t.name, shape_str(t.shape));
+    const auto passes = model.passes_applied();
+    fmt::print("passes    {}\n", passes.empty() ? "none (converted with --no-optimize)" : "");
+    for (const auto& p : passes) fmt::print("          {}\n", p);
+
+    SessionOptions options;
+    options.backend = args->backend;
+    Session session(model, options);
+    const auto profile = session.profile();
+    const auto nodes = model.nodes();
+    Table table({"#", "node", "op", "output shape", "attributes", "params", "FLOPs", "backend detail"});
+    int64_t total_params = 0, total_flops = 0;
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      const NodeInfo& n = nodes[i];
+      total_params += n.params;
+      total_flops += n.flops;
+      std::string shapes;
+      for (const auto& s : n.output_shapes) shapes += (shapes.empty() ? "" : " ") + shape_str(s);
+      table.add({std::to_string(i), n.name, n.op, shapes, n.attributes, human_count(static_cast<double>(n.params)),
+                 human_count(static_cast<double>(n.flops)), i < profile.size() ? profile[i].detail : ""});
+    }
+    fmt::print("\n{}\n", table.str());
+    const MemoryReport mem = session.memory();
+    fmt::print("nodes     {}\n", nodes.size());
+    fmt::print("params    {} ({})\n", human_count(static_cast<double>(total_params)),
+               human_bytes(static_cast<double>(mem.weights_bytes)));
+    fmt::print("FLOPs     {} per inference\n", human_count(static_cast<double>(total_flops)));
+    fmt::print("arena     {} on backend '{}' (naive sum of activations {}, {:.1f}x smaller)\n",
+               human_bytes(static_cast<double>(mem.arena_bytes)), args->backend,
+               human_bytes(static_cast<double>(mem.naive_bytes)),
+               mem.arena_bytes ? static_cast<double>(mem.naive_bytes) / static_cast<double>(mem.arena_bytes) : 0.0);
+    return 0;
+  };
+}
+
+}  // namespace kiln::cli

@@ -1,0 +1,45 @@
+#pragma once
+// The ONNX converter: ONNX file -> Kiln graph -> .kiln file.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kiln/kiln.hpp"
+
+namespace kiln {
+
+struct ConvertOptions {
+  std::optional<int64_t> batch;                // override the batch (first) dimension of every input
+  bool optimize = true;                        // run the convert-time passes (engine/passes)
+  std::vector<std::string> label_search_dirs;  // extra folders to look for a known model's labels file
+};
+
+struct ConvertReport {
+  int64_t opset = 0;
+  std::string onnx_producer;
+  int onnx_nodes = 0;
+  int folded_by_importer = 0;  // Constant nodes and shape sub-graphs evaluated during import
+  int kiln_nodes = 0;
+  std::vector<std::string> passes;  // "name: N rewrites", in order
+  std::string known_model;          // manifest name if the file is a known model
+  std::vector<std::string> warnings;
+};
+
+// Imports and (unless disabled) optimises an ONNX model. Throws kiln::Error:
+// ErrorCode::Unsupported lists every unsupported op type (with the first node
+// that uses it) or attribute; ErrorCode::InvalidModel names malformed content.
+Graph import_onnx(const std::string& onnx_path, const ConvertOptions& options, ConvertReport* report = nullptr);
+
+// import_onnx + attach the known-model metadata + save as .kiln.
+ConvertReport convert_onnx_file(const std::string& onnx_path, const std::string& kiln_path,
+                                const ConvertOptions& options);
+
+// An ONNX TensorProto file (.pb), as float32.
+struct NamedTensor {
+  std::string name;
+  Tensor tensor;
+};
+NamedTensor read_tensor_proto(const std::string& path);
+
+}  // namespace kiln

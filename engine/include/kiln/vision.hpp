@@ -1,0 +1,58 @@
+#pragma once
+// Image input and classification output for vision models: the same
+// preprocessing `kiln classify` uses, for apps that embed Kiln.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kiln/kiln.hpp"
+
+namespace kiln {
+
+// 8-bit RGB pixels, row-major, 3 bytes per pixel.
+struct Image {
+  int width = 0;
+  int height = 0;
+  std::vector<uint8_t> rgb;
+};
+
+// Decodes a JPEG, PNG or BMP file (alpha is dropped, grey is expanded).
+// Throws kiln::Error naming the file and the problem (missing, truncated,
+// not an image, unsupported format).
+Image load_image(const std::string& path);
+Image decode_image(const uint8_t* data, size_t size, const std::string& name);
+
+// Antialiased bilinear resize (a triangle filter widened by the scale factor
+// when shrinking, so large photos do not alias).
+Image resize_bilinear(const Image& image, int width, int height);
+Image center_crop(const Image& image, int width, int height);
+
+// Resize and crop as `policy` says, then normalise by `preset`, giving an
+// NCHW float tensor [1, 3, size, size]:
+//   ShorterSide: shorter side to round(256*size/224), centre crop size x size;
+//   SquareCrop:  centre square crop of the shorter side, resize to size x size.
+//   Imagenet:  RGB/255, mean (0.485,0.456,0.406), std (0.229,0.224,0.225)
+//   Inception: RGB/127.5 - 1
+//   Caffe:     BGR 0..255 minus (104,117,123)
+//   Raw:       RGB 0..255
+Tensor preprocess_image(const Image& image, int size, Preprocess preset, ResizePolicy policy);
+// Writes the preprocessed image into `out` (3*size*size floats).
+void preprocess_image_into(const Image& image, int size, Preprocess preset, ResizePolicy policy, float* out);
+
+struct Prediction {
+  int class_index = 0;  // after removing the background offset; -1 for "background"
+  std::string label;    // empty if no labels are known
+  float probability = 0;
+};
+
+// The k most probable classes of one row of a classifier output (`scores`
+// holds that row's values). Logits are turned into probabilities with a
+// softmax; OutputKind::Unknown applies softmax unless the row already looks
+// like a probability distribution (all in [0,1], summing to 1 within 1e-3).
+std::vector<Prediction> top_k(const float* scores, int64_t num_classes, int k, OutputKind kind, int class_offset,
+                              const std::vector<std::string>& labels);
+
+Preprocess parse_preprocess_name(const std::string& name);  // imagenet|inception|caffe|raw
+const char* preprocess_name(Preprocess preset);
+
+}  // namespace kiln

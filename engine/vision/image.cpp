@@ -1,0 +1,247 @@
+#include <stb/stb_image.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#include "kiln/vision.hpp"
+
+namespace kiln {
+
+namespace {
+
+[[noreturn]] void bad_image(const std::string& name, const std::string& what) {
+  throw Error(ErrorCode::InvalidArgument, name + ": " + what);
+}
+
+bool starts_with(const uint8_t* d, size_t n, std::initializer_list<uint8_t> magic) {
+  if (n < magic.size()) return false;
+  return std::equal(magic.begin(), magic.end(), d);
+}
+
+// stb_image fills a cut-off JPEG with grey instead of failing, so a JPEG must
+// end with its end-of-image marker (trailing padding bytes are tolerated).
+void check_jpeg_complete(const uint8_t* d, size_t n, const std::string& name) {
+  size_t end = n;
+  while (end > 2 && (d[end - 1] == 0x00 || d[end - 1] == 0xFF || d[end - 1] == '\n' || d[end - 1] == '\r')) {
+    if (d[end - 2] == 0xFF && d[end - 1] == 0xD9) break;
+    --end;
+  }
+  if (end < 4 || d[end - 2] != 0xFF || d[end - 1] != 0xD9)
+    bad_image(name, "truncated JPEG (no end-of-image marker): the file is incomplete or corrupt");
+}
+
+// Weights of an antialiased linear filter mapping `in` samples to `out`.
+struct FilterTaps {
+  std::vector<int> first;      // first input index per output
+  std::vector<int> count;      // taps per output
+  std::vector<float> weights;  // count[i] weights per output, normalised
+  int max_taps = 0;
+};
+
+FilterTaps triangle_filter(int in, int out) {
+  FilterTaps f;
+  const double scale = static_cast<double>(in) / out;
+  const double width = std::max(scale, 1.0);  // widen the triangle when shrinking
+  const double support = width;
+  f.max_taps = static_cast<int>(std::ceil(support)) * 2 + 1;
+  f.weights.assign(static_cast<size_t>(out) * f.max_taps, 0.0f);
+  for (int o = 0; o < out; ++o) {
+    const double center = (o + 0.5) * scale;
+    const int lo = std::max(0, static_cast<int>(std::floor(center - support)));
+    const int hi = std::min(in, static_cast<int>(std::ceil(center + support)));
+    double total = 0;
+    std::vector<double> w;
+    for (int i = lo; i < hi; ++i) {
+      const double t = std::abs((i + 0.5 - center) / width);
+      w.push_back(t < 1.0 ? 1.0 - t : 0.0);
+      total += w.back();
+    }
+    f.first.push_back(lo);
+    f.count.push_back(static_cast<int>(w.size()));
+    for (size_t k = 0; k < w.size(); ++k)
+      f.weights[static_cast<size_t>(o) * f.max_taps + k] = static_cast<float>(total > 0 ? w[k] / total : 0.0);
+  }
+  return f;
+}
+
+}  // namespace
+
+Image decode_image(const uint8_t* data, size_t size, const std::string& name) {
+  if (size == 0) bad_image(name, "the file is empty");
+  const bool jpeg = starts_with(data, size, {0xFF, 0xD8, 0xFF});
+  const bool png = starts_with(data, size, {0x89, 'P', 'N', 'G'});
+  const bool bmp = starts_with(data, size, {'B', 'M'});
+  if (!jpeg && !png && !bmp) bad_image(name, "not a JPEG, PNG or BMP image");
+  if (jpeg) check_jpeg_complete(data, size, name);
+  if (size > static_cast<size_t>(INT32_MAX)) bad_image(name, "image file too large");
+  int w = 0, h = 0, channels = 0;
+  stbi_uc* pixels = stbi_load_from_memory(data, static_cast<int>(size), &w, &h, &channels, 3);
+  if (!pixels) bad_image(name, std::string("cannot decode image: ") + stbi_failure_reason());
+  Image img;
+  img.width = w;
+  img.height = h;
+  img.rgb.assign(pixels, pixels + static_cast<size_t>(w) * h * 3);
+  stbi_image_free(pixels);
+  return img;
+}
+
+Image load_image(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorCode::Io, path + ": cannot open image (no such file or not readable)");
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return decode_image(bytes.data(), bytes.size(), path);
+}
+
+Image resize_bilinear(const Image& image, int width, int height) {
+  if (width <= 0 || height <= 0 || image.width <= 0 || image.height <= 0)
+    throw Error(ErrorCode::InvalidArgument, "resize: sizes must be positive");
+  // Separable: rows first into a float buffer, then columns.
+  const FilterTaps fx = triangle_filter(image.width, width);
+  const FilterTaps fy = triangle_filter(image.height, height);
+  std::vector<float> tmp(static_cast<size_t>(image.height) * width * 3);
+  for (int y = 0; y < image.height; ++y)
+    for (int x = 0; x < width; ++x)
+      for (int c = 0; c < 3; ++c) {
+        float acc = 0;
+        for (int k = 0; k < fx.count[x]; ++k)
+          acc += fx.weights[static_cast<size_t>(x) * fx.max_taps + k] *
+                 image.rgb[(static_cast<size_t>(y) * image.width + fx.first[x] + k) * 3 + c];
+        tmp[(static_cast<size_t>(y) * width + x) * 3 + c] = acc;
+      }
+  Image out;
+  out.width = width;
+  out.height = height;
+  out.rgb.resize(static_cast<size_t>(width) * height * 3);
+  for (int y = 0; y < height; ++y)
+    for (int x = 0; x < width; ++x)
+      for (int c = 0; c < 3; ++c) {
+        float acc = 0;
+        for (int k = 0; k < fy.count[y]; ++k)
+          acc += fy.weights[static_cast<size_t>(y) * fy.max_taps + k] *
+                 tmp[(static_cast<size_t>(fy.first[y] + k) * width + x) * 3 + c];
+        out.rgb[(static_cast<size_t>(y) * width + x) * 3 + c] =
+            static_cast<uint8_t>(std::clamp(std::lround(acc), 0L, 255L));
+      }
+  return out;
+}
+
+Image center_crop(const Image& image, int width, int height) {
+  if (width > image.width || height > image.height)
+    throw Error(ErrorCode::InvalidArgument, "crop larger than the image");
+  const int left = (image.width - width) / 2;
+  const int top = (image.height - height) / 2;
+  Image out;
+  out.width = width;
+  out.height = height;
+  out.rgb.resize(static_cast<size_t>(width) * height * 3);
+  for (int y = 0; y < height; ++y)
+    std::memcpy(&out.rgb[static_cast<size_t>(y) * width * 3],
+                &image.rgb[(static_cast<size_t>(y + top) * image.width + left) * 3], static_cast<size_t>(width) * 3);
+  return out;
+}
+
+void preprocess_image_into(const Image& image, int size, Preprocess preset, ResizePolicy policy, float* out) {
+  if (size <= 0) throw Error(ErrorCode::InvalidArgument, "preprocess: size must be positive");
+  Image fitted;
+  const int shorter = std::min(image.width, image.height);
+  if (policy == ResizePolicy::ShorterSide) {
+    const int target = static_cast<int>(std::lround(256.0 * size / 224.0));
+    const int w = std::max(size, static_cast<int>(std::lround(static_cast<double>(image.width) * target / shorter)));
+    const int h = std::max(size, static_cast<int>(std::lround(static_cast<double>(image.height) * target / shorter)));
+    fitted = center_crop(resize_bilinear(image, w, h), size, size);
+  } else {
+    fitted = resize_bilinear(center_crop(image, shorter, shorter), size, size);
+  }
+  const size_t plane = static_cast<size_t>(size) * size;
+  for (size_t p = 0; p < plane; ++p)
+    for (int c = 0; c < 3; ++c) {
+      const float v = fitted.rgb[p * 3 + c];
+      switch (preset) {
+        case Preprocess::Imagenet: {
+          static const float mean[3] = {0.485f, 0.456f, 0.406f}, stdev[3] = {0.229f, 0.224f, 0.225f};
+          out[c * plane + p] = (v / 255.0f - mean[c]) / stdev[c];
+          break;
+        }
+        case Preprocess::Inception: out[c * plane + p] = v / 127.5f - 1.0f; break;
+        case Preprocess::Caffe: {
+          static const float bgr_mean[3] = {104.0f, 117.0f, 123.0f};
+          out[(2 - c) * plane + p] = v - bgr_mean[2 - c];  // channel 0 is blue
+          break;
+        }
+        case Preprocess::Raw: out[c * plane + p] = v; break;
+        case Preprocess::Unknown:
+          throw Error(ErrorCode::InvalidArgument,
+                      "no preprocessing preset known for this model; choose one (imagenet, inception, caffe, raw)");
+      }
+    }
+}
+
+Tensor preprocess_image(const Image& image, int size, Preprocess preset, ResizePolicy policy) {
+  Tensor t({1, 3, size, size});
+  preprocess_image_into(image, size, preset, policy, t.data());
+  return t;
+}
+
+Preprocess parse_preprocess_name(const std::string& name) {
+  if (name == "imagenet") return Preprocess::Imagenet;
+  if (name == "inception") return Preprocess::Inception;
+  if (name == "caffe") return Preprocess::Caffe;
+  if (name == "raw") return Preprocess::Raw;
+  throw Error(ErrorCode::InvalidArgument,
+              "unknown preprocessing preset '" + name + "' (choose imagenet, inception, caffe or raw)");
+}
+
+const char* preprocess_name(Preprocess preset) {
+  switch (preset) {
+    case Preprocess::Imagenet: return "imagenet";
+    case Preprocess::Inception: return "inception";
+    case Preprocess::Caffe: return "caffe";
+    case Preprocess::Raw: return "raw";
+    case Preprocess::Unknown: break;
+  }
+  return "unknown";
+}
+
+std::vector<Prediction> top_k(const float* scores, int64_t num_classes, int k, OutputKind kind, int class_offset,
+                              const std::vector<std::string>& labels) {
+  std::vector<double> p(scores, scores + num_classes);
+  bool is_probability = kind == OutputKind::Probabilities;
+  if (kind == OutputKind::Unknown) {
+    double sum = 0;
+    bool in_range = true;
+    for (double v : p) {
+      sum += v;
+      in_range = in_range && v >= 0.0 && v <= 1.0;
+    }
+    is_probability = in_range && std::abs(sum - 1.0) < 1e-3;
+  }
+  if (!is_probability && !p.empty()) {
+    const double mx = *std::max_element(p.begin(), p.end());
+    double sum = 0;
+    for (double& v : p) sum += (v = std::exp(v - mx));
+    for (double& v : p) v /= sum;
+  }
+  std::vector<int64_t> order(static_cast<size_t>(num_classes));
+  for (int64_t i = 0; i < num_classes; ++i) order[i] = i;
+  const int64_t kk = std::min<int64_t>(std::max(k, 0), num_classes);
+  std::partial_sort(order.begin(), order.begin() + kk, order.end(),
+                    [&](int64_t a, int64_t b) { return p[a] > p[b] || (p[a] == p[b] && a < b); });
+  std::vector<Prediction> out;
+  for (int64_t r = 0; r < kk; ++r) {
+    const int64_t raw = order[r];
+    Prediction pred;
+    pred.class_index = raw < class_offset ? -1 : static_cast<int>(raw - class_offset);
+    pred.probability = static_cast<float>(p[raw]);
+    if (static_cast<int64_t>(labels.size()) == num_classes) pred.label = labels[raw];
+    else if (static_cast<int64_t>(labels.size()) == num_classes - class_offset && raw >= class_offset)
+      pred.label = labels[raw - class_offset];
+    else if (raw < class_offset) pred.label = "background";
+    out.push_back(std::move(pred));
+  }
+  return out;
+}
+
+}  // namespace kiln

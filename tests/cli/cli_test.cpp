@@ -1,0 +1,135 @@
+// `kiln convert | inspect | run | classify` on a real model, as a user runs them.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "apps/common/npy.hpp"
+#include "kiln/convert.hpp"
+#include "tests/cli/process.hpp"
+#include "tests/common/test_util.hpp"
+
+namespace kiln::test {
+namespace {
+
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+class Cli : public ::testing::Test {
+ protected:
+  static fs::path dir() { return fs::temp_directory_path() / "kiln_cli_models"; }
+  static fs::path mobilenet() { return dir() / "mobilenet_v1_0.25_128.kiln"; }
+
+  static void SetUpTestSuite() {
+    fs::create_directories(dir());
+    const fs::path onnx = shared_dir() / "models/mobilenet_v1_0.25_128/mobilenet_v1_0.25_128_dequant.onnx";
+    if (fs::exists(onnx) && !fs::exists(mobilenet())) {
+      const ProcessResult r = run_kiln({"convert", onnx.string(), mobilenet().string()});
+      if (r.exit_code != 0) fs::remove(mobilenet());
+    }
+  }
+
+  void SetUp() override {
+    if (!fs::exists(mobilenet()))
+      GTEST_FAIL() << "could not convert mobilenet_v1_0.25_128 from " << shared_dir() << "/models";
+  }
+};
+
+TEST_F(Cli, ConvertReportsKnownModelAndPasses) {
+  const fs::path onnx = shared_file_or_skip("models/mobilenet_v1_0.25_128/mobilenet_v1_0.25_128_dequant.onnx");
+  const fs::path out = dir() / "convert_check.kiln";
+  const ProcessResult r = run_kiln({"convert", onnx.string(), out.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("known model: mobilenet_v1_0.25_128"));
+  EXPECT_THAT(r.out, HasSubstr("fuse_activations"));
+  EXPECT_TRUE(fs::exists(out));
+  const ProcessResult raw = run_kiln({"convert", onnx.string(), (dir() / "raw.kiln").string(), "--no-optimize"});
+  ASSERT_EQ(raw.exit_code, 0) << raw.err;
+  EXPECT_THAT(raw.out, HasSubstr("passes: none"));
+}
+
+TEST_F(Cli, ConvertBatchOverride) {
+  const fs::path onnx = shared_file_or_skip("models/resnet_cifar/resnet20.onnx");
+  const fs::path out = dir() / "resnet20_b4.kiln";
+  const ProcessResult r = run_kiln({"convert", onnx.string(), out.string(), "--batch", "4"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const Model m = Model::load(out.string());
+  EXPECT_EQ(m.inputs()[0].shape, (std::vector<int64_t>{4, 3, 32, 32}));
+  EXPECT_EQ(m.outputs()[0].shape, (std::vector<int64_t>{4, 10}));
+}
+
+TEST_F(Cli, InspectShowsNodesMemoryAndPasses) {
+  const ProcessResult r = run_kiln({"inspect", mobilenet().string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("input     input [1,3,128,128]"));
+  EXPECT_THAT(r.out, HasSubstr("Conv"));
+  EXPECT_THAT(r.out, HasSubstr("act=Clip(0,6)"));
+  EXPECT_THAT(r.out, HasSubstr("g=32"));  // a depthwise layer
+  EXPECT_THAT(r.out, HasSubstr("fold_constants"));
+  EXPECT_THAT(r.out, HasSubstr("arena"));
+  EXPECT_THAT(r.out, HasSubstr("naive sum"));
+  EXPECT_THAT(r.out, HasSubstr("known as  mobilenet_v1_0.25_128"));
+}
+
+TEST_F(Cli, RunWritesOutputsMatchingOpenCv) {
+  const fs::path in_pb = shared_file_or_skip("models/mobilenet_v1_0.25_128/opencv_ref_0/input_0.pb");
+  const fs::path out_pb = shared_file_or_skip("models/mobilenet_v1_0.25_128/opencv_ref_0/output_0.pb");
+  const fs::path out_dir = dir() / "run_out";
+  fs::remove_all(out_dir);
+  const ProcessResult r = run_kiln({"run", mobilenet().string(), "--input", "input=" + in_pb.string(),
+                                    "--output-dir", out_dir.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const Tensor got = npy::read((out_dir / "output.npy").string());
+  const Tensor want = read_tensor_proto(out_pb.string()).tensor;
+  ASSERT_EQ(got.size(), want.size());
+  EXPECT_LE(max_abs_error(got.data(), want.data(), static_cast<size_t>(got.size())), 1e-3);
+
+  // The same input as .npy, given without a name (single-input model).
+  const fs::path in_npy = dir() / "input.npy";
+  npy::write(in_npy.string(), read_tensor_proto(in_pb.string()).tensor);
+  const ProcessResult r2 = run_kiln({"run", mobilenet().string(), "-i", in_npy.string(), "-o", out_dir.string()});
+  ASSERT_EQ(r2.exit_code, 0) << r2.err;
+  const Tensor got2 = npy::read((out_dir / "output.npy").string());
+  EXPECT_EQ(max_abs_error(got.data(), got2.data(), static_cast<size_t>(got.size())), 0.0);
+}
+
+TEST_F(Cli, ClassifyPrintsTopKWithLabels) {
+  const fs::path parrot = shared_file_or_skip("images/parrot.jpg");
+  const fs::path dog = shared_file_or_skip("images/wml_dog.jpg");
+  const ProcessResult r = run_kiln({"classify", mobilenet().string(), parrot.string(), dog.string(), "--top", "3"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("1. 0."));
+  EXPECT_THAT(r.out, HasSubstr("macaw (88)"));
+  EXPECT_THAT(r.out, HasSubstr("golden retriever (207)"));
+  EXPECT_THAT(r.out, ::testing::Not(HasSubstr("  4. ")));
+}
+
+TEST_F(Cli, ClassifyWithExplicitPresetAndLabels) {
+  const fs::path onnx = shared_file_or_skip("models/squeezenet1.1/squeezenet1.1.onnx");
+  const fs::path labels = shared_file_or_skip("models/imagenet_labels.txt");
+  const fs::path hotdog = shared_file_or_skip("images/hot_dog.jpg");
+  const fs::path out = dir() / "squeezenet.kiln";
+  ASSERT_EQ(run_kiln({"convert", onnx.string(), out.string()}).exit_code, 0);
+  const ProcessResult r = run_kiln({"classify", out.string(), hotdog.string(), "--preprocess", "imagenet",
+                                    "--labels", labels.string(), "--top", "1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("hotdog, hot dog, red hot (934)"));
+}
+
+TEST(CliUsage, UsageErrorsExitWithTwo) {
+  for (const auto& args : std::vector<std::vector<std::string>>{{}, {"bogus"}, {"convert"}, {"run", "x.kiln"},
+                                                                 {"classify", "m.kiln", "a.jpg", "--top", "zero"}}) {
+    const ProcessResult r = run_kiln(args);
+    EXPECT_FALSE(r.signaled);
+    EXPECT_EQ(r.exit_code, 2) << ::testing::PrintToString(args) << "\n" << r.err;
+    EXPECT_FALSE(r.err.empty());
+  }
+}
+
+TEST(CliUsage, HelpAndVersionSucceed) {
+  EXPECT_EQ(run_kiln({"--help"}).exit_code, 0);
+  EXPECT_THAT(run_kiln({"--version"}).out, HasSubstr("kiln"));
+}
+
+}  // namespace
+}  // namespace kiln::test

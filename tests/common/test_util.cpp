@@ -1,0 +1,76 @@
+#include "tests/common/test_util.hpp"
+
+#include <cmath>
+#include <cstdlib>
+#include <sstream>
+
+namespace kiln::test {
+
+std::filesystem::path shared_dir() {
+  if (const char* env = std::getenv("KILN_SHARED_DIR")) return env;
+  return KILN_SHARED_DIR;
+}
+
+std::filesystem::path shared_file_or_skip(const std::string& relative) {
+  std::filesystem::path p = shared_dir() / relative;
+  if (!std::filesystem::exists(p)) {
+    ADD_FAILURE() << "missing test data " << p << " (set KILN_SHARED_DIR to the shared data folder)";
+  }
+  return p;
+}
+
+std::filesystem::path source_dir() { return KILN_SOURCE_DIR; }
+std::filesystem::path binary_dir() { return KILN_BINARY_DIR; }
+
+std::vector<float> random_values(size_t n, uint32_t seed, float lo, float hi) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+Tensor random_tensor(const std::vector<int64_t>& shape, uint32_t seed, float lo, float hi) {
+  Tensor t(shape);
+  const auto v = random_values(static_cast<size_t>(t.size()), seed, lo, hi);
+  std::copy(v.begin(), v.end(), t.data());
+  return t;
+}
+
+double max_abs_error(const float* a, const float* b, size_t n) {
+  double m = 0;
+  for (size_t i = 0; i < n; ++i) m = std::max(m, std::abs(static_cast<double>(a[i]) - b[i]));
+  return m;
+}
+
+double max_relative_error(const float* a, const float* b, size_t n) {
+  double scale = 0;
+  for (size_t i = 0; i < n; ++i) scale = std::max(scale, std::abs(static_cast<double>(b[i])));
+  return max_abs_error(a, b, n) / std::max(scale, 1e-30);
+}
+
+::testing::AssertionResult tensors_close(const Tensor& actual, const Tensor& expected, double rel_tol) {
+  if (actual.shape() != expected.shape())
+    return ::testing::AssertionFailure() << "shape " << shape_to_string(actual.shape()) << " != expected "
+                                         << shape_to_string(expected.shape());
+  const size_t n = static_cast<size_t>(actual.size());
+  for (size_t i = 0; i < n; ++i)
+    if (std::isfinite(expected.data()[i]) && !std::isfinite(actual.data()[i]))
+      return ::testing::AssertionFailure() << "non-finite value " << actual.data()[i] << " at " << i;
+  const double rel = max_relative_error(actual.data(), expected.data(), n);
+  if (rel > rel_tol)
+    return ::testing::AssertionFailure() << "max relative error " << rel << " > " << rel_tol
+                                         << " (max abs error " << max_abs_error(actual.data(), expected.data(), n)
+                                         << ")";
+  return ::testing::AssertionSuccess() << "max relative error " << rel;
+}
+
+std::vector<Tensor> run_graph(const Graph& graph, const std::vector<Tensor>& inputs, const std::string& backend) {
+  Model model(std::make_shared<Graph>(graph));
+  SessionOptions options;
+  options.backend = backend;
+  Session session(model, options);
+  return session.run(inputs);
+}
+
+}  // namespace kiln::test

@@ -1,0 +1,37 @@
+#pragma once
+// Helpers shared by every test suite.
+#include <cstdint>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "engine/core/graph.hpp"
+#include "gtest/gtest.h"
+#include "kiln/kiln.hpp"
+
+namespace kiln::test {
+
+// ../shared beside the repository (override with the KILN_SHARED_DIR env var).
+std::filesystem::path shared_dir();
+// Returns shared_dir()/relative, or skips the current test with a message
+// naming the missing file.
+std::filesystem::path shared_file_or_skip(const std::string& relative);
+std::filesystem::path source_dir();
+std::filesystem::path binary_dir();
+
+// Uniform random values in [lo, hi) from a fixed seed.
+std::vector<float> random_values(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f);
+Tensor random_tensor(const std::vector<int64_t>& shape, uint32_t seed, float lo = -1.0f, float hi = 1.0f);
+
+// max |a - b| / max(max |b|, tiny): error relative to the reference's scale.
+double max_relative_error(const float* a, const float* b, size_t n);
+double max_abs_error(const float* a, const float* b, size_t n);
+// gtest assertion helper: same size, finite, and within `rel_tol` relative error.
+::testing::AssertionResult tensors_close(const Tensor& actual, const Tensor& expected, double rel_tol);
+
+// Runs a graph on a backend with the given inputs and returns its outputs.
+std::vector<Tensor> run_graph(const Graph& graph, const std::vector<Tensor>& inputs,
+                              const std::string& backend = "reference");
+
+}  // namespace kiln::test
