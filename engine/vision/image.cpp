@@ -33,6 +33,34 @@ void check_jpeg_complete(const uint8_t* d, size_t n, const std::string& name) {
     bad_image(name, "truncated JPEG (no end-of-image marker): the file is incomplete or corrupt");
 }
 
+uint32_t read_le(const uint8_t* p, int bytes) {
+  uint32_t v = 0;
+  for (int i = 0; i < bytes; ++i) v |= static_cast<uint32_t>(p[i]) << (8 * i);
+  return v;
+}
+
+// stb_image reads zeros past the end of a cut-off BMP, so check that the pixel
+// array the header describes fits in the file.
+void check_bmp_complete(const uint8_t* d, size_t n, const std::string& name) {
+  if (n < 30) bad_image(name, "truncated BMP (incomplete header)");
+  const uint64_t pixel_offset = read_le(d + 10, 4);
+  const uint32_t header_size = read_le(d + 14, 4);
+  if (header_size < 40) return;  // old OS/2 headers: left to stb_image
+  if (n < 14 + 40) bad_image(name, "truncated BMP (incomplete header)");
+  const int64_t width = static_cast<int32_t>(read_le(d + 18, 4));
+  const int64_t height = static_cast<int32_t>(read_le(d + 22, 4));
+  const uint32_t bpp = read_le(d + 28, 2);
+  const uint32_t compression = read_le(d + 30, 4);
+  const bool uncompressed = compression == 0 || compression == 3;  // BI_RGB, BI_BITFIELDS
+  if (uncompressed && width > 0 && bpp > 0) {
+    const uint64_t row = (static_cast<uint64_t>(bpp) * static_cast<uint64_t>(width) + 31) / 32 * 4;
+    const uint64_t need = pixel_offset + row * static_cast<uint64_t>(height < 0 ? -height : height);
+    if (need > n)
+      bad_image(name, "truncated BMP: the header describes " + std::to_string(need) + " bytes, the file has " +
+                          std::to_string(n));
+  }
+}
+
 // Weights of an antialiased linear filter mapping `in` samples to `out`.
 struct FilterTaps {
   std::vector<int> first;      // first input index per output
@@ -76,10 +104,13 @@ Image decode_image(const uint8_t* data, size_t size, const std::string& name) {
   const bool bmp = starts_with(data, size, {'B', 'M'});
   if (!jpeg && !png && !bmp) bad_image(name, "not a JPEG, PNG or BMP image");
   if (jpeg) check_jpeg_complete(data, size, name);
+  if (bmp) check_bmp_complete(data, size, name);
   if (size > static_cast<size_t>(INT32_MAX)) bad_image(name, "image file too large");
   int w = 0, h = 0, channels = 0;
   stbi_uc* pixels = stbi_load_from_memory(data, static_cast<int>(size), &w, &h, &channels, 3);
-  if (!pixels) bad_image(name, std::string("cannot decode image: ") + stbi_failure_reason());
+  if (!pixels)
+    bad_image(name, std::string("cannot decode ") + (jpeg ? "JPEG" : png ? "PNG" : "BMP") +
+                        " (truncated or corrupt): " + stbi_failure_reason());
   Image img;
   img.width = w;
   img.height = h;
