@@ -53,6 +53,10 @@ Manifest parse_manifest(std::string_view file, std::string_view text) {
     if (resize == "shorter_side") m.resize = fb::ResizePolicy::ShorterSide;
     else if (resize == "square_crop") m.resize = fb::ResizePolicy::SquareCrop;
     else throw Error(ErrorCode::InvalidModel, "unknown resize policy '" + resize + "'");
+    const std::string filter = j.value("resize_filter", "bilinear");
+    if (filter == "bilinear") m.resize_filter = fb::ResizeFilter::Bilinear;
+    else if (filter == "antialiased_bilinear") m.resize_filter = fb::ResizeFilter::AntialiasedBilinear;
+    else throw Error(ErrorCode::InvalidModel, "unknown resize filter '" + filter + "'");
     const std::string output = j.at("output");
     if (output == "logits") m.output = fb::OutputKind::Logits;
     else if (output == "probabilities") m.output = fb::OutputKind::Probabilities;
@@ -133,6 +137,7 @@ std::string attach_model_metadata(Graph& graph, const std::string& onnx_path,
   info.source_sha256 = m->sha256;
   info.preprocess = m->preprocess;
   info.resize = m->resize;
+  info.resize_filter = m->resize_filter;
   info.output_kind = m->output;
   info.class_offset = m->class_offset;
   if (!m->labels_file.empty()) {

@@ -18,6 +18,7 @@ struct Manifest {
   int input_size = 224;
   fb::Preprocess preprocess = fb::Preprocess::Unknown;
   fb::ResizePolicy resize = fb::ResizePolicy::ShorterSide;
+  fb::ResizeFilter resize_filter = fb::ResizeFilter::Bilinear;
   fb::OutputKind output = fb::OutputKind::Unknown;
   std::string labels_file;
   int class_offset = 0;

@@ -45,7 +45,8 @@ Tensor read(const std::string& path) {
   if (!std::regex_search(header, m, std::regex(R"('shape'\s*:\s*\(([^)]*)\))"))) bad(path, "no shape in .npy header");
   std::vector<int64_t> shape;
   const std::string dims = m[1];
-  std::sregex_iterator it(dims.begin(), dims.end(), std::regex(R"(\d+)")), end;
+  const std::regex digits(R"(\d+)");
+  std::sregex_iterator it(dims.begin(), dims.end(), digits), end;
   for (; it != end; ++it) shape.push_back(std::stoll(it->str()));
 
   Tensor t(shape);
@@ -53,7 +54,7 @@ Tensor read(const std::string& path) {
   const size_t elem = descr == "<f4" ? 4 : 8;
   const size_t data_start = header_start + header_len;
   if (bytes.size() - data_start < count * elem)
-    bad(path, "truncated: shape " + shape_to_string(shape) + " needs " + std::to_string(count * elem) +
+    bad(path, "truncated: " + std::to_string(count) + " values" + " needs " + std::to_string(count * elem) +
                   " data bytes, the file has " + std::to_string(bytes.size() - data_start));
   if (elem == 4) {
     std::memcpy(t.data(), bytes.data() + data_start, count * 4);

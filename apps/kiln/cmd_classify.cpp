@@ -59,7 +59,7 @@ Command add_classify(CLI::App& app) {
       for (size_t i = first; i < args->images.size() && group.size() < static_cast<size_t>(batch); ++i) {
         try {
           const Image img = load_image(args->images[i]);
-          preprocess_image_into(img, size, meta.preprocess, meta.resize,
+          preprocess_image_into(img, size, meta.preprocess, meta.resize, meta.resize_filter,
                                 input.data() + static_cast<int64_t>(group.size()) * 3 * size * size);
           group.push_back(args->images[i]);
         } catch (const Error& e) {

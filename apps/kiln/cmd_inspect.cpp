@@ -29,7 +29,8 @@ Command add_inspect(CLI::App& app) {
     for (const auto& t : model.inputs()) fmt::print("input     {} {}\n", t.name, shape_str(t.shape));
     for (const auto& t : model.outputs()) fmt::print("output    {} {}\n", t.name, shape_str(t.shape));
     const auto passes = model.passes_applied();
-    fmt::print("passes    {}\n", passes.empty() ? "none (converted with --no-optimize)" : "");
+    fmt::print("passes    {}\n", passes.empty() ? std::string("none (converted with --no-optimize)")
+                                                 : std::to_string(passes.size()) + " applied at conversion");
     for (const auto& p : passes) fmt::print("          {}\n", p);
 
     SessionOptions options;

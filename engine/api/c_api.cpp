@@ -122,11 +122,14 @@ kiln_status kiln_session_run(kiln_session* session, const float* const* inputs, 
     const auto& out_desc = session->session.outputs();
     for (size_t i = 0; i < in_desc.size(); ++i) {
       if (!inputs[i]) throw kiln::Error(kiln::ErrorCode::InvalidArgument, "input " + std::to_string(i) + " is NULL");
-      session->inputs[i] = kiln::Tensor::wrap(const_cast<float*>(inputs[i]), in_desc[i].shape);
+      // Wrapping copies the shape (an allocation), so re-wrap only when the
+      // caller passes a different buffer than last time.
+      if (session->inputs[i].data() != inputs[i])
+        session->inputs[i] = kiln::Tensor::wrap(const_cast<float*>(inputs[i]), in_desc[i].shape);
     }
     for (size_t i = 0; i < out_desc.size(); ++i) {
       if (!outputs[i]) throw kiln::Error(kiln::ErrorCode::InvalidArgument, "output " + std::to_string(i) + " is NULL");
-      session->outputs[i] = kiln::Tensor::wrap(outputs[i], out_desc[i].shape);
+      if (session->outputs[i].data() != outputs[i]) session->outputs[i] = kiln::Tensor::wrap(outputs[i], out_desc[i].shape);
     }
     session->session.run(session->inputs, session->outputs);
   });

@@ -47,6 +47,7 @@ ModelMetadata Model::metadata() const {
   m.source_sha256 = info.source_sha256;
   m.preprocess = static_cast<Preprocess>(info.preprocess);
   m.resize = static_cast<ResizePolicy>(info.resize);
+  m.resize_filter = static_cast<ResizeFilter>(info.resize_filter);
   m.output_kind = static_cast<OutputKind>(info.output_kind);
   m.class_offset = info.class_offset;
   m.labels = info.labels;

@@ -62,6 +62,13 @@ std::string join(const std::vector<T>& v, const char* sep = ",") {
   return s.str();
 }
 
+template <class T>
+bool all_equal(const std::vector<T>& v, T value) {
+  for (const T& x : v)
+    if (x != value) return false;
+  return true;
+}
+
 std::string fmt_float(float v) {
   std::ostringstream s;
   s << v;
@@ -140,11 +147,12 @@ std::string describe_attributes(const Node& node) {
   };
   switch (node.attrs.type) {
     case A::ConvAttrs: {
+      // Default values (stride 1, no padding, dilation 1) are left out.
       const auto& a = *node.attrs.AsConvAttrs();
       s << "k=" << join(a.kernel_shape, "x");
-      if (!a.strides.empty()) s << " s=" << join(a.strides, "x");
-      if (!a.pads.empty()) s << " p=" << join(a.pads);
-      if (!a.dilations.empty()) s << " d=" << join(a.dilations, "x");
+      if (!all_equal(a.strides, 1)) s << " s=" << join(a.strides, "x");
+      if (!all_equal(a.pads, 0)) s << " p=" << join(a.pads);
+      if (!all_equal(a.dilations, 1)) s << " d=" << join(a.dilations, "x");
       if (a.group != 1) s << " g=" << a.group;
       act(a.activation);
       break;
@@ -152,9 +160,9 @@ std::string describe_attributes(const Node& node) {
     case A::PoolAttrs: {
       const auto& a = *node.attrs.AsPoolAttrs();
       s << "k=" << join(a.kernel_shape, "x");
-      if (!a.strides.empty()) s << " s=" << join(a.strides, "x");
-      if (!a.pads.empty()) s << " p=" << join(a.pads);
-      if (!a.dilations.empty()) s << " d=" << join(a.dilations, "x");
+      if (!all_equal(a.strides, 1)) s << " s=" << join(a.strides, "x");
+      if (!all_equal(a.pads, 0)) s << " p=" << join(a.pads);
+      if (!all_equal(a.dilations, 1)) s << " d=" << join(a.dilations, "x");
       if (a.ceil_mode) s << " ceil";
       if (a.count_include_pad) s << " count_include_pad";
       break;

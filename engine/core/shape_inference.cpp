@@ -15,10 +15,21 @@ namespace {
               "node '" + node.name + "' (" + std::string(op_name(node.op)) + "): " + what);
 }
 
+// "3" or "3-5". Built with += : GCC 12 gives a false -Wrestrict warning on
+// `"-" + std::to_string(...)`.
+std::string range_text(int64_t lo, int64_t hi) {
+  std::string s = std::to_string(lo);
+  if (lo != hi) {
+    s += '-';
+    s += std::to_string(hi);
+  }
+  return s;
+}
+
 void require_rank(const Node& node, const Shape& s, size_t min_rank, size_t max_rank, const char* which) {
   if (s.size() < min_rank || s.size() > max_rank)
     fail(node, std::string(which) + " has shape " + shape_to_string(s) + ", expected rank " +
-                   std::to_string(min_rank) + (min_rank == max_rank ? "" : "-" + std::to_string(max_rank)));
+                   range_text(static_cast<int64_t>(min_rank), static_cast<int64_t>(max_rank)));
 }
 
 int64_t checked_axis(const Node& node, int64_t axis, size_t rank, const char* what) {
@@ -234,14 +245,22 @@ SliceRange resolve_slice(int64_t dim, int64_t start, int64_t end, int64_t step) 
   r.step = step;
   if (start < 0) start += dim;
   if (end < 0) end += dim;
+  // Counts use the step's magnitude as unsigned, so that huge steps (up to
+  // INT64_MIN) neither overflow nor lose the first element.
+  const uint64_t magnitude = step > 0 ? static_cast<uint64_t>(step) : uint64_t{0} - static_cast<uint64_t>(step);
   if (step > 0) {
     start = std::clamp<int64_t>(start, 0, dim);
     end = std::clamp<int64_t>(end, 0, dim);
-    r.count = end > start ? (end - start + step - 1) / step : 0;
+    r.count = end > start ? static_cast<int64_t>(static_cast<uint64_t>(end - start - 1) / magnitude + 1) : 0;
+  } else if (dim == 0) {
+    start = 0;
+    r.count = 0;
   } else {
-    start = std::clamp<int64_t>(start, -1, dim - 1);
+    // As in ONNX: with a negative step the start is clamped to [0, dim-1] and
+    // the end to [-1, dim-1].
+    start = std::clamp<int64_t>(start, 0, dim - 1);
     end = std::clamp<int64_t>(end, -1, dim - 1);
-    r.count = start > end ? (start - end + (-step) - 1) / (-step) : 0;
+    r.count = start > end ? static_cast<int64_t>(static_cast<uint64_t>(start - end - 1) / magnitude + 1) : 0;
   }
   r.start = start;
   return r;
@@ -273,8 +292,7 @@ std::vector<Shape> infer_output_shapes(const Graph& g, const Node& n) {
   const int ni = static_cast<int>(n.inputs.size());
   const int no = static_cast<int>(n.outputs.size());
   if (ni < info.min_inputs || ni > info.max_inputs)
-    fail(n, "has " + std::to_string(ni) + " inputs, expected " + std::to_string(info.min_inputs) +
-                (info.min_inputs == info.max_inputs ? "" : "-" + std::to_string(info.max_inputs)));
+    fail(n, "has " + std::to_string(ni) + " inputs, expected " + range_text(info.min_inputs, info.max_inputs));
   if (no < info.min_outputs || (info.max_outputs >= 0 && no > info.max_outputs))
     fail(n, "has " + std::to_string(no) + " outputs");
   if (n.attrs.type != info.attributes)

@@ -148,7 +148,10 @@ Graph parse_graph(std::shared_ptr<const void> owner, std::span<const uint8_t> by
     node.inputs = to_vector(n->inputs());
     node.outputs = to_vector(n->outputs());
     node.attrs.type = n->attributes_type();
-    node.attrs.value = fb::AttributesUnion::UnPack(n->attributes(), n->attributes_type(), nullptr);
+    // The verifier accepts a union type without its table; UnPack would then
+    // dereference null, so a missing table means no attributes.
+    node.attrs.value = n->attributes() ? fb::AttributesUnion::UnPack(n->attributes(), n->attributes_type(), nullptr)
+                                       : nullptr;
     if (node.attrs.value == nullptr) node.attrs.type = fb::Attributes::NONE;
     if (node.name.empty()) node.name = "node" + std::to_string(g.nodes.size());
     g.nodes.push_back(std::move(node));

@@ -69,28 +69,43 @@ struct FilterTaps {
   int max_taps = 0;
 };
 
-FilterTaps triangle_filter(int in, int out) {
+FilterTaps triangle_filter(int in, int out, bool antialias) {
   FilterTaps f;
   const double scale = static_cast<double>(in) / out;
-  const double width = std::max(scale, 1.0);  // widen the triangle when shrinking
+  // Widening the triangle when shrinking is what makes it antialiased; at width
+  // 1 it is plain bilinear interpolation between the two nearest samples.
+  const double width = antialias ? std::max(scale, 1.0) : 1.0;
   const double support = width;
   f.max_taps = static_cast<int>(std::ceil(support)) * 2 + 1;
   f.weights.assign(static_cast<size_t>(out) * f.max_taps, 0.0f);
   for (int o = 0; o < out; ++o) {
     const double center = (o + 0.5) * scale;
-    const int lo = std::max(0, static_cast<int>(std::floor(center - support)));
-    const int hi = std::min(in, static_cast<int>(std::ceil(center + support)));
-    double total = 0;
+    int lo = static_cast<int>(std::floor(center - support));
+    int hi = static_cast<int>(std::ceil(center + support));
+    // Samples beyond the border repeat the edge pixel (OpenCV's and PIL's
+    // results agree with this at the borders for their respective widths).
     std::vector<double> w;
+    std::vector<int> idx;
     for (int i = lo; i < hi; ++i) {
       const double t = std::abs((i + 0.5 - center) / width);
-      w.push_back(t < 1.0 ? 1.0 - t : 0.0);
-      total += w.back();
+      if (t >= 1.0) continue;
+      if (antialias && (i < 0 || i >= in)) continue;  // PIL renormalises over the image
+      idx.push_back(std::clamp(i, 0, in - 1));
+      w.push_back(1.0 - t);
     }
+    double total = 0;
+    for (double v : w) total += v;
+    lo = idx.empty() ? 0 : idx.front();
+    // Taps are stored relative to `lo`; clamped edge taps may repeat an index,
+    // so accumulate into the slot of each sample.
     f.first.push_back(lo);
-    f.count.push_back(static_cast<int>(w.size()));
-    for (size_t k = 0; k < w.size(); ++k)
-      f.weights[static_cast<size_t>(o) * f.max_taps + k] = static_cast<float>(total > 0 ? w[k] / total : 0.0);
+    int count = 0;
+    for (size_t k = 0; k < w.size(); ++k) {
+      const int slot = idx[k] - lo;
+      count = std::max(count, slot + 1);
+      f.weights[static_cast<size_t>(o) * f.max_taps + slot] += static_cast<float>(total > 0 ? w[k] / total : 0.0);
+    }
+    f.count.push_back(count);
   }
   return f;
 }
@@ -126,12 +141,13 @@ Image load_image(const std::string& path) {
   return decode_image(bytes.data(), bytes.size(), path);
 }
 
-Image resize_bilinear(const Image& image, int width, int height) {
+Image resize_bilinear(const Image& image, int width, int height, ResizeFilter filter) {
   if (width <= 0 || height <= 0 || image.width <= 0 || image.height <= 0)
     throw Error(ErrorCode::InvalidArgument, "resize: sizes must be positive");
   // Separable: rows first into a float buffer, then columns.
-  const FilterTaps fx = triangle_filter(image.width, width);
-  const FilterTaps fy = triangle_filter(image.height, height);
+  const bool antialias = filter == ResizeFilter::AntialiasedBilinear;
+  const FilterTaps fx = triangle_filter(image.width, width, antialias);
+  const FilterTaps fy = triangle_filter(image.height, height, antialias);
   std::vector<float> tmp(static_cast<size_t>(image.height) * width * 3);
   for (int y = 0; y < image.height; ++y)
     for (int x = 0; x < width; ++x)
@@ -174,7 +190,8 @@ Image center_crop(const Image& image, int width, int height) {
   return out;
 }
 
-void preprocess_image_into(const Image& image, int size, Preprocess preset, ResizePolicy policy, float* out) {
+void preprocess_image_into(const Image& image, int size, Preprocess preset, ResizePolicy policy, ResizeFilter filter,
+                           float* out) {
   if (size <= 0) throw Error(ErrorCode::InvalidArgument, "preprocess: size must be positive");
   Image fitted;
   const int shorter = std::min(image.width, image.height);
@@ -182,9 +199,9 @@ void preprocess_image_into(const Image& image, int size, Preprocess preset, Resi
     const int target = static_cast<int>(std::lround(256.0 * size / 224.0));
     const int w = std::max(size, static_cast<int>(std::lround(static_cast<double>(image.width) * target / shorter)));
     const int h = std::max(size, static_cast<int>(std::lround(static_cast<double>(image.height) * target / shorter)));
-    fitted = center_crop(resize_bilinear(image, w, h), size, size);
+    fitted = center_crop(resize_bilinear(image, w, h, filter), size, size);
   } else {
-    fitted = resize_bilinear(center_crop(image, shorter, shorter), size, size);
+    fitted = resize_bilinear(center_crop(image, shorter, shorter), size, size, filter);
   }
   const size_t plane = static_cast<size_t>(size) * size;
   for (size_t p = 0; p < plane; ++p)
@@ -210,9 +227,9 @@ void preprocess_image_into(const Image& image, int size, Preprocess preset, Resi
     }
 }
 
-Tensor preprocess_image(const Image& image, int size, Preprocess preset, ResizePolicy policy) {
+Tensor preprocess_image(const Image& image, int size, Preprocess preset, ResizePolicy policy, ResizeFilter filter) {
   Tensor t({1, 3, size, size});
-  preprocess_image_into(image, size, preset, policy, t.data());
+  preprocess_image_into(image, size, preset, policy, filter, t.data());
   return t;
 }
 

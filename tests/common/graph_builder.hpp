@@ -8,8 +8,13 @@
 
 #include "engine/core/graph.hpp"
 #include "gtest/gtest.h"
+#include "kiln/kiln.hpp"
 
 namespace kiln::test {
+
+// base + decimal i, e.g. numbered("w", 3) == "w3". (Built with += because GCC 12
+// warns falsely (-Wrestrict) about `"literal" + std::to_string(i)`.)
+std::string numbered(std::string base, int64_t i);
 
 // ---- Attribute tables ------------------------------------------------------
 fb::FusedActivation act(fb::ActivationKind kind, float alpha = 0.0f, float beta = 0.0f);

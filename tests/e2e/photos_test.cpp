@@ -74,7 +74,7 @@ TEST_P(PhotoTop1, MatchesSources) {
   for (int i = 0; i < 14; ++i) {
     const auto photo = shared_file_or_skip(std::string("images/") + kPhotos[i]);
     if (HasFailure()) return;
-    const Tensor x = preprocess_image(load_image(photo.string()), size, meta.preprocess, meta.resize);
+    const Tensor x = preprocess_image(load_image(photo.string()), size, meta.preprocess, meta.resize, meta.resize_filter);
     const std::vector<Tensor> out = session.run({x});
     const auto top = top_k(out[0].data(), out[0].size(), 2, meta.output_kind, meta.class_offset, meta.labels);
     const Expected& e = c.expected[i];

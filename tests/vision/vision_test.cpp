@@ -7,6 +7,9 @@
 #include <iterator>
 
 #include "kiln/vision.hpp"
+#ifdef KILN_HAVE_CONVERTER
+#include "kiln/convert.hpp"
+#endif
 #include "tests/common/test_util.hpp"
 
 namespace kiln::test {
@@ -53,6 +56,56 @@ TEST(Resize, UpscaleInterpolatesLinearly) {
   EXPECT_EQ(up.rgb[2 * 3], 150);
   EXPECT_EQ(up.rgb[3 * 3], 200);
 }
+
+TEST(Resize, PlainBilinearBlendsTheTwoNearestSamples) {
+  // Shrinking 9 -> 3: output centres fall exactly on input pixels 1, 4, 7, so
+  // plain bilinear returns those samples; the antialiased filter averages.
+  const Image img = make_image(9, 1, [](int x, int, int) { return x * 20; });
+  const Image plain = resize_bilinear(img, 3, 1, ResizeFilter::Bilinear);
+  EXPECT_EQ(plain.rgb[0], 20);
+  EXPECT_EQ(plain.rgb[3], 80);
+  EXPECT_EQ(plain.rgb[6], 140);
+  const Image aa = resize_bilinear(img, 3, 1, ResizeFilter::AntialiasedBilinear);
+  EXPECT_EQ(aa.rgb[3], 80);  // symmetric neighbourhood: same centre value
+  EXPECT_NE(aa.rgb[0], plain.rgb[0]);  // the edge window differs (renormalised over the image)
+}
+
+#ifdef KILN_HAVE_CONVERTER
+// The reference inputs in ../shared were preprocessed with OpenCV's bilinear
+// resize: ours must reproduce them up to one 8-bit rounding step per value
+// (OpenCV interpolates in fixed point).
+TEST(Preprocess, ReproducesOpenCvReferenceInputs) {
+  struct Case {
+    const char* photo;
+    const char* pb;
+    int size;
+    Preprocess preset;
+    double tol;
+  };
+  const Case cases[] = {
+      {"grace_hopper.bmp", "squeezenet1.1/opencv_ref_0/input_0.pb", 224, Preprocess::Imagenet, 1.01 / (255 * 0.224)},
+      {"cat.bmp", "squeezenet1.1/opencv_ref_1/input_0.pb", 224, Preprocess::Imagenet, 1.01 / (255 * 0.224)},
+      {"grace_hopper.bmp", "mobilenet_v1_0.75_192/opencv_ref_0/input_0.pb", 192, Preprocess::Inception, 1.01 / 127.5},
+      {"cat.bmp", "mobilenet_v2_1.0_224/opencv_ref_1/input_0.pb", 224, Preprocess::Inception, 1.01 / 127.5},
+  };
+  for (const Case& c : cases) {
+    const auto photo = shared_file_or_skip(std::string("images/") + c.photo);
+    const auto pb = shared_file_or_skip(std::string("models/") + c.pb);
+    if (HasFailure()) return;
+    const Tensor ours = preprocess_image(load_image(photo.string()), c.size, c.preset, ResizePolicy::ShorterSide,
+                                         ResizeFilter::Bilinear);
+    const Tensor ref = read_tensor_proto(pb.string()).tensor;
+    ASSERT_EQ(ours.shape(), ref.shape()) << c.pb;
+    EXPECT_LE(max_abs_error(ours.data(), ref.data(), static_cast<size_t>(ref.size())), c.tol) << c.pb;
+    double mean = 0;
+    for (int64_t i = 0; i < ref.size(); ++i) mean += std::abs(ours.data()[i] - ref.data()[i]);
+    mean /= static_cast<double>(ref.size());
+    // A different filter would differ by many steps; rounding moves at most a
+    // quarter of the values by one step (cat.bmp, scale 1.33: about 13%).
+    EXPECT_LE(mean, c.tol / 4) << c.pb;
+  }
+}
+#endif
 
 TEST(Crop, TakesTheCentre) {
   const Image img = make_image(6, 4, [](int x, int y, int) { return y * 10 + x; });

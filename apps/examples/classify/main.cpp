@@ -15,7 +15,8 @@ int main(int argc, char** argv) {
     kiln::ModelMetadata meta = model.metadata();  // preprocessing and labels, from the converter
     kiln::Session session(model);
     const int size = static_cast<int>(session.inputs()[0].shape[2]);
-    kiln::Tensor input = kiln::preprocess_image(kiln::load_image(argv[2]), size, meta.preprocess, meta.resize);
+    kiln::Tensor input =
+        kiln::preprocess_image(kiln::load_image(argv[2]), size, meta.preprocess, meta.resize, meta.resize_filter);
     std::vector<kiln::Tensor> outputs = session.run({input});
     for (const kiln::Prediction& p : kiln::top_k(outputs[0].data(), outputs[0].size(), 3, meta.output_kind,
                                                  meta.class_offset, meta.labels))

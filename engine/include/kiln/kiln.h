@@ -48,7 +48,8 @@ kiln_status kiln_session_output_info(const kiln_session* session, size_t index, 
                                      const int64_t** shape, size_t* rank);
 
 /* inputs[i] points to input i (float32, row-major, its full shape); outputs[i]
- * to room for output i. Allocates nothing. */
+ * to room for output i. Allocates nothing when called again with the same
+ * buffers (a call with new buffers wraps them once). */
 kiln_status kiln_session_run(kiln_session* session, const float* const* inputs, float* const* outputs);
 
 #ifdef __cplusplus

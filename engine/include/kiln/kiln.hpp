@@ -49,6 +49,7 @@ class Tensor {
 
 enum class Preprocess { Unknown, Imagenet, Inception, Caffe, Raw };
 enum class ResizePolicy { ShorterSide, SquareCrop };
+enum class ResizeFilter { Bilinear, AntialiasedBilinear };
 enum class OutputKind { Unknown, Logits, Probabilities };
 
 // What the converter learned about a known model (from the models/ manifest).
@@ -58,6 +59,7 @@ struct ModelMetadata {
   std::string source_sha256;
   Preprocess preprocess = Preprocess::Unknown;
   ResizePolicy resize = ResizePolicy::ShorterSide;
+  ResizeFilter resize_filter = ResizeFilter::Bilinear;
   OutputKind output_kind = OutputKind::Unknown;
   int class_offset = 0;  // 1 for 1001-class models whose class 0 is "background"
   std::vector<std::string> labels;

@@ -22,12 +22,15 @@ struct Image {
 Image load_image(const std::string& path);
 Image decode_image(const uint8_t* data, size_t size, const std::string& name);
 
-// Antialiased bilinear resize (a triangle filter widened by the scale factor
-// when shrinking, so large photos do not alias).
-Image resize_bilinear(const Image& image, int width, int height);
+// Bilinear resize. ResizeFilter::Bilinear samples the 2x2 neighbourhood of each
+// output pixel's centre (OpenCV's INTER_LINEAR); AntialiasedBilinear widens the
+// triangle filter by the scale factor when shrinking (PIL's BILINEAR), so large
+// photos do not alias. Models are evaluated with the one they were made with.
+Image resize_bilinear(const Image& image, int width, int height,
+                      ResizeFilter filter = ResizeFilter::AntialiasedBilinear);
 Image center_crop(const Image& image, int width, int height);
 
-// Resize and crop as `policy` says, then normalise by `preset`, giving an
+// Resize (with `filter`) and crop as `policy` says, then normalise by `preset`, giving an
 // NCHW float tensor [1, 3, size, size]:
 //   ShorterSide: shorter side to round(256*size/224), centre crop size x size;
 //   SquareCrop:  centre square crop of the shorter side, resize to size x size.
@@ -35,9 +38,11 @@ Image center_crop(const Image& image, int width, int height);
 //   Inception: RGB/127.5 - 1
 //   Caffe:     BGR 0..255 minus (104,117,123)
 //   Raw:       RGB 0..255
-Tensor preprocess_image(const Image& image, int size, Preprocess preset, ResizePolicy policy);
+Tensor preprocess_image(const Image& image, int size, Preprocess preset, ResizePolicy policy,
+                        ResizeFilter filter = ResizeFilter::Bilinear);
 // Writes the preprocessed image into `out` (3*size*size floats).
-void preprocess_image_into(const Image& image, int size, Preprocess preset, ResizePolicy policy, float* out);
+void preprocess_image_into(const Image& image, int size, Preprocess preset, ResizePolicy policy, ResizeFilter filter,
+                           float* out);
 
 struct Prediction {
   int class_index = 0;  // after removing the background offset; -1 for "background"

@@ -1,0 +1,165 @@
+#include "converter/import_context.hpp"
+
+#include <array>
+#include <limits>
+#include <utility>
+
+#include "converter/errors.hpp"
+#include "converter/op_importers.hpp"
+
+namespace kiln::onnx_import {
+
+namespace {
+constexpr std::array<std::pair<std::string_view, ImportFn>, 32> kImporters = {{
+    {"Conv", import_conv},
+    {"BatchNormalization", import_batch_norm},
+    {"Relu", import_activation},
+    {"Clip", import_clip},
+    {"LeakyRelu", import_activation},
+    {"Sigmoid", import_activation},
+    {"HardSigmoid", import_activation},
+    {"HardSwish", import_activation},
+    {"Tanh", import_activation},
+    {"Add", import_binary},
+    {"Sub", import_binary},
+    {"Mul", import_binary},
+    {"Div", import_binary},
+    {"MaxPool", import_pool},
+    {"AveragePool", import_pool},
+    {"GlobalAveragePool", import_global_pool},
+    {"GlobalMaxPool", import_global_pool},
+    {"Gemm", import_gemm},
+    {"MatMul", import_matmul},
+    {"Flatten", import_flatten},
+    {"Reshape", import_reshape},
+    {"Transpose", import_transpose},
+    {"Concat", import_concat},
+    {"Split", import_split},
+    {"Slice", import_slice},
+    {"Pad", import_pad},
+    {"ReduceMean", import_reduce_mean},
+    {"Squeeze", import_squeeze},
+    {"Unsqueeze", import_unsqueeze},
+    {"Softmax", import_softmax},
+    {"Identity", import_identity},
+    {"Dropout", import_dropout},
+}};
+}  // namespace
+
+ImportFn find_importer(std::string_view op) {
+  for (const auto& [name, fn] : kImporters)
+    if (name == op) return fn;
+  return nullptr;
+}
+
+std::vector<std::string_view> claimed_ops() {
+  std::vector<std::string_view> ops;
+  for (const auto& entry : kImporters) ops.push_back(entry.first);
+  return ops;
+}
+
+std::vector<int32_t> to_int32(const std::vector<int64_t>& v, const NodeContext& ctx, const char* what) {
+  std::vector<int32_t> out;
+  out.reserve(v.size());
+  for (int64_t x : v) {
+    if (x < std::numeric_limits<int32_t>::min() || x > std::numeric_limits<int32_t>::max())
+      ctx.invalid(std::string(what) + " value " + std::to_string(x) + " is out of range");
+    out.push_back(static_cast<int32_t>(x));
+  }
+  return out;
+}
+
+NodeContext::NodeContext(Importer& importer, const onnx::NodeProto& node, std::string name)
+    : importer_(importer),
+      node_(node),
+      name_(std::move(name)),
+      where_("node '" + name_ + "' (" + node.op_type() + ")"),
+      attrs_(node, where_) {}
+
+void NodeContext::require_inputs(size_t min, size_t max) const {
+  for (size_t i = 0; i < min; ++i)
+    if (!has_input(i)) invalid("input " + std::to_string(i) + " is missing (needs at least " + std::to_string(min) + ")");
+  if (num_inputs() > max)
+    invalid("has " + std::to_string(num_inputs()) + " inputs, at most " + std::to_string(max) + " expected");
+}
+
+const Shape& NodeContext::shape(size_t i) {
+  if (!has_input(i)) invalid("input " + std::to_string(i) + " is missing");
+  return importer_.value(input_name(i), where_).shape;
+}
+
+bool NodeContext::is_constant(size_t i) {
+  return has_input(i) && importer_.value(input_name(i), where_).is_constant();
+}
+
+TensorId NodeContext::tensor(size_t i) {
+  if (!has_input(i)) invalid("input " + std::to_string(i) + " is missing");
+  return importer_.graph_tensor(input_name(i), where_);
+}
+
+const HostTensor& NodeContext::constant(size_t i, const std::string& what) {
+  if (!has_input(i)) invalid("input '" + what + "' is missing");
+  const Value& v = importer_.value(input_name(i), where_);
+  if (!v.is_constant())
+    unsupported("input '" + what + "' ('" + input_name(i) +
+                "') must be known at conversion time, but it is computed at run time");
+  return importer_.host_value(input_name(i), where_);
+}
+
+std::vector<int64_t> NodeContext::constant_ints(size_t i, const std::string& what) {
+  const HostTensor& t = constant(i, what);
+  if (t.floating()) invalid("input '" + what + "' must hold integers, not " + dtype_name(t.dtype));
+  if (t.shape.size() > 1) invalid("input '" + what + "' must be 1-D, got shape " + shape_to_string(t.shape));
+  return t.i;
+}
+
+float NodeContext::constant_float(size_t i, const std::string& what) {
+  const HostTensor& t = constant(i, what);
+  if (t.size() != 1) invalid("input '" + what + "' must hold one value, got shape " + shape_to_string(t.shape));
+  if (!t.floating())
+    unsupported("input '" + what + "' has data type " + dtype_name(t.dtype) + "; Kiln computes in float32 only");
+  return static_cast<float>(t.f[0]);
+}
+
+bool NodeContext::output_used(size_t i) const {
+  return i < num_outputs() && !node_.output(static_cast<int>(i)).empty() &&
+         importer_.is_used(node_.output(static_cast<int>(i)));
+}
+
+void NodeContext::unsupported(const std::string& what) const { throw_unsupported(where_ + ": " + what); }
+
+void NodeContext::invalid(const std::string& what) const { throw_invalid(where_ + ": " + what); }
+
+void NodeContext::emit(OpType op, std::vector<TensorId> inputs, fb::AttributesUnion attrs, size_t n_outputs) {
+  if (n_outputs > num_outputs()) invalid("expected " + std::to_string(n_outputs) + " outputs");
+  Node node;
+  node.name = name_;
+  node.op = op;
+  node.inputs = std::move(inputs);
+  node.attrs = std::move(attrs);
+  std::vector<std::string> names;
+  for (size_t i = 0; i < n_outputs; ++i) {
+    const std::string& out = node_.output(static_cast<int>(i));
+    names.push_back(out);
+    node.outputs.push_back(importer_.new_tensor(out.empty() ? name_ + "_output_" + std::to_string(i) : out));
+  }
+  const std::vector<TensorId> outputs = node.outputs;
+  importer_.add_node(std::move(node));
+  for (size_t i = 0; i < n_outputs; ++i)
+    if (!names[i].empty()) importer_.bind_output(names[i], outputs[i]);
+}
+
+TensorId NodeContext::emit_helper(OpType op, std::vector<TensorId> inputs, fb::AttributesUnion attrs,
+                                  const std::string& suffix) {
+  Node node;
+  node.name = name_ + "_" + suffix;
+  node.op = op;
+  node.inputs = std::move(inputs);
+  node.attrs = std::move(attrs);
+  const TensorId out = importer_.new_tensor(name_ + "_" + suffix);
+  node.outputs.push_back(out);
+  importer_.add_node(std::move(node));
+  return out;
+}
+
+}  // namespace kiln::onnx_import

@@ -1,0 +1,47 @@
+#include "tests/kernels/kernel_util.hpp"
+
+#include <cmath>
+
+#include "tests/common/graph_builder.hpp"
+#include "tests/common/test_util.hpp"
+
+namespace kiln::test {
+
+std::vector<Tensor> run_node_n(OpType op, const std::vector<Tensor>& inputs, fb::AttributesUnion attrs,
+                               size_t n_outputs) {
+  GraphBuilder b;
+  std::vector<TensorId> ids;
+  for (size_t i = 0; i < inputs.size(); ++i) ids.push_back(b.input(numbered("in", static_cast<int64_t>(i)), inputs[i].shape()));
+  for (TensorId t : b.node_n(op, ids, std::move(attrs), n_outputs, "node")) b.output(t);
+  return run_graph(b.build(), inputs);
+}
+
+Tensor run_node(OpType op, const std::vector<Tensor>& inputs, fb::AttributesUnion attrs) {
+  return run_node_n(op, inputs, std::move(attrs), 1).front();
+}
+
+::testing::AssertionResult values_are(const Tensor& actual, const Shape& shape, const std::vector<float>& expected,
+                                      float tol) {
+  if (actual.shape() != shape)
+    return ::testing::AssertionFailure() << "shape " << shape_to_string(actual.shape()) << ", expected "
+                                         << shape_to_string(shape);
+  if (static_cast<int64_t>(expected.size()) != actual.size())
+    return ::testing::AssertionFailure() << "test bug: " << expected.size() << " expected values for "
+                                         << actual.size() << " elements";
+  for (size_t i = 0; i < expected.size(); ++i) {
+    const float a = actual.data()[i], e = expected[i];
+    const bool ok = std::isnan(e) ? std::isnan(a) : (std::isinf(e) ? a == e : std::abs(a - e) <= tol);
+    if (!ok) return ::testing::AssertionFailure() << "element " << i << " is " << a << ", expected " << e;
+  }
+  return ::testing::AssertionSuccess();
+}
+
+::testing::AssertionResult close_to(const Tensor& actual, const Tensor& reference, double rel) {
+  bool any_nonzero = false;
+  for (float v : reference.values()) any_nonzero = any_nonzero || v != 0.0f;
+  if (!any_nonzero && reference.size() > 0)
+    return ::testing::AssertionFailure() << "test bug: the reference is all zeros";
+  return tensors_close(actual, reference, rel);
+}
+
+}  // namespace kiln::test

@@ -1,0 +1,30 @@
+#pragma once
+// Helpers for the kernel tests: run one node on the reference backend, and
+// compare a result against hand-written values.
+#include <vector>
+
+#include "engine/core/graph.hpp"
+#include "gtest/gtest.h"
+#include "kiln/kiln.hpp"
+
+namespace kiln::test {
+
+// Runs a one-node graph whose inputs are all graph inputs (so they travel
+// through the session's arena like any activation) and returns its outputs.
+std::vector<Tensor> run_node_n(OpType op, const std::vector<Tensor>& inputs, fb::AttributesUnion attrs,
+                               size_t n_outputs);
+Tensor run_node(OpType op, const std::vector<Tensor>& inputs, fb::AttributesUnion attrs = {});
+template <class T>
+Tensor run_node(OpType op, const std::vector<Tensor>& inputs, T attrs) {
+  return run_node(op, inputs, make_attrs(std::move(attrs)));
+}
+
+// Shape equal and every value within `tol` (absolute); NaN must match NaN and
+// infinities must match exactly.
+::testing::AssertionResult values_are(const Tensor& actual, const Shape& shape, const std::vector<float>& expected,
+                                      float tol = 1e-5f);
+
+// Same shape and within `rel` of the reference (relative to its largest magnitude).
+::testing::AssertionResult close_to(const Tensor& actual, const Tensor& reference, double rel = 1e-5);
+
+}  // namespace kiln::test

@@ -1,0 +1,506 @@
+// The .kiln loader's checks: whatever the bytes, parse_graph/load_graph either
+// returns a valid graph or throws kiln::Error naming the problem; it never
+// crashes (run this binary under -DKILN_SANITIZE=ON too).
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <random>
+
+#include "engine/format/kiln_file.hpp"
+#include "flatbuffers/flatbuffers.h"
+#include "gmock/gmock.h"
+#include "kiln/kiln.hpp"
+#include "tests/common/graph_builder.hpp"
+#include "tests/common/test_util.hpp"
+
+namespace kiln::test {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::AnyOf;
+using ::testing::HasSubstr;
+
+size_t align64(size_t n) { return (n + 63) / 64 * 64; }
+
+class TempPath {
+ public:
+  explicit TempPath(const std::string& stem) {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    path_ = std::filesystem::temp_directory_path() /
+            (stem + "_" + std::to_string(::getpid()) + "_" + (info ? info->name() : "x") + ".kiln");
+  }
+  ~TempPath() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string str() const { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+void write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
+// Parses `bytes` from an exactly-sized heap copy (so that AddressSanitizer sees
+// any read past the end) and returns the error, or nullopt if it loaded.
+struct Outcome {
+  bool loaded = false;
+  ErrorCode code = ErrorCode::Internal;
+  std::string message;
+};
+
+Outcome try_parse(const std::vector<uint8_t>& bytes, const std::string& source = "test.kiln") {
+  std::unique_ptr<uint8_t[]> copy(new uint8_t[std::max<size_t>(bytes.size(), 1)]);
+  if (!bytes.empty()) std::memcpy(copy.get(), bytes.data(), bytes.size());
+  Outcome o;
+  try {
+    Graph g = parse_graph(nullptr, {copy.get(), bytes.size()}, source);
+    o.loaded = true;
+  } catch (const Error& e) {
+    o.code = e.code();
+    o.message = e.what();
+  }
+  return o;
+}
+
+// The message of the kiln::Error that parsing `bytes` throws (fails the test
+// if it loads).
+std::string parse_error(const std::vector<uint8_t>& bytes, ErrorCode expected = ErrorCode::InvalidModel) {
+  const Outcome o = try_parse(bytes);
+  EXPECT_FALSE(o.loaded) << "the file loaded but should have been rejected";
+  EXPECT_EQ(o.code, expected) << error_code_name(o.code) << ": " << o.message;
+  return o.message;
+}
+
+std::vector<uint8_t> valid_file() { return serialize_graph(all_ops_graph()); }
+
+// Re-serialises the Model table after `edit`, keeping the weights region.
+std::vector<uint8_t> rewrite(const std::vector<uint8_t>& file, const std::function<void(fb::ModelT&)>& edit) {
+  std::unique_ptr<fb::ModelT> model(fb::GetSizePrefixedModel(file.data())->UnPack());
+  uint32_t prefix = 0;
+  std::memcpy(&prefix, file.data(), 4);
+  const size_t old_weights = align64(4 + prefix);
+  edit(*model);
+  flatbuffers::FlatBufferBuilder fbb;
+  fbb.FinishSizePrefixed(fb::Model::Pack(fbb, model.get()), fb::ModelIdentifier());
+  std::vector<uint8_t> out(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize());
+  out.resize(align64(out.size()), 0);
+  out.insert(out.end(), file.begin() + static_cast<std::ptrdiff_t>(old_weights), file.end());
+  return out;
+}
+
+// Index of the first node with op `op` in the test graph.
+size_t node_index(const Graph& g, OpType op) {
+  for (size_t i = 0; i < g.nodes.size(); ++i)
+    if (g.nodes[i].op == op) return i;
+  throw std::runtime_error("no such node");
+}
+
+TEST(Loader, ValidFileLoadsAndTheRewriteHelperIsFaithful) {
+  const std::vector<uint8_t> file = valid_file();
+  EXPECT_TRUE(try_parse(file).loaded);
+  const std::vector<uint8_t> same = rewrite(file, [](fb::ModelT&) {});
+  const Outcome o = try_parse(same);
+  EXPECT_TRUE(o.loaded) << o.message;
+  EXPECT_TRUE(graphs_equal(parse_graph(nullptr, file, "a"), parse_graph(nullptr, same, "b")));
+}
+
+TEST(Loader, EmptyFile) {
+  EXPECT_THAT(parse_error({}), HasSubstr("empty"));
+  TempPath path("kiln_empty");
+  write_file(path.str(), {});
+  try {
+    load_graph(path.str());
+    ADD_FAILURE() << "an empty file loaded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::InvalidModel);
+    EXPECT_THAT(e.what(), AllOf(HasSubstr("empty"), HasSubstr(path.str())));
+  }
+}
+
+TEST(Loader, MissingFileAndDirectoryAreIoErrors) {
+  try {
+    load_graph("/nonexistent/dir/model.kiln");
+    ADD_FAILURE() << "loaded a missing file";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::Io);
+    EXPECT_THAT(e.what(), AllOf(HasSubstr("/nonexistent/dir/model.kiln"), HasSubstr("cannot open")));
+  }
+  TempPath dir("kiln_dir");
+  std::filesystem::create_directories(dir.str());
+  try {
+    load_graph(dir.str());
+    ADD_FAILURE() << "loaded a directory";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::Io);
+    EXPECT_THAT(e.what(), HasSubstr("not a regular file"));
+  }
+}
+
+TEST(Loader, WrongIdentifier) {
+  std::vector<uint8_t> file = valid_file();
+  ASSERT_EQ(std::memcmp(file.data() + 8, "KILN", 4), 0);
+  std::memcpy(file.data() + 8, "ONNX", 4);
+  EXPECT_THAT(parse_error(file), AllOf(HasSubstr("not a .kiln file"), HasSubstr("identifier")));
+  // A file shorter than the header.
+  EXPECT_THAT(parse_error({'K', 'I', 'L', 'N'}), HasSubstr("identifier"));
+}
+
+TEST(Loader, RandomBytesAreRejected) {
+  std::mt19937 rng(12345);
+  for (uint32_t seed = 0; seed < 2000; ++seed) {
+    std::mt19937 r(seed);
+    const size_t n = 1 + r() % 3000;
+    std::vector<uint8_t> bytes(n);
+    for (auto& b : bytes) b = static_cast<uint8_t>(r());
+    const Outcome o = try_parse(bytes);
+    ASSERT_FALSE(o.loaded) << "seed " << seed;
+    ASSERT_EQ(o.code, ErrorCode::InvalidModel) << o.message;
+  }
+}
+
+TEST(Loader, RandomBytesBehindAValidHeaderNeverCrash) {
+  // Plausible size prefix and the right identifier, random body: exercises the
+  // FlatBuffers verifier rather than the identifier check.
+  int rejected = 0;
+  for (uint32_t seed = 0; seed < 2000; ++seed) {
+    std::mt19937 r(seed);
+    const size_t n = 16 + r() % 2000;
+    std::vector<uint8_t> bytes(n);
+    for (auto& b : bytes) b = static_cast<uint8_t>(r());
+    const uint32_t prefix = static_cast<uint32_t>(n - 4 - r() % 8);
+    std::memcpy(bytes.data(), &prefix, 4);
+    const uint32_t root = 8 + r() % 64;
+    std::memcpy(bytes.data() + 4, &root, 4);
+    std::memcpy(bytes.data() + 8, "KILN", 4);
+    const Outcome o = try_parse(bytes);
+    if (!o.loaded) {
+      ++rejected;
+      EXPECT_EQ(o.code, ErrorCode::InvalidModel) << o.message;
+    }
+  }
+  EXPECT_GT(rejected, 1900);
+}
+
+TEST(Loader, EveryTruncationIsRejected) {
+  const std::vector<uint8_t> file = valid_file();
+  ASSERT_GT(file.size(), 1000u);
+  for (size_t len = 0; len < file.size(); ++len) {
+    const std::vector<uint8_t> part(file.begin(), file.begin() + static_cast<std::ptrdiff_t>(len));
+    const Outcome o = try_parse(part);
+    ASSERT_FALSE(o.loaded) << "a file truncated to " << len << " of " << file.size() << " bytes loaded";
+    ASSERT_EQ(o.code, ErrorCode::InvalidModel) << o.message;
+    ASSERT_THAT(o.message, AnyOf(HasSubstr("empty"), HasSubstr("truncated"), HasSubstr("identifier"),
+                                 HasSubstr("verification")))
+        << "length " << len;
+  }
+}
+
+TEST(Loader, TruncatedFileOnDiskIsRejected) {
+  const std::vector<uint8_t> file = valid_file();
+  TempPath path("kiln_truncated");
+  write_file(path.str(), std::vector<uint8_t>(file.begin(), file.end() - 64));
+  try {
+    load_graph(path.str());
+    ADD_FAILURE() << "a truncated file loaded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::InvalidModel);
+    EXPECT_THAT(e.what(), AllOf(HasSubstr("truncated"), HasSubstr("weights")));
+  }
+}
+
+// Anything that loads after a corruption must also compile and run (or be
+// refused with kiln::Error), never crash.
+void run_if_loaded(const std::vector<uint8_t>& bytes, int& loaded, int& rejected) {
+  Graph g;
+  try {
+    g = parse_graph(nullptr, bytes, "corrupt.kiln");
+  } catch (const Error&) {
+    ++rejected;
+    return;
+  }
+  ++loaded;
+  try {
+    Model model(std::make_shared<Graph>(g));
+    Session session(model);
+    std::vector<Tensor> inputs;
+    for (const auto& d : session.inputs()) inputs.push_back(random_tensor(d.shape, 7));
+    const auto outputs = session.run(inputs);
+    EXPECT_EQ(outputs.size(), session.outputs().size());
+  } catch (const Error&) {
+  }
+}
+
+TEST(Loader, SingleByteCorruptionsLoadOrThrow) {
+  const std::vector<uint8_t> file = valid_file();
+  uint32_t prefix = 0;
+  std::memcpy(&prefix, file.data(), 4);
+  const size_t graph_end = 4 + prefix;
+  std::mt19937 rng(2024);
+  int loaded = 0, rejected = 0;
+  std::vector<uint8_t> bytes = file;
+  // Every byte of the graph section, each set to three different values.
+  for (size_t pos = 0; pos < graph_end; ++pos) {
+    const uint8_t original = bytes[pos];
+    for (uint8_t value : {static_cast<uint8_t>(original ^ 0x01), static_cast<uint8_t>(original ^ 0x80),
+                          static_cast<uint8_t>(rng() | 1)}) {
+      if (value == original) continue;
+      bytes[pos] = value;
+      run_if_loaded(bytes, loaded, rejected);
+    }
+    bytes[pos] = original;
+  }
+  // Random positions anywhere, random values.
+  for (int i = 0; i < 3000; ++i) {
+    const size_t pos = rng() % bytes.size();
+    const uint8_t original = bytes[pos];
+    bytes[pos] = static_cast<uint8_t>(rng());
+    run_if_loaded(bytes, loaded, rejected);
+    bytes[pos] = original;
+  }
+  // Both outcomes occur: e.g. the identifier bytes are refused, weight bytes load.
+  EXPECT_GT(rejected, 100);
+  EXPECT_GT(loaded, 100);
+  RecordProperty("loaded", loaded);
+  RecordProperty("rejected", rejected);
+}
+
+TEST(Loader, MultiByteCorruptionsLoadOrThrow) {
+  const std::vector<uint8_t> file = valid_file();
+  uint32_t prefix = 0;
+  std::memcpy(&prefix, file.data(), 4);
+  int loaded = 0, rejected = 0;
+  for (uint32_t seed = 0; seed < 1500; ++seed) {
+    std::mt19937 r(seed);
+    std::vector<uint8_t> bytes = file;
+    const int changes = 2 + static_cast<int>(r() % 8);
+    for (int c = 0; c < changes; ++c) bytes[12 + r() % (prefix - 8)] = static_cast<uint8_t>(r());
+    run_if_loaded(bytes, loaded, rejected);
+  }
+  EXPECT_GT(rejected, 0);
+}
+
+// ---- Semantic checks, one per problem --------------------------------------
+
+std::string graph_error(const Graph& g, ErrorCode expected = ErrorCode::InvalidModel) {
+  return parse_error(serialize_graph(g), expected);
+}
+
+TEST(Loader, OutOfRangeTensorIndexInANode) {
+  Graph g = all_ops_graph();
+  g.nodes[3].inputs[0] = 999;
+  EXPECT_THAT(graph_error(g), AllOf(HasSubstr("node 3"), HasSubstr("tensor index 999"), HasSubstr("test.kiln")));
+  g = all_ops_graph();
+  g.nodes[2].outputs[0] = -1;
+  EXPECT_THAT(graph_error(g), AllOf(HasSubstr("node 2"), HasSubstr("tensor index -1")));
+}
+
+TEST(Loader, OutOfRangeTensorIndexInTheInputAndOutputLists) {
+  Graph g = all_ops_graph();
+  g.inputs[0] = static_cast<TensorId>(g.tensors.size());
+  EXPECT_THAT(graph_error(g), AllOf(HasSubstr("input list"), HasSubstr("tensor index")));
+  g = all_ops_graph();
+  g.outputs[1] = 100000;
+  EXPECT_THAT(graph_error(g), AllOf(HasSubstr("output list"), HasSubstr("tensor index 100000")));
+}
+
+TEST(Loader, NodeReadingATensorProducedLater) {
+  Graph g = all_ops_graph();
+  std::swap(g.nodes[2], g.nodes[3]);
+  EXPECT_THAT(graph_error(g), AllOf(HasSubstr("before any node produces it"), HasSubstr("topological order")));
+}
+
+TEST(Loader, CycleIsRejected) {
+  // a = Relu(b); b = Relu(a)
+  Graph g;
+  const TensorId x = g.add_tensor("x", {1, 4});
+  const TensorId a = g.add_tensor("a", {1, 4});
+  const TensorId b = g.add_tensor("b", {1, 4});
+  const TensorId y = g.add_tensor("y", {1, 4});
+  g.inputs = {x};
+  g.nodes.push_back(Node{"n0", OpType::Relu, {b}, {a}, {}});
+  g.nodes.push_back(Node{"n1", OpType::Relu, {a}, {b}, {}});
+  g.nodes.push_back(Node{"n2", OpType::Add, {x, b}, {y}, make_attrs(fb::BinaryAttrsT{})});
+  g.outputs = {y};
+  EXPECT_THAT(graph_error(g), AllOf(HasSubstr("'n0'"), HasSubstr("reads tensor 'b'"), HasSubstr("cycle")));
+}
+
+TEST(Loader, TensorProducedTwice) {
+  Graph g = all_ops_graph();
+  g.nodes[4].outputs[0] = g.nodes[3].outputs[0];
+  EXPECT_THAT(graph_error(g), AllOf(HasSubstr("node 4"), HasSubstr("already")));
+  // Writing a constant or a graph input is the same mistake.
+  g = all_ops_graph();
+  g.nodes[0].outputs[0] = g.inputs[0];
+  EXPECT_THAT(graph_error(g), AllOf(HasSubstr("writes tensor 'x'"), HasSubstr("graph input")));
+}
+
+TEST(Loader, ConstantSizeNotMatchingItsShape) {
+  Graph g = all_ops_graph();
+  const TensorId w = g.nodes[0].inputs[1];
+  g.tensor(w).constant = ConstantData::from_floats(std::vector<float>(10, 0.5f));
+  EXPECT_THAT(graph_error(g), AllOf(HasSubstr("constant 'w1'"), HasSubstr("holds 40 bytes"), HasSubstr("needs 432")));
+  // The same through a corrupted ConstantRef size in the file.
+  const auto bytes = rewrite(valid_file(), [&](fb::ModelT& m) {
+    auto& t = m.tensors[static_cast<size_t>(w)];
+    t->constant = std::make_unique<fb::ConstantRef>(t->constant->offset(), t->constant->size() - 4);
+  });
+  EXPECT_THAT(parse_error(bytes), AllOf(HasSubstr("'w1'"), HasSubstr("holds 428 bytes")));
+}
+
+TEST(Loader, ConstantOutsideTheWeightsRegionOrMisaligned) {
+  const std::vector<uint8_t> file = valid_file();
+  const TensorId w = all_ops_graph().nodes[0].inputs[1];
+  auto bytes = rewrite(file, [&](fb::ModelT& m) {
+    auto& t = m.tensors[static_cast<size_t>(w)];
+    t->constant = std::make_unique<fb::ConstantRef>(m.weights_size, t->constant->size());
+  });
+  EXPECT_THAT(parse_error(bytes), AllOf(HasSubstr("'w1'"), HasSubstr("outside the weights region")));
+  bytes = rewrite(file, [&](fb::ModelT& m) {
+    auto& t = m.tensors[static_cast<size_t>(w)];
+    t->constant = std::make_unique<fb::ConstantRef>(std::numeric_limits<uint64_t>::max() - 63, 64);
+  });
+  EXPECT_THAT(parse_error(bytes), HasSubstr("outside the weights region"));
+  bytes = rewrite(file, [&](fb::ModelT& m) {
+    auto& t = m.tensors[static_cast<size_t>(w)];
+    t->constant = std::make_unique<fb::ConstantRef>(t->constant->offset() + 4, t->constant->size());
+  });
+  EXPECT_THAT(parse_error(bytes), AllOf(HasSubstr("'w1'"), HasSubstr("64-byte aligned")));
+  // weights_size larger than the file holds.
+  bytes = rewrite(file, [](fb::ModelT& m) { m.weights_size += 64; });
+  EXPECT_THAT(parse_error(bytes), AllOf(HasSubstr("truncated"), HasSubstr("weights region")));
+}
+
+TEST(Loader, AttributeTableNotMatchingTheOp) {
+  Graph g = all_ops_graph();
+  const size_t relu = node_index(g, OpType::Relu);
+  g.nodes[relu].attrs = make_attrs(conv_attrs({3, 3}));
+  EXPECT_THAT(graph_error(g), AllOf(HasSubstr(g.nodes[relu].name), HasSubstr("carries ConvAttrs attributes"),
+                                    HasSubstr("expected NONE")));
+  g = all_ops_graph();
+  g.nodes[0].attrs = make_attrs(pool_attrs({3, 3}));
+  EXPECT_THAT(graph_error(g), AllOf(HasSubstr("Conv"), HasSubstr("carries PoolAttrs"), HasSubstr("ConvAttrs")));
+  g = all_ops_graph();
+  g.nodes[0].attrs = fb::AttributesUnion{};
+  EXPECT_THAT(graph_error(g), AllOf(HasSubstr("carries NONE"), HasSubstr("expected ConvAttrs")));
+}
+
+// A one-node model x -> op -> y written with the low-level builder, whose node
+// names an attribute table type but stores no table (the verifier allows it).
+std::vector<uint8_t> one_node_without_table(OpType op, fb::Attributes type) {
+  flatbuffers::FlatBufferBuilder fbb;
+  const std::vector<int64_t> shape{1, 3};
+  std::vector<flatbuffers::Offset<fb::Tensor>> tensors{
+      fb::CreateTensor(fbb, fbb.CreateString("x"), DataType::Float32, fbb.CreateVector(shape)),
+      fb::CreateTensor(fbb, fbb.CreateString("y"), DataType::Float32, fbb.CreateVector(shape))};
+  const std::vector<int32_t> in{0}, out{1};
+  std::vector<flatbuffers::Offset<fb::Node>> nodes{
+      fb::CreateNode(fbb, fbb.CreateString("n"), op, fbb.CreateVector(in), fbb.CreateVector(out), type, 0)};
+  const auto model = fb::CreateModel(fbb, kFormatMajor, kFormatMinor, 0, fbb.CreateVector(tensors),
+                                     fbb.CreateVector(nodes), fbb.CreateVector(in), fbb.CreateVector(out));
+  fbb.FinishSizePrefixed(model, fb::ModelIdentifier());
+  std::vector<uint8_t> bytes(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize());
+  bytes.resize(align64(bytes.size()), 0);
+  return bytes;
+}
+
+TEST(Loader, UnionTypeWithoutItsTable) {
+  // Clip needs its ClipAttrs table: a type code alone is not enough.
+  EXPECT_THAT(parse_error(one_node_without_table(OpType::Clip, fb::Attributes::ClipAttrs)),
+              AllOf(HasSubstr("'n'"), HasSubstr("carries NONE attributes, expected ClipAttrs")));
+  // Relu takes no attributes, so a dangling type code is harmless.
+  const Outcome o = try_parse(one_node_without_table(OpType::Relu, fb::Attributes::ConvAttrs));
+  EXPECT_TRUE(o.loaded) << o.message;
+}
+
+TEST(Loader, WrongInputCountForTheOp) {
+  Graph g = all_ops_graph();
+  const size_t add = node_index(g, OpType::Add);
+  g.nodes[add].inputs.pop_back();
+  EXPECT_THAT(graph_error(g), AllOf(HasSubstr(g.nodes[add].name), HasSubstr("has 1 inputs, expected 2")));
+}
+
+TEST(Loader, UnknownOperatorAndDataTypeCodes) {
+  const std::vector<uint8_t> file = valid_file();
+  auto bytes = rewrite(file, [](fb::ModelT& m) { m.nodes[2]->op = static_cast<fb::OpType>(200); });
+  EXPECT_THAT(parse_error(bytes), HasSubstr("unknown operator code 200"));
+  bytes = rewrite(file, [](fb::ModelT& m) { m.tensors[0]->dtype = static_cast<fb::DataType>(77); });
+  EXPECT_THAT(parse_error(bytes), AllOf(HasSubstr("'x'"), HasSubstr("unknown data type")));
+}
+
+TEST(Loader, NewerFormatMajorAsksForAnUpgrade) {
+  const auto bytes = rewrite(valid_file(), [](fb::ModelT& m) {
+    m.format_major = kFormatMajor + 1;
+    m.format_minor = 3;
+  });
+  const std::string msg = parse_error(bytes, ErrorCode::Unsupported);
+  EXPECT_THAT(msg, AllOf(HasSubstr("upgrade"), HasSubstr(std::to_string(kFormatMajor + 1) + ".3"),
+                         HasSubstr("test.kiln")));
+}
+
+TEST(Loader, NewerFormatMinorStillLoads) {
+  const auto bytes = rewrite(valid_file(), [](fb::ModelT& m) { m.format_minor = kFormatMinor + 5; });
+  const Outcome o = try_parse(bytes);
+  EXPECT_TRUE(o.loaded) << o.message;
+}
+
+TEST(Loader, StoredShapeInconsistentWithInference) {
+  Graph g = all_ops_graph();
+  const TensorId out = g.nodes[0].outputs[0];
+  g.tensor(out).shape = {1, 6, 5, 7};
+  EXPECT_THAT(graph_error(g), AllOf(HasSubstr(g.tensor(out).name), HasSubstr("stored with shape [1,6,5,7]"),
+                                    HasSubstr("produces [1,6,5,6]")));
+}
+
+TEST(Loader, NonFloat32DataTypeIsUnsupported) {
+  for (DataType dt : {DataType::Float16, DataType::Int64, DataType::Int32, DataType::Int8, DataType::UInt8}) {
+    Graph g = all_ops_graph();
+    g.tensor(g.nodes[2].outputs[0]).dtype = dt;
+    EXPECT_THAT(graph_error(g, ErrorCode::Unsupported),
+                AllOf(HasSubstr(fb::EnumNameDataType(dt)), HasSubstr("float32"),
+                      HasSubstr(g.tensor(g.nodes[2].outputs[0]).name)));
+  }
+}
+
+TEST(Loader, OtherStructuralProblems) {
+  Graph g = all_ops_graph();
+  g.inputs.clear();
+  EXPECT_THAT(graph_error(g), HasSubstr("no inputs"));
+  g = all_ops_graph();
+  g.outputs.clear();
+  EXPECT_THAT(graph_error(g), HasSubstr("no outputs"));
+  g = all_ops_graph();
+  g.tensors[3].name = g.tensors[2].name;
+  EXPECT_THAT(graph_error(g), AllOf(HasSubstr("'" + g.tensors[2].name + "'"), HasSubstr("used twice")));
+  g = all_ops_graph();
+  g.tensors[5].name.clear();
+  EXPECT_THAT(graph_error(g), HasSubstr("empty name"));
+  g = all_ops_graph();
+  g.inputs.push_back(g.inputs[0]);
+  EXPECT_THAT(graph_error(g), HasSubstr("listed twice"));
+  g = all_ops_graph();
+  g.inputs.push_back(g.nodes[0].inputs[1]);
+  EXPECT_THAT(graph_error(g), AllOf(HasSubstr("'w1'"), HasSubstr("is a constant")));
+  g = all_ops_graph();
+  g.outputs.push_back(g.add_tensor("dangling", {1}));
+  EXPECT_THAT(graph_error(g), AllOf(HasSubstr("'dangling'"), HasSubstr("not produced")));
+  g = all_ops_graph();
+  g.tensor(g.inputs[0]).shape = {1, -4, 9, 9};
+  EXPECT_THAT(graph_error(g), HasSubstr("negative dimension"));
+  g = all_ops_graph();
+  g.tensor(g.inputs[0]).shape = {1, 4, 9, 9, 1, 1, 1, 1, 1};
+  EXPECT_THAT(graph_error(g), HasSubstr("rank 9"));
+  g = all_ops_graph();
+  g.tensor(g.inputs[0]).shape = {1 << 20, 1 << 20, 1 << 20, 1};
+  EXPECT_THAT(graph_error(g), HasSubstr("implausibly large"));
+}
+
+}  // namespace
+}  // namespace kiln::test
