@@ -18,11 +18,14 @@ namespace {
 using Inputs = std::vector<const HostTensor*>;
 
 constexpr std::array<std::string_view, 38> kHostOps = {
-    "Constant", "Identity", "Shape",  "Size",     "Cast",           "Gather",    "Unsqueeze", "Squeeze",
-    "Concat",   "Slice",    "Reshape", "Flatten", "Transpose",      "ConstantOfShape", "Range", "Expand",
-    "Add",      "Sub",      "Mul",    "Div",      "Min",            "Max",       "Neg",       "Abs",
-    "Floor",    "Ceil",     "Sqrt",   "Not",      "Equal",          "Less",      "Greater",   "LessOrEqual",
-    "GreaterOrEqual", "And", "Or",    "Where",    "Xor",            "Sign"};
+    // Sources and shape queries.
+    "Constant", "Shape", "Size", "ConstantOfShape", "Range",
+    // Data movement.
+    "Identity", "Cast", "Gather", "Unsqueeze", "Squeeze", "Concat", "Slice", "Reshape", "Flatten", "Transpose",
+    "Expand", "Where",
+    // Arithmetic, comparison and logic.
+    "Add", "Sub", "Mul", "Div", "Min", "Max", "Neg", "Abs", "Floor", "Ceil", "Sqrt", "Sign", "Not", "Equal", "Less",
+    "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor"};
 
 [[noreturn]] void fail(const Attributes& attrs, const std::string& what) { throw_invalid(attrs.where() + ": " + what); }
 
@@ -370,8 +373,6 @@ HostTensor range(const HostTensor& start, const HostTensor& limit, const HostTen
 }  // namespace
 
 bool has_host_impl(std::string_view op) { return std::find(kHostOps.begin(), kHostOps.end(), op) != kHostOps.end(); }
-
-std::span<const std::string_view> host_ops() { return kHostOps; }
 
 bool is_shape_query(std::string_view op) { return op == "Shape" || op == "Size"; }
 

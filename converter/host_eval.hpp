@@ -3,7 +3,6 @@
 // sub-graphs that exporters emit (Shape -> Gather -> Concat -> Reshape, pad
 // amounts computed with ConstantOfShape/Slice/Transpose/Cast, ...). Kiln has
 // static shapes, so all of these fold to constants.
-#include <span>
 #include <string_view>
 #include <vector>
 
@@ -14,7 +13,6 @@ namespace kiln::onnx_import {
 
 // Ops the host evaluator implements (Shape and Size included).
 bool has_host_impl(std::string_view op);
-std::span<const std::string_view> host_ops();
 
 // Shape and Size need only their input's (static) shape.
 bool is_shape_query(std::string_view op);

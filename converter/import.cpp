@@ -9,6 +9,7 @@
 #include "converter/import_context.hpp"
 #include "converter/onnx_model.hpp"
 #include "converter/op_importers.hpp"
+#include "converter/shape_utils.hpp"
 #include "converter/tensor_proto.hpp"
 #include "engine/core/shape_inference.hpp"
 #include "engine/core/validate.hpp"
@@ -166,8 +167,7 @@ void Importer::add_inputs() {
       shape[0] = *options_.batch;
     }
     first = false;
-    if (saturated_count(shape) > kMaxInputElements)
-      throw_invalid("graph input '" + name + "' of shape " + shape_to_string(shape) + " is implausibly large");
+    check_plausible_shape(shape, kMaxInputElements, "graph input '" + name + "'");
     Value v;
     v.dtype = dtype::kFloat;
     v.shape = shape;
@@ -249,9 +249,8 @@ std::vector<int64_t> Importer::adjust_reshape_batch(const Shape& input, std::vec
   }
   std::vector<int64_t> adjusted = target;
   adjusted[0] = new_batch;
-  warn(where + ": Reshape target " + shape_to_string(Shape(target)) + " has the exported batch " +
-       std::to_string(old_batch) + " in its first axis; using " + shape_to_string(Shape(adjusted)) +
-       " for --batch " + std::to_string(new_batch));
+  if (rescaled_reshapes_++ == 0)
+    first_rescaled_ = where + ": " + shape_to_string(Shape(target)) + " -> " + shape_to_string(Shape(adjusted));
   return adjusted;
 }
 
@@ -422,6 +421,10 @@ Graph Importer::run() {
   add_inputs();
   for (int i = 0; i < onnx_graph_.node_size(); ++i) import_node(i);
   add_outputs();
+  if (rescaled_reshapes_ > 0)
+    warn("--batch " + std::to_string(*options_.batch) + ": " + std::to_string(rescaled_reshapes_) +
+         " Reshape target(s) had the exported batch " + std::to_string(*exported_batch_) +
+         " in their first axis and now use the new batch (first: " + first_rescaled_ + ")");
   if (graph_.inputs.empty())
     throw_unsupported("the model has no inputs (its outputs are constants); a Kiln model needs at least one input");
   graph_.remove_unused_tensors();

@@ -52,12 +52,6 @@ ImportFn find_importer(std::string_view op) {
   return nullptr;
 }
 
-std::vector<std::string_view> claimed_ops() {
-  std::vector<std::string_view> ops;
-  for (const auto& entry : kImporters) ops.push_back(entry.first);
-  return ops;
-}
-
 std::vector<int32_t> to_int32(const std::vector<int64_t>& v, const NodeContext& ctx, const char* what) {
   std::vector<int32_t> out;
   out.reserve(v.size());

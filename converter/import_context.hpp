@@ -41,8 +41,6 @@ using ImportFn = void (*)(NodeContext&);
 
 // The importer of an ONNX op that Kiln runs as a graph node, or nullptr.
 ImportFn find_importer(std::string_view op);
-// ONNX op types with an importer (the Kiln-claimed ops).
-std::vector<std::string_view> claimed_ops();
 
 class Importer {
  public:
@@ -92,6 +90,8 @@ class Importer {
   std::unordered_set<std::string> output_names_;  // graph outputs
   std::unordered_set<std::string> tensor_names_;  // names given to graph tensors
   std::optional<int64_t> exported_batch_;         // first input's static batch, when --batch overrides it
+  int rescaled_reshapes_ = 0;                     // Reshape targets changed by the --batch heuristic
+  std::string first_rescaled_;
 };
 
 // One ONNX node being imported.

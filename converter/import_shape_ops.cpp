@@ -10,6 +10,9 @@
 namespace kiln::onnx_import {
 
 namespace {
+// Pads beyond this are no real model's (and would overflow shape arithmetic).
+constexpr int64_t kMaxPad = int64_t{1} << 36;
+
 std::vector<int64_t> required_ints(NodeContext& ctx, const char* name) {
   auto v = ctx.attrs().get_ints(name);
   if (!v) ctx.invalid(std::string("attribute '") + name + "' is missing");
@@ -98,6 +101,10 @@ void import_split(NodeContext& ctx) {
   }
   if (sizes.size() != n)
     ctx.invalid(std::to_string(sizes.size()) + " split sizes for " + std::to_string(n) + " outputs");
+  for (int64_t size : sizes)
+    if (size < 0 || size > x[axis])
+      ctx.invalid("split size " + std::to_string(size) + " does not fit axis " + std::to_string(axis) + " of size " +
+                  std::to_string(x[axis]));
   fb::SplitAttrsT attrs;
   attrs.axis = static_cast<int32_t>(axis);
   attrs.sizes = sizes;
@@ -147,6 +154,8 @@ void import_pad(NodeContext& ctx) {
   }
   if (static_cast<int64_t>(attrs.pads.size()) != 2 * rank)
     ctx.invalid("pads has " + std::to_string(attrs.pads.size()) + " entries for rank " + std::to_string(rank));
+  for (int64_t p : attrs.pads)
+    if (p > kMaxPad || p < -kMaxPad) ctx.invalid("pad " + std::to_string(p) + " is implausibly large");
   ctx.emit(OpType::Pad, {ctx.tensor(0)}, make_attrs(std::move(attrs)));
 }
 

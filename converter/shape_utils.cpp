@@ -1,10 +1,21 @@
 #include "converter/shape_utils.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include "converter/errors.hpp"
 
 namespace kiln::onnx_import {
+
+void check_plausible_shape(const Shape& shape, int64_t limit, const std::string& what) {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d < 0) throw_invalid(what + " has a negative dimension " + shape_to_string(shape));
+    const int64_t f = std::max<int64_t>(d, 1);
+    if (f > limit || n > limit / f) throw_invalid(what + " has implausible dimensions " + shape_to_string(shape));
+    n *= f;
+  }
+}
 
 int64_t normalize_axis(int64_t axis, int64_t rank, const std::string& where, const char* what) {
   if (axis < -rank || axis >= rank)
@@ -42,10 +53,12 @@ Shape resolve_reshape(const Shape& input, const std::vector<int64_t>& target, bo
       d = input[i];
     }
     if (d == 0) has_zero = true;
-    if (d > 0 && known > (int64_t{1} << 40) / d) throw_invalid(where + ": target shape is implausibly large");
-    known *= d;
     out[i] = d;
   }
+  // Bounds the product first (the -1 slot counts as 1), so it cannot overflow.
+  check_plausible_shape(out, int64_t{1} << 40, where + ": the target shape");
+  for (size_t i = 0; i < out.size(); ++i)
+    if (static_cast<int>(i) != infer) known *= out[i];
   const int64_t total = element_count(input);
   if (infer >= 0) {
     if (has_zero || known == 0) {
@@ -145,7 +158,8 @@ SliceParams normalize_slice(const Shape& input, const std::vector<int64_t>& star
   }
   for (size_t i = 0; i < p.steps.size(); ++i) {
     if (p.steps[i] == 0) throw_invalid(where + ": a step is zero");
-    const int64_t limit = input[p.axes[i]] + 1;
+    const int64_t dim = input[p.axes[i]];
+    const int64_t limit = dim < std::numeric_limits<int64_t>::max() ? dim + 1 : dim;
     p.steps[i] = std::clamp<int64_t>(p.steps[i], -limit, limit);
   }
   return p;

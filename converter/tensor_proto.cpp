@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "converter/errors.hpp"
+#include "converter/shape_utils.hpp"
 
 namespace kiln::onnx_import {
 
@@ -83,8 +84,7 @@ bool check_length(const onnx::TensorProto& t, int64_t count, const std::string& 
 Shape tensor_proto_shape(const onnx::TensorProto& t, const std::string& what) {
   if (t.dims_size() > 64) throw_invalid(what + " has rank " + std::to_string(t.dims_size()));
   Shape s(t.dims().begin(), t.dims().end());
-  for (int64_t d : s)
-    if (d < 0) throw_invalid(what + " has a negative dimension " + shape_to_string(s));
+  check_plausible_shape(s, int64_t{1} << 40, what);
   return s;
 }
 

@@ -45,7 +45,10 @@ Command add_inspect(CLI::App& app) {
       total_params += n.params;
       total_flops += n.flops;
       std::string shapes;
-      for (const auto& s : n.output_shapes) shapes += (shapes.empty() ? "" : " ") + shape_str(s);
+      for (const auto& s : n.output_shapes) {
+        if (!shapes.empty()) shapes += ' ';
+        shapes += shape_str(s);
+      }
       table.add({std::to_string(i), n.name, n.op, shapes, n.attributes, human_count(static_cast<double>(n.params)),
                  human_count(static_cast<double>(n.flops)), i < profile.size() ? profile[i].detail : ""});
     }

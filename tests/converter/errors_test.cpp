@@ -3,7 +3,9 @@
 // file, never a crash.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <random>
 
@@ -29,6 +31,13 @@ Error import_error(const std::string& path, const ConvertOptions& options = {}) 
   for (const auto& p : parts)
     if (msg.find(p) == std::string::npos) return ::testing::AssertionFailure() << "'" << msg << "' lacks '" << p << "'";
   return ::testing::AssertionSuccess();
+}
+
+// KILN_FUZZ_ITERATIONS overrides the number of variants (for longer runs
+// under the sanitizers: cmake -DKILN_SANITIZE=ON).
+int fuzz_iterations(int fallback) {
+  const char* env = std::getenv("KILN_FUZZ_ITERATIONS");
+  return env ? std::max(1, std::atoi(env)) : fallback;
 }
 
 OnnxBuilder relu_model() {
@@ -271,7 +280,7 @@ TEST(ConverterErrors, CorruptedModelsNeverCrash) {
 
   std::mt19937 rng(7);
   int imported = 0, errors = 0;
-  for (int i = 0; i < 400; ++i) {
+  for (int i = 0; i < fuzz_iterations(400); ++i) {
     std::string bytes = valid;
     const int flips = 1 + static_cast<int>(rng() % 4);
     for (int f = 0; f < flips; ++f) bytes[rng() % bytes.size()] = static_cast<char>(rng());
@@ -289,6 +298,103 @@ TEST(ConverterErrors, CorruptedModelsNeverCrash) {
   }
   std::printf("[ figures  ] corrupted models: %d imported, %d rejected with kiln::Error\n", imported, errors);
   EXPECT_GT(errors, 0);
+}
+
+
+// Structured corruptions of a model exercising many importer paths: random
+// dims, data types, attribute values, op types and input names. Every outcome
+// is a graph or a kiln::Error.
+TEST(ConverterErrors, StructuredCorruptionsNeverCrash) {
+  OnnxBuilder b(13);
+  b.input("x", {1, 2, 4, 4}).output("y");
+  b.initializer("w", {2, 2, 3, 3}, std::vector<float>(36, 0.5f)).initializer("bias", {2}, {0, 1});
+  auto& conv = b.node("Conv", {"x", "w", "bias"}, {"c"});
+  attr_ints(conv, "pads", {1, 1, 1, 1});
+  attr_ints(conv, "strides", {1, 1});
+  b.node("Shape", {"c"}, {"s"});
+  b.constant_i64("i", {1}, {0});
+  attr_i(b.node("Gather", {"s", "i"}, {"n"}), "axis", 0);
+  b.constant_i64("m", {1}, {-1});
+  attr_i(b.node("Concat", {"n", "m"}, {"t"}), "axis", 0);
+  b.node("Reshape", {"c", "t"}, {"r"});
+  b.initializer_i64("starts", {1}, {1}).initializer_i64("ends", {1}, {INT64_MAX}).initializer_i64("axes", {1}, {1});
+  b.node("Slice", {"r", "starts", "ends", "axes"}, {"sl"});
+  attr_i(b.node("Softmax", {"sl"}, {"y"}), "axis", -1);
+  const onnx::ModelProto base = b.model();
+
+  const std::vector<std::string> ops = {"Conv", "Relu", "Add", "Reshape", "Slice", "Concat", "Gather", "Shape",
+                                        "Transpose", "Squeeze", "Unsqueeze", "Pad", "Split", "MaxPool", "Gemm",
+                                        "MatMul", "Softmax", "Expand", "Range", "ConstantOfShape", "Cast", "Where"};
+  const std::vector<int64_t> values = {0, 1, -1, 2, 3, -7, 1000000, INT64_MAX, INT64_MIN, int64_t{1} << 40};
+  std::mt19937 rng(1234);
+  auto pick = [&](size_t n) { return static_cast<int>(rng() % n); };
+  int imported = 0, errors = 0;
+  for (int i = 0; i < fuzz_iterations(1500); ++i) {
+    onnx::ModelProto m = base;
+    auto* g = m.mutable_graph();
+    const int mutations = 1 + pick(3);
+    for (int k = 0; k < mutations; ++k) {
+      switch (pick(7)) {
+        case 0: {  // an initializer dim
+          auto* t = g->mutable_initializer(pick(static_cast<size_t>(g->initializer_size())));
+          if (t->dims_size() > 0) t->set_dims(pick(static_cast<size_t>(t->dims_size())), values[pick(values.size())]);
+          break;
+        }
+        case 1: {  // an initializer data type
+          auto* t = g->mutable_initializer(pick(static_cast<size_t>(g->initializer_size())));
+          t->set_data_type(pick(17));
+          break;
+        }
+        case 2: {  // an attribute value
+          auto* n = g->mutable_node(pick(static_cast<size_t>(g->node_size())));
+          for (auto& a : *n->mutable_attribute()) {
+            if (a.type() == onnx::AttributeProto::INT) a.set_i(values[pick(values.size())]);
+            if (a.type() == onnx::AttributeProto::INTS && a.ints_size() > 0)
+              a.set_ints(pick(static_cast<size_t>(a.ints_size())), values[pick(values.size())]);
+          }
+          break;
+        }
+        case 3:  // an op type
+          g->mutable_node(pick(static_cast<size_t>(g->node_size())))->set_op_type(ops[pick(ops.size())]);
+          break;
+        case 4: {  // an input name, to another known name
+          auto* n = g->mutable_node(pick(static_cast<size_t>(g->node_size())));
+          const std::vector<std::string> names = {"x", "w", "bias", "c", "s", "i", "n", "m", "t", "r", "starts", "", "y"};
+          if (n->input_size() > 0) n->set_input(pick(static_cast<size_t>(n->input_size())), names[pick(names.size())]);
+          break;
+        }
+        case 5: {  // a graph input dim
+          auto* shape = g->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape();
+          shape->mutable_dim(pick(4))->set_dim_value(values[pick(values.size())]);
+          break;
+        }
+        default: {  // a Constant's value
+          for (auto& n : *g->mutable_node())
+            if (n.op_type() == "Constant" && pick(2) == 0) {
+              auto* t = n.mutable_attribute(0)->mutable_t();
+              t->set_int64_data(0, values[pick(values.size())]);
+            }
+          break;
+        }
+      }
+    }
+    const std::string path = write_temp_file("structured.onnx", m.SerializeAsString());
+    try {
+      const Graph graph = import_onnx(path, {});
+      ++imported;
+      // What imports must also run.
+      std::vector<Tensor> inputs;
+      for (TensorId t : graph.inputs) inputs.emplace_back(graph.shape(t));
+      if (element_count(graph.shape(graph.inputs.at(0))) <= (1 << 16)) run_model(graph, inputs);
+    } catch (const Error&) {
+      ++errors;
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "variant " << i << ": non-kiln exception " << e.what();
+    }
+  }
+  std::printf("[ figures  ] structured corruptions: %d imported, %d rejected with kiln::Error\n", imported, errors);
+  EXPECT_GT(errors, 0);
+  EXPECT_GT(imported, 0);
 }
 
 }  // namespace

@@ -252,7 +252,9 @@ TEST(ConverterFolding, BatchOverrideRescalesBakedReshapeTargets) {
   const Graph g2 = b.import(o, &report);
   EXPECT_EQ(g2.shape(g2.outputs[0]), (Shape{2, 4, 1, 1}));
   EXPECT_EQ(g2.shape(g2.outputs[1]), (Shape{2, 4}));
-  EXPECT_EQ(report.warnings.size(), 3u) << "one warning per rescaled Reshape";
+  ASSERT_EQ(report.warnings.size(), 1u);
+  EXPECT_NE(report.warnings[0].find("3 Reshape target(s) had the exported batch 1"), std::string::npos)
+      << report.warnings[0];
   const auto y2 = run_model(g2, {tensor_of({2, 4, 1, 1}, {0, 1, 2, 3, 4, 5, 6, 7})});
   EXPECT_EQ(values_of(y2[0]), (std::vector<float>{0, 2, 1, 3, 4, 6, 5, 7}));
 }

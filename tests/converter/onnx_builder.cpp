@@ -119,13 +119,23 @@ onnx::NodeProto& OnnxBuilder::constant_i64(const std::string& out, std::vector<i
   return n;
 }
 
+namespace {
+// This process's scratch folder, removed when the test binary exits.
+struct TempDir {
+  fs::path path;
+  TempDir() : path(fs::temp_directory_path() / ("kiln_converter_tests_" + std::to_string(::getpid()))) {
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+}  // namespace
+
 std::string temp_path(const std::string& file_name) {
-  static const fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / ("kiln_converter_tests_" + std::to_string(::getpid()));
-    fs::create_directories(d);
-    return d;
-  }();
-  return (dir / file_name).string();
+  static const TempDir dir;
+  return (dir.path / file_name).string();
 }
 
 std::string write_temp_file(const std::string& file_name, const std::string& bytes) {

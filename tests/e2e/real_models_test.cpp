@@ -39,8 +39,12 @@ TEST_P(ReferenceTensors, MatchesWithinTolerance) {
   const double rel_err = max_relative_error(out[0].data(), expected.tensor.data(), n);
   fmt::print("[ figures  ] {}: max|diff| {:.3g}, relative {:.3g}\n", c.ref_dir, abs_err, rel_err);
   RecordProperty("max_abs_diff", fmt::format("{:.3g}", abs_err));
-  if (c.abs_tol > 0) EXPECT_LE(abs_err, c.abs_tol);
-  if (c.rel_tol > 0) EXPECT_LE(rel_err, c.rel_tol);
+  if (c.abs_tol > 0) {
+    EXPECT_LE(abs_err, c.abs_tol);
+  }
+  if (c.rel_tol > 0) {
+    EXPECT_LE(rel_err, c.rel_tol);
+  }
 }
 
 std::vector<RefCase> reference_cases() {
