@@ -138,7 +138,7 @@ std::vector<Shape> infer_split(const Graph& g, const Node& n) {
   std::vector<Shape> outs;
   for (int64_t s : a.sizes) {
     if (s < 0) fail(n, "negative split size");
-    total += s;
+    if (__builtin_add_overflow(total, s, &total)) fail(n, "split sizes overflow");
     Shape o = x;
     o[axis] = s;
     outs.push_back(o);
@@ -168,6 +168,10 @@ Shape infer_pad(const Graph& g, const Node& n) {
   const Shape& x = g.shape(n.inputs[0]);
   if (a.pads.size() != 2 * x.size()) fail(n, "pads must have 2 entries per axis");
   Shape out = x;
+  // Bounded so that neither this sum nor the kernel's index arithmetic overflows.
+  constexpr int64_t kLimit = int64_t{1} << 40;
+  for (int64_t p : a.pads)
+    if (p < -kLimit || p > kLimit) fail(n, "pads are implausibly large");
   for (size_t i = 0; i < x.size(); ++i) {
     out[i] = x[i] + a.pads[i] + a.pads[i + x.size()];
     if (out[i] < 0) fail(n, "pads crop axis " + std::to_string(i) + " below zero");
@@ -349,9 +353,14 @@ std::vector<Shape> infer_output_shapes(const Graph& g, const Node& n) {
     }
     case OpType::Reshape: {
       const Shape& target = attrs_as<fb::ReshapeAttrsT>(n).shape;
-      for (int64_t d : target)
+      // Counted with an overflow check: the target comes from the file unchecked.
+      int64_t count = 1;
+      bool overflow = false;
+      for (int64_t d : target) {
         if (d < 0) fail(n, "target shape " + shape_to_string(target) + " is not fully resolved");
-      if (element_count(target) != element_count(x))
+        overflow = overflow || __builtin_mul_overflow(count, d, &count);
+      }
+      if (overflow || count != element_count(x))
         fail(n, "cannot reshape " + shape_to_string(x) + " to " + shape_to_string(target));
       return {target};
     }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 
@@ -28,6 +29,31 @@ size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 template <class T>
 std::vector<T> to_vector(const flatbuffers::Vector<T>* v) {
   return v ? std::vector<T>(v->begin(), v->end()) : std::vector<T>{};
+}
+
+// The FlatBuffers verifier checks the alignment of a vector's length field but
+// not of its elements, so in a corrupt file a vector of 8-byte values can be
+// misaligned, and reading it would be undefined behaviour. Offsets count from
+// the start of the buffer, as in the verifier.
+template <class T>
+bool elements_aligned(const flatbuffers::Vector<T>* v, const uint8_t* base) {
+  return !v || v->size() == 0 ||
+         static_cast<size_t>(reinterpret_cast<const uint8_t*>(v->Data()) - base) % sizeof(T) == 0;
+}
+
+// The attribute tables holding [long] vectors.
+bool attribute_vectors_aligned(const fb::Node* n, const uint8_t* base) {
+  switch (n->attributes_type()) {
+    case fb::Attributes::ReshapeAttrs: return elements_aligned(n->attributes_as_ReshapeAttrs()->shape(), base);
+    case fb::Attributes::SplitAttrs: return elements_aligned(n->attributes_as_SplitAttrs()->sizes(), base);
+    case fb::Attributes::SliceAttrs: {
+      const auto* a = n->attributes_as_SliceAttrs();
+      return elements_aligned(a->starts(), base) && elements_aligned(a->ends(), base) &&
+             elements_aligned(a->steps(), base);
+    }
+    case fb::Attributes::PadAttrs: return elements_aligned(n->attributes_as_PadAttrs()->pads(), base);
+    default: return true;
+  }
 }
 
 }  // namespace
@@ -84,13 +110,28 @@ std::vector<uint8_t> serialize_graph(const Graph& graph) {
   return file;
 }
 
+// Written to a temporary file beside the target and renamed over it: a process
+// that has the old file memory-mapped keeps reading the old bytes (truncating
+// it in place would raise SIGBUS there), and a failed write never leaves a
+// half-written .kiln behind.
 void save_graph(const Graph& graph, const std::string& path) {
   const std::vector<uint8_t> bytes = serialize_graph(graph);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) throw Error(ErrorCode::Io, path + ": cannot open for writing: " + std::strerror(errno));
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  out.close();
-  if (!out) throw Error(ErrorCode::Io, path + ": write failed");
+  const std::string temp = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    if (!out) throw Error(ErrorCode::Io, path + ": cannot open for writing: " + std::strerror(errno));
+    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    out.close();
+    if (!out) {
+      std::remove(temp.c_str());
+      throw Error(ErrorCode::Io, path + ": write failed");
+    }
+  }
+  if (std::rename(temp.c_str(), path.c_str()) != 0) {
+    const std::string reason = std::strerror(errno);
+    std::remove(temp.c_str());
+    throw Error(ErrorCode::Io, path + ": cannot replace the file: " + reason);
+  }
 }
 
 Graph parse_graph(std::shared_ptr<const void> owner, std::span<const uint8_t> bytes, const std::string& source) {
@@ -128,6 +169,8 @@ Graph parse_graph(std::shared_ptr<const void> owner, std::span<const uint8_t> by
     TensorInfo info;
     info.name = t->name()->str();
     info.dtype = t->dtype();
+    if (!elements_aligned(t->shape(), bytes.data()))
+      corrupt(source, "tensor '" + info.name + "' has a misaligned shape vector");
     info.shape = to_vector(t->shape());
     if (static_cast<int>(info.dtype) > static_cast<int>(DataType::MAX))
       corrupt(source, "tensor '" + info.name + "' has an unknown data type code");
@@ -148,6 +191,8 @@ Graph parse_graph(std::shared_ptr<const void> owner, std::span<const uint8_t> by
     node.inputs = to_vector(n->inputs());
     node.outputs = to_vector(n->outputs());
     node.attrs.type = n->attributes_type();
+    if (n->attributes() && !attribute_vectors_aligned(n, bytes.data()))
+      corrupt(source, "node '" + node.name + "' has misaligned attribute vectors");
     // The verifier accepts a union type without its table; UnPack would then
     // dereference null, so a missing table means no attributes.
     node.attrs.value = n->attributes() ? fb::AttributesUnion::UnPack(n->attributes(), n->attributes_type(), nullptr)

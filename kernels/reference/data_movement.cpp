@@ -68,7 +68,9 @@ void slice(const KernelArgs& a) {
   Dims step_strides(xs.size());
   for (size_t d = 0; d < xs.size(); ++d) {
     base += ranges[d].start * in_strides[d];
-    step_strides[d] = ranges[d].step * in_strides[d];
+    // An axis that yields at most one element never steps: skipping the
+    // product keeps huge steps (e.g. INT64_MAX) from overflowing.
+    step_strides[d] = ranges[d].count > 1 ? ranges[d].step * in_strides[d] : 0;
   }
   const std::array<Dims, 1> strides = {step_strides};
   const float* x = a.inputs[0].data + (element_count(*a.outputs[0].shape) > 0 ? base : 0);

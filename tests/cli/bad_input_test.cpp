@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -20,7 +22,7 @@ using ::testing::HasSubstr;
 namespace fs = std::filesystem;
 
 fs::path work_dir() {
-  const fs::path d = fs::temp_directory_path() / "kiln_bad_input";
+  const fs::path d = fs::temp_directory_path() / ("kiln_bad_input_" + std::to_string(::getpid()));
   fs::create_directories(d);
   return d;
 }

@@ -2,6 +2,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "apps/common/npy.hpp"
@@ -17,7 +19,8 @@ namespace fs = std::filesystem;
 
 class Cli : public ::testing::Test {
  protected:
-  static fs::path dir() { return fs::temp_directory_path() / "kiln_cli_models"; }
+  // One folder per process: ctest runs each test in its own process, in parallel.
+  static fs::path dir() { return fs::temp_directory_path() / ("kiln_cli_models_" + std::to_string(::getpid())); }
   static fs::path mobilenet() { return dir() / "mobilenet_v1_0.25_128.kiln"; }
 
   static void SetUpTestSuite() {
@@ -27,6 +30,11 @@ class Cli : public ::testing::Test {
       const ProcessResult r = run_kiln({"convert", onnx.string(), mobilenet().string()});
       if (r.exit_code != 0) fs::remove(mobilenet());
     }
+  }
+
+  static void TearDownTestSuite() {
+    std::error_code ignored;
+    fs::remove_all(dir(), ignored);
   }
 
   void SetUp() override {

@@ -3,6 +3,7 @@
 // crashes (run this binary under -DKILN_SANITIZE=ON too).
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -154,7 +155,6 @@ TEST(Loader, WrongIdentifier) {
 }
 
 TEST(Loader, RandomBytesAreRejected) {
-  std::mt19937 rng(12345);
   for (uint32_t seed = 0; seed < 2000; ++seed) {
     std::mt19937 r(seed);
     const size_t n = 1 + r() % 3000;
@@ -277,7 +277,10 @@ TEST(Loader, MultiByteCorruptionsLoadOrThrow) {
   uint32_t prefix = 0;
   std::memcpy(&prefix, file.data(), 4);
   int loaded = 0, rejected = 0;
-  for (uint32_t seed = 0; seed < 1500; ++seed) {
+  // KILN_LOADER_FUZZ_SEEDS=N runs a longer campaign (e.g. under the sanitizers).
+  uint32_t seeds = 1500;
+  if (const char* env = std::getenv("KILN_LOADER_FUZZ_SEEDS")) seeds = static_cast<uint32_t>(std::strtoul(env, nullptr, 10));
+  for (uint32_t seed = 0; seed < seeds; ++seed) {
     std::mt19937 r(seed);
     std::vector<uint8_t> bytes = file;
     const int changes = 2 + static_cast<int>(r() % 8);
@@ -285,6 +288,8 @@ TEST(Loader, MultiByteCorruptionsLoadOrThrow) {
     run_if_loaded(bytes, loaded, rejected);
   }
   EXPECT_GT(rejected, 0);
+  RecordProperty("loaded", loaded);
+  RecordProperty("rejected", rejected);
 }
 
 // ---- Semantic checks, one per problem --------------------------------------
@@ -418,6 +423,60 @@ TEST(Loader, UnionTypeWithoutItsTable) {
   // Relu takes no attributes, so a dangling type code is harmless.
   const Outcome o = try_parse(one_node_without_table(OpType::Relu, fb::Attributes::ConvAttrs));
   EXPECT_TRUE(o.loaded) << o.message;
+}
+
+// A [long] vector whose elements sit 4 bytes off an 8-byte boundary; the
+// FlatBuffers verifier checks only the alignment of the length field.
+flatbuffers::Offset<flatbuffers::Vector<int64_t>> misaligned_longs(flatbuffers::FlatBufferBuilder& fbb,
+                                                                   const std::vector<int64_t>& values) {
+  if (fbb.GetSize() % 8 != 4) fbb.PushElement<uint32_t>(0);
+  fbb.StartVector(values.size() * 2, sizeof(uint32_t));
+  for (size_t i = values.size(); i-- > 0;) {  // back to front; little-endian words
+    const auto v = static_cast<uint64_t>(values[i]);
+    fbb.PushElement<uint32_t>(static_cast<uint32_t>(v >> 32));
+    fbb.PushElement<uint32_t>(static_cast<uint32_t>(v));
+  }
+  return flatbuffers::Offset<flatbuffers::Vector<int64_t>>(fbb.EndVector(values.size()));
+}
+
+// x [1,3] -> Reshape([3,1]) -> y, with either x's shape or the Reshape target misaligned.
+std::vector<uint8_t> reshape_model(bool misaligned_shape, bool misaligned_attribute) {
+  flatbuffers::FlatBufferBuilder fbb;
+  fbb.ForceDefaults(true);  // writes the 8-byte weights_size, so the buffer is 8-aligned
+  const auto x_shape = misaligned_shape ? misaligned_longs(fbb, {1, 3}) : fbb.CreateVector(std::vector<int64_t>{1, 3});
+  const auto y_shape = fbb.CreateVector(std::vector<int64_t>{3, 1});
+  const auto target = misaligned_attribute ? misaligned_longs(fbb, {3, 1}) : fbb.CreateVector(std::vector<int64_t>{3, 1});
+  const auto attrs = fb::CreateReshapeAttrs(fbb, target);
+  std::vector<flatbuffers::Offset<fb::Tensor>> tensors{
+      fb::CreateTensor(fbb, fbb.CreateString("x"), DataType::Float32, x_shape),
+      fb::CreateTensor(fbb, fbb.CreateString("y"), DataType::Float32, y_shape)};
+  const std::vector<int32_t> in{0}, out{1};
+  std::vector<flatbuffers::Offset<fb::Node>> nodes{fb::CreateNode(fbb, fbb.CreateString("reshape"), OpType::Reshape,
+                                                                  fbb.CreateVector(in), fbb.CreateVector(out),
+                                                                  fb::Attributes::ReshapeAttrs, attrs.Union())};
+  const auto model = fb::CreateModel(fbb, kFormatMajor, kFormatMinor, 0, fbb.CreateVector(tensors),
+                                     fbb.CreateVector(nodes), fbb.CreateVector(in), fbb.CreateVector(out));
+  fbb.FinishSizePrefixed(model, fb::ModelIdentifier());
+  std::vector<uint8_t> bytes(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize());
+  bytes.resize(align64(bytes.size()), 0);
+  return bytes;
+}
+
+TEST(Loader, MisalignedLongVectorsAreRejected) {
+  const auto ok = reshape_model(false, false);
+  const Outcome o = try_parse(ok);
+  EXPECT_TRUE(o.loaded) << o.message;
+
+  const auto bad_shape = reshape_model(true, false);
+  const fb::Model* m = fb::GetSizePrefixedModel(bad_shape.data());
+  ASSERT_EQ((reinterpret_cast<const uint8_t*>(m->tensors()->Get(0)->shape()->Data()) - bad_shape.data()) % 8, 4)
+      << "test setup: the shape vector is not misaligned";
+  flatbuffers::Verifier verifier(bad_shape.data(), 4 + flatbuffers::GetPrefixedSize(bad_shape.data()));
+  ASSERT_TRUE(fb::VerifySizePrefixedModelBuffer(verifier)) << "test setup: the verifier should accept this";
+  EXPECT_THAT(parse_error(bad_shape), AllOf(HasSubstr("'x'"), HasSubstr("misaligned shape")));
+
+  const auto bad_attr = reshape_model(false, true);
+  EXPECT_THAT(parse_error(bad_attr), AllOf(HasSubstr("'reshape'"), HasSubstr("misaligned attribute")));
 }
 
 TEST(Loader, WrongInputCountForTheOp) {

@@ -42,6 +42,7 @@ Graph rich_graph() {
   g.info.source_sha256 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
   g.info.preprocess = fb::Preprocess::Caffe;
   g.info.resize = fb::ResizePolicy::SquareCrop;
+  g.info.resize_filter = fb::ResizeFilter::AntialiasedBilinear;
   g.info.output_kind = fb::OutputKind::Probabilities;
   g.info.class_offset = 1;
   g.info.labels = {"background", "tabby cat", "dog, with a comma", "caf\xc3\xa9", ""};
@@ -105,6 +106,7 @@ TEST(SchemaRoundTrip, SerializeParseGivesTheSameGraph) {
   EXPECT_EQ(back.info.labels[3], "caf\xc3\xa9");
   EXPECT_EQ(back.info.preprocess, fb::Preprocess::Caffe);
   EXPECT_EQ(back.info.resize, fb::ResizePolicy::SquareCrop);
+  EXPECT_EQ(back.info.resize_filter, fb::ResizeFilter::AntialiasedBilinear);
   EXPECT_EQ(back.info.output_kind, fb::OutputKind::Probabilities);
   EXPECT_EQ(back.info.class_offset, 1);
   EXPECT_EQ(back.passes_applied, g.passes_applied);
@@ -255,6 +257,7 @@ TEST(SchemaRoundTrip, PublicApiSeesTheSavedMetadata) {
   EXPECT_EQ(meta.source_sha256, g.info.source_sha256);
   EXPECT_EQ(meta.preprocess, Preprocess::Caffe);
   EXPECT_EQ(meta.resize, ResizePolicy::SquareCrop);
+  EXPECT_EQ(meta.resize_filter, ResizeFilter::AntialiasedBilinear);
   EXPECT_EQ(meta.output_kind, OutputKind::Probabilities);
   EXPECT_EQ(meta.class_offset, 1);
   EXPECT_EQ(meta.labels, g.info.labels);

@@ -370,6 +370,15 @@ TEST(ShapeInference, SliceErrors) {
   EXPECT_THAT(infer_error(O::Slice, {{10}}, slice_attrs({0}, {5, 6}, {0}, {1})), HasSubstr("equal lengths"));
 }
 
+TEST(ShapeInference, HugeAttributeValuesDoNotOverflow) {
+  // (2^62 + 1) * 4 wraps around to 4 in 64 bits: it must not pass for [4].
+  EXPECT_THAT(infer_error(O::Reshape, {{4}}, reshape_attrs({(int64_t{1} << 62) + 1, 4})), HasSubstr("cannot reshape"));
+  // 2 + INT64_MIN + INT64_MAX == 1, but such pads are nonsense.
+  EXPECT_THAT(infer_error(O::Pad, {{2}}, pad_attrs({kMin, kMax})), HasSubstr("implausibly large"));
+  // INT64_MAX + INT64_MAX + 2 wraps around to 0.
+  EXPECT_THAT(infer_error(O::Split, {{1, 0}}, split_attrs(1, {kMax, kMax, 2}), 3), HasSubstr("overflow"));
+}
+
 // ---- Whole graphs --------------------------------------------------------------
 
 TEST(ShapeInference, InferShapesFillsAGraphAndCheckShapesAgrees) {
