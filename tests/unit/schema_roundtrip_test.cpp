@@ -216,6 +216,30 @@ TEST(SchemaRoundTrip, SaveAndLoadThroughAMappedFileBorrowsAlignedConstants) {
   EXPECT_TRUE(graphs_equal(g, again));
 }
 
+// Saving over a file that another graph has memory-mapped replaces the file
+// rather than truncating it in place (which would make the mapped graph's
+// reads fault with SIGBUS, as parallel test processes once did).
+TEST(SchemaRoundTrip, SavingOverAMappedFileLeavesTheMappedGraphIntact) {
+  const Graph g = rich_graph();
+  TempPath path("kiln_overwrite");
+  save_graph(g, path.str());
+  const Graph mapped = load_graph(path.str());
+
+  Graph other = rich_graph();
+  other.info.name = "replacement";
+  for (auto& t : other.tensors)  // different weights, so that stale reads would show
+    if (t.is_constant()) t.constant = ConstantData::from_floats(std::vector<float>(t.constant->size_bytes() / 4, 0.5f));
+  save_graph(other, path.str());
+
+  EXPECT_TRUE(graphs_equal(g, mapped)) << "the mapped graph changed under it";
+  EXPECT_EQ(load_graph(path.str()).info.name, "replacement");
+  // No temporary file is left beside the target.
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(path.str()).parent_path()))
+    files += entry.path().string().starts_with(path.str());
+  EXPECT_EQ(files, 1);
+}
+
 TEST(SchemaRoundTrip, ParseBorrowsFromAlignedOwnerAndCopiesWithoutOne) {
   const Graph g = rich_graph();
   const std::vector<uint8_t> bytes = serialize_graph(g);
