@@ -1,10 +1,23 @@
 #include "tests/common/test_util.hpp"
 
+#include <unistd.h>
+
 #include <cmath>
 #include <cstdlib>
 #include <sstream>
 
 namespace kiln::test {
+
+TempPath::TempPath(const std::string& stem, const std::string& extension) {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  path_ = std::filesystem::temp_directory_path() /
+          (stem + "_" + std::to_string(::getpid()) + "_" + (info ? info->name() : "x") + extension);
+}
+
+TempPath::~TempPath() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
 
 std::filesystem::path shared_dir() {
   if (const char* env = std::getenv("KILN_SHARED_DIR")) return env;

@@ -20,6 +20,20 @@ std::filesystem::path shared_file_or_skip(const std::string& relative);
 std::filesystem::path source_dir();
 std::filesystem::path binary_dir();
 
+// A path in the temp folder, unique to this process and test, removed (with
+// anything below it) when the object goes out of scope.
+class TempPath {
+ public:
+  explicit TempPath(const std::string& stem, const std::string& extension = ".kiln");
+  ~TempPath();
+  TempPath(const TempPath&) = delete;
+  TempPath& operator=(const TempPath&) = delete;
+  std::string str() const { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
 // Uniform random values in [lo, hi) from a fixed seed.
 std::vector<float> random_values(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f);
 Tensor random_tensor(const std::vector<int64_t>& shape, uint32_t seed, float lo = -1.0f, float hi = 1.0f);

@@ -27,23 +27,6 @@ using ::testing::HasSubstr;
 
 size_t align64(size_t n) { return (n + 63) / 64 * 64; }
 
-class TempPath {
- public:
-  explicit TempPath(const std::string& stem) {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = std::filesystem::temp_directory_path() /
-            (stem + "_" + std::to_string(::getpid()) + "_" + (info ? info->name() : "x") + ".kiln");
-  }
-  ~TempPath() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string str() const { return path_.string(); }
-
- private:
-  std::filesystem::path path_;
-};
-
 void write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));

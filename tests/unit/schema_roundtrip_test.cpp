@@ -16,24 +16,6 @@
 namespace kiln::test {
 namespace {
 
-// A file path in the temp folder, removed when the test ends.
-class TempPath {
- public:
-  explicit TempPath(const std::string& stem) {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = std::filesystem::temp_directory_path() /
-            (stem + "_" + std::to_string(::getpid()) + "_" + (info ? info->name() : "x") + ".kiln");
-  }
-  ~TempPath() {
-    std::error_code ec;
-    std::filesystem::remove(path_, ec);
-  }
-  std::string str() const { return path_.string(); }
-
- private:
-  std::filesystem::path path_;
-};
-
 // The graph of the round trip: every op, plus model info and pass records.
 Graph rich_graph() {
   Graph g = all_ops_graph();
