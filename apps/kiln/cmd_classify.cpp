@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include "apps/kiln/commands.hpp"
+#include "apps/kiln/session_flags.hpp"
 #include "apps/kiln/table.hpp"
 #include "kiln/kiln.hpp"
 #include "kiln/vision.hpp"
@@ -14,8 +15,7 @@ Command add_classify(CLI::App& app) {
     std::string model, labels, preprocess;
     std::vector<std::string> images;
     int top = 5;
-    std::string backend = "reference";
-    int threads = 1;
+    SessionOptions session;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("model", args->model, "Kiln model (.kiln)")->required();
@@ -23,8 +23,7 @@ Command add_classify(CLI::App& app) {
   cmd->add_option("--labels", args->labels, "Labels file, one class per line (default: the labels in the model)");
   cmd->add_option("--top", args->top, "How many classes to show")->check(CLI::PositiveNumber);
   cmd->add_option("--preprocess", args->preprocess, "imagenet | inception | caffe | raw (default: from the model)");
-  cmd->add_option("--backend", args->backend, "Backend to run on");
-  cmd->add_option("--threads", args->threads, "Threads")->check(CLI::PositiveNumber);
+  add_session_flags(cmd, args->session);
   return [args] {
     const Model model = Model::load(args->model);
     ModelMetadata meta = model.metadata();
@@ -43,10 +42,7 @@ Command add_classify(CLI::App& app) {
     const int64_t batch = shape[0];
     const int size = static_cast<int>(shape[2]);
 
-    SessionOptions options;
-    options.backend = args->backend;
-    options.threads = args->threads;
-    Session session(model, options);
+    Session session(model, args->session);
     Tensor input(shape);
     std::vector<Tensor> outputs;
     for (const auto& d : session.outputs()) outputs.emplace_back(d.shape);

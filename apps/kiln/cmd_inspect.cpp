@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include "apps/kiln/commands.hpp"
+#include "apps/kiln/session_flags.hpp"
 #include "apps/kiln/table.hpp"
 #include "kiln/kiln.hpp"
 #include "kiln/vision.hpp"
@@ -11,11 +12,11 @@ Command add_inspect(CLI::App& app) {
   auto* cmd = app.add_subcommand("inspect", "Show a .kiln model: inputs, outputs, nodes, memory");
   struct Args {
     std::string model;
-    std::string backend = "reference";
+    SessionOptions session;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("model", args->model, "Kiln model (.kiln)")->required();
-  cmd->add_option("--backend", args->backend, "Backend whose memory plan and per-node choices to show");
+  add_session_flags(cmd, args->session);  // the backend and options whose memory plan and per-node choices to show
   return [args] {
     const Model model = Model::load(args->model);
     const ModelMetadata meta = model.metadata();
@@ -33,9 +34,8 @@ Command add_inspect(CLI::App& app) {
                                                  : std::to_string(passes.size()) + " applied at conversion");
     for (const auto& p : passes) fmt::print("          {}\n", p);
 
-    SessionOptions options;
-    options.backend = args->backend;
-    Session session(model, options);
+    Session session(model, args->session);
+    fmt::print("session   {}\n", describe_session_options(args->session));
     const auto profile = session.profile();
     const auto nodes = model.nodes();
     Table table({"#", "node", "op", "output shape", "attributes", "params", "FLOPs", "backend detail"});
@@ -59,7 +59,7 @@ Command add_inspect(CLI::App& app) {
                human_bytes(static_cast<double>(mem.weights_bytes)));
     fmt::print("FLOPs     {} per inference\n", human_count(static_cast<double>(total_flops)));
     fmt::print("arena     {} on backend '{}' (naive sum of activations {}, {:.1f}x smaller)\n",
-               human_bytes(static_cast<double>(mem.arena_bytes)), args->backend,
+               human_bytes(static_cast<double>(mem.arena_bytes)), args->session.backend,
                human_bytes(static_cast<double>(mem.naive_bytes)),
                mem.arena_bytes ? static_cast<double>(mem.naive_bytes) / static_cast<double>(mem.arena_bytes) : 0.0);
     return 0;

@@ -5,6 +5,7 @@
 #include "apps/common/npy.hpp"
 #include "apps/common/tensor_files.hpp"
 #include "apps/kiln/commands.hpp"
+#include "apps/kiln/session_flags.hpp"
 #include "apps/kiln/table.hpp"
 #include "kiln/kiln.hpp"
 
@@ -25,22 +26,17 @@ Command add_run(CLI::App& app) {
   struct Args {
     std::string model, output_dir;
     std::vector<std::string> inputs;
-    std::string backend = "reference";
-    int threads = 1;
+    SessionOptions session;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("model", args->model, "Kiln model (.kiln)")->required();
   cmd->add_option("--input,-i", args->inputs, "NAME=FILE (.npy float32 C-order, or ONNX TensorProto .pb); "
                                               "FILE alone for a single-input model")->required();
   cmd->add_option("--output-dir,-o", args->output_dir, "Folder for the outputs (NAME.npy each)")->required();
-  cmd->add_option("--backend", args->backend, "Backend to run on");
-  cmd->add_option("--threads", args->threads, "Threads")->check(CLI::PositiveNumber);
+  add_session_flags(cmd, args->session);
   return [args] {
     const Model model = Model::load(args->model);
-    SessionOptions options;
-    options.backend = args->backend;
-    options.threads = args->threads;
-    Session session(model, options);
+    Session session(model, args->session);
     const auto& descs = session.inputs();
 
     std::vector<Tensor> inputs(descs.size());

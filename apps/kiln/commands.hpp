@@ -13,5 +13,6 @@ Command add_convert(CLI::App& app);
 Command add_inspect(CLI::App& app);
 Command add_run(CLI::App& app);
 Command add_classify(CLI::App& app);
+Command add_bench(CLI::App& app);
 
 }  // namespace kiln::cli

@@ -1,4 +1,4 @@
-// kiln: convert, inspect, run and classify with the Kiln inference engine.
+// kiln: convert, inspect, run, classify and benchmark with the Kiln inference engine.
 // Exit codes: 0 success, 1 an error (message on stderr naming the file and the
 // problem), 2 a usage error.
 #include <fmt/format.h>
@@ -10,7 +10,7 @@
 #include "kiln/error.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"kiln: a CNN inference engine (convert ONNX models, inspect, run, classify)"};
+  CLI::App app{"kiln: a CNN inference engine (convert ONNX models, inspect, run, classify, bench)"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "kiln 0.1.0");
   std::vector<std::pair<CLI::App*, kiln::cli::Command>> commands;
@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   add(kiln::cli::add_inspect);
   add(kiln::cli::add_run);
   add(kiln::cli::add_classify);
+  add(kiln::cli::add_bench);
 
   try {
     app.parse(argc, argv);

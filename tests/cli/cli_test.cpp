@@ -1,10 +1,12 @@
-// `kiln convert | inspect | run | classify` on a real model, as a user runs them.
+// `kiln convert | inspect | run | classify | bench` on a real model, as a user runs them.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "apps/common/npy.hpp"
 #include "kiln/convert.hpp"
@@ -123,6 +125,122 @@ TEST_F(Cli, ClassifyWithExplicitPresetAndLabels) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("1. 0.9"));
   EXPECT_THAT(r.out, HasSubstr("hotdog (934)"));
+}
+
+TEST_F(Cli, BenchReportsTimesMemoryAndLayers) {
+  const fs::path json_path = dir() / "bench.json";
+  const ProcessResult r = run_kiln({"bench", mobilenet().string(), "--backend", "reference", "--runs", "3",
+                                    "--warmup", "1", "--json", json_path.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* field : {"load ", "Model::load", "Session creation", "first run", "p50 ", "p90 ", "p99 ", "min ",
+                            "mean ", "throughput", "inferences/s (batch 1)", "peak RSS", "ru_maxrss", "VmHWM",
+                            "per layer", "GFLOP/s", "share", "slowest 5 layers", "Conv_0"})
+    EXPECT_THAT(r.out, HasSubstr(field));
+
+  std::ifstream in(json_path);
+  ASSERT_TRUE(in) << "no JSON written at " << json_path;
+  const nlohmann::json j = nlohmann::json::parse(in);  // throws (fails the test) if it is not JSON
+  EXPECT_EQ(j["session"]["backend"], "reference");
+  EXPECT_EQ(j["runs"], 3);
+  EXPECT_EQ(j["warmup"], 1);
+  EXPECT_EQ(j["batch"], 1);
+  EXPECT_EQ(j["inputs"][0]["shape"], (std::vector<int64_t>{1, 3, 128, 128}));
+  EXPECT_GE(j["load_ms"].get<double>(), 0.0);
+  EXPECT_GE(j["session_ms"].get<double>(), 0.0);
+  EXPECT_GT(j["first_inference_ms"].get<double>(), 0.0);
+  const auto& lat = j["latency_ms"];
+  EXPECT_GT(lat["p50"].get<double>(), 0.0);
+  EXPECT_LE(lat["min"].get<double>(), lat["p50"].get<double>());
+  EXPECT_LE(lat["p50"].get<double>(), lat["p90"].get<double>());
+  EXPECT_LE(lat["p90"].get<double>(), lat["p99"].get<double>());
+  EXPECT_LE(lat["p99"].get<double>(), lat["max"].get<double>());
+  EXPECT_EQ(j["latencies_ms"].size(), 3u);
+  EXPECT_GT(j["throughput_per_s"].get<double>(), 0.0);
+  EXPECT_GT(j["flops"].get<int64_t>(), 0);
+  EXPECT_GT(j["memory"]["peak_rss_kib"].get<int64_t>(), 1000);  // at least the weights (1.8 MiB) are resident
+  EXPECT_GT(j["memory"]["vm_hwm_kib"].get<int64_t>(), 1000);
+
+  const Model model = Model::load(mobilenet().string());
+  const auto nodes = model.nodes();
+  const auto& layers = j["layers"];
+  ASSERT_EQ(layers.size(), nodes.size());
+  double share_sum = 0;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    EXPECT_EQ(layers[i]["index"], i);
+    EXPECT_EQ(layers[i]["name"], nodes[i].name);
+    EXPECT_EQ(layers[i]["op"], nodes[i].op);
+    EXPECT_GE(layers[i]["median_ms"].get<double>(), 0.0);
+    EXPECT_GE(layers[i]["share"].get<double>(), 0.0);
+    share_sum += layers[i]["share"].get<double>();
+  }
+  EXPECT_NEAR(share_sum, 1.0, 1e-6);
+  ASSERT_EQ(j["slowest_layers"].size(), 5u);
+  for (size_t k = 1; k < 5; ++k)
+    EXPECT_GE(layers[j["slowest_layers"][k - 1].get<size_t>()]["median_ms"].get<double>(),
+              layers[j["slowest_layers"][k].get<size_t>()]["median_ms"].get<double>());
+}
+
+TEST_F(Cli, BenchErrors) {
+  // Usage errors: exit 2.
+  for (const auto& extra : std::vector<std::vector<std::string>>{{"--runs", "0"},
+                                                                  {"--runs", "many"},
+                                                                  {"--warmup", "-1"},
+                                                                  {"--threads", "0"},
+                                                                  {"--algorithm", "fastest"},
+                                                                  {"--algorithm", "fixed:"},
+                                                                  {"--no-such-flag"}}) {
+    std::vector<std::string> args{"bench", mobilenet().string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const ProcessResult r = run_kiln(args);
+    EXPECT_FALSE(r.signaled);
+    EXPECT_EQ(r.exit_code, 2) << ::testing::PrintToString(args) << "\n" << r.err;
+    EXPECT_FALSE(r.err.empty());
+  }
+  EXPECT_EQ(run_kiln({"bench"}).exit_code, 2);
+
+  // A missing model and an unknown backend: exit 1 with a message naming them.
+  const ProcessResult missing = run_kiln({"bench", (dir() / "no_such_model.kiln").string(), "--runs", "1"});
+  EXPECT_FALSE(missing.signaled);
+  EXPECT_EQ(missing.exit_code, 1) << missing.err;
+  EXPECT_THAT(missing.err, HasSubstr("no_such_model.kiln"));
+  const ProcessResult backend = run_kiln({"bench", mobilenet().string(), "--backend", "no_such_backend"});
+  EXPECT_EQ(backend.exit_code, 1) << backend.err;
+  EXPECT_THAT(backend.err, HasSubstr("unknown backend 'no_such_backend'"));
+  EXPECT_THAT(backend.err, HasSubstr("reference"));  // the list of available backends
+}
+
+TEST_F(Cli, EveryCommandTakesTheSessionFlags) {
+  const std::vector<std::string> flags{"--backend",   "reference", "--threads",   "2",          "--algorithm",
+                                       "heuristic",   "--isa",     "generic",     "--deterministic"};
+  auto with_flags = [&](std::vector<std::string> args) {
+    args.insert(args.end(), flags.begin(), flags.end());
+    return args;
+  };
+  EXPECT_EQ(run_kiln(with_flags({"inspect", mobilenet().string()})).exit_code, 0);
+  EXPECT_EQ(run_kiln(with_flags({"bench", mobilenet().string(), "--runs", "1", "--warmup", "0"})).exit_code, 0);
+  const fs::path in_npy = dir() / "flags_input.npy";
+  npy::write(in_npy.string(), Tensor({1, 3, 128, 128}));
+  EXPECT_EQ(run_kiln(with_flags({"run", mobilenet().string(), "-i", in_npy.string(), "-o",
+                                 (dir() / "flags_out").string()}))
+                .exit_code,
+            0);
+  if (fs::exists(shared_dir() / "images/parrot.jpg")) {
+    EXPECT_EQ(run_kiln(with_flags({"classify", mobilenet().string(), (shared_dir() / "images/parrot.jpg").string()}))
+                  .exit_code,
+              0);
+  }
+  // Otherwise complete command lines: only --algorithm is wrong.
+  const std::string m = mobilenet().string();
+  for (const auto& args : std::vector<std::vector<std::string>>{{"inspect", m},
+                                                                 {"run", m, "-i", in_npy.string(), "-o", "out"},
+                                                                 {"classify", m, "a.jpg"},
+                                                                 {"bench", m}}) {
+    std::vector<std::string> bad = args;
+    bad.insert(bad.end(), {"--algorithm", "bogus"});
+    const ProcessResult r = run_kiln(bad);
+    EXPECT_EQ(r.exit_code, 2) << args[0] << ": " << r.err;
+    EXPECT_THAT(r.err, HasSubstr("--algorithm")) << args[0];
+  }
 }
 
 TEST(CliUsage, UsageErrorsExitWithTwo) {

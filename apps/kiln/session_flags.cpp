@@ -1,0 +1,46 @@
+#include "apps/kiln/session_flags.hpp"
+
+#include <fmt/format.h>
+
+#include <limits>
+
+namespace kiln::cli {
+
+namespace {
+// heuristic | tune | fixed:NAME; anything else is a usage error (exit 2).
+std::string check_algorithm(const std::string& value) {
+  if (value == "heuristic" || value == "tune") return {};
+  if (value.rfind("fixed:", 0) == 0 && value.size() > 6) return {};
+  return "'" + value + "' is not heuristic, tune or fixed:NAME";
+}
+}  // namespace
+
+void add_session_flags(CLI::App* cmd, SessionOptions& options) {
+  cmd->add_option("--backend", options.backend, "Backend to run on")->capture_default_str();
+  cmd->add_option("--threads", options.threads, "Worker threads")
+      ->check(CLI::Range(1, std::numeric_limits<int>::max()))
+      ->capture_default_str();
+  cmd->add_option("--isa", options.isa,
+                  "Highest instruction set a CPU backend may use, e.g. avx512, avx2, generic "
+                  "(default: the best this CPU has)");
+  cmd->add_option("--algorithm", options.algorithm, "Convolution algorithm choice: heuristic | tune | fixed:NAME")
+      ->check(CLI::Validator(check_algorithm, "heuristic|tune|fixed:NAME"))
+      ->capture_default_str();
+  cmd->add_flag("--deterministic", options.deterministic, "Same bits for any thread count");
+  cmd->add_option("--tuning-cache", options.tuning_cache,
+                  "File where --algorithm tune stores and finds its measurements (default: the backend's)");
+  cmd->add_option("--device", options.device, "Device index for GPU backends")
+      ->check(CLI::Range(0, std::numeric_limits<int>::max()))
+      ->capture_default_str();
+}
+
+std::string describe_session_options(const SessionOptions& o) {
+  std::string s = fmt::format("{}, threads {}, algorithm {}", o.backend, o.threads, o.algorithm);
+  if (!o.isa.empty()) s += ", isa " + o.isa;
+  if (o.deterministic) s += ", deterministic";
+  if (!o.tuning_cache.empty()) s += ", tuning cache " + o.tuning_cache;
+  if (o.device != 0) s += fmt::format(", device {}", o.device);
+  return s;
+}
+
+}  // namespace kiln::cli

@@ -1,0 +1,26 @@
+#pragma once
+// The session options every `kiln` command that runs a model accepts, so that
+// run, classify, inspect and bench take the same flags with the same meaning:
+//
+//   --backend NAME      backend to run on (default reference)
+//   --threads N         worker threads (default 1)
+//   --isa NAME          highest instruction set a CPU backend may use (default: the best this CPU has)
+//   --algorithm A       heuristic | tune | fixed:NAME (convolution algorithm choice)
+//   --deterministic     same bits for any thread count
+//   --tuning-cache FILE where `--algorithm tune` keeps its measurements
+//   --device N          device index for GPU backends (default 0)
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "kiln/kiln.hpp"
+
+namespace kiln::cli {
+
+// Registers the flags on `cmd`; they write into `options`, which must outlive
+// the parse (keep it in the command's shared argument struct).
+void add_session_flags(CLI::App* cmd, SessionOptions& options);
+
+// "reference, threads 1, algorithm heuristic" — the options as one line.
+std::string describe_session_options(const SessionOptions& options);
+
+}  // namespace kiln::cli
