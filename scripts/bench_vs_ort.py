@@ -1,0 +1,245 @@
+#!/usr/bin/python3
+"""Compares Kiln with ONNX Runtime on the same ONNX models: latency and peak memory.
+
+  /usr/bin/python3 scripts/bench_vs_ort.py MODEL.onnx [MODEL.onnx ...]
+      [--threads 1,2] [--runs 30] [--rounds 5] [--warmup 5] [--backend cpu]
+      [--kiln M.kiln ...] [--kiln-bin build/kiln] [--kiln-args "--isa avx2"]
+      [--json table.json] [--ort-dir DIR] [--ort-version X.Y.Z]
+
+For each model and thread count the two engines take turns: `kiln bench --runs
+R/rounds --json` in one process, then scripts/ort_bench.mjs (onnxruntime-node)
+with the same count in another, repeated --rounds times, so that a slow spell
+of a shared machine hits both. Each process warms up first. The latencies of
+all rounds are pooled per engine; the peak RSS is the largest of the engine's
+processes (both read getrusage's ru_maxrss; ORT's includes the Node.js runtime,
+whose own size is shown below the table).
+
+Each ONNX model is converted with `kiln convert` into a temporary .kiln file,
+unless --kiln gives the converted files (one per model, in the same order).
+onnxruntime-node is installed from npm into $KILN_ORT_DIR (default
+~/.cache/kiln/ort) when it is missing, with --ignore-scripts: its post-install
+step downloads optional GPU libraries and fails offline, and the package already
+ships the CPU library.
+
+Standard library only. Exit status: 0 when every model was measured, 1 when
+one failed (the others are still measured), 2 for bad arguments.
+"""
+import argparse
+import json
+import math
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ORT_BENCH = os.path.join(REPO, "scripts", "ort_bench.mjs")
+
+
+class BenchError(Exception):
+    pass
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def quantile(values, q):
+    """Linear interpolation between the nearest ranks (as kiln bench and ort_bench.mjs)."""
+    s = sorted(values)
+    pos = q * (len(s) - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+
+
+def mib(kib):
+    return "n/a" if kib is None or kib < 0 else f"{kib / 1024:.1f} MiB"
+
+
+def run(cmd, what):
+    """Runs cmd, returning stdout; a failure raises BenchError with its stderr."""
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True)
+    except OSError as e:
+        raise BenchError(f"{what}: cannot start {cmd[0]}: {e}")
+    if p.returncode != 0:
+        tail = (p.stderr or p.stdout).strip().splitlines()[-5:]
+        raise BenchError(f"{what} failed (exit {p.returncode}): " + " | ".join(tail))
+    return p.stdout
+
+
+def ensure_ort(ort_dir, version):
+    """Installs onnxruntime-node into ort_dir unless it is there; returns ort_dir."""
+    if os.path.exists(os.path.join(ort_dir, "node_modules", "onnxruntime-node", "package.json")):
+        return ort_dir
+    npm = shutil.which("npm")
+    if npm is None:
+        raise BenchError("npm not found: install Node.js and npm (Debian: apt-get install nodejs npm)")
+    os.makedirs(ort_dir, exist_ok=True)
+    package = "onnxruntime-node" + (f"@{version}" if version else "")
+    log(f"installing {package} into {ort_dir} (npm install --ignore-scripts)")
+    run([npm, "install", "--ignore-scripts", "--no-audit", "--no-fund", "--prefix", ort_dir, package],
+        "npm install " + package)
+    return ort_dir
+
+
+def split_runs(total, rounds):
+    """total runs over `rounds` rounds, as evenly as possible, each at least 1."""
+    rounds = max(1, min(rounds, total))
+    return [total // rounds + (1 if i < total % rounds else 0) for i in range(rounds)]
+
+
+def kiln_bench(args, kiln_file, threads, runs, json_path):
+    cmd = [args.kiln_bin, "bench", kiln_file, "--backend", args.backend, "--threads", str(threads),
+           "--runs", str(runs), "--warmup", str(args.warmup), "--json", json_path] + shlex.split(args.kiln_args)
+    run(cmd, f"kiln bench {os.path.basename(kiln_file)}")
+    with open(json_path) as f:
+        return json.load(f)
+
+
+def ort_bench(args, onnx_file, threads, runs, shapes):
+    cmd = [args.node, ORT_BENCH, onnx_file, "--threads", str(threads), "--runs", str(runs),
+           "--warmup", str(args.warmup), "--ort-dir", args.ort_dir]
+    for name, shape in shapes:
+        cmd += ["--shape", f"{name}={'x'.join(str(d) for d in shape)}"]
+    return json.loads(run(cmd, f"ort_bench {os.path.basename(onnx_file)}"))
+
+
+def measure(args, name, onnx_file, kiln_file, threads, tmp):
+    """Alternates the engines over the rounds; returns one table row."""
+    kiln_lat, ort_lat, kiln_rss, ort_rss, node_rss = [], [], [], [], []
+    shapes = None
+    ort_version = None
+    plan = split_runs(args.runs, args.rounds)
+    for i, runs in enumerate(plan):
+        log(f"  {name} threads {threads}: round {i + 1}/{len(plan)} ({runs} runs each)")
+        k = kiln_bench(args, kiln_file, threads, runs, os.path.join(tmp, "kiln_bench.json"))
+        kiln_lat += k["latencies_ms"]
+        kiln_rss.append(k["memory"]["peak_rss_kib"])
+        if shapes is None:  # ORT gets the very shapes Kiln ran (batch resolved by kiln convert)
+            shapes = [(d["name"], d["shape"]) for d in k["inputs"]]
+        o = ort_bench(args, onnx_file, threads, runs, shapes)
+        ort_lat += o["latencies_ms"]
+        ort_rss.append(o["peak_rss_kib"])
+        node_rss.append(o["node_baseline_rss_kib"])
+        ort_version = o["version"]
+    kiln_p50, ort_p50 = quantile(kiln_lat, 0.5), quantile(ort_lat, 0.5)
+    return {
+        "model": name,
+        "threads": threads,
+        "backend": args.backend,
+        "runs": len(kiln_lat),
+        "rounds": len(plan),
+        "kiln_p50_ms": kiln_p50,
+        "ort_p50_ms": ort_p50,
+        "ratio": kiln_p50 / ort_p50 if ort_p50 > 0 else None,
+        "kiln_p90_ms": quantile(kiln_lat, 0.9),
+        "ort_p90_ms": quantile(ort_lat, 0.9),
+        "kiln_peak_rss_kib": max(kiln_rss),
+        "ort_peak_rss_kib": max(ort_rss),
+        "node_baseline_rss_kib": max(node_rss),
+        "ort_version": ort_version,
+        "kiln_latencies_ms": kiln_lat,
+        "ort_latencies_ms": ort_lat,
+    }
+
+
+def format_table(rows):
+    header = ["model", "threads", "Kiln p50 ms", "ORT p50 ms", "Kiln/ORT", "Kiln peak RSS", "ORT peak RSS"]
+    body = [[r["model"], str(r["threads"]), f"{r['kiln_p50_ms']:.2f}", f"{r['ort_p50_ms']:.2f}",
+             f"{r['ratio']:.2f}x" if r["ratio"] is not None else "n/a",
+             mib(r["kiln_peak_rss_kib"]), mib(r["ort_peak_rss_kib"])] for r in rows]
+    width = [max(len(x) for x in col) for col in zip(header, *body)]
+    line = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                                   for i, (c, w) in enumerate(zip(cells, width))).rstrip()
+    out = [line(header), line(["-" * w for w in width])] + [line(b) for b in body]
+    return "\n".join(out)
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("models", nargs="+", metavar="MODEL.onnx", help="ONNX model(s) to compare")
+    p.add_argument("--kiln", action="append", default=[], metavar="M.kiln",
+                   help="already converted .kiln file, one per model in the same order (default: convert)")
+    p.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
+    p.add_argument("--runs", type=int, default=30, help="timed runs per engine in total (default 30)")
+    p.add_argument("--rounds", type=int, default=5, help="rounds the runs are split into (default 5)")
+    p.add_argument("--warmup", type=int, default=5, help="untimed runs at the start of each process (default 5)")
+    p.add_argument("--backend", default="cpu", help="Kiln backend (default cpu)")
+    p.add_argument("--kiln-bin", default=os.path.join(REPO, "build", "kiln"), help="kiln binary (default build/kiln)")
+    p.add_argument("--kiln-args", default="", help="extra flags for kiln bench, e.g. \"--isa avx2\"")
+    p.add_argument("--json", metavar="FILE", help="also write the table (with every latency) as JSON")
+    p.add_argument("--ort-dir", default=os.environ.get("KILN_ORT_DIR") or
+                   os.path.join(os.path.expanduser("~"), ".cache", "kiln", "ort"),
+                   help="where onnxruntime-node is installed (default $KILN_ORT_DIR or ~/.cache/kiln/ort)")
+    p.add_argument("--ort-version", default="", help="onnxruntime-node version to install (default: latest)")
+    p.add_argument("--node", default="node", help="Node.js binary (default node)")
+    args = p.parse_args(argv)
+    try:
+        args.thread_list = [int(t) for t in args.threads.split(",") if t.strip()]
+    except ValueError:
+        p.error(f"--threads: '{args.threads}' is not a comma-separated list of numbers")
+    if not args.thread_list or min(args.thread_list) < 1:
+        p.error("--threads needs thread counts >= 1")
+    if args.runs < 1 or args.rounds < 1 or args.warmup < 0:
+        p.error("--runs and --rounds must be >= 1, --warmup >= 0")
+    if args.kiln and len(args.kiln) != len(args.models):
+        p.error(f"--kiln given {len(args.kiln)} times for {len(args.models)} models (one per model)")
+    return args
+
+
+def main(argv):
+    args = parse_args(argv)
+    if not (os.path.isfile(args.kiln_bin) and os.access(args.kiln_bin, os.X_OK)):
+        log(f"bench_vs_ort: error: {args.kiln_bin}: no kiln binary there (build it, or pass --kiln-bin)")
+        return 1
+    try:
+        ensure_ort(args.ort_dir, args.ort_version)
+    except BenchError as e:
+        log(f"bench_vs_ort: error: {e}")
+        return 1
+
+    rows, failed = [], 0
+    with tempfile.TemporaryDirectory(prefix="kiln_vs_ort_") as tmp:
+        for i, onnx_file in enumerate(args.models):
+            name = os.path.splitext(os.path.basename(onnx_file))[0]
+            try:
+                if not os.path.isfile(onnx_file):
+                    raise BenchError(f"{onnx_file}: no such file")
+                if args.kiln:
+                    kiln_file = args.kiln[i]
+                else:
+                    kiln_file = os.path.join(tmp, f"{i}_{name}.kiln")
+                    log(f"converting {onnx_file}")
+                    run([args.kiln_bin, "convert", onnx_file, kiln_file], f"kiln convert {onnx_file}")
+                for threads in args.thread_list:
+                    rows.append(measure(args, name, onnx_file, kiln_file, threads, tmp))
+            except BenchError as e:
+                log(f"bench_vs_ort: error: {e}")
+                failed += 1
+
+    if rows:
+        print(format_table(rows))
+        r0 = rows[0]
+        plan = split_runs(args.runs, args.rounds)
+        print(f"\nKiln backend '{args.backend}' vs ONNX Runtime {r0['ort_version']} (onnxruntime-node, "
+              f"graph optimisation all, sequential, inter-op threads 1).")
+        rounds = f"{len(plan)} alternating rounds" if len(plan) > 1 else "1 round"
+        print(f"p50 over {sum(plan)} runs per engine in {rounds}, each process after "
+              f"{args.warmup} warmup runs. Peak RSS: ru_maxrss of each engine's own process; ORT's includes "
+              f"the Node.js runtime ({mib(max(r['node_baseline_rss_kib'] for r in rows))} before loading ORT).")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"backend": args.backend, "runs": args.runs, "rounds": args.rounds, "warmup": args.warmup,
+                       "rows": rows}, f, indent=2)
+            f.write("\n")
+        log(f"wrote {args.json}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
