@@ -10,6 +10,15 @@ function(kiln_add_backend)
   set(list ${KILN_BACKENDS})
   list(APPEND list ${ARG_NAME})
   set(KILN_BACKENDS ${list} CACHE INTERNAL "")
+  # System libraries the backend needs, linked into the public library so that
+  # an installed static libkiln carries them to its users.
+  set(sys ${KILN_BACKEND_SYSTEM_LIBS})
+  foreach(lib ${ARG_LIBS})
+    if(NOT TARGET ${lib})
+      list(APPEND sys ${lib})
+    endif()
+  endforeach()
+  set(KILN_BACKEND_SYSTEM_LIBS ${sys} CACHE INTERNAL "")
 endfunction()
 
 # kiln_embed_text(OUT <file.cpp> VAR <c++ name> FILES ...)

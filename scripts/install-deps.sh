@@ -20,6 +20,7 @@ packages=(
   libprotobuf-dev protobuf-compiler libonnx-dev libonnx-testdata
   libcli11-dev libfmt-dev nlohmann-json3-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libpthreadpool-dev
 )
 if [ "$want_python" = 1 ]; then
   packages+=(python3 python3-numpy python3-onnx python3-torch python3-torchvision)

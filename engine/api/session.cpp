@@ -33,6 +33,8 @@ Session::Session(const Model& model, const SessionOptions& options) : impl_(std:
   bo.algorithm = options.algorithm;
   bo.deterministic = options.deterministic;
   bo.device = options.device;
+  bo.isa = options.isa;
+  bo.tuning_cache = options.tuning_cache;
   impl_->executable = impl_->backend->compile(impl_->graph, bo);
   impl_->inputs = model.inputs();
   impl_->outputs = model.outputs();

@@ -30,4 +30,26 @@ inline float apply_activation(const fb::FusedActivation& act, float x) {
   return x;
 }
 
+// The epilogue form of a standalone activation node (Relu, Clip, LeakyRelu,
+// Sigmoid, HardSigmoid, HardSwish, Tanh); kind None for any other op.
+inline fb::FusedActivation fused_form_of(const Node& act) {
+  using K = fb::ActivationKind;
+  switch (act.op) {
+    case OpType::Relu: return {K::Relu, 0.f, 0.f};
+    case OpType::Clip: {
+      const auto& a = attrs_as<fb::ClipAttrsT>(act);
+      return {K::Clip, a.min, a.max};
+    }
+    case OpType::LeakyRelu: return {K::LeakyRelu, attrs_as<fb::LeakyReluAttrsT>(act).alpha, 0.f};
+    case OpType::Sigmoid: return {K::Sigmoid, 0.f, 0.f};
+    case OpType::HardSigmoid: {
+      const auto& a = attrs_as<fb::HardSigmoidAttrsT>(act);
+      return {K::HardSigmoid, a.alpha, a.beta};
+    }
+    case OpType::HardSwish: return {K::HardSwish, 0.f, 0.f};
+    case OpType::Tanh: return {K::Tanh, 0.f, 0.f};
+    default: return {K::None, 0.f, 0.f};
+  }
+}
+
 }  // namespace kiln

@@ -1,30 +1,10 @@
+#include "engine/core/activation.hpp"
 #include "engine/core/op_info.hpp"
 #include "engine/passes/passes.hpp"
 
 namespace kiln {
 
 namespace {
-
-// The epilogue form of a standalone activation node.
-fb::FusedActivation as_fused(const Node& act) {
-  using K = fb::ActivationKind;
-  switch (act.op) {
-    case OpType::Relu: return {K::Relu, 0.f, 0.f};
-    case OpType::Clip: {
-      const auto& a = attrs_as<fb::ClipAttrsT>(act);
-      return {K::Clip, a.min, a.max};
-    }
-    case OpType::LeakyRelu: return {K::LeakyRelu, attrs_as<fb::LeakyReluAttrsT>(act).alpha, 0.f};
-    case OpType::Sigmoid: return {K::Sigmoid, 0.f, 0.f};
-    case OpType::HardSigmoid: {
-      const auto& a = attrs_as<fb::HardSigmoidAttrsT>(act);
-      return {K::HardSigmoid, a.alpha, a.beta};
-    }
-    case OpType::HardSwish: return {K::HardSwish, 0.f, 0.f};
-    case OpType::Tanh: return {K::Tanh, 0.f, 0.f};
-    default: return {K::None, 0.f, 0.f};
-  }
-}
 
 // The producer's epilogue slot, or nullptr if it cannot take an activation.
 fb::FusedActivation* epilogue_of(Node& node) {
@@ -54,7 +34,7 @@ int fuse_activations(Graph& graph) {
     if (p < 0 || removed[p] || consumers[mid].size() != 1 || graph.is_graph_output(mid)) continue;
     fb::FusedActivation* slot = epilogue_of(graph.nodes[p]);
     if (slot == nullptr || slot->kind() != fb::ActivationKind::None) continue;
-    *slot = as_fused(act);
+    *slot = fused_form_of(act);
     graph.nodes[p].outputs[0] = act.outputs[0];
     removed[i] = 1;
     ++fused;

@@ -19,6 +19,9 @@ struct BackendOptions {
   // Same bits for any thread count.
   bool deterministic = false;
   int device = 0;
+  // Highest instruction set a CPU backend may use ("" = the best available).
+  std::string isa;
+  std::string tuning_cache;  // "" = the backend's default location
 };
 
 struct MemoryStats {

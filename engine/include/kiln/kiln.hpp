@@ -107,6 +107,11 @@ struct SessionOptions {
   std::string algorithm = "heuristic";  // heuristic | tune | fixed:<name>
   bool deterministic = false;
   int device = 0;
+  // Highest instruction set a CPU backend may use: "" (the best this CPU has),
+  // or e.g. "avx512", "avx2", "generic".
+  std::string isa;
+  // Where `tune` stores and finds its measurements ("" = the default cache file).
+  std::string tuning_cache;
 };
 
 struct NodeProfile {

@@ -1,0 +1,84 @@
+#pragma once
+// Convolution algorithms of the CPU backend. Each is a registered
+// implementation with an applicability test and a cost estimate; the backend
+// picks one per layer (heuristic: lowest estimate; tune: fastest measured;
+// fixed:NAME) and prepares it once (weights packed at session creation).
+// Tensors are NHWC; weights arrive in ONNX order [K][C/group][KH][KW].
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu/simd/simd_kernels.hpp"
+#include "kernels/cpu/thread_pool.hpp"
+
+namespace kiln::cpu {
+
+struct ConvShape {
+  int N = 1, H = 1, W = 1, C = 1;  // input
+  int OH = 1, OW = 1, K = 1;       // output
+  int KH = 1, KW = 1, sh = 1, sw = 1, dh = 1, dw = 1;
+  int pt = 0, pl = 0, pb = 0, pr = 0;
+  int group = 1;
+
+  int cin_per_group() const { return C / group; }
+  int cout_per_group() const { return K / group; }
+  bool depthwise() const { return group == C && group == K; }
+  bool pointwise() const { return KH == 1 && KW == 1 && pt == 0 && pl == 0 && pb == 0 && pr == 0; }
+  int64_t macs() const;
+  int64_t output_pixels() const { return int64_t{N} * OH * OW; }
+  // "N1 H56 W56 C64 K64 k3x3 s1x1 d1x1 p1,1,1,1 g1": the tuning-cache key.
+  std::string key() const;
+};
+
+// What the machine can do, for the cost estimates.
+struct MachineModel {
+  double gflops_per_thread = 100;  // sustained FMA throughput of the chosen ISA
+  double bandwidth_gbs = 20;       // streaming from L2/L3 per thread
+  int threads = 1;
+};
+
+struct ConvRun {
+  const float* x;         // [N][H][W][C]
+  float* y;               // [N][OH][OW][K]
+  const float* residual;  // like y, added before the activation; or null
+  float* workspace;       // workspace_bytes() of scratch
+  ThreadPool* pool;
+};
+
+// A layer prepared for one algorithm: packed weights and the run function.
+class ConvKernel {
+ public:
+  virtual ~ConvKernel() = default;
+  virtual size_t workspace_bytes() const { return 0; }
+  virtual void run(const ConvRun& r) const = 0;
+  // Extra facts for `kiln inspect`, e.g. im2win's workspace beside im2col's.
+  virtual std::string detail() const { return {}; }
+};
+
+struct ConvLayer {
+  ConvShape shape;
+  const float* weights;  // ONNX order [K][C/group][KH][KW]
+  const float* bias;     // [K] or null
+  Activation act;
+  const SimdKernels* simd;
+  int threads = 1;
+};
+
+class ConvAlgorithm {
+ public:
+  virtual ~ConvAlgorithm() = default;
+  virtual const char* name() const = 0;
+  virtual bool applicable(const ConvShape& s) const = 0;
+  // Estimated milliseconds per run; only compared between algorithms.
+  virtual double cost_ms(const ConvShape& s, const MachineModel& m) const = 0;
+  virtual std::unique_ptr<ConvKernel> prepare(const ConvLayer& layer) const = 0;
+  // Whether run() honours ConvRun::residual (a following Add fused in).
+  virtual bool fuses_residual() const { return true; }
+};
+
+// Every algorithm, in a fixed order (ties in the cost go to the earlier one).
+const std::vector<const ConvAlgorithm*>& conv_algorithms();
+const ConvAlgorithm* find_conv_algorithm(const std::string& name);
+
+}  // namespace kiln::cpu

@@ -1,0 +1,45 @@
+#pragma once
+// Picks a convolution algorithm per layer: `heuristic` (lowest cost estimate,
+// deterministic), `tune` (times every candidate once and remembers the winner
+// in a tuning-cache file keyed by CPU, thread count and layer shape), or
+// `fixed:NAME` (that algorithm wherever it applies, the heuristic elsewhere).
+#include <map>
+#include <string>
+
+#include "engine/runtime/backend.hpp"
+#include "kernels/cpu/conv/conv_algorithm.hpp"
+#include "kernels/cpu/isa.hpp"
+
+namespace kiln::cpu {
+
+struct Selection {
+  const ConvAlgorithm* algorithm = nullptr;
+  double estimated_ms = 0;
+  double measured_ms = -1;  // tune only
+  std::string how;          // "heuristic", "tuned", "tuning cache", "fixed"
+};
+
+class ConvSelector {
+ public:
+  ConvSelector(const BackendOptions& options, Isa isa);
+  // The algorithm for `layer`; with `residual`, only those that fuse a residual Add.
+  Selection choose(const ConvLayer& layer, bool residual);
+  const MachineModel& machine() const { return machine_; }
+  static std::string default_cache_path();
+
+ private:
+  Selection heuristic(const ConvShape& s, bool residual) const;
+  Selection tune(const ConvLayer& layer, bool residual);
+  void load_cache();
+  void append_cache(const std::string& key, const std::string& algorithm, double ms);
+
+  enum class Mode { Heuristic, Tune, Fixed } mode_ = Mode::Heuristic;
+  const ConvAlgorithm* fixed_ = nullptr;
+  MachineModel machine_;
+  std::string signature_;
+  std::string cache_path_;
+  std::map<std::string, std::string> cache_;
+  int tuned_ = 0;
+};
+
+}  // namespace kiln::cpu

@@ -1,0 +1,80 @@
+#include "kernels/cpu/isa.hpp"
+
+#include <fstream>
+#include <thread>
+
+#include "kiln/error.hpp"
+
+namespace kiln::cpu {
+
+namespace generic {
+extern const SimdKernels kKernels;
+}
+#if defined(__x86_64__)
+namespace avx2 {
+extern const SimdKernels kKernels;
+}
+namespace avx512 {
+extern const SimdKernels kKernels;
+}
+#endif
+
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::Generic: return "generic";
+    case Isa::Avx2: return "avx2";
+    case Isa::Avx512: return "avx512";
+  }
+  return "?";
+}
+
+Isa best_isa() {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) return Isa::Avx512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::Avx2;
+#endif
+  return Isa::Generic;
+}
+
+std::vector<Isa> supported_isas() {
+  std::vector<Isa> out;
+  for (int i = 0; i <= static_cast<int>(best_isa()); ++i) out.push_back(static_cast<Isa>(i));
+  return out;
+}
+
+Isa choose_isa(const std::string& cap) {
+  const Isa best = best_isa();
+  if (cap.empty()) return best;
+  for (Isa isa : {Isa::Generic, Isa::Avx2, Isa::Avx512}) {
+    if (cap != isa_name(isa)) continue;
+    if (static_cast<int>(isa) > static_cast<int>(best))
+      throw Error(ErrorCode::Unsupported,
+                  "--isa " + cap + ": this CPU (or build) supports at most " + isa_name(best));
+    return isa;
+  }
+  throw Error(ErrorCode::InvalidArgument, "unknown --isa '" + cap + "' (expected avx512, avx2 or generic)");
+}
+
+const SimdKernels& simd_kernels(Isa isa) {
+#if defined(__x86_64__)
+  if (isa == Isa::Avx512) return avx512::kKernels;
+  if (isa == Isa::Avx2) return avx2::kKernels;
+#endif
+  return generic::kKernels;
+}
+
+std::string cpu_signature(Isa isa) {
+  std::string model = "unknown-cpu";
+  std::ifstream info("/proc/cpuinfo");
+  for (std::string line; std::getline(info, line);) {
+    if (line.rfind("model name", 0) == 0) {
+      const auto colon = line.find(':');
+      if (colon != std::string::npos) model = line.substr(colon + 2);
+      break;
+    }
+  }
+  return model + "/" + isa_name(isa);
+}
+
+}  // namespace kiln::cpu

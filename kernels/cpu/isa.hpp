@@ -1,0 +1,26 @@
+#pragma once
+// Run-time choice of the SIMD kernel set: the best level this CPU supports,
+// optionally capped (`--isa avx2` on an AVX-512 machine, for tests and for
+// measuring what each level is worth).
+#include <string>
+#include <vector>
+
+#include "kernels/cpu/simd/simd_kernels.hpp"
+
+namespace kiln::cpu {
+
+enum class Isa { Generic = 0, Avx2 = 1, Avx512 = 2 };
+
+const char* isa_name(Isa isa);
+// The best level this build and this CPU support.
+Isa best_isa();
+// Every level this build and CPU can run, lowest first.
+std::vector<Isa> supported_isas();
+// `cap` is "" (best) or a level name; throws kiln::Error for an unknown name
+// or one this CPU lacks.
+Isa choose_isa(const std::string& cap);
+const SimdKernels& simd_kernels(Isa isa);
+// A short description of the CPU for tuning-cache keys, e.g. "AMD EPYC/avx512/2".
+std::string cpu_signature(Isa isa);
+
+}  // namespace kiln::cpu

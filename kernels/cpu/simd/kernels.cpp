@@ -1,0 +1,277 @@
+// Every SIMD kernel of the CPU backend, written once with GCC vector
+// extensions and compiled per ISA level (see simd/vec.hpp). Loops vectorise
+// along channels (NHWC) or along GEMM columns.
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/cpu/simd/simd_kernels.hpp"
+#include "kernels/cpu/simd/vec.hpp"
+
+namespace kiln::cpu::KILN_SIMD_NS {
+namespace {
+
+#if KILN_SIMD_LEVEL == 2
+constexpr int kMR = 8;  // 16 accumulators of 32 zmm registers
+#else
+constexpr int kMR = 6;  // 12 accumulators of 16 ymm/xmm registers
+#endif
+constexpr int kNV = 2;  // vectors per tile row
+constexpr int kNR = kNV * kVL;
+
+// ---- activations ------------------------------------------------------------
+// Kinds follow fb::ActivationKind.
+enum : uint8_t { kNone, kRelu, kClip, kLeakyRelu, kSigmoid, kHardSigmoid, kHardSwish, kTanh };
+
+inline vf activate(vf x, const Activation& act) {
+  switch (act.kind) {
+    case kNone: return x;
+    case kRelu: return vmax(x, vf{});
+    case kClip: return vmax(vmin(x, splat(act.beta)), splat(act.alpha));
+    case kLeakyRelu: return x >= vf{} ? x : x * act.alpha;
+    case kHardSigmoid: return vmax(vmin(x * act.alpha + act.beta, splat(1.0f)), vf{});
+    case kHardSwish: return x * vmax(vmin(x * (1.0f / 6.0f) + 0.5f, splat(1.0f)), vf{});
+    case kSigmoid:
+      for (int i = 0; i < kVL; ++i) x[i] = 1.0f / (1.0f + std::exp(-x[i]));
+      return x;
+    case kTanh:
+      for (int i = 0; i < kVL; ++i) x[i] = std::tanh(x[i]);
+      return x;
+  }
+  return x;
+}
+
+// ---- GEMM register tile ---------------------------------------------------------
+void gemm_tile(const MicroTile& t) {
+  vf acc[kMR][kNV];
+#pragma GCC unroll 16
+  for (int r = 0; r < kMR; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < kNV; ++v) acc[r][v] = vf{};
+
+  const float* b = t.b;
+  for (int s = 0; s < t.nseg; ++s) {
+    const float* a[kMR];
+#pragma GCC unroll 16
+    for (int r = 0; r < kMR; ++r) a[r] = t.a[s * kMR + r];
+    for (int k = 0; k < t.seg_len; ++k) {
+      const vf b0 = load(b);
+      const vf b1 = load(b + kVL);
+      b += kNR;
+#pragma GCC unroll 16
+      for (int r = 0; r < kMR; ++r) {
+        const vf ar = splat(a[r][k]);
+        acc[r][0] += ar * b0;
+        acc[r][1] += ar * b1;
+      }
+    }
+  }
+
+  for (int r = 0; r < t.m; ++r) {
+    float* c = t.c + static_cast<size_t>(r) * t.ldc;
+    for (int v = 0; v < kNV; ++v) {
+      const int col = v * kVL;
+      const int n = std::min(kVL, t.n - col);
+      if (n <= 0) break;
+      vf x = acc[r][v];
+      if (t.accumulate) x += n == kVL ? load(c + col) : load_partial(c + col, n);
+      if (t.final) {
+        if (t.bias) x += n == kVL ? load(t.bias + col) : load_partial(t.bias + col, n);
+        if (t.residual) {
+          const float* res = t.residual + static_cast<size_t>(r) * t.ldr + col;
+          x += n == kVL ? load(res) : load_partial(res, n);
+        }
+        x = activate(x, t.act);
+      }
+      if (n == kVL) store(c + col, x);
+      else store_partial(c + col, x, n);
+    }
+  }
+}
+
+// ---- depthwise convolution (NHWC, vectorised along channels) -----------------------
+// Taps known at compile time keep the weights of a channel block in registers.
+template <int K>
+void depthwise_fixed(const DepthwiseArgs& a) {
+  const int C = a.C;
+  for (int oh = a.oh_begin; oh < a.oh_end; ++oh) {
+    const int ih0 = oh * a.sh - a.pt;
+    for (int c = 0; c < C; c += kVL) {
+      const int nc = std::min(kVL, C - c);
+      vf w[K * K];
+      for (int i = 0; i < K * K; ++i)
+        w[i] = nc == kVL ? load(a.w + static_cast<size_t>(i) * C + c) : load_partial(a.w + static_cast<size_t>(i) * C + c, nc);
+      const vf bias = a.bias ? (nc == kVL ? load(a.bias + c) : load_partial(a.bias + c, nc)) : vf{};
+      for (int ow = 0; ow < a.OW; ++ow) {
+        const int iw0 = ow * a.sw - a.pl;
+        vf acc = bias;
+        const bool inside = ih0 >= 0 && ih0 + (K - 1) * a.dh < a.H && iw0 >= 0 && iw0 + (K - 1) * a.dw < a.W;
+        if (inside && nc == kVL) {
+#pragma GCC unroll 5
+          for (int kh = 0; kh < K; ++kh) {
+            const float* row = a.x + (static_cast<size_t>(ih0 + kh * a.dh) * a.W + iw0) * C + c;
+#pragma GCC unroll 5
+            for (int kw = 0; kw < K; ++kw) acc += load(row + static_cast<size_t>(kw) * a.dw * C) * w[kh * K + kw];
+          }
+        } else {
+          for (int kh = 0; kh < K; ++kh) {
+            const int ih = ih0 + kh * a.dh;
+            if (ih < 0 || ih >= a.H) continue;
+            for (int kw = 0; kw < K; ++kw) {
+              const int iw = iw0 + kw * a.dw;
+              if (iw < 0 || iw >= a.W) continue;
+              const float* p = a.x + (static_cast<size_t>(ih) * a.W + iw) * C + c;
+              acc += (nc == kVL ? load(p) : load_partial(p, nc)) * w[kh * K + kw];
+            }
+          }
+        }
+        acc = activate(acc, a.act);
+        float* out = a.y + (static_cast<size_t>(oh) * a.OW + ow) * C + c;
+        if (nc == kVL) store(out, acc);
+        else store_partial(out, acc, nc);
+      }
+    }
+  }
+}
+
+void depthwise_any(const DepthwiseArgs& a) {
+  const int C = a.C;
+  for (int oh = a.oh_begin; oh < a.oh_end; ++oh) {
+    for (int ow = 0; ow < a.OW; ++ow) {
+      for (int c = 0; c < C; c += kVL) {
+        const int nc = std::min(kVL, C - c);
+        vf acc = a.bias ? (nc == kVL ? load(a.bias + c) : load_partial(a.bias + c, nc)) : vf{};
+        for (int kh = 0; kh < a.KH; ++kh) {
+          const int ih = oh * a.sh - a.pt + kh * a.dh;
+          if (ih < 0 || ih >= a.H) continue;
+          for (int kw = 0; kw < a.KW; ++kw) {
+            const int iw = ow * a.sw - a.pl + kw * a.dw;
+            if (iw < 0 || iw >= a.W) continue;
+            const float* p = a.x + (static_cast<size_t>(ih) * a.W + iw) * C + c;
+            const float* q = a.w + static_cast<size_t>(kh * a.KW + kw) * C + c;
+            acc += (nc == kVL ? load(p) * load(q) : load_partial(p, nc) * load_partial(q, nc));
+          }
+        }
+        acc = activate(acc, a.act);
+        float* out = a.y + (static_cast<size_t>(oh) * a.OW + ow) * C + c;
+        if (nc == kVL) store(out, acc);
+        else store_partial(out, acc, nc);
+      }
+    }
+  }
+}
+
+void depthwise(const DepthwiseArgs& a) {
+  if (a.KH == 3 && a.KW == 3) return depthwise_fixed<3>(a);
+  if (a.KH == 5 && a.KW == 5) return depthwise_fixed<5>(a);
+  depthwise_any(a);
+}
+
+// ---- pooling (NHWC) ------------------------------------------------------------------
+void pool(const PoolArgs& a) {
+  const int C = a.C;
+  for (int oh = a.oh_begin; oh < a.oh_end; ++oh) {
+    for (int ow = 0; ow < a.OW; ++ow) {
+      // The window clipped to the input, and (for the average) the divisor.
+      const int h0 = oh * a.sh - a.pt, w0 = ow * a.sw - a.pl;
+      int valid = 0, rows = 0, cols = 0;
+      for (int kh = 0; kh < a.KH; ++kh) {
+        const int ih = h0 + kh * a.dh;
+        rows += ih < a.H + a.pb;
+        if (ih < 0 || ih >= a.H) continue;
+        for (int kw = 0; kw < a.KW; ++kw) {
+          const int iw = w0 + kw * a.dw;
+          valid += iw >= 0 && iw < a.W;
+        }
+      }
+      for (int kw = 0; kw < a.KW; ++kw) cols += w0 + kw * a.dw < a.W + a.pr;
+      // count_include_pad counts taps inside the explicit padding, but not
+      // those past it (which ceil_mode can add).
+      const int count = a.count_include_pad ? rows * cols : valid;
+      const float scale = count > 0 ? 1.0f / static_cast<float>(count) : 0.0f;
+      for (int c = 0; c < C; c += kVL) {
+        const int nc = std::min(kVL, C - c);
+        vf acc = a.is_max ? splat(-INFINITY) : vf{};
+        for (int kh = 0; kh < a.KH; ++kh) {
+          const int ih = h0 + kh * a.dh;
+          if (ih < 0 || ih >= a.H) continue;
+          for (int kw = 0; kw < a.KW; ++kw) {
+            const int iw = w0 + kw * a.dw;
+            if (iw < 0 || iw >= a.W) continue;
+            const float* p = a.x + (static_cast<size_t>(ih) * a.W + iw) * C + c;
+            const vf v = nc == kVL ? load(p) : load_partial(p, nc);
+            acc = a.is_max ? vmax(acc, v) : acc + v;
+          }
+        }
+        float* out = a.y + (static_cast<size_t>(oh) * a.OW + ow) * C + c;
+        if (!a.is_max) acc = acc * scale;
+        if (nc == kVL) store(out, acc);
+        else store_partial(out, acc, nc);
+      }
+    }
+  }
+}
+
+// ---- elementwise ---------------------------------------------------------------------
+void activation(float* y, const float* x, size_t n, Activation act) {
+  size_t i = 0;
+  for (; i + kVL <= n; i += kVL) store(y + i, activate(load(x + i), act));
+  if (i < n) store_partial(y + i, activate(load_partial(x + i, static_cast<int>(n - i)), act), static_cast<int>(n - i));
+}
+
+inline vf apply(BinaryOp op, vf a, vf b) {
+  switch (op) {
+    case BinaryOp::Add: return a + b;
+    case BinaryOp::Sub: return a - b;
+    case BinaryOp::Mul: return a * b;
+    case BinaryOp::Div: return a / b;
+  }
+  return a;
+}
+
+void binary(float* y, const float* a, const float* b, size_t n, BinaryOp op, Activation act) {
+  size_t i = 0;
+  for (; i + kVL <= n; i += kVL) store(y + i, activate(apply(op, load(a + i), load(b + i)), act));
+  if (i < n) {
+    const int r = static_cast<int>(n - i);
+    store_partial(y + i, activate(apply(op, load_partial(a + i, r), load_partial(b + i, r)), act), r);
+  }
+}
+
+void binary_channel(float* y, const float* a, const float* b, size_t pixels, size_t C, BinaryOp op, bool b_first,
+                    Activation act) {
+  for (size_t p = 0; p < pixels; ++p) {
+    const float* ap = a + p * C;
+    float* yp = y + p * C;
+    for (size_t c = 0; c < C; c += kVL) {
+      const int nc = static_cast<int>(std::min<size_t>(kVL, C - c));
+      const vf va = nc == kVL ? load(ap + c) : load_partial(ap + c, nc);
+      const vf vb = nc == kVL ? load(b + c) : load_partial(b + c, nc);
+      const vf r = activate(b_first ? apply(op, vb, va) : apply(op, va, vb), act);
+      if (nc == kVL) store(yp + c, r);
+      else store_partial(yp + c, r, nc);
+    }
+  }
+}
+
+void global_pool(float* y, const float* x, size_t pixels, size_t C, bool is_max) {
+  for (size_t c = 0; c < C; c += kVL) {
+    const int nc = static_cast<int>(std::min<size_t>(kVL, C - c));
+    vf acc = is_max ? splat(-INFINITY) : vf{};
+    for (size_t p = 0; p < pixels; ++p) {
+      const float* q = x + p * C + c;
+      const vf v = nc == kVL ? load(q) : load_partial(q, nc);
+      acc = is_max ? vmax(acc, v) : acc + v;
+    }
+    if (!is_max) acc = acc * (1.0f / static_cast<float>(pixels));
+    if (nc == kVL) store(y + c, acc);
+    else store_partial(y + c, acc, nc);
+  }
+}
+
+}  // namespace
+
+extern const SimdKernels kKernels;
+const SimdKernels kKernels = {KILN_SIMD_NAME, kVL,      kMR,        kNR,           gemm_tile,   depthwise,
+                              pool,           activation, binary, binary_channel, global_pool};
+
+}  // namespace kiln::cpu::KILN_SIMD_NS

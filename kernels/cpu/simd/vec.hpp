@@ -1,0 +1,45 @@
+#pragma once
+// The vector type of one instruction-set level, as GCC/Clang vector extensions.
+// Every file under simd/ is compiled once per level with KILN_SIMD_LEVEL set
+// (2 = AVX-512, 1 = AVX2+FMA, 0 = portable, which is SSE2 on x86 and NEON on
+// ARM), so the same source yields one kernel set per level; isa.cpp picks one
+// at run time.
+#include <cstddef>
+#include <cstring>
+
+#ifndef KILN_SIMD_LEVEL
+#error "simd/ sources are compiled per ISA level with KILN_SIMD_LEVEL defined (see kernels/cpu/CMakeLists.txt)"
+#endif
+
+namespace kiln::cpu::KILN_SIMD_NS {
+
+#if KILN_SIMD_LEVEL == 2
+inline constexpr int kVL = 16;
+#elif KILN_SIMD_LEVEL == 1
+inline constexpr int kVL = 8;
+#else
+inline constexpr int kVL = 4;
+#endif
+
+typedef float vf __attribute__((vector_size(kVL * sizeof(float))));
+// The same type for unaligned, aliasing memory accesses.
+typedef float vf_mem __attribute__((vector_size(kVL * sizeof(float)), aligned(4), may_alias));
+
+inline vf load(const float* p) { return *reinterpret_cast<const vf_mem*>(p); }
+inline void store(float* p, vf v) { *reinterpret_cast<vf_mem*>(p) = v; }
+inline vf splat(float x) { return vf{} + x; }
+// First n (< kVL) lanes; the rest zero.
+inline vf load_partial(const float* p, int n) {
+  float tmp[kVL] = {};
+  std::memcpy(tmp, p, static_cast<size_t>(n) * sizeof(float));
+  return load(tmp);
+}
+inline void store_partial(float* p, vf v, int n) {
+  float tmp[kVL];
+  store(tmp, v);
+  std::memcpy(p, tmp, static_cast<size_t>(n) * sizeof(float));
+}
+inline vf vmax(vf a, vf b) { return a > b ? a : b; }
+inline vf vmin(vf a, vf b) { return a < b ? a : b; }
+
+}  // namespace kiln::cpu::KILN_SIMD_NS
