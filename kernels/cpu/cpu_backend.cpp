@@ -6,12 +6,15 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <new>
 
 #include "engine/core/activation.hpp"
 #include "engine/core/op_info.hpp"
 #include "engine/core/spatial.hpp"
 #include "engine/runtime/backend_registry.hpp"
+#include "kernels/cpu/conv/conv_common.hpp"
+#include "kernels/cpu/conv/fused_chain.hpp"
 #include "kernels/cpu/conv/gemm_driver.hpp"
 #include "kernels/cpu/conv/select.hpp"
 #include "kernels/cpu/lowering.hpp"
@@ -117,8 +120,18 @@ class CpuExecutable final : public Executable {
     lowered_.nodes.push_back(std::move(n));
     steps_.push_back({node, std::move(fn)});
   }
+  struct Chain {
+    ChainLayers layers;
+    int expand = -1, dw = -1, project = -1;  // node indices
+    ChainCost cost;
+  };
   void lower_fallback(int i);
-  bool lower_conv(int i, const std::vector<int>& consumers_of_output, std::vector<char>& skip);
+  std::optional<ConvLayer> conv_layer_of(int i) const;
+  std::pair<TensorId, int> residual_after(int i) const;
+  bool lower_conv(int i, std::vector<char>& skip);
+  void add_conv_step(int i, const ConvKernel* kernel, TensorId xin, TensorId rin, TensorId out);
+  void plan_chains();
+  void lower_chain(const Chain& c, std::vector<char>& skip);
   bool lower_pool(int i);
   bool lower_global_pool(int i);
   bool lower_unary(int i);
@@ -132,6 +145,10 @@ class CpuExecutable final : public Executable {
   ThreadPool pool_;
   ConvSelector selector_;
 
+  std::vector<std::vector<int>> consumers_;
+  std::vector<int> producers_;
+  std::vector<Chain> chains_;
+  std::vector<int> chain_of_;  // per node: its chain, or -1
   Graph lowered_;  // the graph the planner sees: tensors as stored, nodes as steps
   std::vector<Layout> layout_;
   std::map<std::pair<TensorId, Layout>, TensorId> converted_;
@@ -173,14 +190,20 @@ void CpuExecutable::lower() {
   lowered_.inputs = g.inputs;
   layout_.assign(g.tensors.size(), Layout::NCHW);
   details_.assign(g.nodes.size(), "");
-  const auto consumers = g.consumers();
+  consumers_ = g.consumers();
+  producers_ = g.producers();
+  plan_chains();
   std::vector<char> skip(g.nodes.size(), 0);
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     if (skip[i]) continue;
     const int n = static_cast<int>(i);
+    if (chain_of_[i] >= 0) {
+      lower_chain(chains_[static_cast<size_t>(chain_of_[i])], skip);
+      continue;
+    }
     bool done = false;
     switch (g.nodes[i].op) {
-      case OpType::Conv: done = lower_conv(n, consumers[static_cast<size_t>(g.nodes[i].outputs[0])], skip); break;
+      case OpType::Conv: done = lower_conv(n, skip); break;
       case OpType::MaxPool:
       case OpType::AveragePool: done = lower_pool(n); break;
       case OpType::GlobalAveragePool:
@@ -225,13 +248,14 @@ void CpuExecutable::lower_fallback(int i) {
   });
 }
 
-bool CpuExecutable::lower_conv(int i, const std::vector<int>& readers, std::vector<char>& skip) {
+std::optional<ConvLayer> CpuExecutable::conv_layer_of(int i) const {
   const Graph& g = *graph_;
   const Node& node = g.nodes[static_cast<size_t>(i)];
+  if (node.op != OpType::Conv) return std::nullopt;
   const auto& a = attrs_as<fb::ConvAttrsT>(node);
   const TensorId x = node.inputs[0];
-  if (g.shape(x).size() != 4 || !g.tensor(node.inputs[1]).is_constant()) return false;
-  if (node.inputs.size() > 2 && !g.tensor(node.inputs[2]).is_constant()) return false;
+  if (g.shape(x).size() != 4 || !g.tensor(node.inputs[1]).is_constant()) return std::nullopt;
+  if (node.inputs.size() > 2 && !g.tensor(node.inputs[2]).is_constant()) return std::nullopt;
   const Window3d w = make_window(node.name, g.shape(x), a.kernel_shape, a.strides, a.dilations, a.pads, false);
   const Shape& ys = g.shape(node.outputs[0]);
   ConvLayer layer;
@@ -251,24 +275,37 @@ bool CpuExecutable::lower_conv(int i, const std::vector<int>& readers, std::vect
   layer.act = to_activation(a.activation);
   layer.simd = simd_;
   layer.threads = pool_.threads();
+  return layer;
+}
 
-  // A following Add of a tensor already computed (a residual connection)
-  // moves into this convolution's epilogue.
+// A following Add of a tensor computed before node `i` (a residual
+// connection) can move into node i's epilogue: returns {residual, add node}.
+std::pair<TensorId, int> CpuExecutable::residual_after(int i) const {
+  const Graph& g = *graph_;
+  const Node& node = g.nodes[static_cast<size_t>(i)];
+  const TensorId out = node.outputs[0];
+  const auto& readers = consumers_[static_cast<size_t>(out)];
+  if (attrs_as<fb::ConvAttrsT>(node).activation.kind() != fb::ActivationKind::None || readers.size() != 1 ||
+      g.is_graph_output(out))
+    return {-1, -1};
+  const Node& add = g.nodes[static_cast<size_t>(readers[0])];
+  if (add.op != OpType::Add || add.inputs.size() != 2) return {-1, -1};
+  const TensorId other = add.inputs[0] == out ? add.inputs[1] : add.inputs[0];
+  if (other == out || g.tensor(other).is_constant() || g.shape(other) != g.shape(out)) return {-1, -1};
+  if (producers_[static_cast<size_t>(other)] >= i) return {-1, -1};
+  // The chain's own input may be read here too; it is produced before the chain.
+  return {other, readers[0]};
+}
+
+bool CpuExecutable::lower_conv(int i, std::vector<char>& skip) {
+  const Graph& g = *graph_;
+  const Node& node = g.nodes[static_cast<size_t>(i)];
+  std::optional<ConvLayer> maybe = conv_layer_of(i);
+  if (!maybe) return false;
+  ConvLayer layer = *maybe;
+  const TensorId x = node.inputs[0];
   TensorId out = node.outputs[0];
-  TensorId residual = -1;
-  int add_node_index = -1;
-  if (a.activation.kind() == fb::ActivationKind::None && readers.size() == 1 && !g.is_graph_output(out)) {
-    const Node& add = g.nodes[static_cast<size_t>(readers[0])];
-    if (add.op == OpType::Add && add.inputs.size() == 2) {
-      const TensorId other = add.inputs[0] == out ? add.inputs[1] : add.inputs[0];
-      const auto producers = g.producers();
-      const int p = producers[static_cast<size_t>(other)];
-      if (other != out && !g.tensor(other).is_constant() && g.shape(other) == ys && p < i) {
-        residual = other;
-        add_node_index = readers[0];
-      }
-    }
-  }
+  auto [residual, add_node_index] = residual_after(i);
   Selection sel = selector_.choose(layer, residual >= 0);
   if (residual >= 0 && !sel.algorithm) {
     residual = -1;
@@ -294,12 +331,102 @@ bool CpuExecutable::lower_conv(int i, const std::vector<int>& readers, std::vect
   if (rin >= 0) detail += " +residual";
   if (const std::string d = kernel->detail(); !d.empty()) detail += " " + d;
   details_[static_cast<size_t>(i)] = detail;
+  add_conv_step(i, kernel, xin, rin, out);
+  return true;
+}
+
+void CpuExecutable::add_conv_step(int i, const ConvKernel* kernel, TensorId xin, TensorId rin, TensorId out) {
   std::vector<TensorId> ins{xin};
   if (rin >= 0) ins.push_back(rin);
   add_node(i, OpType::Conv, ins, {out}, [this, kernel, xin, rin, out] {
     kernel->run({ptr(xin), ptr(out), rin >= 0 ? ptr(rin) : nullptr, reinterpret_cast<float*>(workspace_.get()), &pool_});
   });
-  return true;
+}
+
+// Finds expand(1x1) -> depthwise -> project(1x1) chains (either 1x1 may be
+// missing) whose intermediates have no other reader, and keeps those the
+// cost model says to fuse.
+void CpuExecutable::plan_chains() {
+  const Graph& g = *graph_;
+  chain_of_.assign(g.nodes.size(), -1);
+  if (selector_.fixed_mode()) return;  // fixed:NAME means that algorithm wherever it applies
+  auto single_private_reader = [&](TensorId t) {
+    const auto& r = consumers_[static_cast<size_t>(t)];
+    return r.size() == 1 && !g.is_graph_output(t) ? r[0] : -1;
+  };
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    std::optional<ConvLayer> dw = conv_layer_of(static_cast<int>(i));
+    if (!dw || !dw->shape.depthwise()) continue;
+    Chain c;
+    c.layers.depthwise = *dw;
+    c.dw = static_cast<int>(i);
+    const int e = producers_[static_cast<size_t>(g.nodes[i].inputs[0])];
+    if (e >= 0 && chain_of_[static_cast<size_t>(e)] < 0 &&
+        single_private_reader(g.nodes[i].inputs[0]) == static_cast<int>(i)) {
+      if (auto layer = conv_layer_of(e)) {
+        c.layers.expand = layer;
+        if (!chain_applicable(c.layers)) c.layers.expand.reset();
+        else c.expand = e;
+      }
+    }
+    const int p = single_private_reader(g.nodes[i].outputs[0]);
+    if (p >= 0) {
+      if (auto layer = conv_layer_of(p)) {
+        c.layers.project = layer;
+        if (!chain_applicable(c.layers)) c.layers.project.reset();
+        else c.project = p;
+      }
+    }
+    if (!chain_applicable(c.layers)) continue;
+    double separate = 0;
+    for (int n : {c.expand, c.dw, c.project})
+      if (n >= 0) separate += selector_.choose(*conv_layer_of(n), false).estimated_ms;
+    const ChainCost cost = chain_cost(c.layers, separate, selector_.machine());
+    if (cost.fused_ms >= cost.separate_ms) continue;
+    c.cost = cost;
+    const int index = static_cast<int>(chains_.size());
+    for (int n : {c.expand, c.dw, c.project})
+      if (n >= 0) chain_of_[static_cast<size_t>(n)] = index;
+    chains_.push_back(std::move(c));
+  }
+}
+
+void CpuExecutable::lower_chain(const Chain& c, std::vector<char>& skip) {
+  const Graph& g = *graph_;
+  const int first = c.expand >= 0 ? c.expand : c.dw;
+  const int last = c.project >= 0 ? c.project : c.dw;
+  ChainLayers layers = c.layers;
+  TensorId out = g.nodes[static_cast<size_t>(last)].outputs[0];
+  TensorId residual = -1;
+  if (c.project >= 0) {
+    auto [r, add] = residual_after(last);
+    if (add >= 0) {
+      residual = r;
+      layers.project->act = to_activation(attrs_as<fb::BinaryAttrsT>(g.nodes[static_cast<size_t>(add)]).activation);
+      out = g.nodes[static_cast<size_t>(add)].outputs[0];
+      skip[static_cast<size_t>(add)] = 1;
+      details_[static_cast<size_t>(add)] = "fused into " + g.nodes[static_cast<size_t>(last)].name;
+    }
+  }
+  conv_kernels_.push_back(prepare_chain(layers));
+  const ConvKernel* kernel = conv_kernels_.back().get();
+  const TensorId xin = in_layout(g.nodes[static_cast<size_t>(first)].inputs[0], Layout::NHWC, first);
+  const TensorId rin = residual >= 0 ? in_layout(residual, Layout::NHWC, first) : -1;
+  layout_[static_cast<size_t>(out)] = Layout::NHWC;
+  std::string names;
+  for (int n : {c.expand, c.dw, c.project})
+    if (n >= 0) {
+      names += (names.empty() ? "" : " + ") + g.nodes[static_cast<size_t>(n)].name;
+      if (n != first) {
+        skip[static_cast<size_t>(n)] = 1;
+        details_[static_cast<size_t>(n)] = "fused into " + g.nodes[static_cast<size_t>(first)].name;
+      }
+    }
+  details_[static_cast<size_t>(first)] =
+      fmt::format("fused {} [est {:.3f} ms vs {:.3f} ms separate, saves {} of intermediates]{} {}", names,
+                  c.cost.fused_ms, c.cost.separate_ms, human_bytes(static_cast<size_t>(c.cost.intermediate_bytes)),
+                  rin >= 0 ? " +residual" : "", kernel->detail());
+  add_conv_step(first, kernel, xin, rin, out);
 }
 
 bool CpuExecutable::lower_pool(int i) {

@@ -25,6 +25,7 @@ class ConvSelector {
   // The algorithm for `layer`; with `residual`, only those that fuse a residual Add.
   Selection choose(const ConvLayer& layer, bool residual);
   const MachineModel& machine() const { return machine_; }
+  bool fixed_mode() const { return mode_ == Mode::Fixed; }
   static std::string default_cache_path();
 
  private:

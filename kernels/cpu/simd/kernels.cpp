@@ -89,6 +89,10 @@ void gemm_tile(const MicroTile& t) {
 }
 
 // ---- depthwise convolution (NHWC, vectorised along channels) -----------------------
+inline const float* input_row(const DepthwiseArgs& a, int ih) {
+  return a.x_rows ? a.x_rows[ih] : a.x + static_cast<size_t>(ih) * a.W * a.C;
+}
+
 // Taps known at compile time keep the weights of a channel block in registers.
 template <int K>
 void depthwise_fixed(const DepthwiseArgs& a) {
@@ -108,7 +112,7 @@ void depthwise_fixed(const DepthwiseArgs& a) {
         if (inside && nc == kVL) {
 #pragma GCC unroll 5
           for (int kh = 0; kh < K; ++kh) {
-            const float* row = a.x + (static_cast<size_t>(ih0 + kh * a.dh) * a.W + iw0) * C + c;
+            const float* row = input_row(a, ih0 + kh * a.dh) + static_cast<size_t>(iw0) * C + c;
 #pragma GCC unroll 5
             for (int kw = 0; kw < K; ++kw) acc += load(row + static_cast<size_t>(kw) * a.dw * C) * w[kh * K + kw];
           }
@@ -119,13 +123,13 @@ void depthwise_fixed(const DepthwiseArgs& a) {
             for (int kw = 0; kw < K; ++kw) {
               const int iw = iw0 + kw * a.dw;
               if (iw < 0 || iw >= a.W) continue;
-              const float* p = a.x + (static_cast<size_t>(ih) * a.W + iw) * C + c;
+              const float* p = input_row(a, ih) + static_cast<size_t>(iw) * C + c;
               acc += (nc == kVL ? load(p) : load_partial(p, nc)) * w[kh * K + kw];
             }
           }
         }
         acc = activate(acc, a.act);
-        float* out = a.y + (static_cast<size_t>(oh) * a.OW + ow) * C + c;
+        float* out = a.y + (static_cast<size_t>(oh - a.y_first_row) * a.OW + ow) * C + c;
         if (nc == kVL) store(out, acc);
         else store_partial(out, acc, nc);
       }
@@ -146,13 +150,13 @@ void depthwise_any(const DepthwiseArgs& a) {
           for (int kw = 0; kw < a.KW; ++kw) {
             const int iw = ow * a.sw - a.pl + kw * a.dw;
             if (iw < 0 || iw >= a.W) continue;
-            const float* p = a.x + (static_cast<size_t>(ih) * a.W + iw) * C + c;
+            const float* p = input_row(a, ih) + static_cast<size_t>(iw) * C + c;
             const float* q = a.w + static_cast<size_t>(kh * a.KW + kw) * C + c;
             acc += (nc == kVL ? load(p) * load(q) : load_partial(p, nc) * load_partial(q, nc));
           }
         }
         acc = activate(acc, a.act);
-        float* out = a.y + (static_cast<size_t>(oh) * a.OW + ow) * C + c;
+        float* out = a.y + (static_cast<size_t>(oh - a.y_first_row) * a.OW + ow) * C + c;
         if (nc == kVL) store(out, acc);
         else store_partial(out, acc, nc);
       }
@@ -268,10 +272,92 @@ void global_pool(float* y, const float* x, size_t pixels, size_t C, bool is_max)
   }
 }
 
+
+// ---- Winograd F(4×4, 3×3) tile transforms (vectorised along channels) --------------
+// The matrices of Lavin & Gray (2016) for the interpolation points 0, ±1, ±2, ∞.
+// y = Bᵀ x for six values.
+inline void winograd_bt(const vf x[6], vf y[6]) {
+  const vf a = x[4] - x[2] * 4.0f, b = x[3] - x[1] * 4.0f;
+  const vf c = x[4] - x[2], e = (x[3] - x[1]) * 2.0f;
+  y[0] = x[0] * 4.0f - x[2] * 5.0f + x[4];
+  y[1] = a + b;
+  y[2] = a - b;
+  y[3] = c + e;
+  y[4] = c - e;
+  y[5] = x[1] * 4.0f - x[3] * 5.0f + x[5];
+}
+
+// y = Aᵀ x: four values from six.
+inline void winograd_at(const vf x[6], vf y[4]) {
+  const vf s1 = x[1] + x[2], d1 = x[1] - x[2], s2 = x[3] + x[4], d2 = x[3] - x[4];
+  y[0] = x[0] + s1 + s2;
+  y[1] = d1 + d2 * 2.0f;
+  y[2] = s1 + s2 * 4.0f;
+  y[3] = d1 + d2 * 8.0f + x[5];
+}
+
+inline vf winograd_load(const float* p, int n) { return n == kVL ? load(p) : load_partial(p, n); }
+inline void winograd_store(float* p, vf v, int n) {
+  if (n == kVL) store(p, v);
+  else store_partial(p, v, n);
+}
+
+void winograd_f43(const WinogradF43Args& a) {
+  for (int c = 0; c < a.n; c += kVL) {
+    const int nc = std::min(kVL, a.n - c);
+    if (!a.output) {
+      vf t[6][6];  // Bᵀ d, a column at a time; then each row times B
+#pragma GCC unroll 6
+      for (int j = 0; j < 6; ++j) {
+        vf x[6], y[6];
+#pragma GCC unroll 6
+        for (int r = 0; r < 6; ++r) x[r] = winograd_load(a.src[r * 6 + j] + c, nc);
+        winograd_bt(x, y);
+#pragma GCC unroll 6
+        for (int r = 0; r < 6; ++r) t[r][j] = y[r];
+      }
+#pragma GCC unroll 6
+      for (int i = 0; i < 6; ++i) {
+        vf y[6];
+        winograd_bt(t[i], y);
+#pragma GCC unroll 6
+        for (int j = 0; j < 6; ++j) winograd_store(a.dst[i * 6 + j] + c, y[j], nc);
+      }
+    } else {
+      vf t[4][6];  // Aᵀ m, a column at a time; then each row times A
+#pragma GCC unroll 6
+      for (int j = 0; j < 6; ++j) {
+        vf x[6], y[4];
+#pragma GCC unroll 6
+        for (int r = 0; r < 6; ++r) x[r] = winograd_load(a.src[r * 6 + j] + c, nc);
+        winograd_at(x, y);
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; ++r) t[r][j] = y[r];
+      }
+      const vf bias = a.bias ? winograd_load(a.bias + c, nc) : vf{};
+#pragma GCC unroll 4
+      for (int i = 0; i < 4; ++i) {
+        vf y[4];
+        winograd_at(t[i], y);
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; ++j) {
+          float* out = a.dst[i * 4 + j];
+          if (!out) continue;
+          vf v = y[j] + bias;
+          const float* res = a.residual ? a.residual[i * 4 + j] : nullptr;
+          if (res) v += winograd_load(res + c, nc);
+          winograd_store(out + c, activate(v, a.act), nc);
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 extern const SimdKernels kKernels;
 const SimdKernels kKernels = {KILN_SIMD_NAME, kVL,      kMR,        kNR,           gemm_tile,   depthwise,
-                              pool,           activation, binary, binary_channel, global_pool};
+                              pool,           activation, binary, binary_channel, global_pool,
+                              winograd_f43};
 
 }  // namespace kiln::cpu::KILN_SIMD_NS

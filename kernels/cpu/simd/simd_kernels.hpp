@@ -43,6 +43,11 @@ struct DepthwiseArgs {
   int H, W, C, OH, OW, KH, KW, sh, sw, dh, dw, pt, pl;
   int oh_begin, oh_end;  // the output rows to compute
   Activation act;
+  // Optional, for fused layers that stream rows through a small buffer:
+  // x_rows[ih] points at input row ih (instead of x + ih·W·C), and output row
+  // oh is written at y + (oh - y_first_row)·OW·C.
+  const float* const* x_rows = nullptr;
+  int y_first_row = 0;
 };
 
 struct PoolArgs {
@@ -55,6 +60,23 @@ struct PoolArgs {
 };
 
 enum class BinaryOp : uint8_t { Add, Sub, Mul, Div };
+
+// Winograd F(4×4, 3×3) tile transforms (conv/winograd.cpp), vectorised along
+// n channels; every point of a tile is n contiguous floats given by a pointer.
+// Input (output = false): dst[i] = (Bᵀ d B)[i] for the 36 points of a 6×6 tile
+// d, src[i] at point i (a row of zeros for padding). Output (output = true):
+// dst[j] = act((Aᵀ m A)[j] + bias + residual[j]) for the 16 points of the 4×4
+// result, src[i] at point i of the 6×6 product m; a null dst[j] is skipped
+// (past the output's edge); a null bias, residual or residual[j] adds nothing.
+struct WinogradF43Args {
+  bool output = false;
+  const float* const* src = nullptr;       // 36 points
+  float* const* dst = nullptr;             // 36 (input) or 16 (output) points
+  const float* const* residual = nullptr;  // 16 points (output only)
+  const float* bias = nullptr;             // n values (output only)
+  int n = 0;
+  Activation act;  // output only
+};
 
 struct SimdKernels {
   const char* isa;
@@ -73,6 +95,8 @@ struct SimdKernels {
                          bool b_first, Activation act);
   // y[c] = mean (or max) over `pixels` rows of x[p][c].
   void (*global_pool)(float* y, const float* x, size_t pixels, size_t C, bool is_max);
+  // Winograd F(4×4, 3×3) input or output transform of one tile (see WinogradF43Args).
+  void (*winograd_f43)(const WinogradF43Args& a);
 };
 
 }  // namespace kiln::cpu
