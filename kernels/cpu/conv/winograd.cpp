@@ -15,6 +15,7 @@
 // the activation, writing only the valid part of edge tiles. The transforms
 // are the ISA's winograd_f43 kernel, vectorised along channels.
 #include <cmath>
+#include <cstdlib> // TEMP
 
 #include "kernels/cpu/conv/conv_common.hpp"
 
@@ -39,8 +40,10 @@ Tiling tiling(const ConvShape& s, int mr) {
   t.tiles = int64_t{s.N} * t.tiles_h * t.tiles_w;
   // As many tiles as the slot allows (each task streams its panels of U once),
   // in whole register tiles, then evened out over the groups.
-  int64_t most = kSlotFloats / (int64_t{kPoints} * (s.C + s.K)) / mr * mr;
-  most = std::clamp<int64_t>(most, mr, kMaxTilesPerTask);
+  static const int64_t slot_floats = getenv("WINO_SLOT") ? atoll(getenv("WINO_SLOT")) : kSlotFloats;
+  static const int64_t max_tiles = getenv("WINO_MAXT") ? atoll(getenv("WINO_MAXT")) : kMaxTilesPerTask;
+  int64_t most = slot_floats / (int64_t{kPoints} * (s.C + s.K)) / mr * mr;
+  most = std::clamp<int64_t>(most, mr, max_tiles);
   const int64_t groups = (t.tiles + most - 1) / most;
   int64_t per = (t.tiles + groups - 1) / groups;
   if (groups > 1) per = std::min(most, (per + mr - 1) / mr * mr);

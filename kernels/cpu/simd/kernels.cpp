@@ -41,24 +41,27 @@ inline vf activate(vf x, const Activation& act) {
 }
 
 // ---- GEMM register tile ---------------------------------------------------------
-void gemm_tile(const MicroTile& t) {
-  vf acc[kMR][kNV];
+// R rows of the tile are computed; the caller picks the smallest R >= m so
+// that short tiles (a GEMV, the last rows of a layer) waste no FMAs.
+template <int R>
+void gemm_tile_rows(const MicroTile& t) {
+  vf acc[R][kNV];
 #pragma GCC unroll 16
-  for (int r = 0; r < kMR; ++r)
+  for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
     for (int v = 0; v < kNV; ++v) acc[r][v] = vf{};
 
   const float* b = t.b;
   for (int s = 0; s < t.nseg; ++s) {
-    const float* a[kMR];
+    const float* a[R];
 #pragma GCC unroll 16
-    for (int r = 0; r < kMR; ++r) a[r] = t.a[s * kMR + r];
+    for (int r = 0; r < R; ++r) a[r] = t.a[s * kMR + r];
     for (int k = 0; k < t.seg_len; ++k) {
       const vf b0 = load(b);
       const vf b1 = load(b + kVL);
       b += kNR;
 #pragma GCC unroll 16
-      for (int r = 0; r < kMR; ++r) {
+      for (int r = 0; r < R; ++r) {
         const vf ar = splat(a[r][k]);
         acc[r][0] += ar * b0;
         acc[r][1] += ar * b1;
@@ -86,6 +89,13 @@ void gemm_tile(const MicroTile& t) {
       else store_partial(c + col, x, n);
     }
   }
+}
+
+void gemm_tile(const MicroTile& t) {
+  if (t.m <= 1) return gemm_tile_rows<1>(t);
+  if (t.m <= 2) return gemm_tile_rows<2>(t);
+  if (t.m <= 4) return gemm_tile_rows<4>(t);
+  gemm_tile_rows<kMR>(t);
 }
 
 // ---- depthwise convolution (NHWC, vectorised along channels) -----------------------
