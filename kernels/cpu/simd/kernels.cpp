@@ -103,6 +103,23 @@ inline const float* input_row(const DepthwiseArgs& a, int ih) {
   return a.x_rows ? a.x_rows[ih] : a.x + static_cast<size_t>(ih) * a.W * a.C;
 }
 
+// Four neighbouring outputs at unit dilation and stride S: each input
+// column is loaded once and used by every output whose window covers it.
+template <int K, int S>
+inline void block4(const float* const* rows, int iw0, int C, const vf* w, vf* acc) {
+#pragma GCC unroll 5
+  for (int kh = 0; kh < K; ++kh) {
+    const float* row = rows[kh] + static_cast<size_t>(iw0) * C;
+    vf col[3 * S + K];
+#pragma GCC unroll 16
+    for (int j = 0; j < 3 * S + K; ++j) col[j] = load(row + static_cast<size_t>(j) * C);
+#pragma GCC unroll 4
+    for (int o = 0; o < 4; ++o)
+#pragma GCC unroll 5
+      for (int kw = 0; kw < K; ++kw) acc[o] += col[o * S + kw] * w[kh * K + kw];
+  }
+}
+
 // Taps known at compile time keep the weights of a channel block in registers.
 template <int K>
 void depthwise_fixed(const DepthwiseArgs& a) {
@@ -115,7 +132,9 @@ void depthwise_fixed(const DepthwiseArgs& a) {
       for (int i = 0; i < K * K; ++i)
         w[i] = nc == kVL ? load(a.w + static_cast<size_t>(i) * C + c) : load_partial(a.w + static_cast<size_t>(i) * C + c, nc);
       const vf bias = a.bias ? (nc == kVL ? load(a.bias + c) : load_partial(a.bias + c, nc)) : vf{};
-      for (int ow = 0; ow < a.OW; ++ow) {
+      auto out_at = [&](int ow) { return a.y + (static_cast<size_t>(oh - a.y_first_row) * a.OW + ow) * C + c; };
+      // One output with any geometry, padding checked per tap.
+      auto one = [&](int ow) {
         const int iw0 = ow * a.sw - a.pl;
         vf acc = bias;
         const bool inside = ih0 >= 0 && ih0 + (K - 1) * a.dh < a.H && iw0 >= 0 && iw0 + (K - 1) * a.dw < a.W;
@@ -139,10 +158,26 @@ void depthwise_fixed(const DepthwiseArgs& a) {
           }
         }
         acc = activate(acc, a.act);
-        float* out = a.y + (static_cast<size_t>(oh - a.y_first_row) * a.OW + ow) * C + c;
-        if (nc == kVL) store(out, acc);
-        else store_partial(out, acc, nc);
+        if (nc == kVL) store(out_at(ow), acc);
+        else store_partial(out_at(ow), acc, nc);
+      };
+
+      const int S = a.sw;
+      const bool blockable = ih0 >= 0 && ih0 + (K - 1) * a.dh < a.H && nc == kVL && a.dh == 1 && a.dw == 1 &&
+                             (S == 1 || S == 2);
+      int ow = 0;
+      if (blockable) {
+        const float* rows[K];
+        for (int kh = 0; kh < K; ++kh) rows[kh] = input_row(a, ih0 + kh) + c;
+        for (; ow < a.OW && ow * S - a.pl < 0; ++ow) one(ow);  // left edge
+        for (; ow + 4 <= a.OW && (ow + 3) * S - a.pl + K - 1 < a.W; ow += 4) {
+          vf acc[4] = {bias, bias, bias, bias};
+          if (S == 1) block4<K, 1>(rows, ow * S - a.pl, C, w, acc);
+          else block4<K, 2>(rows, ow * S - a.pl, C, w, acc);
+          for (int o = 0; o < 4; ++o) store(out_at(ow + o), activate(acc[o], a.act));
+        }
       }
+      for (; ow < a.OW; ++ow) one(ow);
     }
   }
 }
