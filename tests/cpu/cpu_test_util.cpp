@@ -1,0 +1,114 @@
+#include "tests/cpu/cpu_test_util.hpp"
+
+#include <cmath>
+#include <cstring>
+
+#include "kernels/cpu/conv/conv_algorithm.hpp"
+#include "kernels/cpu/isa.hpp"
+#include "tests/common/test_util.hpp"
+
+namespace kiln::test {
+
+std::vector<std::string> cpu_isa_names() {
+  std::vector<std::string> names;
+  for (cpu::Isa isa : cpu::supported_isas()) names.emplace_back(cpu::isa_name(isa));
+  return names;
+}
+
+std::string best_cpu_isa() { return cpu::isa_name(cpu::best_isa()); }
+
+std::vector<std::string> conv_algorithm_names() {
+  std::vector<std::string> names;
+  for (const cpu::ConvAlgorithm* a : cpu::conv_algorithms()) names.emplace_back(a->name());
+  return names;
+}
+
+SessionOptions cpu_options(int threads, const std::string& isa, const std::string& algorithm, bool deterministic) {
+  SessionOptions o;
+  o.backend = "cpu";
+  o.threads = threads;
+  o.isa = isa;
+  o.algorithm = algorithm;
+  o.deterministic = deterministic;
+  return o;
+}
+
+std::vector<Tensor> run_model(const Model& model, const SessionOptions& options, const std::vector<Tensor>& inputs) {
+  Session session(model, options);
+  return session.run(inputs);
+}
+
+double max_relative_error_of(const std::vector<Tensor>& actual, const std::vector<Tensor>& expected) {
+  if (actual.size() != expected.size()) return INFINITY;
+  double worst = 0;
+  for (size_t i = 0; i < actual.size(); ++i) {
+    if (actual[i].shape() != expected[i].shape()) return INFINITY;
+    const size_t n = static_cast<size_t>(actual[i].size());
+    for (size_t k = 0; k < n; ++k)
+      if (std::isfinite(expected[i].data()[k]) && !std::isfinite(actual[i].data()[k])) return INFINITY;
+    worst = std::max(worst, max_relative_error(actual[i].data(), expected[i].data(), n));
+  }
+  return worst;
+}
+
+::testing::AssertionResult bitwise_equal(const std::vector<Tensor>& a, const std::vector<Tensor>& b) {
+  if (a.size() != b.size()) return ::testing::AssertionFailure() << a.size() << " outputs vs " << b.size();
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].shape() != b[i].shape())
+      return ::testing::AssertionFailure() << "output " << i << ": shape " << shape_to_string(a[i].shape()) << " vs "
+                                           << shape_to_string(b[i].shape());
+    const size_t n = static_cast<size_t>(a[i].size());
+    for (size_t k = 0; k < n; ++k)
+      if (std::memcmp(&a[i].data()[k], &b[i].data()[k], sizeof(float)) != 0)
+        return ::testing::AssertionFailure() << "output " << i << " differs first at element " << k << ": "
+                                             << a[i].data()[k] << " vs " << b[i].data()[k] << " (max relative error "
+                                             << max_relative_error(a[i].data(), b[i].data(), n) << ")";
+  }
+  return ::testing::AssertionSuccess();
+}
+
+double expect_cpu_matches_reference(const Graph& graph, const std::vector<Tensor>& inputs, double rel_tol,
+                                    const std::string& algorithm) {
+  const Model model(std::make_shared<Graph>(graph));
+  const std::vector<Tensor> expected = run_model(model, SessionOptions{}, inputs);
+  for (const Tensor& e : expected) {
+    bool nonzero = false;
+    for (float v : e.values()) nonzero = nonzero || v != 0.0f;
+    EXPECT_TRUE(nonzero || e.size() == 0) << "test bug: a reference output is all zeros";
+  }
+  double worst = 0;
+  for (const std::string& isa : cpu_isa_names())
+    for (int threads : {1, 2}) {
+      // A first run on other values leaves other bits in the arena, so that a
+      // step reading memory before it is written cannot pass by accident.
+      Session session(model, cpu_options(threads, isa, algorithm));
+      std::vector<Tensor> other;
+      for (const Tensor& t : inputs) {
+        Tensor o(t.shape());
+        for (int64_t k = 0; k < t.size(); ++k) o.data()[k] = -0.75f * t.data()[k];
+        other.push_back(std::move(o));
+      }
+      session.run(other);
+      const std::vector<Tensor> got = session.run(inputs);
+      if (got.size() != expected.size()) {
+        ADD_FAILURE() << got.size() << " outputs, expected " << expected.size() << " (isa " << isa << ")";
+        continue;
+      }
+      for (size_t i = 0; i < got.size(); ++i) {
+        EXPECT_TRUE(tensors_close(got[i], expected[i], rel_tol))
+            << "output " << i << " ('" << graph.tensor(graph.outputs[i]).name << "'), isa " << isa << ", threads "
+            << threads << ", algorithm " << algorithm;
+      }
+      worst = std::max(worst, max_relative_error_of(got, expected));
+    }
+  return worst;
+}
+
+std::string node_detail(const Session& session, const std::string& node_name) {
+  for (const NodeProfile& p : session.profile())
+    if (p.name == node_name) return p.detail;
+  ADD_FAILURE() << "no node '" << node_name << "' in the profile";
+  return {};
+}
+
+}  // namespace kiln::test
