@@ -400,7 +400,8 @@ void CpuExecutable::lower_chain(const Chain& c, std::vector<char>& skip) {
   TensorId residual = -1;
   if (c.project >= 0) {
     auto [r, add] = residual_after(last);
-    if (add >= 0) {
+    // The chain runs at its first node's place: the residual must exist by then.
+    if (add >= 0 && producers_[static_cast<size_t>(r)] < first) {
       residual = r;
       layers.project->act = to_activation(attrs_as<fb::BinaryAttrsT>(g.nodes[static_cast<size_t>(add)]).activation);
       out = g.nodes[static_cast<size_t>(add)].outputs[0];
@@ -509,7 +510,8 @@ BinaryOp binary_op(OpType op) {
 bool is_channel_vector(const Shape& s, int64_t C) {
   const int64_t n = element_count(s);
   if (n != C && n != 1) return false;
-  if (s.size() == 1) return true;
+  // A rank-1 operand broadcasts along the last axis (W), not along channels.
+  if (s.size() == 1) return n == 1;
   if (s.size() == 3) return s[1] == 1 && s[2] == 1;
   if (s.size() == 4) return s[0] == 1 && s[2] == 1 && s[3] == 1;
   return n == 1;

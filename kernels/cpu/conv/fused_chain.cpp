@@ -151,7 +151,8 @@ class ChainKernel final : public ConvKernel {
 
 bool chain_applicable(const ChainLayers& c) {
   const ConvShape& d = c.depthwise.shape;
-  if (!d.depthwise()) return false;
+  // The ring assumes consecutive input rows (unit vertical dilation).
+  if (!d.depthwise() || d.dh != 1) return false;
   if (c.expand) {
     const ConvShape& e = c.expand->shape;
     if (!plain_pointwise(e) || e.K != d.C || e.OH != d.H || e.OW != d.W || e.N != d.N) return false;

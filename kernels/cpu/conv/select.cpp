@@ -32,7 +32,9 @@ ConvSelector::ConvSelector(const BackendOptions& options, Isa isa) {
   // orders of magnitude; only their ratios between algorithms matter).
   machine_.gflops_per_thread = isa == Isa::Avx512 ? 110 : isa == Isa::Avx2 ? 60 : 20;
   machine_.bandwidth_gbs = 25;
-  machine_.threads = options.threads;
+  // Deterministic mode must choose the same algorithms for any thread count,
+  // so its estimates assume one thread.
+  machine_.threads = options.deterministic ? 1 : options.threads;
   signature_ = cpu_signature(isa);
   const std::string& a = options.algorithm;
   if (a.empty() || a == "heuristic") {
