@@ -7,7 +7,7 @@
 
 #include "tests/common/graph_builder.hpp"
 #include "tests/common/test_util.hpp"
-#include "tests/cpu/alloc_counter.hpp"
+#include "tests/common/alloc_counter.hpp"
 #include "tests/cpu/cpu_test_util.hpp"
 
 namespace kiln::test {

@@ -1,5 +1,5 @@
 // Replacement global operator new/delete that count allocations (see alloc_counter.hpp).
-#include "tests/cpu/alloc_counter.hpp"
+#include "tests/common/alloc_counter.hpp"
 
 #include <algorithm>
 #include <atomic>
