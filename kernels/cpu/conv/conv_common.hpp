@@ -67,6 +67,41 @@ inline int panels_per_task(const SimdKernels& k, int panels) {
   return std::min(panels, per);
 }
 
+// A convolution whose A rows come straight from the input (1×1, direct): one
+// GEMM per group over all output pixels, split into tasks of rows × panels.
+// b[g] is group g's packed weights, nseg segments of C/group floats per row;
+// row_ptr(x_g, m, s) gives row m's segment s, x_g being the input at group g's
+// first channel.
+template <class RowPtr>
+void run_grouped_gemm(const ConvLayer& l, const ConvRun& r, const std::vector<PackedB>& b, int nseg, RowPtr&& row_ptr) {
+  const ConvShape& s = l.shape;
+  const SimdKernels& kern = *l.simd;
+  const int cg = s.cin_per_group(), kg = s.cout_per_group();
+  const int64_t M = s.output_pixels();
+  const int rows = rows_per_task(M, kern.mr, l.threads, int64_t{nseg} * cg);
+  const int panels = b[0].panels(), ppt = panels_per_task(kern, panels);
+  const int64_t m_tasks = (M + rows - 1) / rows, p_tasks = (panels + ppt - 1) / ppt;
+  auto task = [&](size_t i) {
+    const int g = static_cast<int>(static_cast<int64_t>(i) / (m_tasks * p_tasks));
+    const int64_t rest = static_cast<int64_t>(i) % (m_tasks * p_tasks);
+    const int m0 = static_cast<int>(rest / p_tasks) * rows, p0 = static_cast<int>(rest % p_tasks) * ppt;
+    GemmProblem p;
+    p.nseg = nseg;
+    p.seg_len = cg;
+    p.b = &b[static_cast<size_t>(g)];
+    p.bias = l.bias ? l.bias + g * kg : nullptr;
+    p.act = l.act;
+    p.c = r.y + g * kg;
+    p.ldc = static_cast<size_t>(s.K);
+    p.residual = r.residual ? r.residual + g * kg : nullptr;
+    p.ldr = static_cast<size_t>(s.K);
+    const float* x = r.x + g * cg;
+    gemm_rows(kern, p, m0, static_cast<int>(std::min<int64_t>(M, m0 + rows)), p0, std::min(panels, p0 + ppt),
+              [&](int m, int seg) -> const float* { return row_ptr(x, m, seg); });
+  };
+  r.pool->parallel_for(static_cast<size_t>(s.group * m_tasks * p_tasks), task);
+}
+
 std::string human_bytes(size_t bytes);
 
 // Sustained FLOP rate of a fraction `efficiency` of the machine's peak, in ms.
