@@ -8,8 +8,11 @@
 //  - in place: a single-output elementwise node may write over an input of the
 //    same size when no other node reads that input's bytes later.
 // Kernels for these ops must therefore accept output == input.
+#include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <new>
 #include <vector>
 
 #include "engine/core/graph.hpp"
@@ -31,6 +34,16 @@ struct PlannerOptions {
 // `bytes_of(t)` gives the storage a backend needs for tensor t.
 MemoryPlan plan_memory(const Graph& graph, const std::function<size_t(TensorId)>& bytes_of,
                        const PlannerOptions& options = {});
+
+// A 64-byte-aligned block of bytes, such as a backend's arena.
+struct AlignedDelete {
+  void operator()(std::byte* p) const { ::operator delete[](p, std::align_val_t(64)); }
+};
+using AlignedBytes = std::unique_ptr<std::byte[], AlignedDelete>;
+// At least 64 bytes, so that an empty plan still yields a valid pointer.
+inline AlignedBytes allocate_aligned(size_t bytes) {
+  return AlignedBytes(new (std::align_val_t(64)) std::byte[std::max<size_t>(bytes, 64)]);
+}
 
 // The common case: float32 tensors in their logical shapes.
 MemoryPlan plan_memory_float32(const Graph& graph, const PlannerOptions& options = {});

@@ -43,10 +43,6 @@ void nhwc_to_nchw(const float* x, float* y, int64_t N, int64_t C, int64_t HW) {
       for (int64_t c = 0; c < C; ++c) y[(n * C + c) * HW + p] = x[(n * HW + p) * C + c];
 }
 
-struct AlignedDelete {
-  void operator()(std::byte* p) const { ::operator delete[](p, std::align_val_t(64)); }
-};
-
 class CpuExecutable final : public Executable {
  public:
   CpuExecutable(std::shared_ptr<const Graph> graph, const BackendOptions& options)
@@ -58,10 +54,10 @@ class CpuExecutable final : public Executable {
     lower();
     plan_ = plan_memory(
         lowered_, [&](TensorId t) { return static_cast<size_t>(element_count(lowered_.shape(t))) * sizeof(float); });
-    arena_.reset(new (std::align_val_t(64)) std::byte[std::max<size_t>(plan_.arena_bytes, 64)]);
+    arena_ = allocate_aligned(plan_.arena_bytes);
     size_t ws = 64;
     for (const auto& k : conv_kernels_) ws = std::max(ws, k->workspace_bytes());
-    workspace_.reset(new (std::align_val_t(64)) std::byte[ws]);
+    workspace_ = allocate_aligned(ws);
     workspace_bytes_ = ws;
     times_.assign(graph_->nodes.size(), 0.0);
   }
@@ -161,8 +157,8 @@ class CpuExecutable final : public Executable {
   std::vector<std::string> details_;
 
   MemoryPlan plan_;
-  std::unique_ptr<std::byte[], AlignedDelete> arena_;
-  std::unique_ptr<std::byte[], AlignedDelete> workspace_;
+  AlignedBytes arena_;
+  AlignedBytes workspace_;
   size_t workspace_bytes_ = 0;
   std::vector<double> times_;
 };

@@ -19,11 +19,4 @@ namespace kiln::cpu {
 
 enum class Layout : uint8_t { NCHW, NHWC };
 
-// One convolution layer's choice, for `kiln inspect --backend cpu`.
-struct ConvChoice {
-  std::string algorithm;
-  double estimated_ms = 0;
-  std::string why;  // "heuristic", "tuned", "fixed", "tuning cache"
-};
-
 }  // namespace kiln::cpu

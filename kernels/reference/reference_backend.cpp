@@ -50,16 +50,12 @@ KernelFn kernel_for(OpType op) {
 
 namespace {
 
-struct AlignedDelete {
-  void operator()(std::byte* p) const { ::operator delete[](p, std::align_val_t(64)); }
-};
-
 class ReferenceExecutable final : public Executable {
  public:
   ReferenceExecutable(std::shared_ptr<const Graph> graph) : graph_(std::move(graph)) {
     const Graph& g = *graph_;
     plan_ = plan_memory_float32(g);
-    arena_.reset(new (std::align_val_t(64)) std::byte[std::max<size_t>(plan_.arena_bytes, 64)]);
+    arena_ = allocate_aligned(plan_.arena_bytes);
 
     // Bind every node's pointers now so that run() only calls kernels.
     size_t n_in = 0, n_out = 0;
@@ -123,7 +119,7 @@ class ReferenceExecutable final : public Executable {
 
   std::shared_ptr<const Graph> graph_;
   MemoryPlan plan_;
-  std::unique_ptr<std::byte[], AlignedDelete> arena_;
+  AlignedBytes arena_;
   std::vector<InputView> in_views_;
   std::vector<OutputView> out_views_;
   std::vector<Bound> bound_;
