@@ -10,6 +10,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -154,6 +155,7 @@ Command add_bench(CLI::App& app) {
 
     // Timed runs; the per-node times are read after each run, outside the timing.
     std::vector<double> latencies;
+    std::vector<double> device_ms;  // GPU backends: the device's own time per run
     std::vector<std::vector<double>> node_ms;  // [node][run]
     std::vector<NodeProfile> profile;
     latencies.reserve(static_cast<size_t>(args->runs));
@@ -161,6 +163,7 @@ Command add_bench(CLI::App& app) {
       t = Clock::now();
       session.run(inputs, outputs);
       latencies.push_back(ms_since(t));
+      if (const std::optional<double> d = session.device_time_ms()) device_ms.push_back(*d);
       profile = session.profile();
       node_ms.resize(profile.size());
       for (size_t n = 0; n < profile.size(); ++n) node_ms[n].push_back(profile[n].ms);
@@ -202,6 +205,11 @@ Command add_bench(CLI::App& app) {
     fmt::print("runs         {} timed after {} warmup\n", args->runs, args->warmup);
     fmt::print("latency      p50 {:.3f} ms  p90 {:.3f} ms  p99 {:.3f} ms  min {:.3f} ms  mean {:.3f} ms\n", lat.p50,
                lat.p90, lat.p99, lat.min, lat.mean);
+    if (!device_ms.empty()) {
+      const LatencyStats dev = latency_stats(device_ms);
+      fmt::print("device time  p50 {:.3f} ms  p90 {:.3f} ms  min {:.3f} ms (timestamps on the device; wall p50 - device p50 = {:.3f} ms of submission and sync)\n",
+                 dev.p50, dev.p90, dev.min, lat.p50 - dev.p50);
+    }
     fmt::print("throughput   {:.2f} inferences/s (batch {})\n", throughput, batch);
     fmt::print("compute      {} FLOPs per inference, {:.2f} GFLOP/s at p50\n",
                human_count(static_cast<double>(total_flops)),
@@ -252,6 +260,11 @@ Command add_bench(CLI::App& app) {
       j["latency_ms"] = {{"p50", lat.p50}, {"p90", lat.p90},   {"p99", lat.p99},      {"min", lat.min},
                          {"max", lat.max}, {"mean", lat.mean}, {"stddev", lat.stddev}};
       j["latencies_ms"] = latencies;
+      if (!device_ms.empty()) {
+        const LatencyStats dev = latency_stats(device_ms);
+        j["device_time_ms"] = {{"p50", dev.p50}, {"p90", dev.p90}, {"min", dev.min}, {"mean", dev.mean}};
+        j["device_times_ms"] = device_ms;
+      }
       j["throughput_per_s"] = throughput;
       j["flops"] = total_flops;
       j["memory"] = {{"peak_rss_kib", maxrss},

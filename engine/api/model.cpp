@@ -79,4 +79,11 @@ std::string Model::producer() const { return graph_->producer; }
 
 std::vector<std::string> available_backends() { return BackendRegistry::global().names(); }
 
+std::vector<DeviceDesc> list_devices(const std::string& backend) {
+  std::vector<DeviceDesc> out;
+  for (const DeviceInfo& d : BackendRegistry::global().create(backend)->devices())
+    out.push_back({d.index, d.name, d.detail});
+  return out;
+}
+
 }  // namespace kiln

@@ -115,6 +115,8 @@ std::vector<NodeProfile> Session::profile() const {
   return out;
 }
 
+std::optional<double> Session::device_time_ms() const { return impl_->executable->device_time_ms(); }
+
 MemoryReport Session::memory() const {
   const MemoryStats s = impl_->executable->memory();
   return {s.arena_bytes, s.naive_bytes, s.weights_bytes};

@@ -3,9 +3,11 @@
 // A backend says which nodes it supports and compiles a whole graph into an
 // Executable that owns its memory and runs without allocating.
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/core/graph.hpp"
 
@@ -41,6 +43,17 @@ class Executable {
   virtual MemoryStats memory() const = 0;
   // What the backend runs for a node (e.g. the chosen algorithm); may be empty.
   virtual std::string node_detail(size_t node_index) const { return {}; }
+  // Milliseconds the device itself spent on the last run (GPU timestamp
+  // queries or events), for backends that can measure it; wall time includes
+  // submission and synchronisation on top of this.
+  virtual std::optional<double> device_time_ms() const { return std::nullopt; }
+};
+
+// One device a backend can run on (`--device index`).
+struct DeviceInfo {
+  int index = 0;
+  std::string name;    // e.g. "NVIDIA H100 80GB HBM3", "llvmpipe (LLVM 15.0.6, 256 bits)"
+  std::string detail;  // API version, memory, features that matter for Kiln
 };
 
 class Backend {
@@ -51,6 +64,10 @@ class Backend {
   // Whether this backend can run `node` (its op, attributes and shapes).
   virtual bool supports(const Graph& graph, const Node& node) const = 0;
   virtual std::unique_ptr<Executable> compile(std::shared_ptr<const Graph> graph, const BackendOptions& options) = 0;
+  // The devices this backend can use. Host backends (reference, cpu) return
+  // none: they run on the calling process's CPU. A GPU backend whose driver or
+  // devices are missing throws kiln::Error saying what is missing.
+  virtual std::vector<DeviceInfo> devices() const { return {}; }
 };
 
 }  // namespace kiln

@@ -253,6 +253,16 @@ TEST(CliUsage, UsageErrorsExitWithTwo) {
   }
 }
 
+TEST(CliUsage, DevicesListsEveryBackendOfTheBuild) {
+  const ProcessResult r = run_kiln({"devices"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const std::string& name : available_backends()) EXPECT_THAT(r.out, HasSubstr(name + ":")) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("reference: runs on the host CPU"));
+  const ProcessResult bad = run_kiln({"devices", "--backend", "nonesuch"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.err, HasSubstr("unknown backend 'nonesuch'"));
+}
+
 TEST(CliUsage, HelpAndVersionSucceed) {
   EXPECT_EQ(run_kiln({"--help"}).exit_code, 0);
   EXPECT_THAT(run_kiln({"--version"}).out, HasSubstr("kiln"));

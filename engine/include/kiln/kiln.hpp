@@ -9,6 +9,7 @@
 // All errors are kiln::Error exceptions whose message names the problem.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -150,6 +151,9 @@ class Session {
 
   std::vector<NodeProfile> profile() const;
   MemoryReport memory() const;
+  // Device time of the last run (GPU backends measure it with timestamp
+  // queries or events); empty for backends that run on the host.
+  std::optional<double> device_time_ms() const;
 
  private:
   struct Impl;
@@ -158,6 +162,16 @@ class Session {
 
 // Backends compiled into this build, e.g. {"reference", "cpu"}.
 std::vector<std::string> available_backends();
+
+struct DeviceDesc {
+  int index = 0;
+  std::string name;
+  std::string detail;
+};
+// The devices `backend` can run on (`SessionOptions::device` indexes them).
+// Empty for host backends; throws kiln::Error naming what is missing when a GPU
+// backend finds no driver or device.
+std::vector<DeviceDesc> list_devices(const std::string& backend);
 
 int64_t element_count(const std::vector<int64_t>& shape);
 
