@@ -131,6 +131,7 @@ class CpuExecutable final : public Executable {
   bool lower_pool(int i);
   bool lower_global_pool(int i);
   bool lower_unary(int i);
+  bool lower_softmax(int i);
   bool lower_binary(int i);
   bool lower_concat(int i);
   bool lower_gemm(int i);
@@ -217,6 +218,7 @@ void CpuExecutable::lower() {
       case OpType::Div: done = lower_binary(n); break;
       case OpType::Concat: done = lower_concat(n); break;
       case OpType::Gemm: done = lower_gemm(n); break;
+      case OpType::Softmax: done = lower_softmax(n); break;
       default: break;
     }
     if (!done) lower_fallback(n);
@@ -490,6 +492,27 @@ bool CpuExecutable::lower_unary(int i) {
   details_[static_cast<size_t>(i)] = "simd";
   const size_t n = static_cast<size_t>(element_count(graph_->shape(x)));
   add_node(i, node.op, {x}, {out}, [this, x, out, n, act] { simd_->activation(ptr(out), ptr(x), n, act); });
+  return true;
+}
+
+// Softmax on the logical (NCHW) form: outer × len × inner as the reference.
+bool CpuExecutable::lower_softmax(int i) {
+  const Node& node = graph_->nodes[static_cast<size_t>(i)];
+  const auto& attrs = attrs_as<fb::SoftmaxAttrsT>(node);
+  const TensorId x = in_layout(node.inputs[0], Layout::NCHW, i), out = node.outputs[0];
+  layout_[static_cast<size_t>(out)] = Layout::NCHW;
+  const Shape& xs = graph_->shape(node.inputs[0]);
+  size_t outer = 1, len = 1, inner = 1;
+  for (int64_t d = 0; d < static_cast<int64_t>(xs.size()); ++d) {
+    const size_t extent = static_cast<size_t>(xs[static_cast<size_t>(d)]);
+    if (d < attrs.axis) outer *= extent;
+    else if (d == attrs.axis || attrs.over_trailing_axes) len *= extent;
+    else inner *= extent;
+  }
+  details_[static_cast<size_t>(i)] = "simd";
+  add_node(i, node.op, {x}, {out}, [this, x, out, outer, len, inner] {
+    simd_->softmax(ptr(out), ptr(x), outer, len, inner);
+  });
   return true;
 }
 
