@@ -120,6 +120,7 @@ class CpuExecutable final : public Executable {
     ChainLayers layers;
     int expand = -1, dw = -1, project = -1;  // node indices
     ChainCost cost;
+    std::optional<ConvSelector::ChainVerdict> verdict;  // tune mode
   };
   void lower_fallback(int i);
   std::optional<ConvLayer> conv_layer_of(int i) const;
@@ -380,7 +381,9 @@ void CpuExecutable::plan_chains() {
     for (int n : {c.expand, c.dw, c.project})
       if (n >= 0) separate += selector_.choose(*conv_layer_of(n), false).estimated_ms;
     const ChainCost cost = chain_cost(c.layers, separate, selector_.machine());
-    if (cost.fused_ms >= cost.separate_ms) continue;
+    // tune: measured fused vs separate; otherwise the cost model.
+    c.verdict = selector_.tune_chain(c.layers);
+    if (c.verdict ? !c.verdict->fuse : cost.fused_ms >= cost.separate_ms) continue;
     c.cost = cost;
     const int index = static_cast<int>(chains_.size());
     for (int n : {c.expand, c.dw, c.project})
@@ -421,10 +424,15 @@ void CpuExecutable::lower_chain(const Chain& c, std::vector<char>& skip) {
         details_[static_cast<size_t>(n)] = "fused into " + g.nodes[static_cast<size_t>(first)].name;
       }
     }
+  std::string why = fmt::format("est {:.3f} ms vs {:.3f} ms separate", c.cost.fused_ms, c.cost.separate_ms);
+  if (c.verdict && c.verdict->fused_ms >= 0)
+    why = fmt::format("tuned {:.3f} ms vs {:.3f} ms separate", c.verdict->fused_ms, c.verdict->separate_ms);
+  else if (c.verdict)
+    why = "tuning cache";
   details_[static_cast<size_t>(first)] =
-      fmt::format("fused {} [est {:.3f} ms vs {:.3f} ms separate, saves {} of intermediates]{} {}", names,
-                  c.cost.fused_ms, c.cost.separate_ms, human_bytes(static_cast<size_t>(c.cost.intermediate_bytes)),
-                  rin >= 0 ? " +residual" : "", kernel->detail());
+      fmt::format("fused {} [{}, saves {} of intermediates]{} {}", names, why,
+                  human_bytes(static_cast<size_t>(c.cost.intermediate_bytes)), rin >= 0 ? " +residual" : "",
+                  kernel->detail());
   add_conv_step(first, kernel, xin, rin, out);
 }
 

@@ -663,6 +663,9 @@ TEST(CpuChains, InvertedResidualBlocksMatchTheReference) {
       {1, 8, 40, 30, 30, 16, 3, 1, 1, true, false, false},   // no project
       {1, 8, 40, 30, 30, 40, 3, 2, 1, false, true, false},
   };
+  // The cost model fuses only chains whose intermediates spill out of L2;
+  // these small cases must take the fused path all the same.
+  ScopedEnv spill_everything("KILN_CPU_L2_BYTES", "0");
   int fused = 0;
   for (const ChainCase& c : cases) {
     const Graph g = chain_graph(c);
@@ -683,6 +686,7 @@ TEST(CpuChains, DilatedDepthwiseInsideAChain) {
       {1, 16, 64, 28, 28, 16, 3, 2, 2, true, true, false},
       {1, 16, 64, 28, 28, 16, 3, 1, 2, false, true, false},
   };
+  ScopedEnv spill_everything("KILN_CPU_L2_BYTES", "0");  // fuse these small chains
   // A wrong row pointer can crash the process: each case runs in a child
   // process (gtest's death-test machinery), so a crash fails only this test.
   GTEST_FLAG_SET(death_test_style, "threadsafe");
@@ -702,6 +706,7 @@ TEST(CpuChains, DilatedDepthwiseInsideAChain) {
 // The residual of a chain's project is produced by a node that sits between
 // the chain's first (expand) and last (project) node in the graph's order.
 TEST(CpuChains, ResidualProducedBetweenTheChainsNodes) {
+  ScopedEnv spill_everything("KILN_CPU_L2_BYTES", "0");  // fuse this small chain
   GraphBuilder b;
   const TensorId x = b.input("x", {1, 16, 28, 28});
   const TensorId e = conv(b, x, 64, 1, 1, 0, 1, act(K::Clip, 0, 6), "expand");  // node 0

@@ -36,6 +36,7 @@ struct MachineModel {
   double gflops_per_thread = 100;  // sustained FMA throughput of the chosen ISA
   double bandwidth_gbs = 20;       // streaming from L2/L3 per thread
   int threads = 1;
+  double l2_bytes = 1 << 20;       // per core (sysfs; 1 MiB when unknown)
 };
 
 struct ConvRun {
