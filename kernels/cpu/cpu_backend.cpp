@@ -335,6 +335,7 @@ bool CpuExecutable::lower_conv(int i, std::vector<char>& skip) {
 }
 
 void CpuExecutable::add_conv_step(int i, const ConvKernel* kernel, TensorId xin, TensorId rin, TensorId out) {
+  packed_weight_bytes_ += kernel->weight_bytes();
   std::vector<TensorId> ins{xin};
   if (rin >= 0) ins.push_back(rin);
   add_node(i, OpType::Conv, ins, {out}, [this, kernel, xin, rin, out] {

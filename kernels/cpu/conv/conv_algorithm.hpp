@@ -52,6 +52,8 @@ class ConvKernel {
  public:
   virtual ~ConvKernel() = default;
   virtual size_t workspace_bytes() const { return 0; }
+  // Bytes of weights the kernel holds (its packed or transformed copies).
+  virtual size_t weight_bytes() const = 0;
   virtual void run(const ConvRun& r) const = 0;
   // Extra facts for `kiln inspect`, e.g. im2win's workspace beside im2col's.
   virtual std::string detail() const { return {}; }

@@ -52,6 +52,8 @@ class ChainKernel final : public ConvKernel {
     r.pool->parallel_for(static_cast<size_t>(d_.N) * bands, task);
   }
 
+  size_t weight_bytes() const override { return dw_w_.size() * sizeof(float) + expand_b_.bytes() + project_b_.bytes(); }
+
  private:
   void run_band(const ConvRun& r, int n, int oh0, int oh1) const {
     ScratchSlots::Claim slot(*slots_, r.workspace);
