@@ -120,6 +120,22 @@ INSTANTIATE_TEST_SUITE_P(
         PoolCase{O::AveragePool, {1, 4, 1, 1}, {1, 1}, {1, 1}, {}, {}}),
     [](const auto& info) { return numbered(std::string(op_name(info.param.op)) + "_", static_cast<int64_t>(info.index)); });
 
+// The memory report counts the weights every convolution kernel holds: at
+// least the raw weights (packing pads panels; Winograd transforms grow them).
+TEST(CpuOps, MemoryReportCountsEveryConvolutionsWeights) {
+  GraphBuilder b;
+  TensorId t = conv(b, b.input("x", {1, 8, 16, 16}), 24, 3);  // 3x3: im2win or winograd
+  t = conv(b, t, 24, 3, 1, 1, 24);                            // depthwise
+  t = conv(b, t, 40, 1, 1, 0);                                // 1x1
+  b.output(t);
+  const Model model(std::make_shared<Graph>(b.build()));
+  const size_t raw = sizeof(float) * (24 * 8 * 9 + 24 * 9 + 40 * 24);
+  for (const char* algorithm : {"heuristic", "fixed:direct", "fixed:im2col"}) {
+    Session session(model, cpu_options(1, "", algorithm));
+    EXPECT_GE(session.memory().weights_bytes, raw) << algorithm;
+  }
+}
+
 TEST(CpuOps, GlobalPools) {
   for (O op : {O::GlobalAveragePool, O::GlobalMaxPool}) {
     {
