@@ -110,11 +110,13 @@ std::vector<DeviceInfo> Context::list() {
 }
 
 std::shared_ptr<Context> Context::get(int index) {
+  // The instance first: statics are destroyed in reverse order, and every
+  // cached device must go before the instance does.
+  Instance& inst = vk_instance();
   static std::mutex mu;
   static std::map<int, std::shared_ptr<Context>> cache;
   std::lock_guard lock(mu);
   if (auto it = cache.find(index); it != cache.end()) return it->second;
-  Instance& inst = vk_instance();
   if (!inst.error.empty()) throw Error(ErrorCode::Unsupported, inst.error);
   if (index < 0 || static_cast<size_t>(index) >= inst.devices.size()) {
     std::string names;
