@@ -122,7 +122,7 @@ std::shared_ptr<Context> Context::get(int index) {
     std::string names;
     for (const DeviceInfo& d : list()) names += fmt::format("{}{}: {}", names.empty() ? "" : ", ", d.index, d.name);
     throw Error(ErrorCode::InvalidArgument,
-                fmt::format("--device {} is out of range: this machine has {} Vulkan device{} ({}); see `kiln devices`",
+                fmt::format("--device {} is out of range: this machine has {} Vulkan device{} ({}); see `kiln devices`, or use --backend cpu",
                             index, inst.devices.size(), inst.devices.size() == 1 ? "" : "s", names));
   }
   auto ctx = std::make_shared<Context>(inst.handle, inst.devices[static_cast<size_t>(index)], index);
