@@ -21,6 +21,7 @@ packages=(
   libcli11-dev libfmt-dev nlohmann-json3-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libpthreadpool-dev
+  libvulkan-dev glslc spirv-tools mesa-vulkan-drivers vulkan-tools
 )
 if [ "$want_python" = 1 ]; then
   packages+=(python3 python3-numpy python3-onnx python3-torch python3-torchvision)

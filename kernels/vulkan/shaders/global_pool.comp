@@ -1,0 +1,27 @@
+#version 450
+// GlobalAveragePool / GlobalMaxPool: one workgroup of 64 threads per (n, c) plane.
+layout(local_size_x = 64) in;
+layout(std430, binding = 0) writeonly buffer Y { float y[]; };
+layout(std430, binding = 1) readonly buffer X { float x[]; };
+layout(constant_id = 1) const int PLANES = 1;
+layout(constant_id = 2) const int PLANE = 1;
+layout(constant_id = 3) const int IS_MAX = 0;
+shared float part[64];
+void main() {
+  uint plane = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
+  if (plane >= uint(PLANES)) return;  // uniform per workgroup
+  uint t = gl_LocalInvocationID.x;
+  uint base = plane * uint(PLANE);
+  float acc = IS_MAX != 0 ? -1.0 / 0.0 : 0.0;
+  for (uint k = t; k < uint(PLANE); k += 64u) {
+    float v = x[base + k];
+    acc = IS_MAX != 0 ? max(acc, v) : acc + v;
+  }
+  part[t] = acc;
+  barrier();
+  for (uint s = 32u; s > 0u; s >>= 1) {
+    if (t < s) part[t] = IS_MAX != 0 ? max(part[t], part[t + s]) : part[t] + part[t + s];
+    barrier();
+  }
+  if (t == 0u) y[plane] = IS_MAX != 0 ? part[0] : part[0] / float(PLANE);
+}

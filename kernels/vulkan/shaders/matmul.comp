@@ -1,0 +1,66 @@
+#version 450
+#extension GL_GOOGLE_include_directive : enable
+// Gemm and MatMul: y[b, m, n] = act(ALPHA * sum_k A(b, m, k) B(b, k, n) + BETA * C(m, n)),
+// A and B read through strides (transposes), batch axes (rank <= 6) broadcast.
+layout(local_size_x = 64) in;
+#include "common.glsl"
+layout(std430, binding = 0) writeonly buffer Y { float y[]; };
+layout(std430, binding = 1) readonly buffer A { float a[]; };
+layout(std430, binding = 2) readonly buffer B { float b[]; };
+layout(std430, binding = 3) readonly buffer Cb { float c[]; };
+layout(constant_id = 1) const int COUNT = 1;
+layout(constant_id = 2) const int M = 1;
+layout(constant_id = 3) const int N = 1;
+layout(constant_id = 4) const int K = 1;
+layout(constant_id = 5) const int A_SM = 0;
+layout(constant_id = 6) const int A_SK = 0;
+layout(constant_id = 7) const int B_SK = 0;
+layout(constant_id = 8) const int B_SN = 0;
+layout(constant_id = 9) const int HAS_C = 0;
+layout(constant_id = 10) const int C_SM = 0;
+layout(constant_id = 11) const int C_SN = 0;
+layout(constant_id = 12) const float ALPHA = 1.0;
+layout(constant_id = 13) const float BETA = 1.0;
+layout(constant_id = 14) const int ACT = 0;
+layout(constant_id = 15) const float ACT_A = 0.0;
+layout(constant_id = 16) const float ACT_B = 0.0;
+layout(constant_id = 20) const int BD0 = 1;
+layout(constant_id = 21) const int BD1 = 1;
+layout(constant_id = 22) const int BD2 = 1;
+layout(constant_id = 23) const int BD3 = 1;
+layout(constant_id = 24) const int BD4 = 1;
+layout(constant_id = 25) const int BD5 = 1;
+layout(constant_id = 30) const int AS0 = 0;
+layout(constant_id = 31) const int AS1 = 0;
+layout(constant_id = 32) const int AS2 = 0;
+layout(constant_id = 33) const int AS3 = 0;
+layout(constant_id = 34) const int AS4 = 0;
+layout(constant_id = 35) const int AS5 = 0;
+layout(constant_id = 40) const int BS0 = 0;
+layout(constant_id = 41) const int BS1 = 0;
+layout(constant_id = 42) const int BS2 = 0;
+layout(constant_id = 43) const int BS3 = 0;
+layout(constant_id = 44) const int BS4 = 0;
+layout(constant_id = 45) const int BS5 = 0;
+void main() {
+  uint i = flat_index();
+  if (i >= uint(COUNT)) return;
+  int n = int(i) % N;
+  int m = (int(i) / N) % M;
+  int rest = int(i) / (N * M);
+  int bd[6] = int[6](BD0, BD1, BD2, BD3, BD4, BD5);
+  int as_[6] = int[6](AS0, AS1, AS2, AS3, AS4, AS5);
+  int bs[6] = int[6](BS0, BS1, BS2, BS3, BS4, BS5);
+  int ao = m * A_SM, bo = n * B_SN;
+  for (int d = 5; d >= 0; --d) {
+    int k = rest % bd[d];
+    rest /= bd[d];
+    ao += k * as_[d];
+    bo += k * bs[d];
+  }
+  float acc = 0.0;
+  for (int k = 0; k < K; ++k) acc += a[ao + k * A_SK] * b[bo + k * B_SK];
+  float v = ALPHA * acc;
+  if (HAS_C != 0) v += BETA * c[m * C_SM + n * C_SN];
+  y[i] = activate(v, ACT, ACT_A, ACT_B);
+}

@@ -1,0 +1,56 @@
+#version 450
+#extension GL_GOOGLE_include_directive : enable
+// ReduceMean: one thread per output; kept axes give the base offset, the
+// reduced axes are summed (rank <= 8; reduced axes have kept size 1).
+layout(local_size_x = 64) in;
+#include "common.glsl"
+layout(std430, binding = 0) writeonly buffer Y { float y[]; };
+layout(std430, binding = 1) readonly buffer X { float x[]; };
+layout(constant_id = 1) const int COUNT = 1;
+layout(constant_id = 2) const int RED_COUNT = 1;
+layout(constant_id = 10) const int K0 = 1;
+layout(constant_id = 11) const int K1 = 1;
+layout(constant_id = 12) const int K2 = 1;
+layout(constant_id = 13) const int K3 = 1;
+layout(constant_id = 14) const int K4 = 1;
+layout(constant_id = 15) const int K5 = 1;
+layout(constant_id = 16) const int K6 = 1;
+layout(constant_id = 17) const int K7 = 1;
+layout(constant_id = 20) const int R0 = 1;
+layout(constant_id = 21) const int R1 = 1;
+layout(constant_id = 22) const int R2 = 1;
+layout(constant_id = 23) const int R3 = 1;
+layout(constant_id = 24) const int R4 = 1;
+layout(constant_id = 25) const int R5 = 1;
+layout(constant_id = 26) const int R6 = 1;
+layout(constant_id = 27) const int R7 = 1;
+layout(constant_id = 30) const int S0 = 0;  // input strides
+layout(constant_id = 31) const int S1 = 0;
+layout(constant_id = 32) const int S2 = 0;
+layout(constant_id = 33) const int S3 = 0;
+layout(constant_id = 34) const int S4 = 0;
+layout(constant_id = 35) const int S5 = 0;
+layout(constant_id = 36) const int S6 = 0;
+layout(constant_id = 37) const int S7 = 0;
+void main() {
+  uint i = flat_index();
+  if (i >= uint(COUNT)) return;
+  int kept[8] = int[8](K0, K1, K2, K3, K4, K5, K6, K7);
+  int red[8] = int[8](R0, R1, R2, R3, R4, R5, R6, R7);
+  int st[8] = int[8](S0, S1, S2, S3, S4, S5, S6, S7);
+  int rest = int(i), base = 0;
+  for (int d = 7; d >= 0; --d) {
+    base += (rest % kept[d]) * st[d];
+    rest /= kept[d];
+  }
+  float sum = 0.0;
+  for (int r = 0; r < RED_COUNT; ++r) {
+    int q = r, off = 0;
+    for (int d = 7; d >= 0; --d) {
+      off += (q % red[d]) * st[d];
+      q /= red[d];
+    }
+    sum += x[base + off];
+  }
+  y[i] = sum / float(RED_COUNT);
+}
