@@ -358,10 +358,10 @@ void CudaExecutable::plan_pairs() {
       if (const auto pw = conv_layer_of(p)) {
         const DwPwPlan plan = plan_dw_pw(dw->shape, pw->shape, ctx_.model());
         const double saving = plan.separate.ms - plan.fused.ms;
-        if (plan.applicable && !plan.why.empty() && (plan.fuse || only_dw_pw) && (!have || saving > best_saving)) {
+        if (plan.applicable && plan.smem_bytes > 0 && (plan.fuse || only_dw_pw) && (!have || saving > best_saving)) {
           best = Pair{true, d, p, plan.tile, {}, plan.why};
           best_saving = saving;
-          have = plan.fuse || only_dw_pw;
+          have = true;
         }
       }
     }
