@@ -87,6 +87,7 @@ class CudaExecutable final : public Executable {
     check(cudaEventCreate(&start_), "cudaEventCreate");
     check(cudaEventCreate(&stop_), "cudaEventCreate");
     if (profile_) {
+      check(cudaEventCreate(&inputs_done_), "cudaEventCreate");
       step_events_.resize(steps_.size());
       for (auto& e : step_events_) check(cudaEventCreate(&e), "cudaEventCreate");
     }
@@ -119,6 +120,7 @@ class CudaExecutable final : public Executable {
     for (auto e : step_events_) cudaEventDestroy(e);
     if (start_) cudaEventDestroy(start_);
     if (stop_) cudaEventDestroy(stop_);
+    if (inputs_done_) cudaEventDestroy(inputs_done_);
     for (void* p : pinned_in_) cudaFreeHost(p);
     for (void* p : pinned_out_) cudaFreeHost(p);
   }
@@ -137,7 +139,7 @@ class CudaExecutable final : public Executable {
     device_ms_ = ms;
     if (profile_) {
       std::fill(times_.begin(), times_.end(), 0.0);
-      cudaEvent_t prev = start_;
+      cudaEvent_t prev = inputs_done_;  // node times exclude the input copies
       for (size_t k = 0; k < steps_.size(); ++k) {
         float t = 0;
         check(cudaEventElapsedTime(&t, prev, step_events_[k]), "cudaEventElapsedTime");
@@ -200,6 +202,7 @@ class CudaExecutable final : public Executable {
       if (bytes(g.inputs[i]) > 0)
         check(cudaMemcpyAsync(ptr(g.inputs[i]), pinned_in_[i], bytes(g.inputs[i]), cudaMemcpyHostToDevice, s),
               "cudaMemcpyAsync (input)");
+    if (profile_ && inputs_done_) check(cudaEventRecord(inputs_done_, s), "cudaEventRecord");
     for (size_t k = 0; k < steps_.size(); ++k) {
       steps_[k].fn(s);
       if (eager_check) {
@@ -262,7 +265,7 @@ class CudaExecutable final : public Executable {
   MemoryPlan plan_;
   DeviceBuffer arena_, workspace_;
   std::vector<void*> pinned_in_, pinned_out_;
-  cudaEvent_t start_ = nullptr, stop_ = nullptr;
+  cudaEvent_t start_ = nullptr, stop_ = nullptr, inputs_done_ = nullptr;
   std::vector<cudaEvent_t> step_events_;
   cudaGraph_t graph_handle_ = nullptr;
   cudaGraphExec_t graph_exec_ = nullptr;

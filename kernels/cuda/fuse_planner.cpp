@@ -60,10 +60,26 @@ FusionCost add(FusionCost a, const FusionCost& b) {
   return a;
 }
 
-// The depthwise layer alone (conv.cu's depthwise kernel: one thread per output).
+int halo_extent(int tile, int stride, int kernel, int dilation) { return (tile - 1) * stride + (kernel - 1) * dilation + 1; }
+
+// Input elements per channel that a tile of `tile_p` consecutive output
+// pixels (whole rows when tile_p >= OW, part of one or two rows otherwise)
+// reads: its rows and columns widened by the kernel's halo.
+double tile_input_per_channel(const ConvShape& dw, int64_t tile_p) {
+  const int64_t rows = std::min<int64_t>(dw.OH, (tile_p + dw.OW - 1) / dw.OW + (tile_p % dw.OW ? 1 : 0));
+  const int64_t cols = std::min<int64_t>(dw.OW, tile_p);
+  return static_cast<double>(std::min(dw.H, halo_extent(static_cast<int>(rows), dw.sh, dw.KH, dw.dh))) *
+         std::min(dw.W, halo_extent(static_cast<int>(cols), dw.sw, dw.KW, dw.dw));
+}
+
+// The depthwise layer alone (conv.cu's depthwise kernel: one thread per
+// output, 256 consecutive pixels of one channel per block, the input rows
+// they need read through the cache once per block).
 FusionCost separate_depthwise(const ConvShape& s, const DeviceModel& d) {
   FusionCost c;
-  c.bytes = (static_cast<double>(s.input_elems()) + static_cast<double>(s.output_elems()) +
+  const int64_t P = int64_t{s.OH} * s.OW;
+  const double tiles = static_cast<double>(s.N) * s.C * ceil_div(P, kThreads);
+  c.bytes = (tiles * tile_input_per_channel(s, std::min<int64_t>(P, kThreads)) + static_cast<double>(s.output_elems()) +
              static_cast<double>(s.weight_elems())) * kF;
   c.flops = 2.0 * static_cast<double>(s.macs());
   c.blocks = std::ceil(static_cast<double>(s.output_elems()) / kThreads);
@@ -71,20 +87,21 @@ FusionCost separate_depthwise(const ConvShape& s, const DeviceModel& d) {
   return c;
 }
 
-// A 1x1 layer as a library GEMM with 128x64 tiles: the input is read once per
-// 128 output channels.
+// A 1x1 layer as a library GEMM with 128-pixel x 64-channel tiles: the input
+// is read once per 64 output channels and the weights once per 128 pixels,
+// as the fused kernels' re-reads are counted.
 FusionCost separate_pointwise(const ConvShape& s, const DeviceModel& d) {
   FusionCost c;
-  const double reads = static_cast<double>(ceil_div(s.K, 128));
-  c.bytes = (static_cast<double>(s.input_elems()) * reads + static_cast<double>(s.output_elems()) +
-             static_cast<double>(s.weight_elems())) * kF;
+  const int64_t P = int64_t{s.OH} * s.OW;
+  const double channel_tiles = static_cast<double>(ceil_div(s.K, 64));
+  const double pixel_tiles = static_cast<double>(s.N * ceil_div(P, 128));
+  c.bytes = (static_cast<double>(s.input_elems()) * channel_tiles + static_cast<double>(s.output_elems()) +
+             static_cast<double>(s.weight_elems()) * pixel_tiles) * kF;
   c.flops = 2.0 * static_cast<double>(s.macs());
-  c.blocks = static_cast<double>(s.N * ceil_div(int64_t{s.OH} * s.OW, 128) * ceil_div(s.K, 64));
+  c.blocks = pixel_tiles * channel_tiles;
   c.ms = kernel_ms(c.bytes, c.flops, kLibraryGemmEfficiency, c.blocks, 2, d);
   return c;
 }
-
-int halo_extent(int tile, int stride, int kernel, int dilation) { return (tile - 1) * stride + (kernel - 1) * dilation + 1; }
 
 }  // namespace
 
@@ -141,12 +158,7 @@ DwPwPlan plan_dw_pw(const ConvShape& dw, const ConvShape& pw, const DeviceModel&
     const size_t smem = dw_pw_smem_bytes(t);
     if (smem > d.smem_per_block) continue;
     const int64_t kt = ceil_div(K, t.tile_k), pt = ceil_div(P, t.tile_p);
-    // Input halo of a tile of tile_p consecutive output pixels (whole rows
-    // when tile_p >= OW, part of a row otherwise).
-    const int rows = static_cast<int>(std::min<int64_t>(dw.OH, ceil_div(t.tile_p, dw.OW) + (t.tile_p % dw.OW ? 1 : 0)));
-    const int cols = std::min<int>(dw.OW, t.tile_p);
-    const double halo = static_cast<double>(std::min(dw.H, halo_extent(rows, dw.sh, dw.KH, dw.dh))) *
-                        std::min(dw.W, halo_extent(cols, dw.sw, dw.KW, dw.dw));
+    const double halo = tile_input_per_channel(dw, t.tile_p);
     FusionCost f;
     f.blocks = static_cast<double>(dw.N * pt * kt);
     f.bytes = (f.blocks * C * halo +                          // input, once per output-channel tile
