@@ -14,7 +14,7 @@
 #include "tests/common/graph_builder.hpp"
 #include "tests/common/test_util.hpp"
 #include "tests/cpu/cpu_test_util.hpp"
-#include "tests/cpu/model_util.hpp"
+#include "tests/common/model_util.hpp"
 
 namespace kiln::test {
 namespace {

@@ -1,15 +1,17 @@
-// Real models on backend "cuda" against the reference backend (1e-4 of the
-// largest reference magnitude), every fixed algorithm end to end, bitwise
-// determinism, CUDA-graph replay against step-by-step launches, and per-node
-// profiling. Needs a CUDA device (and the models: ../shared/models and the
+// Real models on backend "cuda" beyond the generic harness (tests/backends,
+// which checks every model on every backend with the heuristic): every fixed
+// algorithm end to end against the reference (1e-4 of the largest reference
+// magnitude), bitwise determinism, CUDA-graph replay against step-by-step
+// launches, and per-node profiling. Needs a CUDA device (and the models: ../shared/models and the
 // torchvision exports of the build tree); skips naming what is missing.
 #include <fmt/format.h>
 
 #include <cstdlib>
+#include <cstring>
 
 #include "kernels/cuda/conv_algorithm.hpp"
 #include "tests/common/test_util.hpp"
-#include "tests/cpu/model_util.hpp"
+#include "tests/common/model_util.hpp"
 #include "tests/cuda/cuda_test_util.hpp"
 
 namespace kiln::test {
@@ -17,48 +19,9 @@ namespace {
 
 constexpr double kTol = 1e-4;
 
-struct ModelCase {
-  std::string id, onnx, input;
-  bool torchvision = false;
-};
-void PrintTo(const ModelCase& c, std::ostream* os) { *os << c.id; }
-
-std::vector<ModelCase> model_cases() {
-  std::vector<ModelCase> v = {
-      {"squeezenet1_1", "squeezenet1.1/squeezenet1.1.onnx", "squeezenet1.1/test_data_set_0/input_0.pb"},
-      {"mobilenet_v2_1_0_224", "mobilenet_v2_1.0_224/mobilenet_v2_1.0_224_dequant.onnx",
-       "mobilenet_v2_1.0_224/opencv_ref_0/input_0.pb"},
-      {"mobilenet_v1_0_25_128", "mobilenet_v1_0.25_128/mobilenet_v1_0.25_128_dequant.onnx",
-       "mobilenet_v1_0.25_128/opencv_ref_0/input_0.pb"},
-      {"resnet20_cifar", "resnet_cifar/resnet20.onnx", "resnet_cifar/resnet20/torch_ref_0/input_0.pb"},
-  };
-  for (const char* name : {"resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_large", "efficientnet_b0",
-                           "shufflenet_v2_x1_0", "densenet121"})
-    v.push_back({std::string("torchvision_") + name, name, "", true});
-  return v;
-}
-
-// The model and its input, or false with the reason to skip.
-bool load(const ModelCase& c, const Model** model, Tensor* input, std::string* skip) {
-  if (!have_converter()) {
-    *skip = "this build has no ONNX converter (KILN_BUILD_CONVERTER=OFF)";
-    return false;
-  }
-  std::filesystem::path onnx, input_file;
-  if (c.torchvision) {
-    const auto p = torchvision_model(c.onnx);
-    if (!p) return *skip = missing_torchvision(c.onnx), false;
-    onnx = *p;
-    input_file = torchvision_dir() / (c.onnx + ".input.npy");
-  } else {
-    const auto p = shared_model(c.onnx);
-    if (!p) return *skip = missing_shared(c.onnx), false;
-    onnx = *p;
-    input_file = shared_dir() / "models" / c.input;
-  }
-  *model = &import_model(onnx);
-  *input = model_input(**model, input_file);
-  return true;
+// The model and input of a case of tests/common/model_util, or false with the reason to skip.
+bool load(const std::string& id, const Model** model, Tensor* input, std::string* skip) {
+  return load_model_case(model_case(id), model, input, skip);
 }
 
 std::vector<Tensor> run(const Model& m, const SessionOptions& o, const Tensor& input) {
@@ -83,33 +46,17 @@ std::vector<Tensor> run(const Model& m, const SessionOptions& o, const Tensor& i
   return ::testing::AssertionSuccess();
 }
 
-class CudaModels : public ::testing::TestWithParam<ModelCase> {};
-
-TEST_P(CudaModels, MatchesTheReferenceBackend) {
-  KILN_REQUIRE_CUDA_DEVICE();
-  const Model* model = nullptr;
-  Tensor input;
-  std::string skip;
-  if (!load(GetParam(), &model, &input, &skip)) GTEST_SKIP() << skip;
-  const auto expected = run(*model, SessionOptions{}, input);
-  EXPECT_TRUE(close(run(*model, cuda_options("heuristic"), input), expected, kTol)) << "heuristic";
-  EXPECT_TRUE(close(run(*model, cuda_options("heuristic", true), input), expected, kTol)) << "deterministic";
-}
-
-INSTANTIATE_TEST_SUITE_P(All, CudaModels, ::testing::ValuesIn(model_cases()),
-                         [](const auto& info) { return info.param.id; });
-
 // Every algorithm fixed, end to end, on the two models whose layers cover them.
 TEST(CudaModelsFixed, EveryAlgorithmOnMobileNetV2AndResNet18) {
   KILN_REQUIRE_CUDA_DEVICE();
-  for (const ModelCase& c : {model_cases()[1], model_cases()[4]}) {
+  for (const std::string id : {"mobilenet_v2_1_0_224", "torchvision_resnet18"}) {
     const Model* model = nullptr;
     Tensor input;
     std::string skip;
-    if (!load(c, &model, &input, &skip)) GTEST_SKIP() << skip;
+    if (!load(id, &model, &input, &skip)) GTEST_SKIP() << skip;
     const auto expected = run(*model, SessionOptions{}, input);
     for (const std::string& name : cuda::conv_algorithm_names())
-      EXPECT_TRUE(close(run(*model, cuda_options("fixed:" + name), input), expected, kTol)) << c.id << " fixed:" << name;
+      EXPECT_TRUE(close(run(*model, cuda_options("fixed:" + name), input), expected, kTol)) << id << " fixed:" << name;
   }
 }
 
@@ -118,7 +65,7 @@ TEST(CudaModelsDeterminism, SameBitsAcrossRunsAndSessions) {
   const Model* model = nullptr;
   Tensor input;
   std::string skip;
-  if (!load(model_cases()[1], &model, &input, &skip)) GTEST_SKIP() << skip;
+  if (!load("mobilenet_v2_1_0_224", &model, &input, &skip)) GTEST_SKIP() << skip;
   Session a(*model, cuda_options("heuristic", true));
   const auto first = a.run({input});
   for (int i = 0; i < 5; ++i) EXPECT_TRUE(same_bits(a.run({input}), first)) << "run " << i;
@@ -140,7 +87,7 @@ TEST(CudaModelsGraph, ReplayEqualsStepByStepLaunches) {
   const Model* model = nullptr;
   Tensor input;
   std::string skip;
-  if (!load(model_cases()[1], &model, &input, &skip)) GTEST_SKIP() << skip;
+  if (!load("mobilenet_v2_1_0_224", &model, &input, &skip)) GTEST_SKIP() << skip;
   Session graphed(*model, cuda_options("heuristic", true));
   std::vector<Tensor> eager;
   {
@@ -163,7 +110,7 @@ TEST(CudaModelsGraph, ProfilingGivesPerNodeDeviceTimes) {
   const Model* model = nullptr;
   Tensor input;
   std::string skip;
-  if (!load(model_cases()[1], &model, &input, &skip)) GTEST_SKIP() << skip;
+  if (!load("mobilenet_v2_1_0_224", &model, &input, &skip)) GTEST_SKIP() << skip;
   EnvVar on("KILN_CUDA_PROFILE", "1");
   Session s(*model, cuda_options());
   s.run({input});

@@ -52,10 +52,15 @@ class ScratchSlots {
 };
 
 // Rows of C per task: enough tasks for the threads, whole register tiles,
-// and not so many rows that A falls out of L2.
-inline int rows_per_task(int64_t rows, int mr, int threads, int64_t k_total) {
+// and not so many rows that A falls out of L2. `other_tasks` is how many
+// tasks the columns (and groups) already give: each row task streams all of
+// B again, so rows are split only as far as the threads need — splitting
+// ResNet-50's 7×7 layers (49 rows, 4-8 MiB of weights) four ways for one
+// thread re-read their weights from L3 four times.
+inline int rows_per_task(int64_t rows, int mr, int threads, int64_t k_total, int64_t other_tasks = 1) {
   const int64_t by_cache = std::max<int64_t>(mr, (256 * 1024 / 4) / std::max<int64_t>(1, k_total) / mr * mr);
-  const int64_t by_threads = (rows + 4 * threads - 1) / (4 * threads);
+  const int64_t row_tasks_wanted = std::max<int64_t>(1, (4 * threads + other_tasks - 1) / other_tasks);
+  const int64_t by_threads = (rows + row_tasks_wanted - 1) / row_tasks_wanted;
   int64_t r = std::min<int64_t>({by_cache, std::max<int64_t>(by_threads, mr), 16 * mr});
   r = (r + mr - 1) / mr * mr;
   return static_cast<int>(std::max<int64_t>(r, mr));
@@ -78,9 +83,10 @@ void run_grouped_gemm(const ConvLayer& l, const ConvRun& r, const std::vector<Pa
   const SimdKernels& kern = *l.simd;
   const int cg = s.cin_per_group(), kg = s.cout_per_group();
   const int64_t M = s.output_pixels();
-  const int rows = rows_per_task(M, kern.mr, l.threads, int64_t{nseg} * cg);
   const int panels = b[0].panels(), ppt = panels_per_task(kern, panels);
-  const int64_t m_tasks = (M + rows - 1) / rows, p_tasks = (panels + ppt - 1) / ppt;
+  const int64_t p_tasks = (panels + ppt - 1) / ppt;
+  const int rows = rows_per_task(M, kern.mr, l.threads, int64_t{nseg} * cg, p_tasks * s.group);
+  const int64_t m_tasks = (M + rows - 1) / rows;
   auto task = [&](size_t i) {
     const int g = static_cast<int>(static_cast<int64_t>(i) / (m_tasks * p_tasks));
     const int64_t rest = static_cast<int64_t>(i) % (m_tasks * p_tasks);

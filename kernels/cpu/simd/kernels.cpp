@@ -103,82 +103,129 @@ inline const float* input_row(const DepthwiseArgs& a, int ih) {
   return a.x_rows ? a.x_rows[ih] : a.x + static_cast<size_t>(ih) * a.W * a.C;
 }
 
-// Four neighbouring outputs at unit dilation and stride S: each input
-// column is loaded once and used by every output whose window covers it.
+// The activation with its kind known at compile time (kAny: read at run time),
+// so that the depthwise inner loops carry no switch.
+constexpr int kAny = -1;
+template <int ACT>
+inline vf activate_as(vf x, const Activation& act) {
+  if constexpr (ACT == kNone) return x;
+  else if constexpr (ACT == kRelu) return vmax(x, vf{});
+  else if constexpr (ACT == kClip) return vmax(vmin(x, splat(act.beta)), splat(act.alpha));
+  else return activate(x, act);
+}
+
+// Four neighbouring outputs at unit dilation and stride S: each input column
+// is loaded once and used by every output whose window covers it. A null row
+// is vertical padding (its taps are skipped).
 template <int K, int S>
-inline void block4(const float* const* rows, int iw0, int C, const vf* w, vf* acc) {
+inline void block4(const float* const* rows, size_t col, int C, const vf* w, vf* acc) {
 #pragma GCC unroll 5
   for (int kh = 0; kh < K; ++kh) {
-    const float* row = rows[kh] + static_cast<size_t>(iw0) * C;
-    vf col[3 * S + K];
+    if (!rows[kh]) continue;
+    const float* row = rows[kh] + col;
+    vf v[3 * S + K];
 #pragma GCC unroll 16
-    for (int j = 0; j < 3 * S + K; ++j) col[j] = load(row + static_cast<size_t>(j) * C);
+    for (int j = 0; j < 3 * S + K; ++j) v[j] = load(row + static_cast<size_t>(j) * C);
 #pragma GCC unroll 4
     for (int o = 0; o < 4; ++o)
 #pragma GCC unroll 5
-      for (int kw = 0; kw < K; ++kw) acc[o] += col[o * S + kw] * w[kh * K + kw];
+      for (int kw = 0; kw < K; ++kw) acc[o] += v[o * S + kw] * w[kh * K + kw];
   }
 }
 
-// Taps known at compile time keep the weights of a channel block in registers.
+// Loads the K·K weights (and the bias) of channels [c, c + nc).
 template <int K>
+inline void load_taps(const DepthwiseArgs& a, int c, int nc, vf* w, vf* bias) {
+  const int C = a.C;
+  for (int i = 0; i < K * K; ++i)
+    w[i] = nc == kVL ? load(a.w + static_cast<size_t>(i) * C + c) : load_partial(a.w + static_cast<size_t>(i) * C + c, nc);
+  *bias = a.bias ? (nc == kVL ? load(a.bias + c) : load_partial(a.bias + c, nc)) : vf{};
+}
+
+// One output with any geometry, padding checked per tap.
+template <int K, int ACT>
+inline void depthwise_one(const DepthwiseArgs& a, int oh, int ow, int c, int nc, const vf* w, vf bias) {
+  const int C = a.C;
+  const int ih0 = oh * a.sh - a.pt, iw0 = ow * a.sw - a.pl;
+  vf acc = bias;
+  for (int kh = 0; kh < K; ++kh) {
+    const int ih = ih0 + kh * a.dh;
+    if (ih < 0 || ih >= a.H) continue;
+    const float* row = input_row(a, ih) + c;
+    for (int kw = 0; kw < K; ++kw) {
+      const int iw = iw0 + kw * a.dw;
+      if (iw < 0 || iw >= a.W) continue;
+      const float* p = row + static_cast<size_t>(iw) * C;
+      acc += (nc == kVL ? load(p) : load_partial(p, nc)) * w[kh * K + kw];
+    }
+  }
+  acc = activate_as<ACT>(acc, a.act);
+  float* out = a.y + (static_cast<size_t>(oh - a.y_first_row) * a.OW + ow) * C + c;
+  if (nc == kVL) store(out, acc);
+  else store_partial(out, acc, nc);
+}
+
+// Taps and activation known at compile time. At unit dilation and stride 1
+// or 2, the interior columns of a row run in blocks of four outputs (rows
+// above or below the input skipped), with the channel loop inside so that the
+// K input rows of a block (a few columns × all channels) stay in L1 while
+// every channel block uses them. Edge columns, the last partial channel block
+// and other geometries go one output at a time.
+template <int K, int ACT>
 void depthwise_fixed(const DepthwiseArgs& a) {
   const int C = a.C;
+  const int S = a.sw;
+  const int c_full = C / kVL * kVL;  // channels in whole vectors
+  const bool blockable = a.dh == 1 && a.dw == 1 && (S == 1 || S == 2) && c_full > 0;
+  // The columns of whole blocks of four whose windows lie inside the input.
+  int ow_lo = 0, ow_hi = 0;
+  if (blockable) {
+    while (ow_lo < a.OW && ow_lo * S - a.pl < 0) ++ow_lo;
+    ow_hi = ow_lo;
+    while (ow_hi + 4 <= a.OW && (ow_hi + 3) * S - a.pl + K - 1 < a.W) ow_hi += 4;
+  }
   for (int oh = a.oh_begin; oh < a.oh_end; ++oh) {
     const int ih0 = oh * a.sh - a.pt;
-    for (int c = 0; c < C; c += kVL) {
-      const int nc = std::min(kVL, C - c);
-      vf w[K * K];
-      for (int i = 0; i < K * K; ++i)
-        w[i] = nc == kVL ? load(a.w + static_cast<size_t>(i) * C + c) : load_partial(a.w + static_cast<size_t>(i) * C + c, nc);
-      const vf bias = a.bias ? (nc == kVL ? load(a.bias + c) : load_partial(a.bias + c, nc)) : vf{};
-      auto out_at = [&](int ow) { return a.y + (static_cast<size_t>(oh - a.y_first_row) * a.OW + ow) * C + c; };
-      // One output with any geometry, padding checked per tap.
-      auto one = [&](int ow) {
-        const int iw0 = ow * a.sw - a.pl;
-        vf acc = bias;
-        const bool inside = ih0 >= 0 && ih0 + (K - 1) * a.dh < a.H && iw0 >= 0 && iw0 + (K - 1) * a.dw < a.W;
-        if (inside && nc == kVL) {
-#pragma GCC unroll 5
-          for (int kh = 0; kh < K; ++kh) {
-            const float* row = input_row(a, ih0 + kh * a.dh) + static_cast<size_t>(iw0) * C + c;
-#pragma GCC unroll 5
-            for (int kw = 0; kw < K; ++kw) acc += load(row + static_cast<size_t>(kw) * a.dw * C) * w[kh * K + kw];
-          }
-        } else {
-          for (int kh = 0; kh < K; ++kh) {
-            const int ih = ih0 + kh * a.dh;
-            if (ih < 0 || ih >= a.H) continue;
-            for (int kw = 0; kw < K; ++kw) {
-              const int iw = iw0 + kw * a.dw;
-              if (iw < 0 || iw >= a.W) continue;
-              const float* p = input_row(a, ih) + static_cast<size_t>(iw) * C + c;
-              acc += (nc == kVL ? load(p) : load_partial(p, nc)) * w[kh * K + kw];
-            }
-          }
-        }
-        acc = activate(acc, a.act);
-        if (nc == kVL) store(out_at(ow), acc);
-        else store_partial(out_at(ow), acc, nc);
-      };
-
-      const int S = a.sw;
-      const bool blockable = ih0 >= 0 && ih0 + (K - 1) * a.dh < a.H && nc == kVL && a.dh == 1 && a.dw == 1 &&
-                             (S == 1 || S == 2);
-      int ow = 0;
-      if (blockable) {
-        const float* rows[K];
-        for (int kh = 0; kh < K; ++kh) rows[kh] = input_row(a, ih0 + kh) + c;
-        for (; ow < a.OW && ow * S - a.pl < 0; ++ow) one(ow);  // left edge
-        for (; ow + 4 <= a.OW && (ow + 3) * S - a.pl + K - 1 < a.W; ow += 4) {
+    if (blockable && ow_hi > ow_lo) {
+      const float* rows[K];
+      for (int kh = 0; kh < K; ++kh) rows[kh] = ih0 + kh >= 0 && ih0 + kh < a.H ? input_row(a, ih0 + kh) : nullptr;
+      float* out_row = a.y + static_cast<size_t>(oh - a.y_first_row) * a.OW * C;
+      for (int ow = ow_lo; ow < ow_hi; ow += 4) {
+        const size_t col = static_cast<size_t>(ow * S - a.pl) * C;
+        for (int c = 0; c < c_full; c += kVL) {
+          vf w[K * K], bias;
+          load_taps<K>(a, c, kVL, w, &bias);
           vf acc[4] = {bias, bias, bias, bias};
-          if (S == 1) block4<K, 1>(rows, ow * S - a.pl, C, w, acc);
-          else block4<K, 2>(rows, ow * S - a.pl, C, w, acc);
-          for (int o = 0; o < 4; ++o) store(out_at(ow + o), activate(acc[o], a.act));
+          if (S == 1) block4<K, 1>(rows, col + c, C, w, acc);
+          else block4<K, 2>(rows, col + c, C, w, acc);
+#pragma GCC unroll 4
+          for (int o = 0; o < 4; ++o)
+            store(out_row + static_cast<size_t>(ow + o) * C + c, activate_as<ACT>(acc[o], a.act));
         }
       }
-      for (; ow < a.OW; ++ow) one(ow);
     }
+    // Everything else, one channel block at a time with its weights in registers.
+    for (int c = 0; c < C; c += kVL) {
+      const int nc = std::min(kVL, C - c);
+      vf w[K * K], bias;
+      load_taps<K>(a, c, nc, w, &bias);
+      const bool in_blocks = blockable && nc == kVL;
+      for (int ow = 0; ow < a.OW; ++ow) {
+        if (in_blocks && ow == ow_lo) ow = ow_hi;
+        if (ow >= a.OW) break;
+        depthwise_one<K, ACT>(a, oh, ow, c, nc, w, bias);
+      }
+    }
+  }
+}
+
+template <int K>
+void depthwise_taps(const DepthwiseArgs& a) {
+  switch (a.act.kind) {
+    case kNone: return depthwise_fixed<K, kNone>(a);
+    case kRelu: return depthwise_fixed<K, kRelu>(a);
+    case kClip: return depthwise_fixed<K, kClip>(a);
+    default: return depthwise_fixed<K, kAny>(a);
   }
 }
 
@@ -210,8 +257,8 @@ void depthwise_any(const DepthwiseArgs& a) {
 }
 
 void depthwise(const DepthwiseArgs& a) {
-  if (a.KH == 3 && a.KW == 3) return depthwise_fixed<3>(a);
-  if (a.KH == 5 && a.KW == 5) return depthwise_fixed<5>(a);
+  if (a.KH == 3 && a.KW == 3) return depthwise_taps<3>(a);
+  if (a.KH == 5 && a.KW == 5) return depthwise_taps<5>(a);
   depthwise_any(a);
 }
 
