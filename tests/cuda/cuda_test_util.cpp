@@ -71,10 +71,11 @@ void CudaCases::compare(double rel_tol) const {
       for (size_t i = 0; i < actual.size(); ++i)
         EXPECT_TRUE(tensors_close(actual[i], c.expected[i], rel_tol)) << "output " << i;
       if (!c.detail_prefix.empty())
-        for (const NodeProfile& p : cuda.profile())
-          if (p.op == "Conv")
-            EXPECT_TRUE(p.detail.rfind(c.detail_prefix, 0) == 0 || p.detail.rfind("fused into", 0) == 0)
-                << p.name << ": " << p.detail << " (expected " << c.detail_prefix << ")";
+        for (const NodeProfile& p : cuda.profile()) {
+          if (p.op != "Conv") continue;
+          EXPECT_TRUE(p.detail.rfind(c.detail_prefix, 0) == 0 || p.detail.rfind("fused into", 0) == 0)
+              << p.name << ": " << p.detail << " (expected " << c.detail_prefix << ")";
+        }
     } catch (const std::exception& e) {
       ADD_FAILURE() << "cuda backend failed: " << e.what();
     }

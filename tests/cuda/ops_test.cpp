@@ -57,7 +57,7 @@ TEST(CudaOps, Pools) {
     std::vector<int32_t> k, s, p, d;
     bool ceil = false, cip = false;
   };
-  const std::vector<Case> cases = {
+  const std::vector<Case> pools = {
       {O::MaxPool, {1, 19, 13, 13}, {3, 3}, {2, 2}, {1, 1, 1, 1}, {}},
       {O::MaxPool, {1, 7, 10, 10}, {3, 3}, {2, 2}, {}, {}, true},
       {O::MaxPool, {1, 33, 9, 11}, {3, 2}, {1, 2}, {1, 0, 0, 1}, {}},
@@ -69,7 +69,7 @@ TEST(CudaOps, Pools) {
       {O::AveragePool, {1, 2, 5, 6, 7}, {2, 3, 3}, {1, 2, 1}, {0, 1, 1, 1, 0, 1}, {}, false, false},
   };
   int i = 0;
-  for (const Case& c : cases) {
+  for (const Case& c : pools) {
     GraphBuilder b;
     b.output(b.node(c.op, {b.input("x", c.x)}, pool_attrs(c.k, c.s, c.p, c.d, c.ceil, c.cip)));
     check(cases, b, 10 + static_cast<uint32_t>(i), fmt::format("pool case {}", i));
@@ -150,10 +150,12 @@ TEST(CudaOps, GemmAndMatMul) {
   {
     GraphBuilder b;
     const TensorId a = b.input("a", {3, 4, 5});
-    const TensorId c = b.random_constant("c", {4, 1}, 4);
-    b.output(b.node(O::Gemm, {b.node(O::Flatten, {a}, flatten_attrs(1)), b.random_constant("w", {20, 6}, 9), c},
+    b.output(b.node(O::Gemm,
+                    {b.node(O::Flatten, {a}, flatten_attrs(1)), b.random_constant("w", {20, 6}, 9),
+                     b.random_constant("c3", {3, 1}, 4)},
                     gemm_attrs(1.0f, 1.0f)));
-    b.output(b.node(O::Gemm, {b.input("m", {4, 20}), b.random_constant("w2", {20, 4}, 10), c}, gemm_attrs(1.0f, 0.5f)));
+    b.output(b.node(O::Gemm, {b.input("m", {4, 20}), b.random_constant("w2", {20, 4}, 10), b.random_constant("c1", {1}, 5)},
+                    gemm_attrs(1.0f, 0.5f)));
     check(cases, b, 61, "Gemm with C broadcast along rows");
   }
   const std::vector<std::pair<Shape, Shape>> mm = {
