@@ -120,6 +120,7 @@ class CpuExecutable final : public Executable {
     ChainLayers layers;
     int expand = -1, dw = -1, project = -1;  // node indices
     ChainCost cost;
+    std::optional<ConvSelector::ChainVerdict> verdict;  // tune mode
   };
   void lower_fallback(int i);
   std::optional<ConvLayer> conv_layer_of(int i) const;
@@ -131,6 +132,7 @@ class CpuExecutable final : public Executable {
   bool lower_pool(int i);
   bool lower_global_pool(int i);
   bool lower_unary(int i);
+  bool lower_softmax(int i);
   bool lower_binary(int i);
   bool lower_concat(int i);
   bool lower_gemm(int i);
@@ -217,6 +219,7 @@ void CpuExecutable::lower() {
       case OpType::Div: done = lower_binary(n); break;
       case OpType::Concat: done = lower_concat(n); break;
       case OpType::Gemm: done = lower_gemm(n); break;
+      case OpType::Softmax: done = lower_softmax(n); break;
       default: break;
     }
     if (!done) lower_fallback(n);
@@ -332,6 +335,7 @@ bool CpuExecutable::lower_conv(int i, std::vector<char>& skip) {
 }
 
 void CpuExecutable::add_conv_step(int i, const ConvKernel* kernel, TensorId xin, TensorId rin, TensorId out) {
+  packed_weight_bytes_ += kernel->weight_bytes();
   std::vector<TensorId> ins{xin};
   if (rin >= 0) ins.push_back(rin);
   add_node(i, OpType::Conv, ins, {out}, [this, kernel, xin, rin, out] {
@@ -378,7 +382,9 @@ void CpuExecutable::plan_chains() {
     for (int n : {c.expand, c.dw, c.project})
       if (n >= 0) separate += selector_.choose(*conv_layer_of(n), false).estimated_ms;
     const ChainCost cost = chain_cost(c.layers, separate, selector_.machine());
-    if (cost.fused_ms >= cost.separate_ms) continue;
+    // tune: measured fused vs separate; otherwise the cost model.
+    c.verdict = selector_.tune_chain(c.layers);
+    if (c.verdict ? !c.verdict->fuse : cost.fused_ms >= cost.separate_ms) continue;
     c.cost = cost;
     const int index = static_cast<int>(chains_.size());
     for (int n : {c.expand, c.dw, c.project})
@@ -419,10 +425,15 @@ void CpuExecutable::lower_chain(const Chain& c, std::vector<char>& skip) {
         details_[static_cast<size_t>(n)] = "fused into " + g.nodes[static_cast<size_t>(first)].name;
       }
     }
+  std::string why = fmt::format("est {:.3f} ms vs {:.3f} ms separate", c.cost.fused_ms, c.cost.separate_ms);
+  if (c.verdict && c.verdict->fused_ms >= 0)
+    why = fmt::format("tuned {:.3f} ms vs {:.3f} ms separate", c.verdict->fused_ms, c.verdict->separate_ms);
+  else if (c.verdict)
+    why = "tuning cache";
   details_[static_cast<size_t>(first)] =
-      fmt::format("fused {} [est {:.3f} ms vs {:.3f} ms separate, saves {} of intermediates]{} {}", names,
-                  c.cost.fused_ms, c.cost.separate_ms, human_bytes(static_cast<size_t>(c.cost.intermediate_bytes)),
-                  rin >= 0 ? " +residual" : "", kernel->detail());
+      fmt::format("fused {} [{}, saves {} of intermediates]{} {}", names, why,
+                  human_bytes(static_cast<size_t>(c.cost.intermediate_bytes)), rin >= 0 ? " +residual" : "",
+                  kernel->detail());
   add_conv_step(first, kernel, xin, rin, out);
 }
 
@@ -490,6 +501,27 @@ bool CpuExecutable::lower_unary(int i) {
   details_[static_cast<size_t>(i)] = "simd";
   const size_t n = static_cast<size_t>(element_count(graph_->shape(x)));
   add_node(i, node.op, {x}, {out}, [this, x, out, n, act] { simd_->activation(ptr(out), ptr(x), n, act); });
+  return true;
+}
+
+// Softmax on the logical (NCHW) form: outer × len × inner as the reference.
+bool CpuExecutable::lower_softmax(int i) {
+  const Node& node = graph_->nodes[static_cast<size_t>(i)];
+  const auto& attrs = attrs_as<fb::SoftmaxAttrsT>(node);
+  const TensorId x = in_layout(node.inputs[0], Layout::NCHW, i), out = node.outputs[0];
+  layout_[static_cast<size_t>(out)] = Layout::NCHW;
+  const Shape& xs = graph_->shape(node.inputs[0]);
+  size_t outer = 1, len = 1, inner = 1;
+  for (int64_t d = 0; d < static_cast<int64_t>(xs.size()); ++d) {
+    const size_t extent = static_cast<size_t>(xs[static_cast<size_t>(d)]);
+    if (d < attrs.axis) outer *= extent;
+    else if (d == attrs.axis || attrs.over_trailing_axes) len *= extent;
+    else inner *= extent;
+  }
+  details_[static_cast<size_t>(i)] = "simd";
+  add_node(i, node.op, {x}, {out}, [this, x, out, outer, len, inner] {
+    simd_->softmax(ptr(out), ptr(x), outer, len, inner);
+  });
   return true;
 }
 

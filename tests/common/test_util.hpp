@@ -2,6 +2,7 @@
 // Helpers shared by every test suite.
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -32,6 +33,19 @@ class TempPath {
 
  private:
   std::filesystem::path path_;
+};
+
+// Sets an environment variable for its lifetime, then restores the old value.
+class ScopedEnv {
+ public:
+  ScopedEnv(std::string name, const std::string& value);
+  ~ScopedEnv();
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::string name_;
+  std::optional<std::string> old_;
 };
 
 // Uniform random values in [lo, hi) from a fixed seed.

@@ -4,6 +4,9 @@
 // conversions where a reader wants the other layout, and residual-Add fusion.
 #include <fmt/format.h>
 
+#include <cmath>
+#include <limits>
+
 #include "engine/core/op_info.hpp"
 #include "tests/common/graph_builder.hpp"
 #include "tests/common/test_util.hpp"
@@ -116,6 +119,22 @@ INSTANTIATE_TEST_SUITE_P(
         PoolCase{O::AveragePool, {1, 65, 7, 7}, {7, 7}, {1, 1}, {}, {}},
         PoolCase{O::AveragePool, {1, 4, 1, 1}, {1, 1}, {1, 1}, {}, {}}),
     [](const auto& info) { return numbered(std::string(op_name(info.param.op)) + "_", static_cast<int64_t>(info.index)); });
+
+// The memory report counts the weights every convolution kernel holds: at
+// least the raw weights (packing pads panels; Winograd transforms grow them).
+TEST(CpuOps, MemoryReportCountsEveryConvolutionsWeights) {
+  GraphBuilder b;
+  TensorId t = conv(b, b.input("x", {1, 8, 16, 16}), 24, 3);  // 3x3: im2win or winograd
+  t = conv(b, t, 24, 3, 1, 1, 24);                            // depthwise
+  t = conv(b, t, 40, 1, 1, 0);                                // 1x1
+  b.output(t);
+  const Model model(std::make_shared<Graph>(b.build()));
+  const size_t raw = sizeof(float) * (24 * 8 * 9 + 24 * 9 + 40 * 24);
+  for (const char* algorithm : {"heuristic", "fixed:direct", "fixed:im2col"}) {
+    Session session(model, cpu_options(1, "", algorithm));
+    EXPECT_GE(session.memory().weights_bytes, raw) << algorithm;
+  }
+}
 
 TEST(CpuOps, GlobalPools) {
   for (O op : {O::GlobalAveragePool, O::GlobalMaxPool}) {
@@ -411,7 +430,54 @@ TEST(CpuOps, SoftmaxAfterGemmAndAfterAConv) {
     b.output(b.node(O::Softmax, {t}, softmax_attrs(1), "softmax"));
     b.output(b.node(O::Softmax, {t}, softmax_attrs(3)));
     check(b, 94, "softmax over channels of an NHWC conv output");
-    EXPECT_EQ(detail_on_cpu(b.build(), "softmax"), "reference kernel");
+    EXPECT_EQ(detail_on_cpu(b.build(), "softmax"), "simd");
+  }
+}
+
+// The vectorised exponential behind Sigmoid, Tanh and Softmax, over the whole
+// float range: tight absolute error against the reference (double-precision
+// std::exp / std::tanh), saturation at the ends, NaN kept.
+TEST(CpuOps, ExponentialActivationsAndSoftmaxOverTheFloatRange) {
+  std::vector<float> values;
+  for (float v = -120.0f; v <= 120.0f; v += 0.37f) values.push_back(v);
+  for (float v : {0.0f, -0.0f, 1e-6f, -1e-6f, 1e-30f, 88.0f, -88.0f, 89.0f, -104.0f, 3.4e38f, -3.4e38f,
+                  std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity()})
+    values.push_back(v);
+  const int64_t n = static_cast<int64_t>(values.size());
+  for (O op : {O::Sigmoid, O::Tanh}) {
+    GraphBuilder b;
+    b.output(b.node(op, {b.input("x", {1, n})}, no_attrs()));
+    const Graph g = b.build();
+    Tensor x({1, n});
+    std::copy(values.begin(), values.end(), x.data());
+    const std::vector<Tensor> want = run_graph(g, {x}, "reference");
+    for (const std::string& isa : cpu_isa_names()) {
+      SessionOptions o = cpu_options(1, isa);
+      const Model model(std::make_shared<Graph>(g));
+      const std::vector<Tensor> got_isa = run_model(model, o, {x});
+      for (int64_t i = 0; i < n; ++i) {
+        const float w = want[0].data()[i], v = got_isa[0].data()[i];
+        EXPECT_NEAR(v, w, 2e-7f + 2e-6f * std::abs(w)) << op_name(op) << "(" << values[static_cast<size_t>(i)] << "), isa " << isa;
+      }
+    }
+  }
+  {  // NaN stays NaN
+    GraphBuilder b;
+    b.output(b.node(O::Sigmoid, {b.input("x", {1, 3})}, no_attrs()));
+    Tensor x({1, 3});
+    x.data()[1] = std::numeric_limits<float>::quiet_NaN();
+    const Model model(std::make_shared<Graph>(b.build()));
+    for (const std::string& isa : cpu_isa_names())
+      EXPECT_TRUE(std::isnan(run_model(model, cpu_options(1, isa), {x})[0].data()[1])) << isa;
+  }
+  {  // logits far apart and far from zero, a row of equal values, and odd lengths
+    GraphBuilder b;
+    b.output(b.node(O::Softmax, {b.input("x", {4, 1001})}, softmax_attrs(1)));
+    const Graph g = b.build();
+    Tensor x = random_tensor({4, 1001}, 7, -80.0f, 80.0f);
+    for (int64_t k = 0; k < 1001; ++k) x.data()[1001 + k] = 42.0f;
+    for (int64_t k = 0; k < 1001; ++k) x.data()[2 * 1001 + k] -= 1000.0f;
+    check(g, {x}, "softmax with large logits");
   }
 }
 
@@ -613,6 +679,9 @@ TEST(CpuChains, InvertedResidualBlocksMatchTheReference) {
       {1, 8, 40, 30, 30, 16, 3, 1, 1, true, false, false},   // no project
       {1, 8, 40, 30, 30, 40, 3, 2, 1, false, true, false},
   };
+  // The cost model fuses only chains whose intermediates spill out of L2;
+  // these small cases must take the fused path all the same.
+  ScopedEnv spill_everything("KILN_CPU_L2_BYTES", "0");
   int fused = 0;
   for (const ChainCase& c : cases) {
     const Graph g = chain_graph(c);
@@ -633,6 +702,7 @@ TEST(CpuChains, DilatedDepthwiseInsideAChain) {
       {1, 16, 64, 28, 28, 16, 3, 2, 2, true, true, false},
       {1, 16, 64, 28, 28, 16, 3, 1, 2, false, true, false},
   };
+  ScopedEnv spill_everything("KILN_CPU_L2_BYTES", "0");  // fuse these small chains
   // A wrong row pointer can crash the process: each case runs in a child
   // process (gtest's death-test machinery), so a crash fails only this test.
   GTEST_FLAG_SET(death_test_style, "threadsafe");
@@ -652,6 +722,7 @@ TEST(CpuChains, DilatedDepthwiseInsideAChain) {
 // The residual of a chain's project is produced by a node that sits between
 // the chain's first (expand) and last (project) node in the graph's order.
 TEST(CpuChains, ResidualProducedBetweenTheChainsNodes) {
+  ScopedEnv spill_everything("KILN_CPU_L2_BYTES", "0");  // fuse this small chain
   GraphBuilder b;
   const TensorId x = b.input("x", {1, 16, 28, 28});
   const TensorId e = conv(b, x, 64, 1, 1, 0, 1, act(K::Clip, 0, 6), "expand");  // node 0

@@ -128,6 +128,52 @@ TEST(CpuTuning, WritesOneLinePerDistinctLayerAndTheNextSessionReadsIt) {
 }
 
 // Every ISA level and thread count still gives the reference's outputs when tuned.
+// An expand -> depthwise -> project chain: tune times it fused and apart,
+// stores the verdict as a "chain:" line, and the next session reads it.
+TEST(CpuTuning, ChainsAreDecidedByTimingAndTheVerdictIsCached) {
+  GraphBuilder b;
+  const TensorId x = b.input("x", {1, 8, 20, 20});
+  auto conv = [&](TensorId in, int64_t cout, int32_t k, int32_t group, const std::string& name, uint32_t seed) {
+    const int64_t cin = b.graph().shape(in)[1];
+    const TensorId w = b.random_constant(name + "_w", {cout, cin / group, k, k}, seed, -0.5f, 0.5f);
+    return b.node(O::Conv, {in, w}, conv_attrs({k, k}, {1, 1}, {k / 2, k / 2, k / 2, k / 2}, {}, group, act(K::Relu)),
+                  name);
+  };
+  TensorId t = conv(x, 32, 1, 1, "expand", 1);
+  t = conv(t, 32, 3, 32, "dw", 2);
+  b.output(conv(t, 8, 1, 1, "project", 3));
+  const Model model(std::make_shared<Graph>(b.build()));
+  const std::vector<Tensor> in = random_inputs(model.graph(), 5);
+  const std::vector<Tensor> want = run_model(model, SessionOptions{}, in);
+  TempPath cache("kiln_tune_chain", ".tsv");
+
+  Session first(model, tune_options(cache.str()));
+  EXPECT_TRUE(tensors_close(first.run(in)[0], want[0], 1e-4));
+  std::vector<std::string> chain_lines;
+  for (const std::string& line : lines_of(cache.str()))
+    if (line.find("\tchain:") != std::string::npos) chain_lines.push_back(line);
+  ASSERT_EQ(chain_lines.size(), 1u) << "expected one chain verdict in " << cache.str();
+  const std::vector<std::string> f = split_tabs(chain_lines[0]);
+  ASSERT_EQ(f.size(), 6u) << chain_lines[0];
+  ASSERT_TRUE(f[4] == "fused" || f[4] == "separate") << chain_lines[0];
+  EXPECT_GT(std::stod(f[5]), 0.0);
+  const bool fused = f[4] == "fused";
+  EXPECT_EQ(node_detail(first, "expand").rfind("fused", 0) == 0, fused) << node_detail(first, "expand");
+  if (fused) {
+    EXPECT_THAT(node_detail(first, "expand"), HasSubstr("tuned"));
+  }
+
+  // The second session times nothing: the same verdict, read from the cache.
+  const size_t lines_before = lines_of(cache.str()).size();
+  Session second(model, tune_options(cache.str()));
+  EXPECT_EQ(lines_of(cache.str()).size(), lines_before);
+  EXPECT_EQ(node_detail(second, "expand").rfind("fused", 0) == 0, fused);
+  if (fused) {
+    EXPECT_THAT(node_detail(second, "expand"), HasSubstr("tuning cache"));
+  }
+  EXPECT_TRUE(tensors_close(second.run(in)[0], want[0], 1e-4));
+}
+
 TEST(CpuTuning, TunedSessionsMatchTheReference) {
   const Graph g = tuning_graph();
   const Model model(std::make_shared<Graph>(g));

@@ -36,6 +36,7 @@ struct MachineModel {
   double gflops_per_thread = 100;  // sustained FMA throughput of the chosen ISA
   double bandwidth_gbs = 20;       // streaming from L2/L3 per thread
   int threads = 1;
+  double l2_bytes = 1 << 20;       // per core (sysfs; 1 MiB when unknown)
 };
 
 struct ConvRun {
@@ -51,6 +52,8 @@ class ConvKernel {
  public:
   virtual ~ConvKernel() = default;
   virtual size_t workspace_bytes() const { return 0; }
+  // Bytes of weights the kernel holds (its packed or transformed copies).
+  virtual size_t weight_bytes() const = 0;
   virtual void run(const ConvRun& r) const = 0;
   // Extra facts for `kiln inspect`, e.g. im2win's workspace beside im2col's.
   virtual std::string detail() const { return {}; }

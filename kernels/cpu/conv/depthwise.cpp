@@ -36,6 +36,8 @@ class DepthwiseKernel final : public ConvKernel {
     r.pool->parallel_for(static_cast<size_t>(s_.N * per_image), task);
   }
 
+  size_t weight_bytes() const override { return w_.size() * sizeof(float); }
+
  private:
   ConvLayer l_;
   ConvShape s_;

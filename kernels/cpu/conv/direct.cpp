@@ -28,6 +28,8 @@ class DirectKernel final : public ConvKernel {
     });
   }
 
+  size_t weight_bytes() const override { return bytes_of(b_); }
+
  private:
   ConvLayer l_;
   ConvShape s_;

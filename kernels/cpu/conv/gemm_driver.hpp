@@ -38,6 +38,12 @@ class PackedB {
   int k_total_ = 0, n_ = 0, nr_ = 1, panels_ = 0;
 };
 
+inline size_t bytes_of(const std::vector<PackedB>& v) {
+  size_t n = 0;
+  for (const PackedB& b : v) n += b.bytes();
+  return n;
+}
+
 struct GemmProblem {
   int nseg = 1, seg_len = 0;  // K = nseg * seg_len, in B's row order
   const PackedB* b = nullptr;

@@ -69,6 +69,8 @@ class Im2colKernel final : public ConvKernel {
     return "workspace " + human_bytes(slots_.bytes()) + " (full im2col matrix " + human_bytes(full) + ")";
   }
 
+  size_t weight_bytes() const override { return b_.bytes(); }
+
  private:
   ConvLayer l_;
   ConvShape s_;

@@ -74,6 +74,8 @@ class Im2winKernel final : public ConvKernel {
            human_bytes(slots_.bytes()) + ", " + std::to_string(rows_per_task_) + " output rows per task)";
   }
 
+  size_t weight_bytes() const override { return b_.bytes(); }
+
  private:
   // Output rows per task. Each task streams the packed weights once for its
   // rows, so narrow layers (7×7: 7 pixels a row) whose weights exceed L2 take

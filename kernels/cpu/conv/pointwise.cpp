@@ -22,6 +22,8 @@ class PointwiseKernel final : public ConvKernel {
     });
   }
 
+  size_t weight_bytes() const override { return bytes_of(b_); }
+
  private:
   ConvLayer l_;
   ConvShape s_;

@@ -25,6 +25,40 @@ bool usable(const ConvAlgorithm* a, const ConvShape& s, bool residual) {
   return a->applicable(s) && (!residual || a->fuses_residual());
 }
 
+// Best of three runs after a warm-up, on random input of `in`'s input shape
+// into `out`'s output shape.
+double time_kernel(const ConvKernel& kernel, const ConvShape& in, const ConvShape& out, bool residual, ThreadPool& pool) {
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> dist(-1.f, 1.f);
+  std::vector<float> x(static_cast<size_t>(in.N) * in.H * in.W * in.C), y(static_cast<size_t>(out.output_pixels()) * out.K);
+  for (float& v : x) v = dist(rng);
+  std::vector<float> res = residual ? y : std::vector<float>{};
+  std::vector<float> ws(kernel.workspace_bytes() / sizeof(float) + 1);
+  const ConvRun run{x.data(), y.data(), residual ? res.data() : nullptr, ws.data(), &pool};
+  kernel.run(run);  // warm-up
+  double ms = 1e30;
+  for (int i = 0; i < 3; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    kernel.run(run);
+    ms = std::min(ms, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return ms;
+}
+
+// The L2 size per core: $KILN_CPU_L2_BYTES when set (for machines whose sysfs
+// is wrong or missing, and for tests that need the cost model to see every
+// intermediate as spilled), else CPU 0's from sysfs ("1024K"), else -1.
+double l2_cache_bytes() {
+  if (const char* env = std::getenv("KILN_CPU_L2_BYTES"); env && *env) return std::atof(env);
+  std::ifstream in("/sys/devices/system/cpu/cpu0/cache/index2/size");
+  std::string text;
+  if (!(in >> text) || text.empty()) return -1;
+  double v = std::atof(text.c_str());
+  if (text.back() == 'K') v *= 1024;
+  if (text.back() == 'M') v *= 1024 * 1024;
+  return v;
+}
+
 }  // namespace
 
 ConvSelector::ConvSelector(const BackendOptions& options, Isa isa) {
@@ -32,6 +66,7 @@ ConvSelector::ConvSelector(const BackendOptions& options, Isa isa) {
   // orders of magnitude; only their ratios between algorithms matter).
   machine_.gflops_per_thread = isa == Isa::Avx512 ? 110 : isa == Isa::Avx2 ? 60 : 20;
   machine_.bandwidth_gbs = 25;
+  if (const double l2 = l2_cache_bytes(); l2 >= 0) machine_.l2_bytes = l2;
   // Deterministic mode must choose the same algorithms for any thread count,
   // so its estimates assume one thread.
   machine_.threads = options.deterministic ? 1 : options.threads;
@@ -99,27 +134,13 @@ Selection ConvSelector::tune(const ConvLayer& layer, bool residual) {
       return {a, a->cost_ms(s, machine_), -1, "tuning cache"};
   }
   // Time every candidate on random data of the layer's shape.
-  std::mt19937 rng(1);
-  std::uniform_real_distribution<float> dist(-1.f, 1.f);
-  std::vector<float> x(static_cast<size_t>(s.N) * s.H * s.W * s.C), y(static_cast<size_t>(s.output_pixels()) * s.K);
-  for (float& v : x) v = dist(rng);
-  std::vector<float> res = residual ? y : std::vector<float>{};
   ThreadPool pool(machine_.threads);
   ++tuned_;
   Selection best;
   std::string line;
   for (const ConvAlgorithm* a : conv_algorithms()) {
     if (!usable(a, s, residual)) continue;
-    auto kernel = a->prepare(layer);
-    std::vector<float> ws(kernel->workspace_bytes() / sizeof(float) + 1);
-    const ConvRun run{x.data(), y.data(), residual ? res.data() : nullptr, ws.data(), &pool};
-    kernel->run(run);  // warm-up
-    double ms = 1e30;
-    for (int i = 0; i < 3; ++i) {
-      const auto t0 = std::chrono::steady_clock::now();
-      kernel->run(run);
-      ms = std::min(ms, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-    }
+    const double ms = time_kernel(*a->prepare(layer), s, s, residual, pool);
     line += fmt::format(" {} {:.3f} ms,", a->name(), ms);
     if (!best.algorithm || ms < best.measured_ms) best = {a, a->cost_ms(s, machine_), ms, "tuned"};
   }
@@ -128,6 +149,35 @@ Selection ConvSelector::tune(const ConvLayer& layer, bool residual) {
   cache_[key] = best.algorithm->name();
   append_cache(key, best.algorithm->name(), best.measured_ms);
   return best;
+}
+
+std::optional<ConvSelector::ChainVerdict> ConvSelector::tune_chain(const ChainLayers& c) {
+  if (mode_ != Mode::Tune) return std::nullopt;
+  const ConvShape& first = c.expand ? c.expand->shape : c.depthwise.shape;
+  const ConvShape& last = c.project ? c.project->shape : c.depthwise.shape;
+  const std::string key = fmt::format("{}\t{}\tchain:{}|{}|{}\t0", signature_, machine_.threads,
+                                      c.expand ? c.expand->shape.key() : "-", c.depthwise.shape.key(),
+                                      c.project ? c.project->shape.key() : "-");
+  if (auto it = cache_.find(key); it != cache_.end() && (it->second == "fused" || it->second == "separate"))
+    return ChainVerdict{it->second == "fused", -1, -1, "tuning cache"};
+  // The layers apart, each with its tuned algorithm, against the chain.
+  ThreadPool pool(machine_.threads);
+  ChainVerdict v;
+  v.how = "tuned";
+  v.separate_ms = 0;
+  for (const ConvLayer* l : {c.expand ? &*c.expand : nullptr, &c.depthwise, c.project ? &*c.project : nullptr}) {
+    if (!l) continue;
+    const Selection sel = tune(*l, false);
+    v.separate_ms += time_kernel(*sel.algorithm->prepare(*l), l->shape, l->shape, false, pool);
+  }
+  v.fused_ms = time_kernel(*prepare_chain(c), first, last, false, pool);
+  pool.release_workers();
+  v.fuse = v.fused_ms < v.separate_ms;
+  fmt::print(stderr, "tuning chain [{}]: fused {:.3f} ms, separate {:.3f} ms -> {}\n", key.substr(key.find("chain:")),
+             v.fused_ms, v.separate_ms, v.fuse ? "fused" : "separate");
+  cache_[key] = v.fuse ? "fused" : "separate";
+  append_cache(key, cache_[key], v.fuse ? v.fused_ms : v.separate_ms);
+  return v;
 }
 
 void ConvSelector::load_cache() {

@@ -4,10 +4,12 @@
 // in a tuning-cache file keyed by CPU, thread count and layer shape), or
 // `fixed:NAME` (that algorithm wherever it applies, the heuristic elsewhere).
 #include <map>
+#include <optional>
 #include <string>
 
 #include "engine/runtime/backend.hpp"
 #include "kernels/cpu/conv/conv_algorithm.hpp"
+#include "kernels/cpu/conv/fused_chain.hpp"
 #include "kernels/cpu/isa.hpp"
 
 namespace kiln::cpu {
@@ -24,6 +26,15 @@ class ConvSelector {
   ConvSelector(const BackendOptions& options, Isa isa);
   // The algorithm for `layer`; with `residual`, only those that fuse a residual Add.
   Selection choose(const ConvLayer& layer, bool residual);
+  // Tune mode only (nullopt otherwise, where the cost model decides): whether
+  // the chain runs faster fused than as its layers with their tuned
+  // algorithms, both timed once and the verdict cached.
+  struct ChainVerdict {
+    bool fuse = false;
+    double fused_ms = -1, separate_ms = -1;  // -1: read from the tuning cache
+    std::string how;                         // "tuned" or "tuning cache"
+  };
+  std::optional<ChainVerdict> tune_chain(const ChainLayers& c);
   const MachineModel& machine() const { return machine_; }
   bool fixed_mode() const { return mode_ == Mode::Fixed; }
   static std::string default_cache_path();

@@ -228,6 +228,8 @@ class WinogradKernel final : public ConvKernel {
            " tiles per task), transformed weights " + human_bytes(u);
   }
 
+  size_t weight_bytes() const override { return bytes_of(b_); }
+
  private:
   ConvLayer l_;
   ConvShape s_;

@@ -30,12 +30,13 @@ inline vf activate(vf x, const Activation& act) {
     case kLeakyRelu: return x >= vf{} ? x : x * act.alpha;
     case kHardSigmoid: return vmax(vmin(x * act.alpha + act.beta, splat(1.0f)), vf{});
     case kHardSwish: return x * vmax(vmin(x * (1.0f / 6.0f) + 0.5f, splat(1.0f)), vf{});
-    case kSigmoid:
-      for (int i = 0; i < kVL; ++i) x[i] = 1.0f / (1.0f + std::exp(-x[i]));
-      return x;
-    case kTanh:
-      for (int i = 0; i < kVL; ++i) x[i] = std::tanh(x[i]);
-      return x;
+    case kSigmoid: return 1.0f / (1.0f + vexp(-x));
+    case kTanh: {
+      // tanh|x| = (1 - e^-2|x|) / (1 + e^-2|x|), then x's sign.
+      const vi sign = reinterpret_cast<vi>(x) & (vi{} + static_cast<int>(0x80000000u));
+      const vf e = vexp(-2.0f * vmax(x, -x));
+      return reinterpret_cast<vf>(reinterpret_cast<vi>((1.0f - e) / (1.0f + e)) | sign);
+    }
   }
   return x;
 }
@@ -445,11 +446,63 @@ void winograd_f43(const WinogradF43Args& a) {
   }
 }
 
+// Softmax over `len` values spaced `inner` apart, for every (outer, inner)
+// position: max, exponentials and their sum, then one scale.
+void softmax(float* y, const float* x, size_t outer, size_t len, size_t inner) {
+  for (size_t o = 0; o < outer; ++o) {
+    const float* xo = x + o * len * inner;
+    float* yo = y + o * len * inner;
+    if (inner == 1) {  // contiguous: vectorised along the axis
+      size_t k = 0;
+      vf mx = splat(-__builtin_inff());
+      for (; k + kVL <= len; k += kVL) mx = vmax(mx, load(xo + k));
+      float m = mx[0];
+      for (int l = 1; l < kVL; ++l) m = std::max(m, mx[l]);
+      for (; k < len; ++k) m = std::max(m, xo[k]);
+      vf sum{};
+      for (k = 0; k + kVL <= len; k += kVL) {
+        const vf e = vexp(load(xo + k) - m);
+        store(yo + k, e);
+        sum += e;
+      }
+      if (k < len) {
+        const int rest = static_cast<int>(len - k);
+        vf e = vexp(load_partial(xo + k, rest) - m);
+        for (int l = rest; l < kVL; ++l) e[l] = 0.0f;
+        store_partial(yo + k, e, rest);
+        sum += e;
+      }
+      float total = 0.0f;
+      for (int l = 0; l < kVL; ++l) total += sum[l];
+      const vf scale = splat(1.0f / total);
+      for (k = 0; k + kVL <= len; k += kVL) store(yo + k, load(yo + k) * scale);
+      for (; k < len; ++k) yo[k] *= scale[0];
+      continue;
+    }
+    // Strided axis: vectorised across `inner` neighbouring positions.
+    for (size_t i = 0; i < inner; i += kVL) {
+      const int nv = static_cast<int>(std::min<size_t>(kVL, inner - i));
+      auto ld = [&](const float* p) { return nv == kVL ? load(p) : load_partial(p, nv); };
+      auto st = [&](float* p, vf v) { nv == kVL ? store(p, v) : store_partial(p, v, nv); };
+      vf mx = ld(xo + i);
+      for (size_t k = 1; k < len; ++k) mx = vmax(mx, ld(xo + k * inner + i));
+      vf sum{};
+      for (size_t k = 0; k < len; ++k) {
+        const vf e = vexp(ld(xo + k * inner + i) - mx);
+        st(yo + k * inner + i, e);
+        sum += e;
+      }
+      const vf scale = 1.0f / sum;
+      for (size_t k = 0; k < len; ++k) st(yo + k * inner + i, ld(yo + k * inner + i) * scale);
+    }
+  }
+}
+
 }  // namespace
 
 extern const SimdKernels kKernels;
 const SimdKernels kKernels = {KILN_SIMD_NAME, kVL,      kMR,        kNR,           gemm_tile,   depthwise,
                               pool,           activation, binary, binary_channel, global_pool,
-                              winograd_f43};
+                              winograd_f43,   softmax};
 
 }  // namespace kiln::cpu::KILN_SIMD_NS

@@ -97,6 +97,9 @@ struct SimdKernels {
   void (*global_pool)(float* y, const float* x, size_t pixels, size_t C, bool is_max);
   // Winograd F(4×4, 3×3) input or output transform of one tile (see WinogradF43Args).
   void (*winograd_f43)(const WinogradF43Args& a);
+  // Softmax along an axis of `len` values `inner` floats apart, for `outer`
+  // blocks of len·inner floats; y may equal x.
+  void (*softmax)(float* y, const float* x, size_t outer, size_t len, size_t inner);
 };
 
 }  // namespace kiln::cpu

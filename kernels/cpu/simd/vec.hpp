@@ -42,4 +42,28 @@ inline void store_partial(float* p, vf v, int n) {
 inline vf vmax(vf a, vf b) { return a > b ? a : b; }
 inline vf vmin(vf a, vf b) { return a < b ? a : b; }
 
+typedef int vi __attribute__((vector_size(kVL * sizeof(int))));
+
+// e^x for every lane, relative error below 2e-7 over the float range: x =
+// n·ln2 + r with |r| <= ln2/2, e^r by its degree-6 Taylor polynomial, 2^n put
+// straight into the exponent bits. Inputs are clamped to [-87.3, 88.3] (2^n
+// stays a normal float); NaN stays NaN (the comparisons below are false for it).
+inline vf vexp(vf x) {
+  x = x > splat(88.3f) ? splat(88.3f) : x;
+  x = x < splat(-87.3f) ? splat(-87.3f) : x;
+  const vf t = x * 1.44269504f + 0.5f;
+  vi n = __builtin_convertvector(t, vi);                    // truncates toward zero
+  n += reinterpret_cast<vi>(t < __builtin_convertvector(n, vf));  // -1 where that was above t: floor
+  const vf fn = __builtin_convertvector(n, vf);
+  const vf r = (x - fn * 0.693145751953125f) - fn * 1.428606765330187e-06f;  // ln2 in two parts
+  vf p = splat(1.0f / 720) * r + 1.0f / 120;
+  p = p * r + 1.0f / 24;
+  p = p * r + 1.0f / 6;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const vi scale = (n + 127) << 23;
+  return p * reinterpret_cast<vf>(scale);
+}
+
 }  // namespace kiln::cpu::KILN_SIMD_NS
