@@ -18,6 +18,7 @@
 #include "apps/kiln/commands.hpp"
 #include "apps/kiln/session_flags.hpp"
 #include "apps/kiln/table.hpp"
+#include "kiln/energy.hpp"
 #include "kiln/kiln.hpp"
 
 namespace kiln::cli {
@@ -109,6 +110,8 @@ Command add_bench(CLI::App& app) {
     int runs = 50;
     int warmup = 5;
     uint32_t seed = 42;
+    bool energy = false;
+    double energy_seconds = 1.0;
     SessionOptions session;
   };
   auto args = std::make_shared<Args>();
@@ -119,6 +122,12 @@ Command add_bench(CLI::App& app) {
       ->check(CLI::Range(0, std::numeric_limits<int>::max()))
       ->capture_default_str();
   cmd->add_option("--seed", args->seed, "Seed of the random input values")->capture_default_str();
+  cmd->add_flag("--energy", args->energy,
+                "Also measure energy: back-to-back runs for at least --energy-seconds, read from NVML (GPU backends) "
+                "or RAPL powercap (CPU backends); says so when no meter is available");
+  cmd->add_option("--energy-seconds", args->energy_seconds, "Minimum duration of the energy measurement")
+      ->check(CLI::Range(1.0, 3600.0))
+      ->capture_default_str();
   cmd->add_option("--json", args->json, "Also write every result as JSON to this file");
   return [args] {
     // Opened first so that an unwritable path fails before the benchmark runs.
@@ -168,6 +177,31 @@ Command add_bench(CLI::App& app) {
       node_ms.resize(profile.size());
       for (size_t n = 0; n < profile.size(); ++n) node_ms[n].push_back(profile[n].ms);
     }
+    // Energy: back-to-back runs for at least energy_seconds between two meter readings.
+    struct EnergyResult {
+      bool measured = false;
+      std::string meter, reason;
+      double joules = 0, seconds = 0;
+      int runs = 0;
+    } energy;
+    if (args->energy) {
+      EnergyMeterOptions eo;
+      eo.backend = args->session.backend;
+      eo.device = args->session.device;
+      std::unique_ptr<EnergyMeter> meter = open_energy_meter(eo, &energy.reason);
+      if (meter) {
+        energy.meter = meter->name();
+        const double j0 = meter->joules();
+        const Clock::time_point e0 = Clock::now();
+        do {
+          session.run(inputs, outputs);
+          ++energy.runs;
+        } while (ms_since(e0) < args->energy_seconds * 1000.0);
+        energy.seconds = ms_since(e0) / 1000.0;
+        energy.joules = meter->joules() - j0;
+        energy.measured = true;
+      }
+    }
     const int64_t maxrss = ru_maxrss_kib();
     const int64_t hwm = vm_hwm_kib();
     const LatencyStats lat = latency_stats(latencies);
@@ -214,6 +248,14 @@ Command add_bench(CLI::App& app) {
     fmt::print("compute      {} FLOPs per inference, {:.2f} GFLOP/s at p50\n",
                human_count(static_cast<double>(total_flops)),
                lat.p50 > 0 ? static_cast<double>(total_flops) / (lat.p50 * 1e6) : 0.0);
+    if (args->energy) {
+      if (energy.measured)
+        fmt::print("energy       {:.4f} J/inference ({:.5f} J per image), mean {:.1f} W over {} back-to-back runs in {:.2f} s ({})\n",
+                   energy.joules / energy.runs, energy.joules / energy.runs / static_cast<double>(std::max<int64_t>(batch, 1)),
+                   energy.joules / energy.seconds, energy.runs, energy.seconds, energy.meter);
+      else
+        fmt::print("energy       {}\n", energy.reason);
+    }
     fmt::print("peak RSS     {} (getrusage ru_maxrss), VmHWM {}\n", kib_str(maxrss), kib_str(hwm));
     fmt::print("arena        {}, weights {}\n", human_bytes(static_cast<double>(mem.arena_bytes)),
                human_bytes(static_cast<double>(mem.weights_bytes)));
@@ -266,6 +308,18 @@ Command add_bench(CLI::App& app) {
         j["device_times_ms"] = device_ms;
       }
       j["throughput_per_s"] = throughput;
+      if (args->energy) {
+        if (energy.measured)
+          j["energy"] = {{"available", true},
+                         {"meter", energy.meter},
+                         {"joules", energy.joules},
+                         {"seconds", energy.seconds},
+                         {"runs", energy.runs},
+                         {"joules_per_inference", energy.joules / energy.runs},
+                         {"mean_watts", energy.joules / energy.seconds}};
+        else
+          j["energy"] = {{"available", false}, {"reason", energy.reason}};
+      }
       j["flops"] = total_flops;
       j["memory"] = {{"peak_rss_kib", maxrss},
                      {"vm_hwm_kib", hwm},

@@ -180,6 +180,36 @@ TEST_F(Cli, BenchReportsTimesMemoryAndLayers) {
               layers[j["slowest_layers"][k].get<size_t>()]["median_ms"].get<double>());
 }
 
+// `kiln bench --energy`: a fake RAPL powercap tree (KILN_POWERCAP_ROOT) is
+// read for CPU backends; without a meter the report says so plainly; the
+// cuda backend without NVML or a device fails before measuring anything.
+TEST_F(Cli, BenchEnergy) {
+  const fs::path rapl = dir() / "powercap" / "intel-rapl:0";
+  fs::create_directories(rapl);
+  std::ofstream(rapl / "energy_uj") << "123456\n";
+  std::ofstream(rapl / "max_energy_range_uj") << "262143328850\n";
+  std::ofstream(rapl / "name") << "package-0\n";
+  const fs::path json_path = dir() / "energy.json";
+  setenv("KILN_POWERCAP_ROOT", (dir() / "powercap").c_str(), 1);
+  const ProcessResult r = run_kiln({"bench", mobilenet().string(), "--backend", "reference", "--runs", "1",
+                                    "--warmup", "0", "--energy", "--json", json_path.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // The fake counter stands still: 0 J over at least one second of runs.
+  EXPECT_THAT(r.out, HasSubstr("energy       0.0000 J/inference"));
+  EXPECT_THAT(r.out, HasSubstr("RAPL powercap (package-0)"));
+  std::ifstream in(json_path);
+  const nlohmann::json j = nlohmann::json::parse(in);
+  EXPECT_EQ(j["energy"]["available"], true);
+  EXPECT_GE(j["energy"]["seconds"].get<double>(), 1.0);
+  EXPECT_GE(j["energy"]["runs"].get<int>(), 1);
+
+  setenv("KILN_POWERCAP_ROOT", (dir() / "no_powercap").c_str(), 1);
+  const ProcessResult none = run_kiln({"bench", mobilenet().string(), "--runs", "1", "--warmup", "0", "--energy"});
+  unsetenv("KILN_POWERCAP_ROOT");
+  ASSERT_EQ(none.exit_code, 0) << none.err;
+  EXPECT_THAT(none.out, HasSubstr("energy       no energy meter available on this machine for backend reference"));
+}
+
 TEST_F(Cli, BenchErrors) {
   // Usage errors: exit 2.
   for (const auto& extra : std::vector<std::vector<std::string>>{{"--runs", "0"},

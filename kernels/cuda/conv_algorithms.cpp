@@ -1,0 +1,466 @@
+// The single-layer convolution algorithms (kernels in conv.cu, cuBLAS, cuDNN),
+// their registry and the per-layer selection.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "kernels/cuda/conv_algorithm.hpp"
+#include "kiln/error.hpp"
+
+namespace kiln::cuda {
+
+ConvGeometry geometry_of(const ConvShape& s) {
+  ConvGeometry g{};
+  g.N = s.N, g.C = s.C, g.K = s.K, g.group = s.group;
+  g.in[0] = 1, g.in[1] = s.H, g.in[2] = s.W;
+  g.out[0] = 1, g.out[1] = s.OH, g.out[2] = s.OW;
+  g.kernel[0] = 1, g.kernel[1] = s.KH, g.kernel[2] = s.KW;
+  g.stride[0] = 1, g.stride[1] = s.sh, g.stride[2] = s.sw;
+  g.dilation[0] = 1, g.dilation[1] = s.dh, g.dilation[2] = s.dw;
+  g.pad[0] = 0, g.pad[1] = s.pt, g.pad[2] = s.pl;
+  return g;
+}
+
+namespace {
+
+constexpr double kF = sizeof(float);
+
+double roofline_ms(const ConvShape& s, const DeviceModel& d, double compute_efficiency, double extra_bytes = 0) {
+  const double bytes =
+      (static_cast<double>(s.input_elems()) + static_cast<double>(s.output_elems()) + static_cast<double>(s.weight_elems())) * kF +
+      extra_bytes;
+  const double flops = 2.0 * static_cast<double>(s.macs());
+  const double ms = std::max(bytes / (d.bandwidth_gbs * 1e9), flops / (d.fp32_gflops * 1e9 * compute_efficiency)) * 1e3;
+  return ms + d.launch_us * 1e-3;
+}
+
+// The weights and bias as the kernels of conv.cu read them (ONNX order).
+struct Weights {
+  WeightStore::Handle w = WeightStore::kNone, b = WeightStore::kNone;
+};
+Weights upload_onnx_order(const ConvLayer& l, WeightStore& store) {
+  Weights out;
+  out.w = store.add(l.weights, static_cast<size_t>(l.shape.weight_elems()));
+  if (l.bias) out.b = store.add(l.bias, static_cast<size_t>(l.shape.K));
+  return out;
+}
+
+// ---- direct (cuConv) -------------------------------------------------------------------
+class DirectKernel final : public ConvKernel {
+ public:
+  DirectKernel(const ConvLayer& l, WeightStore& s) : g_(l.geometry), act_(l.act), w_(upload_onnx_order(l, s)), store_(s) {}
+  void run(const ConvIo& io) const override {
+    launch_conv_direct(io.x, store_.ptr(w_.w), store_.ptr(w_.b), io.y, g_, act_, io.stream);
+  }
+
+ private:
+  ConvGeometry g_;
+  Act act_;
+  Weights w_;
+  const WeightStore& store_;
+};
+
+class DirectAlgorithm final : public ConvAlgorithm {
+ public:
+  const char* name() const override { return "direct"; }
+  bool applicable(const ConvShape&) const override { return true; }
+  double cost_ms(const ConvShape& s, const DeviceModel& d) const override { return roofline_ms(s, d, 0.12); }
+  std::unique_ptr<ConvKernel> prepare(const ConvLayer& l, GpuContext&, WeightStore& s) const override {
+    return std::make_unique<DirectKernel>(l, s);
+  }
+};
+
+// ---- depthwise ---------------------------------------------------------------------------
+class DepthwiseKernel final : public ConvKernel {
+ public:
+  DepthwiseKernel(const ConvLayer& l, WeightStore& s) : g_(l.geometry), act_(l.act), w_(upload_onnx_order(l, s)), store_(s) {}
+  void run(const ConvIo& io) const override {
+    launch_conv_depthwise(io.x, store_.ptr(w_.w), store_.ptr(w_.b), io.y, g_, act_, io.stream);
+  }
+
+ private:
+  ConvGeometry g_;
+  Act act_;
+  Weights w_;
+  const WeightStore& store_;
+};
+
+class DepthwiseAlgorithm final : public ConvAlgorithm {
+ public:
+  const char* name() const override { return "depthwise"; }
+  bool applicable(const ConvShape& s) const override {
+    return s.cin_per_group() == 1 && s.group == s.C && !s.spatial3d;
+  }
+  double cost_ms(const ConvShape& s, const DeviceModel& d) const override { return roofline_ms(s, d, 0.3); }
+  std::unique_ptr<ConvKernel> prepare(const ConvLayer& l, GpuContext&, WeightStore& s) const override {
+    return std::make_unique<DepthwiseKernel>(l, s);
+  }
+};
+
+// ---- im2win ------------------------------------------------------------------------------
+class Im2winKernel final : public ConvKernel {
+ public:
+  Im2winKernel(const ConvLayer& l, WeightStore& s) : g_(l.geometry), act_(l.act), w_(upload_onnx_order(l, s)), store_(s) {}
+  size_t workspace_bytes() const override { return im2win_workspace_bytes(g_); }
+  void run(const ConvIo& io) const override {
+    launch_conv_im2win(io.x, store_.ptr(w_.w), store_.ptr(w_.b), io.y, static_cast<float*>(io.workspace), g_, act_,
+                       io.stream);
+  }
+  std::string detail() const override { return fmt::format("window buffer {} KiB", workspace_bytes() / 1024); }
+
+ private:
+  ConvGeometry g_;
+  Act act_;
+  Weights w_;
+  const WeightStore& store_;
+};
+
+class Im2winAlgorithm final : public ConvAlgorithm {
+ public:
+  const char* name() const override { return "im2win"; }
+  bool applicable(const ConvShape& s) const override {
+    return !s.spatial3d && im2win_workspace_bytes(geometry_of(s)) <= (size_t{512} << 20);
+  }
+  double cost_ms(const ConvShape& s, const DeviceModel& d) const override {
+    const double win = static_cast<double>(im2win_workspace_bytes(geometry_of(s)));
+    return roofline_ms(s, d, 0.2, 2 * win) + d.launch_us * 1e-3;
+  }
+  std::unique_ptr<ConvKernel> prepare(const ConvLayer& l, GpuContext&, WeightStore& s) const override {
+    return std::make_unique<Im2winKernel>(l, s);
+  }
+};
+
+// ---- implicit GEMM -----------------------------------------------------------------------
+class ImplicitGemmKernel final : public ConvKernel {
+ public:
+  ImplicitGemmKernel(const ConvLayer& l, WeightStore& s) : g_(l.geometry), act_(l.act), store_(s) {
+    // [group][K/g][R] -> [group][R][K/g] so that a tile row of weights is contiguous.
+    const ConvShape& sh = l.shape;
+    const int Kg = sh.cout_per_group(), R = sh.cin_per_group() * sh.KH * sh.KW;
+    std::vector<float> wt(static_cast<size_t>(sh.weight_elems()));
+    for (int grp = 0; grp < sh.group; ++grp)
+      for (int m = 0; m < Kg; ++m)
+        for (int r = 0; r < R; ++r)
+          wt[(static_cast<size_t>(grp) * R + r) * Kg + m] = l.weights[(static_cast<size_t>(grp) * Kg + m) * R + r];
+    w_ = s.add(std::move(wt));
+    if (l.bias) b_ = s.add(l.bias, static_cast<size_t>(sh.K));
+  }
+  void run(const ConvIo& io) const override {
+    launch_conv_implicit_gemm(io.x, store_.ptr(w_), store_.ptr(b_), io.y, g_, act_, io.stream);
+  }
+
+ private:
+  ConvGeometry g_;
+  Act act_;
+  WeightStore::Handle w_ = WeightStore::kNone, b_ = WeightStore::kNone;
+  const WeightStore& store_;
+};
+
+class ImplicitGemmAlgorithm final : public ConvAlgorithm {
+ public:
+  const char* name() const override { return "implicit_gemm"; }
+  bool applicable(const ConvShape& s) const override { return !s.spatial3d; }
+  double cost_ms(const ConvShape& s, const DeviceModel& d) const override {
+    // Tiles of 64 output channels: small K/group wastes most of each tile.
+    const double fill = std::min(1.0, s.cout_per_group() / 64.0);
+    return roofline_ms(s, d, 0.35 * fill);
+  }
+  std::unique_ptr<ConvKernel> prepare(const ConvLayer& l, GpuContext&, WeightStore& s) const override {
+    return std::make_unique<ImplicitGemmKernel>(l, s);
+  }
+};
+
+// ---- 1x1 as GEMM (cuBLAS) ----------------------------------------------------------------
+class Gemm1x1Kernel final : public ConvKernel {
+ public:
+  Gemm1x1Kernel(const ConvLayer& l, GpuContext& ctx, WeightStore& s)
+      : s_(l.shape), act_(l.act), w_(upload_onnx_order(l, s)), ctx_(ctx), store_(s) {}
+  void run(const ConvIo& io) const override {
+    // Row-major Y[n] (K x P) = W (K x C) * X[n] (C x P) is, column-major,
+    // Y^T (P x K) = X^T (P x C) * W^T (C x K): one strided batch over images.
+    const int P = s_.OH * s_.OW;
+    const float one = 1.0f, zero = 0.0f;
+    check(cublasSgemmStridedBatched(ctx_.cublas(), CUBLAS_OP_N, CUBLAS_OP_N, P, s_.K, s_.C, &one, io.x, P,
+                                    int64_t{s_.C} * P, store_.ptr(w_.w), s_.C, 0, &zero, io.y, P, int64_t{s_.K} * P,
+                                    s_.N),
+          "cublasSgemmStridedBatched (1x1 convolution)");
+    if (w_.b != WeightStore::kNone || act_.kind != 0)
+      launch_channel_affine(io.y, io.y, nullptr, store_.ptr(w_.b), s_.N, s_.K, P, act_, io.stream);
+  }
+
+ private:
+  ConvShape s_;
+  Act act_;
+  Weights w_;
+  GpuContext& ctx_;
+  const WeightStore& store_;
+};
+
+class Gemm1x1Algorithm final : public ConvAlgorithm {
+ public:
+  const char* name() const override { return "gemm1x1"; }
+  bool applicable(const ConvShape& s) const override { return s.pointwise(); }
+  double cost_ms(const ConvShape& s, const DeviceModel& d) const override {
+    const double extra = static_cast<double>(s.input_elems()) * kF * std::max(0.0, std::ceil(s.K / 128.0) - 1) +
+                         2.0 * static_cast<double>(s.output_elems()) * kF;  // epilogue pass
+    return roofline_ms(s, d, 0.7, extra) + d.launch_us * 1e-3;
+  }
+  std::unique_ptr<ConvKernel> prepare(const ConvLayer& l, GpuContext& ctx, WeightStore& s) const override {
+    return std::make_unique<Gemm1x1Kernel>(l, ctx, s);
+  }
+};
+
+// ---- cuDNN (the baseline) ----------------------------------------------------------------
+class CudnnKernel final : public ConvKernel {
+ public:
+  CudnnKernel(const ConvLayer& l, GpuContext& ctx, WeightStore& s)
+      : s_(l.shape), act_(l.act), w_(upload_onnx_order(l, s)), ctx_(ctx), store_(s) {
+    const ConvShape& c = s_;
+    check(cudnnCreateTensorDescriptor(&x_), "cudnnCreateTensorDescriptor");
+    check(cudnnCreateTensorDescriptor(&y_), "cudnnCreateTensorDescriptor");
+    check(cudnnCreateFilterDescriptor(&w_desc_), "cudnnCreateFilterDescriptor");
+    check(cudnnCreateConvolutionDescriptor(&conv_), "cudnnCreateConvolutionDescriptor");
+    check(cudnnSetTensor4dDescriptor(x_, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, c.N, c.C, c.H, c.W), "cudnnSetTensor4dDescriptor");
+    check(cudnnSetTensor4dDescriptor(y_, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, c.N, c.K, c.OH, c.OW), "cudnnSetTensor4dDescriptor");
+    check(cudnnSetFilter4dDescriptor(w_desc_, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, c.K, c.cin_per_group(), c.KH, c.KW),
+          "cudnnSetFilter4dDescriptor");
+    check(cudnnSetConvolution2dDescriptor(conv_, c.pt, c.pl, c.sh, c.sw, c.dh, c.dw, CUDNN_CROSS_CORRELATION,
+                                          CUDNN_DATA_FLOAT),
+          "cudnnSetConvolution2dDescriptor");
+    check(cudnnSetConvolutionGroupCount(conv_, c.group), "cudnnSetConvolutionGroupCount");
+    // FMA math: no TF32, so results stay within float32 rounding of the reference.
+    check(cudnnSetConvolutionMathType(conv_, CUDNN_FMA_MATH), "cudnnSetConvolutionMathType");
+    // cuDNN's own heuristic ranking; deterministic mode keeps only algorithms
+    // cuDNN declares deterministic.
+    constexpr int kMax = CUDNN_CONVOLUTION_FWD_ALGO_COUNT;
+    cudnnConvolutionFwdAlgoPerf_t perf[kMax];
+    int returned = 0;
+    check(cudnnGetConvolutionForwardAlgorithm_v7(ctx.cudnn(), x_, w_desc_, conv_, y_, kMax, &returned, perf),
+          "cudnnGetConvolutionForwardAlgorithm_v7");
+    bool found = false;
+    for (int i = 0; i < returned && !found; ++i) {
+      if (perf[i].status != CUDNN_STATUS_SUCCESS) continue;
+      if (ctx.deterministic() && perf[i].determinism != CUDNN_DETERMINISTIC) continue;
+      if (perf[i].memory > (size_t{1} << 30)) continue;
+      algo_ = perf[i].algo;
+      found = true;
+    }
+    if (!found) {
+      algo_ = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;  // deterministic, no workspace
+    }
+    check(cudnnGetConvolutionForwardWorkspaceSize(ctx.cudnn(), x_, w_desc_, conv_, y_, algo_, &workspace_),
+          "cudnnGetConvolutionForwardWorkspaceSize");
+  }
+  ~CudnnKernel() override {
+    cudnnDestroyConvolutionDescriptor(conv_);
+    cudnnDestroyFilterDescriptor(w_desc_);
+    cudnnDestroyTensorDescriptor(y_);
+    cudnnDestroyTensorDescriptor(x_);
+  }
+  size_t workspace_bytes() const override { return workspace_; }
+  void run(const ConvIo& io) const override {
+    const float one = 1.0f, zero = 0.0f;
+    check(cudnnConvolutionForward(ctx_.cudnn(), &one, x_, io.x, w_desc_, store_.ptr(w_.w), conv_, algo_, io.workspace,
+                                  workspace_, &zero, y_, io.y),
+          "cudnnConvolutionForward");
+    if (w_.b != WeightStore::kNone || act_.kind != 0)
+      launch_channel_affine(io.y, io.y, nullptr, store_.ptr(w_.b), s_.N, s_.K, int64_t{s_.OH} * s_.OW, act_, io.stream);
+  }
+  std::string detail() const override { return fmt::format("cudnn algo {}", static_cast<int>(algo_)); }
+
+ private:
+  ConvShape s_;
+  Act act_;
+  Weights w_;
+  GpuContext& ctx_;
+  const WeightStore& store_;
+  cudnnTensorDescriptor_t x_ = nullptr, y_ = nullptr;
+  cudnnFilterDescriptor_t w_desc_ = nullptr;
+  cudnnConvolutionDescriptor_t conv_ = nullptr;
+  cudnnConvolutionFwdAlgo_t algo_ = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
+  size_t workspace_ = 0;
+};
+
+class CudnnAlgorithm final : public ConvAlgorithm {
+ public:
+  const char* name() const override { return "cudnn"; }
+  // cuDNN pads symmetrically only.
+  bool applicable(const ConvShape& s) const override { return !s.spatial3d && s.pt == s.pb && s.pl == s.pr; }
+  double cost_ms(const ConvShape& s, const DeviceModel& d) const override {
+    // Grouped (and depthwise) convolutions run far below peak in cuDNN's fp32 paths.
+    const double eff = s.group == 1 ? 0.65 : 0.1;
+    return roofline_ms(s, d, eff, 2.0 * static_cast<double>(s.output_elems()) * kF) + 2 * d.launch_us * 1e-3;
+  }
+  std::unique_ptr<ConvKernel> prepare(const ConvLayer& l, GpuContext& ctx, WeightStore& s) const override {
+    return std::make_unique<CudnnKernel>(l, ctx, s);
+  }
+};
+
+std::string join_names() {
+  std::string s;
+  for (const std::string& n : conv_algorithm_names()) s += (s.empty() ? "" : ", ") + n;
+  return s;
+}
+
+}  // namespace
+
+const std::vector<const ConvAlgorithm*>& conv_algorithms() {
+  static const Gemm1x1Algorithm gemm1x1;
+  static const DepthwiseAlgorithm depthwise;
+  static const ImplicitGemmAlgorithm implicit_gemm;
+  static const Im2winAlgorithm im2win;
+  static const CudnnAlgorithm cudnn;
+  static const DirectAlgorithm direct;
+  static const std::vector<const ConvAlgorithm*> all = {&gemm1x1, &depthwise, &implicit_gemm, &im2win, &cudnn, &direct};
+  return all;
+}
+
+const ConvAlgorithm* find_conv_algorithm(const std::string& name) {
+  for (const ConvAlgorithm* a : conv_algorithms())
+    if (name == a->name()) return a;
+  return nullptr;
+}
+
+std::vector<std::string> conv_algorithm_names() {
+  std::vector<std::string> names;
+  for (const ConvAlgorithm* a : conv_algorithms()) names.emplace_back(a->name());
+  names.emplace_back(kFcmDwPw);
+  names.emplace_back(kFcmPwDw);
+  return names;
+}
+
+ConvSelector::ConvSelector(const BackendOptions& options, GpuContext& ctx) : ctx_(ctx) {
+  const std::string& a = options.algorithm;
+  if (a.empty() || a == "heuristic") {
+    mode_ = Mode::Heuristic;
+  } else if (a == "tune") {
+    if (options.deterministic)
+      throw Error(ErrorCode::InvalidArgument,
+                  "--algorithm tune picks algorithms by timing, which can differ between runs; it cannot be combined "
+                  "with deterministic mode");
+    mode_ = Mode::Tune;
+    cache_path_ = options.tuning_cache.empty() ? default_cache_path() : options.tuning_cache;
+    load_cache();
+  } else if (a.rfind("fixed:", 0) == 0) {
+    mode_ = Mode::Fixed;
+    fixed_name_ = a.substr(6);
+    fixed_ = find_conv_algorithm(fixed_name_);
+    if (!fixed_ && fixed_name_ != kFcmDwPw && fixed_name_ != kFcmPwDw)
+      throw Error(ErrorCode::InvalidArgument,
+                  "unknown convolution algorithm '" + fixed_name_ + "' (available: " + join_names() + ")");
+  } else {
+    throw Error(ErrorCode::InvalidArgument, "unknown algorithm mode '" + a +
+                                                "' (expected heuristic, tune or fixed:NAME with NAME one of " +
+                                                join_names() + ")");
+  }
+}
+
+std::string ConvSelector::default_cache_path() {
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/kiln/cuda-tuning.tsv";
+  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/kiln/cuda-tuning.tsv";
+  return "kiln-cuda-tuning.tsv";
+}
+
+Selection ConvSelector::heuristic(const ConvShape& s) const {
+  Selection best;
+  for (const ConvAlgorithm* a : conv_algorithms()) {
+    if (!a->applicable(s)) continue;
+    const double ms = a->cost_ms(s, ctx_.model());
+    if (!best.algorithm || ms < best.estimated_ms) {
+      best.algorithm = a;
+      best.estimated_ms = ms;
+    }
+  }
+  best.how = "heuristic";
+  return best;
+}
+
+Selection ConvSelector::choose(const ConvLayer& layer) {
+  const ConvShape& s = layer.shape;
+  if (mode_ == Mode::Fixed && fixed_ && fixed_->applicable(s)) return {fixed_, fixed_->cost_ms(s, ctx_.model()), -1, "fixed"};
+  if (mode_ == Mode::Tune) return tune(layer);
+  Selection h = heuristic(s);
+  if (mode_ == Mode::Fixed) h.how = "heuristic (" + fixed_name_ + " does not apply)";
+  return h;
+}
+
+Selection ConvSelector::tune(const ConvLayer& layer) {
+  const ConvShape& s = layer.shape;
+  const std::string key = ctx_.model().name + '\t' + s.key() + fmt::format(" act{}", layer.act.kind);
+  if (auto it = cache_.find(key); it != cache_.end())
+    if (const ConvAlgorithm* a = find_conv_algorithm(it->second); a && a->applicable(s))
+      return {a, a->cost_ms(s, ctx_.model()), -1, "tuning cache"};
+  // Time every candidate on random data of the layer's shape with CUDA events.
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> dist(-1.f, 1.f);
+  std::vector<float> xh(static_cast<size_t>(s.input_elems()));
+  for (float& v : xh) v = dist(rng);
+  DeviceBuffer x(xh.size() * sizeof(float)), y(static_cast<size_t>(s.output_elems()) * sizeof(float));
+  check(cudaMemcpy(x.get(), xh.data(), xh.size() * sizeof(float), cudaMemcpyHostToDevice), "cudaMemcpy (tuning input)");
+  cudaEvent_t start, stop;
+  check(cudaEventCreate(&start), "cudaEventCreate");
+  check(cudaEventCreate(&stop), "cudaEventCreate");
+  Selection best;
+  std::string line;
+  for (const ConvAlgorithm* a : conv_algorithms()) {
+    if (!a->applicable(s)) continue;
+    WeightStore store;
+    auto kernel = a->prepare(layer, ctx_, store);
+    store.upload();
+    DeviceBuffer ws(kernel->workspace_bytes());
+    const ConvIo io{x.floats(), y.floats(), ws.get(), ctx_.stream()};
+    kernel->run(io);  // warm-up
+    double ms = 1e30;
+    for (int i = 0; i < 3; ++i) {
+      check(cudaEventRecord(start, ctx_.stream()), "cudaEventRecord");
+      kernel->run(io);
+      check(cudaEventRecord(stop, ctx_.stream()), "cudaEventRecord");
+      check(cudaEventSynchronize(stop), "cudaEventSynchronize");
+      float t = 0;
+      check(cudaEventElapsedTime(&t, start, stop), "cudaEventElapsedTime");
+      ms = std::min(ms, static_cast<double>(t));
+    }
+    line += fmt::format(" {} {:.4f} ms,", a->name(), ms);
+    if (!best.algorithm || ms < best.measured_ms) best = {a, a->cost_ms(s, ctx_.model()), ms, "tuned"};
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  fmt::print(stderr, "tuning conv [{}]:{} -> {}\n", s.key(), line, best.algorithm->name());
+  cache_[key] = best.algorithm->name();
+  append_cache(key, best.algorithm->name(), best.measured_ms);
+  return best;
+}
+
+void ConvSelector::load_cache() {
+  std::ifstream in(cache_path_);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    // device, shape (the key), algorithm, ms
+    std::vector<std::string> f;
+    std::stringstream ss(line);
+    for (std::string field; std::getline(ss, field, '\t');) f.push_back(field);
+    if (f.size() < 3) continue;
+    cache_[f[0] + '\t' + f[1]] = f[2];
+  }
+}
+
+void ConvSelector::append_cache(const std::string& key, const std::string& algorithm, double ms) {
+  std::error_code ec;
+  const auto dir = std::filesystem::path(cache_path_).parent_path();
+  if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+  std::ofstream out(cache_path_, std::ios::app);
+  if (!out) {
+    fmt::print(stderr, "warning: cannot write the tuning cache {}; results are kept for this session only\n", cache_path_);
+    return;
+  }
+  out << key << '\t' << algorithm << '\t' << fmt::format("{:.4f}", ms) << '\n';
+}
+
+}  // namespace kiln::cuda
