@@ -9,10 +9,15 @@ run once by PyTorch on a fixed-seed input:
 
   OUT/<name>.onnx  OUT/<name>.input.npy  OUT/<name>.output.npy
 
-Runs with Debian's python3-torch / python3-torchvision (/usr/bin/python3).
+Runs with Debian's python3-torch / python3-torchvision (/usr/bin/python3), or
+any PyTorch 2.x: where torch.onnx.export takes `dynamo` (2.5 and later; its
+default is True since 2.9, which writes external .onnx.data files and bakes
+the batch into Reshape), dynamo=False keeps the TorchScript exporter, so the
+exports are the same everywhere.
 Already exported models are skipped unless --force is given.
 """
 import argparse
+import inspect
 import json
 import os
 import sys
@@ -45,6 +50,15 @@ def randomise_batchnorm(model, generator):
                 m.running_var.copy_(torch.empty(c).uniform_(0.5, 1.5, generator=generator))
 
 
+def exporter_kwargs():
+    """dynamo=False where torch.onnx.export has that argument (absent in torch 1.x)."""
+    try:
+        params = inspect.signature(torch.onnx.export).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {"dynamo": False} if "dynamo" in params else {}
+
+
 def export(name, out_dir, seed, force):
     paths = {k: os.path.join(out_dir, f"{name}.{k}") for k in ("onnx", "input.npy", "output.npy")}
     if not force and all(os.path.exists(p) for p in paths.values()):
@@ -61,7 +75,7 @@ def export(name, out_dir, seed, force):
         y = model(x)
         torch.onnx.export(
             model, x, paths["onnx"], opset_version=13, input_names=["input"], output_names=["output"],
-            training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=True)
+            training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=True, **exporter_kwargs())
     np.save(paths["input.npy"], x.numpy().astype(np.float32))
     np.save(paths["output.npy"], y.numpy().astype(np.float32))
     print(f"{name}: exported in {time.time() - start:.1f} s, output {tuple(y.shape)}, |y|max {y.abs().max():.3g}")
