@@ -6,8 +6,9 @@
 // as is, with float32 buffers, and with -DKILN_FP16_STORAGE, where every
 // storage buffer (activations, weights, biases) holds float16. Only the
 // storage changes: shaders load with float(...) into float32, compute and
-// accumulate in float32 (shared memory included) and store with STORE_T(...),
-// which rounds to nearest even. GL_EXT_shader_16bit_storage needs only the
+// accumulate in float32 (shared memory included) and store with STORE_T(...)
+// (rounding is the device's: nearest-even on lavapipe, but Vulkan lets a device
+// round toward zero unless told otherwise). GL_EXT_shader_16bit_storage needs only the
 // device's storageBuffer16BitAccess feature, not shaderFloat16 (no half arithmetic).
 #ifdef KILN_FP16_STORAGE
 #extension GL_EXT_shader_16bit_storage : require
