@@ -1,5 +1,6 @@
 # Finds nvcc for the CUDA backend (kernels/cuda) and enables the CUDA language
-# project-wide: the public library links the backend's CUDA objects, so the
+# project-wide: the backend's module (kernels/cuda) and the tests and tools that
+# link its objects (kiln_cuda_impl) live in several directories, so the
 # language must be enabled in the top directory (CMake's rule for
 # enable_language). nvcc is also looked for in /usr/local/cuda, so a machine
 # or CI job without it on PATH still builds the backend.
@@ -22,6 +23,9 @@ if(KILN_BACKEND_CUDA)
   endif()
   set(CMAKE_CUDA_STANDARD 17)  # CMake 3.25 knows no CUDA20 for nvcc; the .cu files need only C++17
   set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+  # The shared CUDA runtime, which the backend links anyway (one copy of its
+  # state per process), rather than CMake's default of adding cudart_static.
+  set(CMAKE_CUDA_RUNTIME_LIBRARY Shared)
   enable_language(CUDA)
   find_package(CUDAToolkit REQUIRED)
   find_library(KILN_CUDNN cudnn HINTS ${CUDAToolkit_LIBRARY_DIR} REQUIRED)

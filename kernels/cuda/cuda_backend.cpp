@@ -25,7 +25,7 @@
 #include "engine/core/op_info.hpp"
 #include "engine/core/shape_inference.hpp"
 #include "engine/core/spatial.hpp"
-#include "engine/runtime/backend_registry.hpp"
+#include "engine/runtime/backend.hpp"
 #include "engine/runtime/memory_planner.hpp"
 #include "kernels/cuda/conv_algorithm.hpp"
 #include "kernels/cuda/fuse_planner.hpp"
@@ -750,7 +750,6 @@ class CudaBackend final : public Backend {
 }  // namespace kiln::cuda
 
 namespace kiln {
-void register_cuda_backend(BackendRegistry& registry) {
-  registry.add("cuda", [] { return std::make_unique<cuda::CudaBackend>(); });
-}
+// Called by the module's entry point (kiln_add_backend(... MODULE)).
+std::unique_ptr<Backend> create_cuda_backend() { return std::make_unique<cuda::CudaBackend>(); }
 }  // namespace kiln

@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
 # Usage: test_install.sh BUILD_DIR SOURCE_DIR KILN_CLI SHARED_DIR
+# Also checks that run-time-loaded backends (kiln_add_backend MODULE, e.g.
+# cuda) are installed into <libdir>/kiln and load from there: on a machine
+# without their device, `kiln devices` must report the backend's own
+# no-device message, not a module that failed to load.
 set -euo pipefail
 build=$1 src=$2 kiln=$3 shared=$4
 work=$(mktemp -d)
@@ -22,3 +26,19 @@ if [ ! -f "$model" ]; then echo "missing test data: $model" >&2; exit 1; fi
 out=$("$work/example/classify_example" "$work/m.kiln" "$shared/images/parrot.jpg")
 echo "$out"
 echo "$out" | grep -q "macaw (88)"
+
+# Backend modules: installed next to the library, found through
+# $KILN_BACKEND_DIR (the baked-in install folder is the configured prefix,
+# not this temporary one), and loadable with their vendor libraries.
+for module in "$build"/lib/kiln/libkiln_backend_*.so; do
+  [ -e "$module" ] || continue
+  file=$(basename "$module")
+  name=${file#libkiln_backend_}; name=${name%.so}
+  installed=$(ls "$work/prefix"/lib*/kiln/"$file")
+  out=$(KILN_BACKEND_DIR=$(dirname "$installed") "$work/prefix/bin/kiln" devices --backend "$name" 2>&1 || true)
+  echo "$out"
+  if ! echo "$out" | grep -q "^$name:" || echo "$out" | grep -q "could not load its module"; then
+    echo "installed backend module $installed does not load" >&2
+    exit 1
+  fi
+done
