@@ -73,12 +73,21 @@ std::vector<DeviceInfo> list_devices() {
 }
 
 GpuContext::GpuContext(int device, bool deterministic) : device_(device), deterministic_(deterministic) {
+  try {
+    init();
+  } catch (...) {
+    release();  // the destructor does not run for a constructor that throws
+    throw;
+  }
+}
+
+void GpuContext::init() {
   const int count = device_count_or_throw();
-  if (device < 0 || device >= count)
+  if (device_ < 0 || device_ >= count)
     throw Error(ErrorCode::InvalidArgument,
-                fmt::format("--device {} does not exist: this machine has {} CUDA device(s)", device, count));
-  check(cudaSetDevice(device), "cudaSetDevice");
-  model_ = device_model(device);
+                fmt::format("--device {} does not exist: this machine has {} CUDA device(s)", device_, count));
+  check(cudaSetDevice(device_), "cudaSetDevice");
+  model_ = device_model(device_);
   check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
   check(cublasCreate(&cublas_), "cublasCreate");
   check(cublasSetStream(cublas_, stream_), "cublasSetStream");
@@ -92,12 +101,16 @@ GpuContext::GpuContext(int device, bool deterministic) : device_(device), determ
   check(cudnnSetStream(cudnn_, stream_), "cudnnSetStream");
 }
 
-GpuContext::~GpuContext() {
+GpuContext::~GpuContext() { release(); }
+
+void GpuContext::release() {
+  if (!stream_ && !cublas_ && !cudnn_ && !cublas_workspace_) return;
   (void)cudaSetDevice(device_);
   if (cudnn_) cudnnDestroy(cudnn_);
   if (cublas_) cublasDestroy(cublas_);
   if (cublas_workspace_) cudaFree(cublas_workspace_);
   if (stream_) cudaStreamDestroy(stream_);
+  cudnn_ = nullptr, cublas_ = nullptr, cublas_workspace_ = nullptr, stream_ = nullptr;
 }
 
 void GpuContext::bind() const { check(cudaSetDevice(device_), "cudaSetDevice"); }
@@ -121,6 +134,20 @@ DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& o) noexcept {
   return *this;
 }
 
+Event::Event() { check(cudaEventCreate(&e_), "cudaEventCreate"); }
+
+Event::~Event() {
+  if (e_) cudaEventDestroy(e_);
+}
+
+PinnedBuffer::PinnedBuffer(size_t bytes) {
+  check(cudaHostAlloc(&p_, std::max<size_t>(bytes, 64), cudaHostAllocDefault), "cudaHostAlloc (pinned staging)");
+}
+
+PinnedBuffer::~PinnedBuffer() {
+  if (p_) cudaFreeHost(p_);
+}
+
 WeightStore::Handle WeightStore::add(std::vector<float> values) {
   // 64-float (256-byte) alignment keeps every array aligned for vector loads.
   total_ = (total_ + 63) / 64 * 64;
@@ -130,11 +157,15 @@ WeightStore::Handle WeightStore::add(std::vector<float> values) {
   return host_.size() - 1;
 }
 
-void WeightStore::upload() {
+void WeightStore::upload(cudaStream_t stream) {
   std::vector<float> all(total_, 0.0f);
   for (size_t i = 0; i < host_.size(); ++i) std::copy(host_[i].begin(), host_[i].end(), all.begin() + static_cast<ptrdiff_t>(offsets_[i]));
   device_ = DeviceBuffer(total_ * sizeof(float));
-  if (total_ > 0) check(cudaMemcpy(device_.get(), all.data(), total_ * sizeof(float), cudaMemcpyHostToDevice), "weights upload");
+  if (total_ > 0) {
+    check(cudaMemcpyAsync(device_.get(), all.data(), total_ * sizeof(float), cudaMemcpyHostToDevice, stream),
+          "cudaMemcpyAsync (weights upload)");
+    check(cudaStreamSynchronize(stream), "weights upload");  // `all` is pageable and dies here
+  }
   host_.clear();
   host_.shrink_to_fit();
 }

@@ -43,6 +43,9 @@ class GpuContext {
   void bind() const;
 
  private:
+  void init();
+  void release();
+
   int device_ = 0;
   bool deterministic_ = false;
   DeviceModel model_;
@@ -69,6 +72,34 @@ class DeviceBuffer {
   size_t bytes_ = 0;
 };
 
+// A CUDA event (timing enabled) that destroys itself.
+class Event {
+ public:
+  Event();
+  ~Event();
+  Event(Event&& o) noexcept : e_(o.e_) { o.e_ = nullptr; }
+  Event& operator=(Event&&) = delete;
+  Event(const Event&) = delete;
+  cudaEvent_t get() const { return e_; }
+
+ private:
+  cudaEvent_t e_ = nullptr;
+};
+
+// Page-locked host memory (for asynchronous copies) that frees itself.
+class PinnedBuffer {
+ public:
+  explicit PinnedBuffer(size_t bytes);
+  ~PinnedBuffer();
+  PinnedBuffer(PinnedBuffer&& o) noexcept : p_(o.p_) { o.p_ = nullptr; }
+  PinnedBuffer& operator=(PinnedBuffer&&) = delete;
+  PinnedBuffer(const PinnedBuffer&) = delete;
+  void* get() const { return p_; }
+
+ private:
+  void* p_ = nullptr;
+};
+
 // Weights of a compiled model: host copies are collected while the graph is
 // lowered (in whatever layout each kernel wants), then uploaded once into one
 // device buffer. Kernels keep handles and resolve them when they are enqueued.
@@ -78,7 +109,10 @@ class WeightStore {
   static constexpr Handle kNone = static_cast<Handle>(-1);
   Handle add(std::vector<float> values);
   Handle add(const float* values, size_t count) { return add(std::vector<float>(values, values + count)); }
-  void upload();
+  // Copies the weights into one device buffer with an asynchronous copy on
+  // `stream` (the model's non-blocking stream: a plain cudaMemcpy on the
+  // legacy stream would not be ordered with it) and waits for it.
+  void upload(cudaStream_t stream);
   const float* ptr(Handle h) const;  // null for kNone
   size_t bytes() const { return total_ * sizeof(float); }
 

@@ -19,12 +19,12 @@ namespace kiln::cuda {
 ConvGeometry geometry_of(const ConvShape& s) {
   ConvGeometry g{};
   g.N = s.N, g.C = s.C, g.K = s.K, g.group = s.group;
-  g.in[0] = 1, g.in[1] = s.H, g.in[2] = s.W;
-  g.out[0] = 1, g.out[1] = s.OH, g.out[2] = s.OW;
-  g.kernel[0] = 1, g.kernel[1] = s.KH, g.kernel[2] = s.KW;
-  g.stride[0] = 1, g.stride[1] = s.sh, g.stride[2] = s.sw;
-  g.dilation[0] = 1, g.dilation[1] = s.dh, g.dilation[2] = s.dw;
-  g.pad[0] = 0, g.pad[1] = s.pt, g.pad[2] = s.pl;
+  g.in[0] = s.D, g.in[1] = s.H, g.in[2] = s.W;
+  g.out[0] = s.OD, g.out[1] = s.OH, g.out[2] = s.OW;
+  g.kernel[0] = s.KD, g.kernel[1] = s.KH, g.kernel[2] = s.KW;
+  g.stride[0] = s.sd, g.stride[1] = s.sh, g.stride[2] = s.sw;
+  g.dilation[0] = s.dd, g.dilation[1] = s.dh, g.dilation[2] = s.dw;
+  g.pad[0] = s.pf, g.pad[1] = s.pt, g.pad[2] = s.pl;
   return g;
 }
 
@@ -247,6 +247,9 @@ class CudnnKernel final : public ConvKernel {
     bool found = false;
     for (int i = 0; i < returned && !found; ++i) {
       if (perf[i].status != CUDNN_STATUS_SUCCESS) continue;
+      // The descriptor asks for FMA math; entries with another math type (TF32
+      // tensor cores) would not keep results within float32 rounding.
+      if (perf[i].mathType != CUDNN_FMA_MATH) continue;
       if (ctx.deterministic() && perf[i].determinism != CUDNN_DETERMINISTIC) continue;
       if (perf[i].memory > (size_t{1} << 30)) continue;
       algo_ = perf[i].algo;
@@ -403,35 +406,35 @@ Selection ConvSelector::tune(const ConvLayer& layer) {
   std::vector<float> xh(static_cast<size_t>(s.input_elems()));
   for (float& v : xh) v = dist(rng);
   DeviceBuffer x(xh.size() * sizeof(float)), y(static_cast<size_t>(s.output_elems()) * sizeof(float));
-  check(cudaMemcpy(x.get(), xh.data(), xh.size() * sizeof(float), cudaMemcpyHostToDevice), "cudaMemcpy (tuning input)");
-  cudaEvent_t start, stop;
-  check(cudaEventCreate(&start), "cudaEventCreate");
-  check(cudaEventCreate(&stop), "cudaEventCreate");
+  // On the model's (non-blocking) stream, which the timed kernels use: a
+  // cudaMemcpy on the legacy stream would not be ordered with them.
+  check(cudaMemcpyAsync(x.get(), xh.data(), xh.size() * sizeof(float), cudaMemcpyHostToDevice, ctx_.stream()),
+        "cudaMemcpyAsync (tuning input)");
+  check(cudaStreamSynchronize(ctx_.stream()), "tuning input upload");
+  const Event start, stop;
   Selection best;
   std::string line;
   for (const ConvAlgorithm* a : conv_algorithms()) {
     if (!a->applicable(s)) continue;
     WeightStore store;
     auto kernel = a->prepare(layer, ctx_, store);
-    store.upload();
+    store.upload(ctx_.stream());
     DeviceBuffer ws(kernel->workspace_bytes());
     const ConvIo io{x.floats(), y.floats(), ws.get(), ctx_.stream()};
     kernel->run(io);  // warm-up
     double ms = 1e30;
     for (int i = 0; i < 3; ++i) {
-      check(cudaEventRecord(start, ctx_.stream()), "cudaEventRecord");
+      check(cudaEventRecord(start.get(), ctx_.stream()), "cudaEventRecord");
       kernel->run(io);
-      check(cudaEventRecord(stop, ctx_.stream()), "cudaEventRecord");
-      check(cudaEventSynchronize(stop), "cudaEventSynchronize");
+      check(cudaEventRecord(stop.get(), ctx_.stream()), "cudaEventRecord");
+      check(cudaEventSynchronize(stop.get()), "cudaEventSynchronize");
       float t = 0;
-      check(cudaEventElapsedTime(&t, start, stop), "cudaEventElapsedTime");
+      check(cudaEventElapsedTime(&t, start.get(), stop.get()), "cudaEventElapsedTime");
       ms = std::min(ms, static_cast<double>(t));
     }
     line += fmt::format(" {} {:.4f} ms,", a->name(), ms);
     if (!best.algorithm || ms < best.measured_ms) best = {a, a->cost_ms(s, ctx_.model()), ms, "tuned"};
   }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
   fmt::print(stderr, "tuning conv [{}]:{} -> {}\n", s.key(), line, best.algorithm->name());
   cache_[key] = best.algorithm->name();
   append_cache(key, best.algorithm->name(), best.measured_ms);

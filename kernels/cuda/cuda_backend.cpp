@@ -6,10 +6,15 @@
 // into a CUDA graph. run() copies the caller's inputs into the pinned
 // buffers, replays the graph, waits, and copies the outputs back.
 //
+// If the capture or the instantiation fails (a library call that is not
+// capture-safe, say), the session warns once on stderr, naming the error, and
+// launches the steps one by one instead.
+//
 // Environment switches (for tests and profiling; documented in
 // docs/ARCHITECTURE.md):
 //   KILN_CUDA_GRAPHS=0   launch the steps one by one instead of replaying a graph
-//   KILN_CUDA_PROFILE=1  record a CUDA event after every step (inside the graph)
+//   KILN_CUDA_PROFILE=1  record a CUDA event after every step (inside the graph:
+//                        captured as event-record nodes, cudaEventRecordExternal)
 //                        so that node_times_ms() has per-node device times;
 //                        otherwise node times are 0 and only device_time_ms()
 //                        (events around the whole graph) is measured.
@@ -19,7 +24,9 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
+#include <type_traits>
 
 #include "engine/core/activation.hpp"
 #include "engine/core/op_info.hpp"
@@ -75,79 +82,60 @@ class CudaExecutable final : public Executable {
     use_graph_ = env_flag("KILN_CUDA_GRAPHS", true);
     profile_ = env_flag("KILN_CUDA_PROFILE", false);
     lower();
-    weights_.upload();
+    weights_.upload(ctx_.stream());
     plan_ = plan_memory(lowered_, [&](TensorId t) { return bytes(t); }, PlannerOptions{256, true, true});
     arena_ = DeviceBuffer(plan_.arena_bytes);
     size_t ws = 256;
     for (const auto& k : conv_kernels_) ws = std::max(ws, k->workspace_bytes());
     workspace_ = DeviceBuffer(ws);
     const Graph& g = *graph_;
-    for (TensorId t : g.inputs) pinned_in_.push_back(pinned(bytes(t)));
-    for (TensorId t : g.outputs) pinned_out_.push_back(pinned(bytes(t)));
-    check(cudaEventCreate(&start_), "cudaEventCreate");
-    check(cudaEventCreate(&stop_), "cudaEventCreate");
+    for (TensorId t : g.inputs) pinned_in_.emplace_back(bytes(t));
+    for (TensorId t : g.outputs) pinned_out_.emplace_back(bytes(t));
     if (profile_) {
-      check(cudaEventCreate(&inputs_done_), "cudaEventCreate");
-      step_events_.resize(steps_.size());
-      for (auto& e : step_events_) check(cudaEventCreate(&e), "cudaEventCreate");
+      inputs_done_.emplace();
+      step_events_.resize(steps_.size());  // each element creates its event
     }
     times_.assign(g.nodes.size(), 0.0);
     // One eager pass first: it surfaces launch errors with the step's name
     // and lets the libraries load their kernels outside the capture.
-    enqueue(true);
+    enqueue(true, false);
     check(cudaStreamSynchronize(ctx_.stream()), "the first (eager) run");
     if (use_graph_) {
-      check(cudaStreamBeginCapture(ctx_.stream(), cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
-      try {
-        enqueue(false);
-      } catch (...) {
-        cudaGraph_t discard = nullptr;
-        cudaStreamEndCapture(ctx_.stream(), &discard);
-        if (discard) cudaGraphDestroy(discard);
-        throw;
+      if (const std::string why = capture(); !why.empty()) {
+        fmt::print(stderr, "warning: cuda backend: CUDA graph capture failed ({}); launching the steps one by one\n",
+                   why);
+        use_graph_ = false;
       }
-      check(cudaStreamEndCapture(ctx_.stream(), &graph_handle_), "cudaStreamEndCapture");
-      check(cudaGraphInstantiate(&graph_exec_, graph_handle_, 0), "cudaGraphInstantiate");
-      check(cudaGraphUpload(graph_exec_, ctx_.stream()), "cudaGraphUpload");
-      check(cudaStreamSynchronize(ctx_.stream()), "cudaGraphUpload");
     }
   }
 
-  ~CudaExecutable() override {
-    (void)cudaSetDevice(ctx_.device());
-    if (graph_exec_) cudaGraphExecDestroy(graph_exec_);
-    if (graph_handle_) cudaGraphDestroy(graph_handle_);
-    for (auto e : step_events_) cudaEventDestroy(e);
-    if (start_) cudaEventDestroy(start_);
-    if (stop_) cudaEventDestroy(stop_);
-    if (inputs_done_) cudaEventDestroy(inputs_done_);
-    for (void* p : pinned_in_) cudaFreeHost(p);
-    for (void* p : pinned_out_) cudaFreeHost(p);
-  }
+  // Members clean up after themselves (also when the constructor throws);
+  // the device is made current first for the CUDA calls of their destructors.
+  ~CudaExecutable() override { (void)cudaSetDevice(ctx_.device()); }
 
   void run(std::span<const float* const> inputs, std::span<float* const> outputs) override {
     const Graph& g = *graph_;
     ctx_.bind();
-    for (size_t i = 0; i < g.inputs.size(); ++i) std::memcpy(pinned_in_[i], inputs[i], bytes(g.inputs[i]));
-    check(cudaEventRecord(start_, ctx_.stream()), "cudaEventRecord");
-    if (graph_exec_) check(cudaGraphLaunch(graph_exec_, ctx_.stream()), "cudaGraphLaunch");
-    else enqueue(false);
-    check(cudaEventRecord(stop_, ctx_.stream()), "cudaEventRecord");
+    for (size_t i = 0; i < g.inputs.size(); ++i) std::memcpy(pinned_in_[i].get(), inputs[i], bytes(g.inputs[i]));
+    check(cudaEventRecord(start_.get(), ctx_.stream()), "cudaEventRecord");
+    if (graph_exec_) check(cudaGraphLaunch(graph_exec_.get(), ctx_.stream()), "cudaGraphLaunch");
+    else enqueue(false, false);
+    check(cudaEventRecord(stop_.get(), ctx_.stream()), "cudaEventRecord");
     check(cudaStreamSynchronize(ctx_.stream()), "running the model");
     float ms = 0;
-    check(cudaEventElapsedTime(&ms, start_, stop_), "cudaEventElapsedTime");
+    check(cudaEventElapsedTime(&ms, start_.get(), stop_.get()), "cudaEventElapsedTime");
     device_ms_ = ms;
     if (profile_) {
       std::fill(times_.begin(), times_.end(), 0.0);
-      cudaEvent_t prev = inputs_done_;  // node times exclude the input copies
+      cudaEvent_t prev = inputs_done_->get();  // node times exclude the input copies
       for (size_t k = 0; k < steps_.size(); ++k) {
         float t = 0;
-        check(cudaEventElapsedTime(&t, prev, step_events_[k]), "cudaEventElapsedTime");
+        check(cudaEventElapsedTime(&t, prev, step_events_[k].get()), "cudaEventElapsedTime");
         times_[static_cast<size_t>(steps_[k].node)] += t;
-        prev = step_events_[k];
+        prev = step_events_[k].get();
       }
     }
-    for (size_t i = 0; i < g.outputs.size(); ++i) std::memcpy(outputs[i], pinned_out_[i], bytes(g.outputs[i]));
+    for (size_t i = 0; i < g.outputs.size(); ++i) std::memcpy(outputs[i], pinned_out_[i].get(), bytes(g.outputs[i]));
   }
 
   std::span<const double> node_times_ms() const override { return times_; }
@@ -169,10 +157,61 @@ class CudaExecutable final : public Executable {
     std::function<void(cudaStream_t)> fn;
   };
 
-  static void* pinned(size_t n) {
-    void* p = nullptr;
-    check(cudaHostAlloc(&p, std::max<size_t>(n, 64), cudaHostAllocDefault), "cudaHostAlloc (pinned staging)");
-    return p;
+  struct GraphDeleter {
+    void operator()(cudaGraph_t g) const { cudaGraphDestroy(g); }
+  };
+  struct GraphExecDeleter {
+    void operator()(cudaGraphExec_t g) const { cudaGraphExecDestroy(g); }
+  };
+  using GraphPtr = std::unique_ptr<std::remove_pointer_t<cudaGraph_t>, GraphDeleter>;
+  using GraphExecPtr = std::unique_ptr<std::remove_pointer_t<cudaGraphExec_t>, GraphExecDeleter>;
+
+  // Captures enqueue() into a CUDA graph and instantiates it; returns "" on
+  // success, else what failed (the stream is left out of capture mode, and
+  // nothing of the attempt is kept).
+  std::string capture() {
+    cudaStream_t s = ctx_.stream();
+    std::string why;
+    if (const cudaError_t e = cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal); e != cudaSuccess) {
+      (void)cudaGetLastError();
+      return fmt::format("cudaStreamBeginCapture: {}", cudaGetErrorName(e));
+    }
+    try {
+      enqueue(false, true);
+    } catch (const std::exception& ex) {
+      why = ex.what();
+    }
+    cudaGraph_t raw = nullptr;
+    const cudaError_t end = cudaStreamEndCapture(s, &raw);
+    GraphPtr graph(raw);
+    if (why.empty() && end != cudaSuccess) why = fmt::format("cudaStreamEndCapture: {}", cudaGetErrorName(end));
+    if (why.empty() && !graph) why = "cudaStreamEndCapture returned no graph";
+    if (why.empty()) {
+      cudaGraphExec_t exec = nullptr;
+      if (const cudaError_t e = cudaGraphInstantiate(&exec, graph.get(), 0); e != cudaSuccess)
+        why = fmt::format("cudaGraphInstantiate: {}", cudaGetErrorName(e));
+      GraphExecPtr owned(exec);
+      if (why.empty())
+        if (const cudaError_t e = cudaGraphUpload(owned.get(), s); e != cudaSuccess)
+          why = fmt::format("cudaGraphUpload: {}", cudaGetErrorName(e));
+      if (why.empty())
+        if (const cudaError_t e = cudaStreamSynchronize(s); e != cudaSuccess)
+          why = fmt::format("cudaGraphUpload: {}", cudaGetErrorName(e));
+      if (why.empty()) {
+        graph_handle_ = std::move(graph);
+        graph_exec_ = std::move(owned);
+      }
+    }
+    if (!why.empty()) {
+      cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+      if (cudaStreamIsCapturing(s, &status) == cudaSuccess && status != cudaStreamCaptureStatusNone) {
+        cudaGraph_t discard = nullptr;  // still capturing (enqueue threw before its end): end it
+        (void)cudaStreamEndCapture(s, &discard);
+        if (discard) cudaGraphDestroy(discard);
+      }
+      (void)cudaGetLastError();  // capture errors are not sticky; clear the last error for later checks
+    }
+    return why;
   }
 
   size_t bytes(TensorId t) const { return static_cast<size_t>(element_count(lowered_.shape(t))) * sizeof(float); }
@@ -194,15 +233,25 @@ class CudaExecutable final : public Executable {
         constant_handles_[t] = weights_.add(host(t), static_cast<size_t>(element_count(graph_->shape(t))));
   }
 
+  // A profiling event after the work enqueued so far. While capturing, a plain
+  // cudaEventRecord makes no graph node (replays would never record the
+  // event); cudaEventRecordExternal makes an event-record node, and is invalid
+  // outside capture.
+  static void record(cudaEvent_t e, cudaStream_t s, bool capturing) {
+    if (capturing) check(cudaEventRecordWithFlags(e, s, cudaEventRecordExternal), "cudaEventRecordWithFlags");
+    else check(cudaEventRecord(e, s), "cudaEventRecord");
+  }
+
   // Enqueues the whole run on the stream: inputs in, steps, outputs out.
-  void enqueue(bool eager_check) {
+  // `capturing`: the stream is being captured into the CUDA graph.
+  void enqueue(bool eager_check, bool capturing) {
     const Graph& g = *graph_;
     cudaStream_t s = ctx_.stream();
     for (size_t i = 0; i < g.inputs.size(); ++i)
       if (bytes(g.inputs[i]) > 0)
-        check(cudaMemcpyAsync(ptr(g.inputs[i]), pinned_in_[i], bytes(g.inputs[i]), cudaMemcpyHostToDevice, s),
+        check(cudaMemcpyAsync(ptr(g.inputs[i]), pinned_in_[i].get(), bytes(g.inputs[i]), cudaMemcpyHostToDevice, s),
               "cudaMemcpyAsync (input)");
-    if (profile_ && inputs_done_) check(cudaEventRecord(inputs_done_, s), "cudaEventRecord");
+    if (profile_ && inputs_done_) record(inputs_done_->get(), s, capturing);
     for (size_t k = 0; k < steps_.size(); ++k) {
       steps_[k].fn(s);
       if (eager_check) {
@@ -211,11 +260,11 @@ class CudaExecutable final : public Executable {
           throw Error(ErrorCode::Internal, fmt::format("cuda backend: launching {} failed: {}", steps_[k].what,
                                                        cudaGetErrorString(e)));
       }
-      if (profile_ && !step_events_.empty()) check(cudaEventRecord(step_events_[k], s), "cudaEventRecord");
+      if (profile_ && !step_events_.empty()) record(step_events_[k].get(), s, capturing);
     }
     for (size_t i = 0; i < g.outputs.size(); ++i)
       if (bytes(g.outputs[i]) > 0)
-        check(cudaMemcpyAsync(pinned_out_[i], ptr(g.outputs[i]), bytes(g.outputs[i]), cudaMemcpyDeviceToHost, s),
+        check(cudaMemcpyAsync(pinned_out_[i].get(), ptr(g.outputs[i]), bytes(g.outputs[i]), cudaMemcpyDeviceToHost, s),
               "cudaMemcpyAsync (output)");
     check(cudaGetLastError(), "enqueueing the model");
   }
@@ -264,11 +313,12 @@ class CudaExecutable final : public Executable {
 
   MemoryPlan plan_;
   DeviceBuffer arena_, workspace_;
-  std::vector<void*> pinned_in_, pinned_out_;
-  cudaEvent_t start_ = nullptr, stop_ = nullptr, inputs_done_ = nullptr;
-  std::vector<cudaEvent_t> step_events_;
-  cudaGraph_t graph_handle_ = nullptr;
-  cudaGraphExec_t graph_exec_ = nullptr;
+  std::vector<PinnedBuffer> pinned_in_, pinned_out_;
+  Event start_, stop_;
+  std::optional<Event> inputs_done_;  // KILN_CUDA_PROFILE=1 only, like step_events_
+  std::vector<Event> step_events_;
+  GraphPtr graph_handle_;
+  GraphExecPtr graph_exec_;
   std::vector<double> times_;
   std::optional<double> device_ms_;
 };
@@ -297,6 +347,9 @@ std::optional<ConvLayer> CudaExecutable::conv_layer_of(int i) const {
   s.pb = static_cast<int>(w.pad_end[1]), s.pr = static_cast<int>(w.pad_end[2]);
   s.group = a.group;
   s.spatial3d = w.rank == 3;
+  s.D = static_cast<int>(w.in[0]), s.OD = static_cast<int>(w.out[0]), s.KD = static_cast<int>(w.kernel[0]);
+  s.sd = static_cast<int>(w.stride[0]), s.dd = static_cast<int>(w.dilation[0]);
+  s.pf = static_cast<int>(w.pad_begin[0]), s.pk = static_cast<int>(w.pad_end[0]);
   ConvGeometry& geo = l.geometry;
   geo.N = s.N, geo.C = s.C, geo.K = s.K, geo.group = s.group;
   for (int ax = 0; ax < 3; ++ax) {

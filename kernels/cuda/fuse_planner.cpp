@@ -8,8 +8,10 @@
 namespace kiln::cuda {
 
 std::string ConvShape::key() const {
-  return fmt::format("N{} C{} H{} W{} K{} k{}x{} s{}x{} d{}x{} p{},{},{},{} g{}{}", N, C, H, W, K, KH, KW, sh, sw, dh,
-                     dw, pt, pl, pb, pr, group, spatial3d ? " 3d" : "");
+  std::string k = fmt::format("N{} C{} H{} W{} K{} k{}x{} s{}x{} d{}x{} p{},{},{},{} g{}", N, C, H, W, K, KH, KW, sh, sw,
+                              dh, dw, pt, pl, pb, pr, group);
+  if (spatial3d) k += fmt::format(" 3d D{} kd{} sd{} dd{} pd{},{}", D, KD, sd, dd, pf, pk);
+  return k;
 }
 
 DeviceModel h100_model() {

@@ -1,11 +1,17 @@
 // Every convolution algorithm of the CUDA backend (fixed:NAME) on many
 // shapes -- channels 1 to 67 (odd ones included), kernels 1/3/5/7, strides
 // 1/2, asymmetric pads, dilations 1/2, groups including depthwise -- and the
-// FCM fused pairs, against the reference backend within 1e-4. The graphs and
-// the applicability of each algorithm are checked on every machine; the
-// comparison needs a CUDA device and skips without one.
+// FCM fused pairs, against the reference backend within 1e-4. Also: batch-32
+// ResNet-50 layers (large index arithmetic), the tune mode (measure, then read
+// the tuning cache) and per-step profiling events inside CUDA graphs. The
+// graphs and the applicability of each algorithm are checked on every machine;
+// the comparison needs a CUDA device and skips without one.
 #include <fmt/format.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
 #include <random>
 
 #include "kernels/cuda/conv_algorithm.hpp"
@@ -202,6 +208,164 @@ TEST(CudaConvAlgorithms, FusedPairsOnManyShapes) {
     seed += 30;
   }
   KILN_CUDA_COMPARE(cases);
+}
+
+
+// ResNet-50's layers at batch 32 -- conv1 (7x7 s2, 3 -> 64 at 224x224: 25.7M
+// output elements) and a bottleneck 1x1 (64 -> 256 at 56x56) -- with every
+// applicable algorithm: offsets of whole batches, im2win windows and GEMM
+// strides reach tens of millions of elements. GPU only (the reference takes
+// seconds at this size), so the graphs are built after the device check.
+TEST(CudaConvAlgorithms, Batch32ResNet50Layers) {
+  KILN_REQUIRE_CUDA_DEVICE();
+  const std::vector<ConvCase> layers = {
+      {32, 3, 64, 224, 224, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, K::Relu},
+      {32, 64, 256, 56, 56, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1},
+  };
+  uint32_t seed = 900;
+  for (const ConvCase& c : layers) {
+    const Graph g = conv_graph(c, seed);
+    const auto inputs = random_inputs(g, seed + 1);
+    seed += 10;
+    const Model model(std::make_shared<Graph>(g));
+    Session ref(model);
+    const std::vector<Tensor> expected = ref.run(inputs);
+    std::vector<std::string> algorithms = {"heuristic"};
+    for (const cuda::ConvAlgorithm* a : cuda::conv_algorithms())
+      if (a->applicable(shape_of(c))) algorithms.push_back(std::string("fixed:") + a->name());
+    for (const std::string& algo : algorithms) {
+      SCOPED_TRACE(describe(c) + " [" + algo + "]");
+      try {
+        Session cuda(model, cuda_options(algo));
+        const std::vector<Tensor> actual = cuda.run(inputs);
+        ASSERT_EQ(actual.size(), 1u);
+        EXPECT_TRUE(tensors_close(actual[0], expected[0], 1e-4));
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << "cuda backend failed: " << e.what();
+      }
+    }
+  }
+}
+
+// Scoped environment variable for the backend's switches (read when a session is created).
+class EnvVar {
+ public:
+  EnvVar(const char* name, const char* value) : name_(name) { setenv(name, value, 1); }
+  ~EnvVar() { unsetenv(name_); }
+  EnvVar(const EnvVar&) = delete;
+  EnvVar& operator=(const EnvVar&) = delete;
+
+ private:
+  const char* name_;
+};
+
+// A 2-D chain (3x3 + ReLU, then 1x1) and a grouped 3-D convolution: the tuner
+// measures every applicable algorithm on buffers of the layer's whole shape
+// (3-D included), writes the tuning cache, and a second session reads it.
+TEST(CudaConvAlgorithms, TuneThenReadTheCache) {
+  std::vector<std::pair<std::string, Graph>> graphs;
+  {
+    GraphBuilder b;
+    TensorId t = b.input("x", {2, 16, 20, 20});
+    t = b.node(O::Conv, {t, b.random_constant("w1", {32, 16, 3, 3}, 11, -0.5f, 0.5f), b.random_constant("b1", {32}, 12)},
+               conv_attrs({3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1, act(K::Relu)), "conv3x3");
+    t = b.node(O::Conv, {t, b.random_constant("w2", {24, 32, 1, 1}, 13, -0.5f, 0.5f), b.random_constant("b2", {24}, 14)},
+               conv_attrs({1, 1}), "conv1x1");
+    b.output(t);
+    graphs.emplace_back("2-D chain", b.build());
+  }
+  {
+    GraphBuilder b;
+    const TensorId x = b.input("x", {2, 4, 6, 7, 8});
+    b.output(b.node(O::Conv, {x, b.random_constant("w", {6, 2, 3, 3, 3}, 15), b.random_constant("b", {6}, 16)},
+                    conv_attrs({3, 3, 3}, {1, 2, 1}, {1, 0, 1, 1, 1, 0}, {1, 1, 2}, 2), "conv3d"));
+    graphs.emplace_back("3-D", b.build());
+  }
+  std::vector<std::vector<Tensor>> inputs, expected;
+  for (const auto& [what, g] : graphs) {
+    inputs.push_back(random_inputs(g, 21));
+    Session ref(Model(std::make_shared<Graph>(g)));
+    expected.push_back(ref.run(inputs.back()));
+  }
+  KILN_REQUIRE_CUDA_DEVICE();
+  const std::string cache = (std::filesystem::path(::testing::TempDir()) / "kiln-cuda-tune-test.tsv").string();
+  std::filesystem::remove(cache);
+  SessionOptions o = cuda_options("tune");
+  o.tuning_cache = cache;
+  for (const char* pass : {"tuned", "tuning cache"}) {
+    for (size_t i = 0; i < graphs.size(); ++i) {
+      SCOPED_TRACE(graphs[i].first + " (" + pass + ")");
+      try {
+        Session s(Model(std::make_shared<Graph>(graphs[i].second)), o);
+        const std::vector<Tensor> actual = s.run(inputs[i]);
+        ASSERT_EQ(actual.size(), 1u);
+        EXPECT_TRUE(tensors_close(actual[0], expected[i][0], 1e-4));
+        for (const NodeProfile& p : s.profile()) {
+          if (p.op == "Conv") {
+            EXPECT_NE(p.detail.find(std::string("[") + pass + ","), std::string::npos) << p.name << ": " << p.detail;
+          }
+        }
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << "cuda backend failed: " << e.what();
+      }
+    }
+  }
+  std::ifstream in(cache);
+  int lines = 0;
+  for (std::string line; std::getline(in, line);) lines += !line.empty();
+  EXPECT_EQ(lines, 3) << "one cache line per tuned layer in " << cache;
+  std::filesystem::remove(cache);
+}
+
+// KILN_CUDA_PROFILE=1 with CUDA graphs on: the per-step events are recorded
+// by every replay (event-record nodes), so each run gives per-node device
+// times; the same with graphs off. The session must not have fallen back to
+// step-by-step launches (that would hide a capture failure).
+TEST(CudaConvAlgorithms, ProfilingEventsInsideCudaGraphs) {
+  GraphBuilder b;
+  TensorId t = b.input("x", {1, 8, 32, 32});
+  t = b.node(O::Conv, {t, b.random_constant("w1", {16, 8, 3, 3}, 31, -0.5f, 0.5f), b.random_constant("b1", {16}, 32)},
+             conv_attrs({3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1, act(K::Relu)), "c1");
+  t = b.node(O::Conv, {t, b.random_constant("w2", {16, 16, 1, 1}, 33, -0.5f, 0.5f), b.random_constant("b2", {16}, 34)},
+             conv_attrs({1, 1}), "c2");
+  t = b.node(O::Relu, {t}, {}, "relu");
+  b.output(t);
+  const Graph g = b.build();
+  const auto inputs = random_inputs(g, 35);
+  const Model model(std::make_shared<Graph>(g));
+  Session ref(model);
+  const std::vector<Tensor> expected = ref.run(inputs);
+  KILN_REQUIRE_CUDA_DEVICE();
+  for (const char* graphs : {"1", "0"}) {
+    SCOPED_TRACE(std::string("KILN_CUDA_GRAPHS=") + graphs);
+    EnvVar profile("KILN_CUDA_PROFILE", "1"), use_graphs("KILN_CUDA_GRAPHS", graphs);
+    ::testing::internal::CaptureStderr();
+    std::optional<Session> s;
+    try {
+      s.emplace(model, cuda_options());
+    } catch (const std::exception& e) {
+      ::testing::internal::GetCapturedStderr();
+      FAIL() << "session creation failed: " << e.what();
+    }
+    const std::string err = ::testing::internal::GetCapturedStderr();
+    EXPECT_EQ(err.find("capture failed"), std::string::npos) << err;
+    for (int run = 0; run < 3; ++run) {  // replays record the events again
+      std::vector<Tensor> actual;
+      ASSERT_NO_THROW(actual = s->run(inputs)) << "run " << run;
+      ASSERT_EQ(actual.size(), 1u);
+      EXPECT_TRUE(tensors_close(actual[0], expected[0], 1e-4));
+      double sum = 0;
+      for (const NodeProfile& p : s->profile()) {
+        sum += p.ms;
+        if (p.op == "Conv") {
+          EXPECT_GT(p.ms, 0.0) << p.name << " in run " << run;
+        }
+      }
+      ASSERT_TRUE(s->device_time_ms().has_value());
+      EXPECT_GT(sum, 0.0);
+      EXPECT_LE(sum, *s->device_time_ms() * 1.01 + 1e-3);
+    }
+  }
 }
 
 }  // namespace
