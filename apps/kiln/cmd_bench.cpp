@@ -289,7 +289,7 @@ Command add_bench(CLI::App& app) {
       j["session"] = {{"backend", o.backend},           {"threads", o.threads},
                       {"isa", o.isa},                   {"algorithm", o.algorithm},
                       {"deterministic", o.deterministic}, {"tuning_cache", o.tuning_cache},
-                      {"device", o.device}};
+                      {"device", o.device},             {"fp16_storage", o.fp16_storage}};
       j["inputs"] = json::array();
       for (const auto& d : session.inputs()) j["inputs"].push_back({{"name", d.name}, {"shape", d.shape}});
       j["batch"] = batch;

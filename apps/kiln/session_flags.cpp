@@ -27,6 +27,9 @@ void add_session_flags(CLI::App* cmd, SessionOptions& options) {
       ->check(CLI::Validator(check_algorithm, "heuristic|tune|fixed:NAME"))
       ->capture_default_str();
   cmd->add_flag("--deterministic", options.deterministic, "Same bits for any thread count");
+  cmd->add_flag("--fp16-storage", options.fp16_storage,
+                "Store activations and weights as float16 on devices that support it; arithmetic stays float32 "
+                "(backend vulkan)");
   cmd->add_option("--tuning-cache", options.tuning_cache,
                   "File where --algorithm tune stores and finds its measurements (default: the backend's)");
   cmd->add_option("--device", options.device, "Device index for GPU backends")
@@ -38,6 +41,7 @@ std::string describe_session_options(const SessionOptions& o) {
   std::string s = fmt::format("{}, threads {}, algorithm {}", o.backend, o.threads, o.algorithm);
   if (!o.isa.empty()) s += ", isa " + o.isa;
   if (o.deterministic) s += ", deterministic";
+  if (o.fp16_storage) s += ", fp16 storage";
   if (!o.tuning_cache.empty()) s += ", tuning cache " + o.tuning_cache;
   if (o.device != 0) s += fmt::format(", device {}", o.device);
   return s;

@@ -22,6 +22,10 @@ Session::Session(const Model& model, const SessionOptions& options) : impl_(std:
   impl_->graph = model.graph_ptr();
   impl_->backend = BackendRegistry::global().create(options.backend);
   impl_->backend_name = options.backend;
+  // Refused here, once for every backend, rather than silently ignored.
+  if (options.fp16_storage && !impl_->backend->supports_fp16_storage())
+    throw Error(ErrorCode::InvalidArgument,
+                "--fp16-storage is a Vulkan option; backend '" + options.backend + "' stores float32");
   const Graph& g = *impl_->graph;
   for (const Node& n : g.nodes)
     if (!impl_->backend->supports(g, n))
@@ -35,6 +39,7 @@ Session::Session(const Model& model, const SessionOptions& options) : impl_(std:
   bo.device = options.device;
   bo.isa = options.isa;
   bo.tuning_cache = options.tuning_cache;
+  bo.fp16_storage = options.fp16_storage;
   impl_->executable = impl_->backend->compile(impl_->graph, bo);
   impl_->inputs = model.inputs();
   impl_->outputs = model.outputs();

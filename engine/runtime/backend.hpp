@@ -24,6 +24,10 @@ struct BackendOptions {
   // Highest instruction set a CPU backend may use ("" = the best available).
   std::string isa;
   std::string tuning_cache;  // "" = the backend's default location
+  // Store activations and weights as float16 (arithmetic stays float32).
+  // Only for backends whose supports_fp16_storage() is true; the session
+  // refuses it for the others before compile().
+  bool fp16_storage = false;
 };
 
 struct MemoryStats {
@@ -68,6 +72,9 @@ class Backend {
   // none: they run on the calling process's CPU. A GPU backend whose driver or
   // devices are missing throws kiln::Error saying what is missing.
   virtual std::vector<DeviceInfo> devices() const { return {}; }
+  // Whether compile() honours BackendOptions::fp16_storage. A backend that
+  // does may still throw from compile() when the device lacks the feature.
+  virtual bool supports_fp16_storage() const { return false; }
 };
 
 }  // namespace kiln

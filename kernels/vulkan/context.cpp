@@ -90,9 +90,16 @@ std::string describe(VkPhysicalDevice d) {
                      : p.deviceType == VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU ? "integrated GPU"
                      : p.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU            ? "CPU (software)"
                                                                               : "other";
-  return fmt::format("Vulkan {}.{}.{}, {}, {:.1f} GiB device-local, max storage buffer {} MiB", VK_VERSION_MAJOR(p.apiVersion),
-                     VK_VERSION_MINOR(p.apiVersion), VK_VERSION_PATCH(p.apiVersion), type,
-                     static_cast<double>(local) / (1 << 30), p.limits.maxStorageBufferRange >> 20);
+  VkPhysicalDevice16BitStorageFeatures storage16{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES};
+  if (p.apiVersion >= VK_API_VERSION_1_1) {
+    VkPhysicalDeviceFeatures2 features{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
+    features.pNext = &storage16;
+    vkGetPhysicalDeviceFeatures2(d, &features);
+  }
+  return fmt::format("Vulkan {}.{}.{}, {}, {:.1f} GiB device-local, max storage buffer {} MiB, {}",
+                     VK_VERSION_MAJOR(p.apiVersion), VK_VERSION_MINOR(p.apiVersion), VK_VERSION_PATCH(p.apiVersion), type,
+                     static_cast<double>(local) / (1 << 30), p.limits.maxStorageBufferRange >> 20,
+                     storage16.storageBuffer16BitAccess ? "float16 storage (--fp16-storage)" : "no float16 storage");
 }
 
 }  // namespace
@@ -161,7 +168,19 @@ Context::Context(VkInstance inst, VkPhysicalDevice p, int i) : instance(inst), p
   qci.queueFamilyIndex = queue_family;
   qci.queueCount = 1;
   qci.pQueuePriorities = &priority;
+  // 16-bit storage is core in Vulkan 1.1 (the instance's version); older
+  // devices are treated as lacking it.
+  VkPhysicalDevice16BitStorageFeatures storage16{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES};
+  if (props.apiVersion >= VK_API_VERSION_1_1) {
+    VkPhysicalDeviceFeatures2 features{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
+    features.pNext = &storage16;
+    vkGetPhysicalDeviceFeatures2(phys, &features);
+  }
+  storage_buffer_16bit = storage16.storageBuffer16BitAccess == VK_TRUE;
+  VkPhysicalDevice16BitStorageFeatures enable16{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES};
+  enable16.storageBuffer16BitAccess = storage_buffer_16bit ? VK_TRUE : VK_FALSE;
   VkDeviceCreateInfo dci{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
+  if (storage_buffer_16bit) dci.pNext = &enable16;
   dci.queueCreateInfoCount = 1;
   dci.pQueueCreateInfos = &qci;
   check(vkCreateDevice(phys, &dci, nullptr, &device), "creating the Vulkan device");
@@ -180,6 +199,15 @@ Context::~Context() {
     vkDeviceWaitIdle(device);
     vkDestroyDevice(device, nullptr);
   }
+}
+
+void require_fp16_storage(const std::string& device_name, int device_index, bool supported) {
+  if (supported) return;
+  throw Error(ErrorCode::Unsupported,
+              fmt::format("--fp16-storage needs float16 storage buffers, which Vulkan device {} ({}) lacks "
+                          "(VkPhysicalDevice16BitStorageFeatures::storageBuffer16BitAccess); run without "
+                          "--fp16-storage, or use --backend cpu",
+                          device_index, device_name));
 }
 
 int Context::find_memory(uint32_t type_bits, VkMemoryPropertyFlags want) const {

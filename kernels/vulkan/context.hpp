@@ -30,6 +30,7 @@ struct DeviceModel {
   double gflops = 1000;
   double bandwidth_gbs = 100;
   double launch_ms = 0.005;  // fixed cost per dispatch
+  double element_bytes = 4;  // per stored element: 2 with --fp16-storage
 };
 
 class Context {
@@ -61,12 +62,20 @@ class Context {
   std::string name;       // e.g. "llvmpipe (LLVM 15.0.6, 256 bits)"
   std::string signature;  // name + driver version: the tuning-cache key
   bool timestamps = false;
+  // VkPhysicalDevice16BitStorageFeatures::storageBuffer16BitAccess: float16
+  // values in storage buffers (--fp16-storage). Enabled at device creation
+  // whenever the device has it, so one shared device serves both storage modes.
+  bool storage_buffer_16bit = false;
   double timestamp_period_ns = 1;
   uint64_t timestamp_mask = ~uint64_t{0};
   DeviceModel model;
   // vkQueueSubmit needs the queue externally synchronised; sessions share it.
   mutable std::mutex queue_mutex;
 };
+
+// Throws kiln::Error(Unsupported) naming the device and the missing feature
+// when `supported` is false: --fp16-storage needs storageBuffer16BitAccess.
+void require_fp16_storage(const std::string& device_name, int device_index, bool supported);
 
 // A VkBuffer with its own memory: device-local (the arena, the weights) or
 // host-visible, coherent and mapped (staging).

@@ -38,8 +38,8 @@ double roofline(double flops, double bytes, double efficiency, const DeviceModel
   return std::max(compute, memory) * 1e3 + m.launch_ms;
 }
 
-double traffic(const ConvShape& s) {
-  return 4.0 * static_cast<double>(s.input_elems() + s.output_elems() + s.weight_elems());
+double traffic(const ConvShape& s, const DeviceModel& m) {
+  return m.element_bytes * static_cast<double>(s.input_elems() + s.output_elems() + s.weight_elems());
 }
 
 // Fraction of a tiled GEMM's 64x64 tile (and 16-deep slice) doing useful work.
@@ -55,7 +55,7 @@ class Direct final : public ConvAlgorithm {
   bool applicable(const ConvShape&) const override { return true; }
   double cost_ms(const ConvShape& s, const DeviceModel& m) const override {
     // Every output re-reads its whole window from memory: little reuse.
-    return roofline(2.0 * static_cast<double>(s.macs()), traffic(s), 0.06, m);
+    return roofline(2.0 * static_cast<double>(s.macs()), traffic(s, m), 0.06, m);
   }
 };
 
@@ -65,7 +65,7 @@ class Depthwise final : public ConvAlgorithm {
   ConvShader shader() const override { return ConvShader::Depthwise; }
   bool applicable(const ConvShape& s) const override { return s.planar() && s.depthwise(); }
   double cost_ms(const ConvShape& s, const DeviceModel& m) const override {
-    return roofline(2.0 * static_cast<double>(s.macs()), traffic(s), 0.15, m);
+    return roofline(2.0 * static_cast<double>(s.macs()), traffic(s, m), 0.15, m);
   }
 };
 
@@ -76,7 +76,7 @@ class Gemm1x1 final : public ConvAlgorithm {
   bool applicable(const ConvShape& s) const override { return s.planar() && s.pointwise(); }
   double cost_ms(const ConvShape& s, const DeviceModel& m) const override {
     const int64_t P = int64_t{s.out[1]} * s.out[2];
-    return roofline(2.0 * static_cast<double>(s.macs()), traffic(s), 0.6 * tile_use(s.K / s.group, P, s.C / s.group), m);
+    return roofline(2.0 * static_cast<double>(s.macs()), traffic(s, m), 0.6 * tile_use(s.K / s.group, P, s.C / s.group), m);
   }
 };
 
@@ -89,7 +89,7 @@ class ImplicitGemm final : public ConvAlgorithm {
     const int64_t P = int64_t{s.out[1]} * s.out[2];
     const int64_t R = int64_t{s.C / s.group} * s.kernel[1] * s.kernel[2];
     // Index arithmetic per gathered tap costs a little over gemm1x1.
-    return roofline(2.0 * static_cast<double>(s.macs()), traffic(s), 0.45 * tile_use(s.K / s.group, P, R), m);
+    return roofline(2.0 * static_cast<double>(s.macs()), traffic(s, m), 0.45 * tile_use(s.K / s.group, P, R), m);
   }
 };
 
@@ -134,12 +134,18 @@ double fused_cost_ms(const ConvShape& dw, const ConvShape& pw, const DeviceModel
   const double tiles = static_cast<double>((pw.K + 63) / 64);
   const double pw_time = 2.0 * static_cast<double>(pw.macs()) / (0.6 * tile_use(pw.K, P, pw.C));
   const double dw_time = 2.0 * static_cast<double>(dw.macs()) * tiles / 0.15;
-  const double bytes = 4.0 * static_cast<double>(dw.input_elems() + dw.weight_elems() + pw.weight_elems() + pw.output_elems());
+  const double bytes = m.element_bytes * static_cast<double>(dw.input_elems() + dw.weight_elems() + pw.weight_elems() + pw.output_elems());
   return std::max((pw_time + dw_time) / (m.gflops * 1e9), bytes / (m.bandwidth_gbs * 1e9)) * 1e3 + m.launch_ms;
 }
 
 ConvSelector::ConvSelector(const BackendOptions& options, const Context& ctx)
     : model_(ctx.model), signature_(ctx.signature) {
+  if (options.fp16_storage) {
+    // Half the traffic; and float16-storage timings are not float32 ones, so
+    // tune keeps them under their own key.
+    model_.element_bytes = 2;
+    signature_ += " fp16-storage";
+  }
   const std::string& a = options.algorithm;
   if (a.empty() || a == "heuristic") {
     mode_ = Mode::Heuristic;

@@ -26,7 +26,8 @@ Spec& Spec::f(uint32_t id, float v) {
   return *this;
 }
 
-Pipelines::Pipelines(std::shared_ptr<Context> ctx) : ctx_(std::move(ctx)) {
+Pipelines::Pipelines(std::shared_ptr<Context> ctx, bool fp16_storage)
+    : ctx_(std::move(ctx)), fp16_storage_(fp16_storage) {
   VkPipelineCacheCreateInfo ci{VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
   check(vkCreatePipelineCache(ctx_->device, &ci, nullptr, &cache_), "creating a pipeline cache");
 }
@@ -45,7 +46,7 @@ Pipelines::~Pipelines() {
 VkShaderModule Pipelines::module(const std::string& shader) {
   if (auto it = modules_.find(shader); it != modules_.end()) return it->second;
   for (const ShaderBlob& b : shader_blobs()) {
-    if (shader != b.name) continue;
+    if (shader != b.name || b.fp16_storage != fp16_storage_) continue;
     VkShaderModuleCreateInfo ci{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
     ci.codeSize = b.bytes;
     ci.pCode = b.words;
@@ -54,7 +55,8 @@ VkShaderModule Pipelines::module(const std::string& shader) {
     modules_[shader] = m;
     return m;
   }
-  throw Error(ErrorCode::Internal, "vulkan: no embedded shader named '" + shader + "'");
+  throw Error(ErrorCode::Internal, fmt::format("vulkan: no embedded shader named '{}' ({} storage)", shader,
+                                               fp16_storage_ ? "float16" : "float32"));
 }
 
 Pipeline Pipelines::get(const std::string& shader, const Spec& spec, uint32_t bindings) {

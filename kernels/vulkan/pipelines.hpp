@@ -4,7 +4,8 @@
 // specialization constants (not push constants): each layer's pipeline is
 // compiled for its shape, so the driver folds the index arithmetic and
 // unrolls the small loops. Every shader binds storage buffers 0..n-1 (0 is
-// the output) in descriptor set 0.
+// the output) in descriptor set 0. A Pipelines object uses one storage variant
+// of the shaders: float32, or float16 (--fp16-storage; see shaders/common.glsl).
 #include <map>
 #include <memory>
 #include <string>
@@ -31,7 +32,7 @@ struct Pipeline {
 
 class Pipelines {
  public:
-  explicit Pipelines(std::shared_ptr<Context> ctx);
+  Pipelines(std::shared_ptr<Context> ctx, bool fp16_storage);
   ~Pipelines();
   Pipelines(const Pipelines&) = delete;
   Pipelines& operator=(const Pipelines&) = delete;
@@ -39,10 +40,12 @@ class Pipelines {
   // The pipeline for `shader` (the .comp stem) with `bindings` storage buffers.
   Pipeline get(const std::string& shader, const Spec& spec, uint32_t bindings);
   size_t size() const { return pipelines_.size(); }
+  bool fp16_storage() const { return fp16_storage_; }
 
  private:
   VkShaderModule module(const std::string& shader);
   std::shared_ptr<Context> ctx_;
+  bool fp16_storage_ = false;
   std::map<std::string, VkShaderModule> modules_;
   std::map<uint32_t, std::pair<VkDescriptorSetLayout, VkPipelineLayout>> layouts_;
   std::map<std::pair<std::string, std::vector<std::pair<uint32_t, uint32_t>>>, VkPipeline> pipelines_;

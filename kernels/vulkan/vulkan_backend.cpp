@@ -7,11 +7,19 @@
 // an earlier one wrote, timestamps around each node, output copies. run()
 // copies inputs into staging, resubmits that command buffer, waits on a fence
 // (with a timeout that throws) and copies the outputs out.
+//
+// --fp16-storage (BackendOptions::fp16_storage): every device buffer (arena,
+// weights, staging) holds float16 and the shaders are the float16-storage
+// build of the same sources (float32 arithmetic; see shaders/common.glsl).
+// Weights are converted once, on upload; graph inputs and outputs stay
+// float32 at the API and are converted on the host while run() fills and
+// drains the staging buffers, so the device copies move half the bytes.
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <cmath>
 #include <cstring>
 
 #include "engine/core/activation.hpp"
@@ -22,6 +30,7 @@
 #include "engine/runtime/memory_planner.hpp"
 #include "kernels/vulkan/context.hpp"
 #include "kernels/vulkan/conv_algorithms.hpp"
+#include "kernels/vulkan/half.hpp"
 #include "kernels/vulkan/pipelines.hpp"
 #include "kiln/error.hpp"
 
@@ -159,7 +168,13 @@ ConvLaunch conv_launch(const ConvShape& s, ConvShader kind, const fb::FusedActiv
 class VulkanExecutable final : public Executable {
  public:
   VulkanExecutable(std::shared_ptr<const Graph> graph, const BackendOptions& options)
-      : graph_(std::move(graph)), ctx_(Context::get(options.device)), pipelines_(ctx_), selector_(options, *ctx_) {
+      : graph_(std::move(graph)),
+        ctx_(Context::get(options.device)),
+        fp16_(options.fp16_storage),
+        element_bytes_(options.fp16_storage ? sizeof(uint16_t) : sizeof(float)),
+        pipelines_(ctx_, options.fp16_storage),
+        selector_(options, *ctx_) {
+    if (fp16_) require_fp16_storage(ctx_->name, ctx_->index, ctx_->storage_buffer_16bit);
     align_ = std::max<size_t>(64, ctx_->props.limits.minStorageBufferOffsetAlignment);
     create_sync();
     upload_weights();
@@ -167,7 +182,7 @@ class VulkanExecutable final : public Executable {
     PlannerOptions po;
     po.alignment = align_;
     plan_ = plan_memory(
-        lowered_, [&](TensorId t) { return static_cast<size_t>(element_count(lowered_.shape(t))) * sizeof(float); }, po);
+        lowered_, [&](TensorId t) { return static_cast<size_t>(element_count(lowered_.shape(t))) * element_bytes_; }, po);
     arena_ = Buffer(ctx_, plan_.arena_bytes + align_,
                     VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
                     false, "the activation arena");
@@ -198,10 +213,20 @@ class VulkanExecutable final : public Executable {
   void run(std::span<const float* const> inputs, std::span<float* const> outputs) override {
     const Graph& g = *graph_;
     auto* in = static_cast<std::byte*>(staging_in_.mapped);
-    for (size_t i = 0; i < g.inputs.size(); ++i) std::memcpy(in + in_offsets_[i], inputs[i], bytes(g.inputs[i]));
+    for (size_t i = 0; i < g.inputs.size(); ++i) {
+      if (fp16_)
+        floats_to_halves(inputs[i], reinterpret_cast<uint16_t*>(in + in_offsets_[i]), elements(g.inputs[i]));
+      else
+        std::memcpy(in + in_offsets_[i], inputs[i], bytes(g.inputs[i]));
+    }
     ctx_->submit_and_wait(command_buffer_, fence_, "running the model");
     const auto* out = static_cast<const std::byte*>(staging_out_.mapped);
-    for (size_t i = 0; i < g.outputs.size(); ++i) std::memcpy(outputs[i], out + out_offsets_[i], bytes(g.outputs[i]));
+    for (size_t i = 0; i < g.outputs.size(); ++i) {
+      if (fp16_)
+        halves_to_floats(reinterpret_cast<const uint16_t*>(out + out_offsets_[i]), outputs[i], elements(g.outputs[i]));
+      else
+        std::memcpy(outputs[i], out + out_offsets_[i], bytes(g.outputs[i]));
+    }
     if (ctx_->timestamps) {
       check(vkGetQueryPoolResults(ctx_->device, queries_, 0, query_count_, stamps_.size() * sizeof(uint64_t),
                                   stamps_.data(), sizeof(uint64_t), VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
@@ -233,7 +258,9 @@ class VulkanExecutable final : public Executable {
   }
 
  private:
-  size_t bytes(TensorId t) const { return static_cast<size_t>(element_count(graph_->shape(t))) * sizeof(float); }
+  size_t elements(TensorId t) const { return static_cast<size_t>(element_count(graph_->shape(t))); }
+  // Bytes on the device: float16 or float32 per element.
+  size_t bytes(TensorId t) const { return elements(t) * element_bytes_; }
   bool is_const(TensorId t) const { return graph_->tensor(t).is_constant(); }
   const Shape& shape(TensorId t) const { return graph_->shape(t); }
   double elapsed_ms(uint64_t a, uint64_t b) const {
@@ -281,6 +308,8 @@ class VulkanExecutable final : public Executable {
 
   std::shared_ptr<const Graph> graph_;
   std::shared_ptr<Context> ctx_;
+  bool fp16_ = false;          // --fp16-storage
+  size_t element_bytes_ = 4;   // per element in device buffers: 2 with fp16_
   Pipelines pipelines_;
   ConvSelector selector_;
   size_t align_ = 64;
@@ -335,7 +364,7 @@ void VulkanExecutable::upload_weights() {
   for (size_t t = 0; t < g.tensors.size(); ++t) {
     if (!used[t]) continue;
     weight_offset_[t] = total;
-    total += align_up(std::max<size_t>(g.tensors[t].constant->size_bytes(), 4), align_);
+    total += align_up(std::max<size_t>(bytes(static_cast<TensorId>(t)), 4), align_);
   }
   weights_bytes_ = total;
   weights_ = Buffer(ctx_, total, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT, false,
@@ -343,8 +372,25 @@ void VulkanExecutable::upload_weights() {
   Buffer staging(ctx_, total, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, true, "uploading the weights");
   auto* dst = static_cast<std::byte*>(staging.mapped);
   std::memset(dst, 0, total);
-  for (size_t t = 0; t < g.tensors.size(); ++t)
-    if (used[t]) std::memcpy(dst + weight_offset_[t], g.tensors[t].constant->bytes(), g.tensors[t].constant->size_bytes());
+  for (size_t t = 0; t < g.tensors.size(); ++t) {
+    if (!used[t]) continue;
+    const ConstantData& c = *g.tensors[t].constant;
+    if (!fp16_) {
+      std::memcpy(dst + weight_offset_[t], c.bytes(), c.size_bytes());
+      continue;
+    }
+    // Every constant is float32 (the validator refuses other types). A finite
+    // value beyond float16's range would become inf: refuse rather than run wrong.
+    const size_t n = c.size_bytes() / sizeof(float);
+    const float* v = c.floats();
+    for (size_t k = 0; k < n; ++k)
+      if (std::isfinite(v[k]) && std::fabs(v[k]) > kHalfMax)
+        throw Error(ErrorCode::Unsupported,
+                    fmt::format("constant '{}' holds {} (element {}), beyond float16's range (+-{}); run without "
+                                "--fp16-storage",
+                                g.tensors[t].name, v[k], k, kHalfMax));
+    floats_to_halves(v, reinterpret_cast<uint16_t*>(dst + weight_offset_[t]), n);
+  }
   VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
   ai.commandPool = command_pool_;
   ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
@@ -447,9 +493,10 @@ double VulkanExecutable::measure_conv(const ConvShape& s, const ConvAlgorithm& a
   const ConvLaunch l = conv_launch(s, alg.shader(), attrs_as<fb::ConvAttrsT>(node).activation, has_bias, residual);
   const Pipeline p = pipelines_.get(l.shader, l.spec, l.bindings);
   const VkBufferUsageFlags usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT;
-  Buffer x(ctx_, static_cast<size_t>(s.input_elems()) * 4, usage, false, "tuning input");
-  Buffer y(ctx_, static_cast<size_t>(s.output_elems()) * 4, usage, false, "tuning output");
-  Buffer r(ctx_, residual ? static_cast<size_t>(s.output_elems()) * 4 : 64, usage, false, "tuning residual");
+  Buffer x(ctx_, static_cast<size_t>(s.input_elems()) * element_bytes_, usage, false, "tuning input");
+  Buffer y(ctx_, static_cast<size_t>(s.output_elems()) * element_bytes_, usage, false, "tuning output");
+  Buffer r(ctx_, residual ? static_cast<size_t>(s.output_elems()) * element_bytes_ : 64, usage, false,
+           "tuning residual");
   VkDescriptorPoolSize ps{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, l.bindings};
   VkDescriptorPoolCreateInfo dpi{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
   dpi.maxSets = 1;
@@ -971,15 +1018,18 @@ void VulkanExecutable::record() {
       }
   }
   check(vkEndCommandBuffer(cb), "recording the command buffer");
-  summary_ = fmt::format("{} dispatches, {} barriers, {} pipelines", dispatches, barriers, pipelines_.size());
+  summary_ = fmt::format("{} dispatches, {} barriers, {} pipelines, {} storage", dispatches, barriers, pipelines_.size(),
+                         fp16_ ? "float16" : "float32");
 }
 
 class VulkanBackend final : public Backend {
  public:
   std::string_view name() const override { return "vulkan"; }
   std::string description() const override {
-    return "float32 GLSL compute shaders on a Vulkan device (--device N), NCHW, per-layer convolution algorithms";
+    return "float32 GLSL compute shaders on a Vulkan device (--device N), NCHW, per-layer convolution algorithms; "
+           "float16 storage with --fp16-storage";
   }
+  bool supports_fp16_storage() const override { return true; }
   bool supports(const Graph& graph, const Node& node) const override {
     // Shaders index with 32-bit ints.
     for (TensorId t : node.inputs)

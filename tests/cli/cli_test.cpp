@@ -239,6 +239,17 @@ TEST_F(Cli, BenchErrors) {
   EXPECT_THAT(backend.err, HasSubstr("reference"));  // the list of available backends
 }
 
+// --fp16-storage is a Vulkan option: the host backends refuse it (exit 1, a
+// message saying why) instead of silently running float32.
+TEST_F(Cli, Fp16StorageOnAHostBackendIsAClearError) {
+  for (const char* backend : {"cpu", "reference"}) {
+    const ProcessResult r = run_kiln({"bench", mobilenet().string(), "--backend", backend, "--fp16-storage", "--runs", "1"});
+    EXPECT_FALSE(r.signaled);
+    EXPECT_EQ(r.exit_code, 1) << backend << ": " << r.err;
+    EXPECT_THAT(r.err, HasSubstr("--fp16-storage is a Vulkan option; backend '" + std::string(backend) + "' stores float32"));
+  }
+}
+
 TEST_F(Cli, EveryCommandTakesTheSessionFlags) {
   const std::vector<std::string> flags{"--backend",   "reference", "--threads",   "2",          "--algorithm",
                                        "heuristic",   "--isa",     "generic",     "--deterministic"};

@@ -22,6 +22,9 @@ SessionOptions vulkan_options(const std::string& algorithm) {
   SessionOptions o;
   o.backend = "vulkan";
   o.algorithm = algorithm;
+#ifdef KILN_VULKAN_TEST_FP16_STORAGE
+  o.fp16_storage = true;
+#endif
   return o;
 }
 

@@ -20,6 +20,8 @@ std::string vulkan_missing();
       GTEST_SKIP() << "no Vulkan device: " << why;                      \
   } while (0)
 
+// Backend vulkan with `algorithm`; with float16 storage in the targets built
+// with KILN_VULKAN_TEST_FP16_STORAGE.
 SessionOptions vulkan_options(const std::string& algorithm = "heuristic");
 
 // Largest max|a-b|/max|ref| over all outputs (infinite on shape mismatch or

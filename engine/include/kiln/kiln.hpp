@@ -113,6 +113,10 @@ struct SessionOptions {
   std::string isa;
   // Where `tune` stores and finds its measurements ("" = the default cache file).
   std::string tuning_cache;
+  // Store activations and weights as float16 on devices that support it;
+  // arithmetic stays float32, inputs and outputs stay float32 at the API.
+  // Vulkan only: other backends refuse it (kiln::Error, InvalidArgument).
+  bool fp16_storage = false;
 };
 
 struct NodeProfile {

@@ -3,12 +3,12 @@
 // BatchNormalization (inference): y = (x - mean) * scale / sqrt(var + eps) + bias.
 layout(local_size_x = 64) in;
 #include "common.glsl"
-layout(std430, binding = 0) buffer Y { float y[]; };
-layout(std430, binding = 1) readonly buffer X { float x[]; };
-layout(std430, binding = 2) readonly buffer S { float scale[]; };
-layout(std430, binding = 3) readonly buffer B { float bias[]; };
-layout(std430, binding = 4) readonly buffer M { float mean[]; };
-layout(std430, binding = 5) readonly buffer V { float var[]; };
+layout(std430, binding = 0) buffer Y { STORE_T y[]; };
+layout(std430, binding = 1) readonly buffer X { STORE_T x[]; };
+layout(std430, binding = 2) readonly buffer S { STORE_T scale[]; };
+layout(std430, binding = 3) readonly buffer B { STORE_T bias[]; };
+layout(std430, binding = 4) readonly buffer M { STORE_T mean[]; };
+layout(std430, binding = 5) readonly buffer V { STORE_T var[]; };
 layout(constant_id = 1) const int COUNT = 1;
 layout(constant_id = 2) const int C = 1;
 layout(constant_id = 3) const int INNER = 1;
@@ -17,6 +17,6 @@ void main() {
   uint i = flat_index();
   if (i >= uint(COUNT)) return;
   int c = (int(i) / INNER) % C;
-  float s = scale[c] / sqrt(var[c] + EPS);
-  y[i] = (x[i] - mean[c]) * s + bias[c];
+  float s = float(scale[c]) / sqrt(float(var[c]) + EPS);
+  y[i] = STORE_T((float(x[i]) - float(mean[c])) * s + float(bias[c]));
 }

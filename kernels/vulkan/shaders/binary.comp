@@ -4,9 +4,9 @@
 // with a fused activation. y may alias a or b (same index).
 layout(local_size_x = 64) in;
 #include "common.glsl"
-layout(std430, binding = 0) buffer Y { float y[]; };
-layout(std430, binding = 1) readonly buffer A { float a[]; };
-layout(std430, binding = 2) readonly buffer B { float b[]; };
+layout(std430, binding = 0) buffer Y { STORE_T y[]; };
+layout(std430, binding = 1) readonly buffer A { STORE_T a[]; };
+layout(std430, binding = 2) readonly buffer B { STORE_T b[]; };
 layout(constant_id = 1) const int COUNT = 1;
 layout(constant_id = 2) const int OP = 0;  // 0 add, 1 sub, 2 mul, 3 div
 layout(constant_id = 3) const int ACT = 0;
@@ -49,10 +49,10 @@ void main() {
     ia += k * sa[d];
     ib += k * sb[d];
   }
-  float p = a[ia], q = b[ib], v;
+  float p = float(a[ia]), q = float(b[ib]), v;
   if (OP == 0) v = p + q;
   else if (OP == 1) v = p - q;
   else if (OP == 2) v = p * q;
   else v = p / q;
-  y[i] = activate(v, ACT, ALPHA, BETA);
+  y[i] = STORE_T(activate(v, ACT, ALPHA, BETA));
 }

@@ -2,6 +2,21 @@
 // Shapes arrive as specialization constants, so each pipeline is compiled for
 // one layer shape and the driver can fold the index arithmetic.
 
+// Storage type. Every shader is compiled twice (kernels/vulkan/CMakeLists.txt):
+// as is, with float32 buffers, and with -DKILN_FP16_STORAGE, where every
+// storage buffer (activations, weights, biases) holds float16. Only the
+// storage changes: shaders load with float(...) into float32, compute and
+// accumulate in float32 (shared memory included) and store with STORE_T(...)
+// (rounding is the device's: nearest-even on lavapipe, but Vulkan lets a device
+// round toward zero unless told otherwise). GL_EXT_shader_16bit_storage needs only the
+// device's storageBuffer16BitAccess feature, not shaderFloat16 (no half arithmetic).
+#ifdef KILN_FP16_STORAGE
+#extension GL_EXT_shader_16bit_storage : require
+#define STORE_T float16_t
+#else
+#define STORE_T float
+#endif
+
 // The element a thread handles in a 1-D launch spread over a 2-D grid (the
 // host splits large launches into gx * gy groups of gl_WorkGroupSize.x).
 uint flat_index() {

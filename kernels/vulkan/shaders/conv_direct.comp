@@ -5,11 +5,11 @@
 layout(local_size_x = 64) in;
 #include "common.glsl"
 #include "conv_params.glsl"
-layout(std430, binding = 0) writeonly buffer Y { float y[]; };
-layout(std430, binding = 1) readonly buffer X { float x[]; };
-layout(std430, binding = 2) readonly buffer Wt { float w[]; };
-layout(std430, binding = 3) readonly buffer Bs { float bias[]; };
-layout(std430, binding = 4) readonly buffer R { float res[]; };
+layout(std430, binding = 0) writeonly buffer Y { STORE_T y[]; };
+layout(std430, binding = 1) readonly buffer X { STORE_T x[]; };
+layout(std430, binding = 2) readonly buffer Wt { STORE_T w[]; };
+layout(std430, binding = 3) readonly buffer Bs { STORE_T bias[]; };
+layout(std430, binding = 4) readonly buffer R { STORE_T res[]; };
 void main() {
   uint i = flat_index();
   if (i >= uint(COUNT)) return;
@@ -21,7 +21,7 @@ void main() {
   int n = r / K;
   int cg = C / GROUP, kg = K / GROUP;
   int g = k / kg;
-  float acc = HAS_BIAS != 0 ? bias[k] : 0.0;
+  float acc = HAS_BIAS != 0 ? float(bias[k]) : 0.0;
   int d0 = od * SD - PD, h0 = oh * SH - PH, w0 = ow * SW - PW;
   for (int c = 0; c < cg; ++c) {
     int xb = (n * C + g * cg + c) * ID * IH * IW;
@@ -35,11 +35,11 @@ void main() {
         for (int kw = 0; kw < KW; ++kw) {
           int zw = w0 + kw * DW;
           if (zw < 0 || zw >= IW) continue;
-          acc += w[wb + (kd * KH + kh) * KW + kw] * x[xb + (zd * IH + zh) * IW + zw];
+          acc += float(w[wb + (kd * KH + kh) * KW + kw]) * float(x[xb + (zd * IH + zh) * IW + zw]);
         }
       }
     }
   }
-  if (HAS_RES != 0) acc += res[i];
-  y[i] = activate(acc, ACT, ACT_A, ACT_B);
+  if (HAS_RES != 0) acc += float(res[i]);
+  y[i] = STORE_T(activate(acc, ACT, ACT_A, ACT_B));
 }

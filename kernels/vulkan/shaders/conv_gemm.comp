@@ -18,13 +18,13 @@ layout(constant_id = 32) const int DW_ACT = 0;
 layout(constant_id = 33) const float DW_A = 0.0;
 layout(constant_id = 34) const float DW_B = 0.0;
 layout(constant_id = 35) const int DW_HAS_BIAS = 0;
-layout(std430, binding = 0) writeonly buffer Y { float y[]; };
-layout(std430, binding = 1) readonly buffer X { float x[]; };
-layout(std430, binding = 2) readonly buffer Wt { float w[]; };
-layout(std430, binding = 3) readonly buffer Bs { float bias[]; };
-layout(std430, binding = 4) readonly buffer Rs { float res[]; };
-layout(std430, binding = 5) readonly buffer DWt { float dw_w[]; };
-layout(std430, binding = 6) readonly buffer DBs { float dw_bias[]; };
+layout(std430, binding = 0) writeonly buffer Y { STORE_T y[]; };
+layout(std430, binding = 1) readonly buffer X { STORE_T x[]; };
+layout(std430, binding = 2) readonly buffer Wt { STORE_T w[]; };
+layout(std430, binding = 3) readonly buffer Bs { STORE_T bias[]; };
+layout(std430, binding = 4) readonly buffer Rs { STORE_T res[]; };
+layout(std430, binding = 5) readonly buffer DWt { STORE_T dw_w[]; };
+layout(std430, binding = 6) readonly buffer DBs { STORE_T dw_bias[]; };
 
 const int TM = 64, TN = 64, TR = 16;
 shared float Ws[TR][TM];
@@ -34,19 +34,19 @@ float x_value(int n, int g, int r, int p) {
   int cg = C / GROUP;
   int oh = p / OW, ow = p % OW;
   if (MODE == 1) {
-    return x[((n * C + g * cg + r) * IH + oh * SH) * IW + ow * SW];
+    return float(x[((n * C + g * cg + r) * IH + oh * SH) * IW + ow * SW]);
   }
   if (MODE == 2) {
     int h0 = oh * SH - PH, w0 = ow * SW - PW;
     int xb = (n * C + r) * IH * IW;
-    float acc = DW_HAS_BIAS != 0 ? dw_bias[r] : 0.0;
+    float acc = DW_HAS_BIAS != 0 ? float(dw_bias[r]) : 0.0;
     for (int kh = 0; kh < KH; ++kh) {
       int zh = h0 + kh * DH;
       if (zh < 0 || zh >= IH) continue;
       for (int kw = 0; kw < KW; ++kw) {
         int zw = w0 + kw * DW;
         if (zw < 0 || zw >= IW) continue;
-        acc += dw_w[r * KH * KW + kh * KW + kw] * x[xb + zh * IW + zw];
+        acc += float(dw_w[r * KH * KW + kh * KW + kw]) * float(x[xb + zh * IW + zw]);
       }
     }
     return activate(acc, DW_ACT, DW_A, DW_B);
@@ -56,7 +56,7 @@ float x_value(int n, int g, int r, int p) {
   int ih = oh * SH - PH + (t / KW) * DH;
   int iw = ow * SW - PW + (t % KW) * DW;
   if (ih < 0 || ih >= IH || iw < 0 || iw >= IW) return 0.0;
-  return x[((n * C + g * cg + c) * IH + ih) * IW + iw];
+  return float(x[((n * C + g * cg + c) * IH + ih) * IW + iw]);
 }
 
 void main() {
@@ -80,7 +80,7 @@ void main() {
       // W slice: r fastest (weights are [K][R] row-major).
       int wr = e % TR, wm = e / TR;
       int mm = m0 + wm, rr = r0 + wr;
-      Ws[wr][wm] = (mm < kg && rr < R) ? w[(g * kg + mm) * R + rr] : 0.0;
+      Ws[wr][wm] = (mm < kg && rr < R) ? float(w[(g * kg + mm) * R + rr]) : 0.0;
       // X slice: pixels fastest.
       int xp = e % TN, xr = e / TN;
       int pp = p0 + xp, rx = r0 + xr;
@@ -101,14 +101,14 @@ void main() {
     int m = m0 + ty + 16 * a;
     if (m >= kg) continue;
     int k = g * kg + m;
-    float bk = HAS_BIAS != 0 ? bias[k] : 0.0;
+    float bk = HAS_BIAS != 0 ? float(bias[k]) : 0.0;
     for (int b = 0; b < 4; ++b) {
       int p = p0 + tx + 16 * b;
       if (p >= P) continue;
       int o = (n * KOUT + k) * P + p;
       float v = acc[a][b] + bk;
-      if (HAS_RES != 0) v += res[o];
-      y[o] = activate(v, ACT, ACT_A, ACT_B);
+      if (HAS_RES != 0) v += float(res[o]);
+      y[o] = STORE_T(activate(v, ACT, ACT_A, ACT_B));
     }
   }
 }

@@ -5,8 +5,8 @@
 // input), Split (one per output) and unaliased reshapes.
 layout(local_size_x = 64) in;
 #include "common.glsl"
-layout(std430, binding = 0) buffer Y { float y[]; };
-layout(std430, binding = 1) readonly buffer X { float x[]; };
+layout(std430, binding = 0) buffer Y { STORE_T y[]; };
+layout(std430, binding = 1) readonly buffer X { STORE_T x[]; };
 layout(constant_id = 1) const int COUNT = 1;
 layout(constant_id = 2) const int SRC_BASE = 0;
 layout(constant_id = 3) const int DST_BASE = 0;
@@ -47,5 +47,5 @@ void main() {
     src += k * ss[d];
     dst += k * ds[d];
   }
-  y[dst] = x[src];
+  y[dst] = x[src];  // same storage type on both sides: moved as is
 }

@@ -1,8 +1,10 @@
 #version 450
+#extension GL_GOOGLE_include_directive : enable
 // GlobalAveragePool / GlobalMaxPool: one workgroup of 64 threads per (n, c) plane.
 layout(local_size_x = 64) in;
-layout(std430, binding = 0) writeonly buffer Y { float y[]; };
-layout(std430, binding = 1) readonly buffer X { float x[]; };
+#include "common.glsl"
+layout(std430, binding = 0) writeonly buffer Y { STORE_T y[]; };
+layout(std430, binding = 1) readonly buffer X { STORE_T x[]; };
 layout(constant_id = 1) const int PLANES = 1;
 layout(constant_id = 2) const int PLANE = 1;
 layout(constant_id = 3) const int IS_MAX = 0;
@@ -14,7 +16,7 @@ void main() {
   uint base = plane * uint(PLANE);
   float acc = IS_MAX != 0 ? -1.0 / 0.0 : 0.0;
   for (uint k = t; k < uint(PLANE); k += 64u) {
-    float v = x[base + k];
+    float v = float(x[base + k]);
     acc = IS_MAX != 0 ? max(acc, v) : acc + v;
   }
   part[t] = acc;
@@ -23,5 +25,5 @@ void main() {
     if (t < s) part[t] = IS_MAX != 0 ? max(part[t], part[t + s]) : part[t] + part[t + s];
     barrier();
   }
-  if (t == 0u) y[plane] = IS_MAX != 0 ? part[0] : part[0] / float(PLANE);
+  if (t == 0u) y[plane] = STORE_T(IS_MAX != 0 ? part[0] : part[0] / float(PLANE));
 }

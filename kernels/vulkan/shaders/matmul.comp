@@ -4,10 +4,10 @@
 // A and B read through strides (transposes), batch axes (rank <= 6) broadcast.
 layout(local_size_x = 64) in;
 #include "common.glsl"
-layout(std430, binding = 0) writeonly buffer Y { float y[]; };
-layout(std430, binding = 1) readonly buffer A { float a[]; };
-layout(std430, binding = 2) readonly buffer B { float b[]; };
-layout(std430, binding = 3) readonly buffer Cb { float c[]; };
+layout(std430, binding = 0) writeonly buffer Y { STORE_T y[]; };
+layout(std430, binding = 1) readonly buffer A { STORE_T a[]; };
+layout(std430, binding = 2) readonly buffer B { STORE_T b[]; };
+layout(std430, binding = 3) readonly buffer Cb { STORE_T c[]; };
 layout(constant_id = 1) const int COUNT = 1;
 layout(constant_id = 2) const int M = 1;
 layout(constant_id = 3) const int N = 1;
@@ -59,8 +59,8 @@ void main() {
     bo += k * bs[d];
   }
   float acc = 0.0;
-  for (int k = 0; k < K; ++k) acc += a[ao + k * A_SK] * b[bo + k * B_SK];
+  for (int k = 0; k < K; ++k) acc += float(a[ao + k * A_SK]) * float(b[bo + k * B_SK]);
   float v = ALPHA * acc;
-  if (HAS_C != 0) v += BETA * c[m * C_SM + n * C_SN];
-  y[i] = activate(v, ACT, ACT_A, ACT_B);
+  if (HAS_C != 0) v += BETA * float(c[m * C_SM + n * C_SN]);
+  y[i] = STORE_T(activate(v, ACT, ACT_A, ACT_B));
 }

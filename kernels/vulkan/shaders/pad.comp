@@ -3,8 +3,8 @@
 // Constant Pad (negative pads crop): output index o reads input o - pad_begin.
 layout(local_size_x = 64) in;
 #include "common.glsl"
-layout(std430, binding = 0) buffer Y { float y[]; };
-layout(std430, binding = 1) readonly buffer X { float x[]; };
+layout(std430, binding = 0) buffer Y { STORE_T y[]; };
+layout(std430, binding = 1) readonly buffer X { STORE_T x[]; };
 layout(constant_id = 1) const int COUNT = 1;
 layout(constant_id = 2) const float VALUE = 0.0;
 layout(constant_id = 10) const int O0 = 1;
@@ -46,5 +46,5 @@ void main() {
     src += k * stride;
     stride *= id[d];
   }
-  y[i] = inside ? x[src] : VALUE;
+  y[i] = inside ? x[src] : STORE_T(VALUE);
 }

@@ -3,8 +3,8 @@
 // MaxPool / AveragePool over 1-3 spatial axes (padded to 3), one output per thread.
 layout(local_size_x = 64) in;
 #include "common.glsl"
-layout(std430, binding = 0) writeonly buffer Y { float y[]; };
-layout(std430, binding = 1) readonly buffer X { float x[]; };
+layout(std430, binding = 0) writeonly buffer Y { STORE_T y[]; };
+layout(std430, binding = 1) readonly buffer X { STORE_T x[]; };
 layout(constant_id = 1) const int COUNT = 1;  // planes * output plane
 layout(constant_id = 2) const int IS_MAX = 1;
 layout(constant_id = 3) const int INCLUDE_PAD = 0;
@@ -59,7 +59,7 @@ void main() {
       for (int kw = 0; kw < KW; ++kw) {
         int zw = w0 + kw * DW;
         if (zw < 0 || zw >= IW) continue;
-        float v = x[base + (zd * IH + zh) * IW + zw];
+        float v = float(x[base + (zd * IH + zh) * IW + zw]);
         best = max(best, v);
         sum += v;
         ++valid;
@@ -75,5 +75,5 @@ void main() {
       count = padded_taps(d0, KD, DD, ID, ED) * padded_taps(h0, KH, DH, IH, EH) * padded_taps(w0, KW, DW, IW, EW);
     result = count > 0 ? sum / float(count) : 0.0;
   }
-  y[i] = result;
+  y[i] = STORE_T(result);
 }

@@ -4,8 +4,8 @@
 // reduced axes are summed (rank <= 8; reduced axes have kept size 1).
 layout(local_size_x = 64) in;
 #include "common.glsl"
-layout(std430, binding = 0) writeonly buffer Y { float y[]; };
-layout(std430, binding = 1) readonly buffer X { float x[]; };
+layout(std430, binding = 0) writeonly buffer Y { STORE_T y[]; };
+layout(std430, binding = 1) readonly buffer X { STORE_T x[]; };
 layout(constant_id = 1) const int COUNT = 1;
 layout(constant_id = 2) const int RED_COUNT = 1;
 layout(constant_id = 10) const int K0 = 1;
@@ -50,7 +50,7 @@ void main() {
       off += (q % red[d]) * st[d];
       q /= red[d];
     }
-    sum += x[base + off];
+    sum += float(x[base + off]);
   }
-  y[i] = sum / float(RED_COUNT);
+  y[i] = STORE_T(sum / float(RED_COUNT));
 }

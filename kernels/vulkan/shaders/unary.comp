@@ -3,8 +3,8 @@
 // Standalone activation: y[i] = act(x[i]); y may alias x.
 layout(local_size_x = 64) in;
 #include "common.glsl"
-layout(std430, binding = 0) buffer Y { float y[]; };
-layout(std430, binding = 1) readonly buffer X { float x[]; };
+layout(std430, binding = 0) buffer Y { STORE_T y[]; };
+layout(std430, binding = 1) readonly buffer X { STORE_T x[]; };
 layout(constant_id = 1) const int COUNT = 1;
 layout(constant_id = 2) const int ACT = 0;
 layout(constant_id = 3) const float ALPHA = 0.0;
@@ -12,5 +12,5 @@ layout(constant_id = 4) const float BETA = 0.0;
 void main() {
   uint i = flat_index();
   if (i >= uint(COUNT)) return;
-  y[i] = activate(x[i], ACT, ALPHA, BETA);
+  y[i] = STORE_T(activate(float(x[i]), ACT, ALPHA, BETA));
 }
