@@ -5,7 +5,18 @@ include(GNUInstallDirs)
 # its host must share (see engine/runtime/backend_module.hpp).
 set(KILN_MODULE_BUILD_DIR ${PROJECT_BINARY_DIR}/lib/kiln)
 set(KILN_MODULE_INSTALL_DIR ${CMAKE_INSTALL_FULL_LIBDIR}/kiln)
-set(KILN_BUILD_ID "Kiln ${PROJECT_VERSION} ${CMAKE_CXX_COMPILER_ID} ${CMAKE_CXX_COMPILER_VERSION}")
+# The id includes a digest of the headers whose types cross the module
+# boundary, so a module built against an older Backend or Graph layout (a
+# virtual added, a field moved) is refused instead of called.
+set(kiln_abi_text "")
+foreach(header engine/runtime/backend.hpp engine/core/graph.hpp engine/include/kiln/error.hpp)
+  file(READ ${PROJECT_SOURCE_DIR}/${header} text)
+  string(APPEND kiln_abi_text "${text}")
+  set_property(DIRECTORY ${PROJECT_SOURCE_DIR} APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/${header})
+endforeach()
+string(SHA256 kiln_abi_digest "${kiln_abi_text}")
+string(SUBSTRING ${kiln_abi_digest} 0 16 kiln_abi_digest)
+set(KILN_BUILD_ID "Kiln ${PROJECT_VERSION} ${CMAKE_CXX_COMPILER_ID} ${CMAKE_CXX_COMPILER_VERSION} abi ${kiln_abi_digest}")
 
 # kiln_add_backend(NAME <name> [MODULE] SOURCES ... [LIBS ...])
 # Declares one backend: an object library `kiln_backend_<name>` of its sources
