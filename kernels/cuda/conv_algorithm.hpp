@@ -5,11 +5,12 @@
 // measured with CUDA events, cached per device and shape; fixed:NAME) and
 // prepares it once at session creation (weights rearranged and uploaded).
 // Tensors are NCHW; weights arrive in ONNX order [K][C/group][KH][KW].
-#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "engine/runtime/algorithm_selection.hpp"
 #include "engine/runtime/backend.hpp"
 #include "kernels/cuda/context.hpp"
 #include "kernels/cuda/launch.hpp"
@@ -71,23 +72,18 @@ class ConvSelector {
  public:
   ConvSelector(const BackendOptions& options, GpuContext& ctx);
   Selection choose(const ConvLayer& layer);
-  bool fixed_mode() const { return mode_ == Mode::Fixed; }
+  bool fixed_mode() const { return mode_.fixed(); }
   // In fixed mode: the fixed name (single or fused algorithm); else "".
-  const std::string& fixed_name() const { return fixed_name_; }
-  static std::string default_cache_path();
+  const std::string& fixed_name() const { return mode_.fixed_name; }
 
  private:
   Selection heuristic(const ConvShape& s) const;
   Selection tune(const ConvLayer& layer);
-  void load_cache();
-  void append_cache(const std::string& key, const std::string& algorithm, double ms);
 
-  enum class Mode { Heuristic, Tune, Fixed } mode_ = Mode::Heuristic;
+  SelectionMode mode_;
   GpuContext& ctx_;
-  const ConvAlgorithm* fixed_ = nullptr;
-  std::string fixed_name_;
-  std::string cache_path_;
-  std::map<std::string, std::string> cache_;
+  const ConvAlgorithm* fixed_ = nullptr;  // null for the fused fcm_* names
+  std::optional<TuningCache> cache_;      // tune only
 };
 
 // For the tests: the layer as the backend would build it for a Conv node.

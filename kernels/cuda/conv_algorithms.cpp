@@ -6,10 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <random>
-#include <sstream>
 
 #include "kernels/cuda/conv_algorithm.hpp"
 #include "kiln/error.hpp"
@@ -306,12 +303,6 @@ class CudnnAlgorithm final : public ConvAlgorithm {
   }
 };
 
-std::string join_names() {
-  std::string s;
-  for (const std::string& n : conv_algorithm_names()) s += (s.empty() ? "" : ", ") + n;
-  return s;
-}
-
 }  // namespace
 
 const std::vector<const ConvAlgorithm*>& conv_algorithms() {
@@ -340,65 +331,33 @@ std::vector<std::string> conv_algorithm_names() {
 }
 
 ConvSelector::ConvSelector(const BackendOptions& options, GpuContext& ctx) : ctx_(ctx) {
-  const std::string& a = options.algorithm;
-  if (a.empty() || a == "heuristic") {
-    mode_ = Mode::Heuristic;
-  } else if (a == "tune") {
-    if (options.deterministic)
-      throw Error(ErrorCode::InvalidArgument,
-                  "--algorithm tune picks algorithms by timing, which can differ between runs; it cannot be combined "
-                  "with deterministic mode");
-    mode_ = Mode::Tune;
-    cache_path_ = options.tuning_cache.empty() ? default_cache_path() : options.tuning_cache;
-    load_cache();
-  } else if (a.rfind("fixed:", 0) == 0) {
-    mode_ = Mode::Fixed;
-    fixed_name_ = a.substr(6);
-    fixed_ = find_conv_algorithm(fixed_name_);
-    if (!fixed_ && fixed_name_ != kFcmDwPw && fixed_name_ != kFcmPwDw)
-      throw Error(ErrorCode::InvalidArgument,
-                  "unknown convolution algorithm '" + fixed_name_ + "' (available: " + join_names() + ")");
-  } else {
-    throw Error(ErrorCode::InvalidArgument, "unknown algorithm mode '" + a +
-                                                "' (expected heuristic, tune or fixed:NAME with NAME one of " +
-                                                join_names() + ")");
-  }
-}
-
-std::string ConvSelector::default_cache_path() {
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/kiln/cuda-tuning.tsv";
-  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/kiln/cuda-tuning.tsv";
-  return "kiln-cuda-tuning.tsv";
+  mode_ = parse_selection_mode(options, conv_algorithm_names());
+  if (mode_.fixed()) fixed_ = find_conv_algorithm(mode_.fixed_name);
+  // Key: device name, shape and activation (2 fields, then the algorithm).
+  if (mode_.tune()) cache_.emplace(TuningCache::path_for(options, "cuda"), 2);
 }
 
 Selection ConvSelector::heuristic(const ConvShape& s) const {
-  Selection best;
-  for (const ConvAlgorithm* a : conv_algorithms()) {
-    if (!a->applicable(s)) continue;
-    const double ms = a->cost_ms(s, ctx_.model());
-    if (!best.algorithm || ms < best.estimated_ms) {
-      best.algorithm = a;
-      best.estimated_ms = ms;
-    }
-  }
-  best.how = "heuristic";
-  return best;
+  const auto best = cheapest(
+      conv_algorithms(), [&](const ConvAlgorithm& a) { return a.applicable(s); },
+      [&](const ConvAlgorithm& a) { return a.cost_ms(s, ctx_.model()); });
+  return {best.algorithm, best.ms, -1, "heuristic"};
 }
 
 Selection ConvSelector::choose(const ConvLayer& layer) {
   const ConvShape& s = layer.shape;
-  if (mode_ == Mode::Fixed && fixed_ && fixed_->applicable(s)) return {fixed_, fixed_->cost_ms(s, ctx_.model()), -1, "fixed"};
-  if (mode_ == Mode::Tune) return tune(layer);
+  if (mode_.fixed() && fixed_ && fixed_->applicable(s)) return {fixed_, fixed_->cost_ms(s, ctx_.model()), -1, "fixed"};
+  if (mode_.tune()) return tune(layer);
   Selection h = heuristic(s);
-  if (mode_ == Mode::Fixed) h.how = "heuristic (" + fixed_name_ + " does not apply)";
+  if (mode_.fixed()) h.how = "heuristic (" + mode_.fixed_name + " does not apply)";
   return h;
 }
 
 Selection ConvSelector::tune(const ConvLayer& layer) {
   const ConvShape& s = layer.shape;
-  const std::string key = ctx_.model().name + '\t' + s.key() + fmt::format(" act{}", layer.act.kind);
-  if (auto it = cache_.find(key); it != cache_.end())
-    if (const ConvAlgorithm* a = find_conv_algorithm(it->second); a && a->applicable(s))
+  const TuningCache::Key key{ctx_.model().name, s.key() + fmt::format(" act{}", layer.act.kind)};
+  if (const std::string* cached = cache_->find(key))
+    if (const ConvAlgorithm* a = find_conv_algorithm(*cached); a && a->applicable(s))
       return {a, a->cost_ms(s, ctx_.model()), -1, "tuning cache"};
   // Time every candidate on random data of the layer's shape with CUDA events.
   std::mt19937 rng(1);
@@ -412,12 +371,10 @@ Selection ConvSelector::tune(const ConvLayer& layer) {
         "cudaMemcpyAsync (tuning input)");
   check(cudaStreamSynchronize(ctx_.stream()), "tuning input upload");
   const Event start, stop;
-  Selection best;
   std::string line;
-  for (const ConvAlgorithm* a : conv_algorithms()) {
-    if (!a->applicable(s)) continue;
+  const auto time = [&](const ConvAlgorithm& a) {
     WeightStore store;
-    auto kernel = a->prepare(layer, ctx_, store);
+    auto kernel = a.prepare(layer, ctx_, store);
     store.upload(ctx_.stream());
     DeviceBuffer ws(kernel->workspace_bytes());
     const ConvIo io{x.floats(), y.floats(), ws.get(), ctx_.stream()};
@@ -432,38 +389,13 @@ Selection ConvSelector::tune(const ConvLayer& layer) {
       check(cudaEventElapsedTime(&t, start.get(), stop.get()), "cudaEventElapsedTime");
       ms = std::min(ms, static_cast<double>(t));
     }
-    line += fmt::format(" {} {:.4f} ms,", a->name(), ms);
-    if (!best.algorithm || ms < best.measured_ms) best = {a, a->cost_ms(s, ctx_.model()), ms, "tuned"};
-  }
+    line += fmt::format(" {} {:.4f} ms,", a.name(), ms);
+    return ms;
+  };
+  const auto best = cheapest(conv_algorithms(), [&](const ConvAlgorithm& a) { return a.applicable(s); }, time);
   fmt::print(stderr, "tuning conv [{}]:{} -> {}\n", s.key(), line, best.algorithm->name());
-  cache_[key] = best.algorithm->name();
-  append_cache(key, best.algorithm->name(), best.measured_ms);
-  return best;
-}
-
-void ConvSelector::load_cache() {
-  std::ifstream in(cache_path_);
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty() || line[0] == '#') continue;
-    // device, shape (the key), algorithm, ms
-    std::vector<std::string> f;
-    std::stringstream ss(line);
-    for (std::string field; std::getline(ss, field, '\t');) f.push_back(field);
-    if (f.size() < 3) continue;
-    cache_[f[0] + '\t' + f[1]] = f[2];
-  }
-}
-
-void ConvSelector::append_cache(const std::string& key, const std::string& algorithm, double ms) {
-  std::error_code ec;
-  const auto dir = std::filesystem::path(cache_path_).parent_path();
-  if (!dir.empty()) std::filesystem::create_directories(dir, ec);
-  std::ofstream out(cache_path_, std::ios::app);
-  if (!out) {
-    fmt::print(stderr, "warning: cannot write the tuning cache {}; results are kept for this session only\n", cache_path_);
-    return;
-  }
-  out << key << '\t' << algorithm << '\t' << fmt::format("{:.4f}", ms) << '\n';
+  cache_->record(key, best.algorithm->name(), best.ms);
+  return {best.algorithm, best.algorithm->cost_ms(s, ctx_.model()), best.ms, "tuned"};
 }
 
 }  // namespace kiln::cuda

@@ -3,10 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "kiln/error.hpp"
 
@@ -93,12 +89,6 @@ class ImplicitGemm final : public ConvAlgorithm {
   }
 };
 
-std::string join(const std::vector<std::string>& v) {
-  std::string s;
-  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
-  return s;
-}
-
 }  // namespace
 
 const std::vector<const ConvAlgorithm*>& conv_algorithms() {
@@ -146,108 +136,53 @@ ConvSelector::ConvSelector(const BackendOptions& options, const Context& ctx)
     model_.element_bytes = 2;
     signature_ += " fp16-storage";
   }
-  const std::string& a = options.algorithm;
-  if (a.empty() || a == "heuristic") {
-    mode_ = Mode::Heuristic;
-  } else if (a == "tune") {
-    if (options.deterministic)
-      throw Error(ErrorCode::InvalidArgument,
-                  "--algorithm tune picks algorithms by timing, which can differ between runs; it cannot be combined "
-                  "with deterministic mode");
-    mode_ = Mode::Tune;
-    cache_path_ = options.tuning_cache.empty() ? default_cache_path() : options.tuning_cache;
-    load_cache();
-  } else if (a.rfind("fixed:", 0) == 0) {
-    mode_ = Mode::Fixed;
-    const std::string name = a.substr(6);
-    fixed_fused_ = name == kFusedDwPw;
-    fixed_ = find_conv_algorithm(name);
-    if (!fixed_ && !fixed_fused_)
-      throw Error(ErrorCode::InvalidArgument, "unknown convolution algorithm '" + name +
-                                                  "' for backend vulkan (available: " + join(conv_algorithm_names()) + ")");
-  } else {
-    throw Error(ErrorCode::InvalidArgument, "unknown algorithm mode '" + a +
-                                                "' (expected heuristic, tune or fixed:NAME with NAME one of " +
-                                                join(conv_algorithm_names()) + ")");
+  // Vulkan's unknown-algorithm message has always named the backend.
+  mode_ = parse_selection_mode(options, conv_algorithm_names(), "vulkan");
+  if (mode_.fixed()) {
+    fixed_fused_ = mode_.fixed_name == kFusedDwPw;
+    fixed_ = find_conv_algorithm(mode_.fixed_name);
   }
-}
-
-std::string ConvSelector::default_cache_path() {
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/kiln/vulkan-tuning.tsv";
-  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/kiln/vulkan-tuning.tsv";
-  return "kiln-vulkan-tuning.tsv";
+  // Key: device signature, shape, residual (3 fields, then the algorithm).
+  if (mode_.tune()) cache_.emplace(TuningCache::path_for(options, "vulkan"), 3);
 }
 
 Selection ConvSelector::heuristic(const ConvShape& s) const {
-  Selection best;
-  for (const ConvAlgorithm* a : conv_algorithms()) {
-    if (!a->applicable(s)) continue;
-    const double ms = a->cost_ms(s, model_);
-    if (!best.algorithm || ms < best.estimated_ms) {
-      best.algorithm = a;
-      best.estimated_ms = ms;
-    }
-  }
-  best.how = "heuristic";
-  return best;
+  const auto best = cheapest(
+      conv_algorithms(), [&](const ConvAlgorithm& a) { return a.applicable(s); },
+      [&](const ConvAlgorithm& a) { return a.cost_ms(s, model_); });
+  return {best.algorithm, best.ms, -1, "heuristic"};
 }
 
 Selection ConvSelector::choose(const ConvShape& s, bool residual, const Measure& measure) {
-  if (mode_ == Mode::Fixed && fixed_ && fixed_->applicable(s)) return {fixed_, fixed_->cost_ms(s, model_), -1, "fixed"};
-  if (mode_ == Mode::Tune) {
-    const std::string key = fmt::format("{}\t{}\t{}", signature_, s.key(), residual ? 1 : 0);
-    if (auto it = cache_.find(key); it != cache_.end())
-      if (const ConvAlgorithm* a = find_conv_algorithm(it->second); a && a->applicable(s))
+  if (mode_.fixed() && fixed_ && fixed_->applicable(s)) return {fixed_, fixed_->cost_ms(s, model_), -1, "fixed"};
+  if (mode_.tune()) {
+    const TuningCache::Key key{signature_, s.key(), residual ? "1" : "0"};
+    if (const std::string* cached = cache_->find(key))
+      if (const ConvAlgorithm* a = find_conv_algorithm(*cached); a && a->applicable(s))
         return {a, a->cost_ms(s, model_), -1, "tuning cache"};
     ++tuned_;
-    Selection best;
     std::string line;
-    for (const ConvAlgorithm* a : conv_algorithms()) {
-      if (!a->applicable(s)) continue;
-      const double ms = measure(*a);
-      line += fmt::format(" {} {:.3f} ms,", a->name(), ms);
-      if (!best.algorithm || ms < best.measured_ms) best = {a, a->cost_ms(s, model_), ms, "tuned"};
-    }
+    const auto best = cheapest(
+        conv_algorithms(), [&](const ConvAlgorithm& a) { return a.applicable(s); },
+        [&](const ConvAlgorithm& a) {
+          const double ms = measure(a);
+          line += fmt::format(" {} {:.3f} ms,", a.name(), ms);
+          return ms;
+        });
     fmt::print(stderr, "tuning vulkan conv #{} [{}]:{} -> {}\n", tuned_, s.key(), line, best.algorithm->name());
-    cache_[key] = best.algorithm->name();
-    append_cache(key, best.algorithm->name(), best.measured_ms);
-    return best;
+    cache_->record(key, best.algorithm->name(), best.ms);
+    return {best.algorithm, best.algorithm->cost_ms(s, model_), best.ms, "tuned"};
   }
   Selection h = heuristic(s);
-  if (mode_ == Mode::Fixed) h.how = fmt::format("heuristic ({} does not apply)", fixed_ ? fixed_->name() : kFusedDwPw);
+  if (mode_.fixed()) h.how = fmt::format("heuristic ({} does not apply)", fixed_ ? fixed_->name() : kFusedDwPw);
   return h;
 }
 
 bool ConvSelector::fuse(const ConvShape& dw, const ConvShape& pw, double separate_ms, double* fused_ms) const {
   if (!fused_applicable(dw, pw)) return false;
   *fused_ms = fused_cost_ms(dw, pw, model_);
-  if (mode_ == Mode::Fixed) return fixed_fused_;
+  if (mode_.fixed()) return fixed_fused_;
   return *fused_ms < separate_ms;
-}
-
-void ConvSelector::load_cache() {
-  std::ifstream in(cache_path_);
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty() || line[0] == '#') continue;
-    // device signature, shape, residual (the key), algorithm, ms
-    std::vector<std::string> f;
-    std::stringstream ss(line);
-    for (std::string x; std::getline(ss, x, '\t');) f.push_back(x);
-    if (f.size() < 4) continue;
-    cache_[f[0] + '\t' + f[1] + '\t' + f[2]] = f[3];
-  }
-}
-
-void ConvSelector::append_cache(const std::string& key, const std::string& algorithm, double ms) {
-  std::error_code ec;
-  const auto dir = std::filesystem::path(cache_path_).parent_path();
-  if (!dir.empty()) std::filesystem::create_directories(dir, ec);
-  std::ofstream out(cache_path_, std::ios::app);
-  if (!out) {
-    fmt::print(stderr, "warning: cannot write the tuning cache {}; results are kept for this session only\n", cache_path_);
-    return;
-  }
-  out << key << '\t' << algorithm << '\t' << fmt::format("{:.4f}", ms) << '\n';
 }
 
 }  // namespace kiln::vk

@@ -14,10 +14,11 @@
 #include <array>
 #include <cstdint>
 #include <functional>
-#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "engine/runtime/algorithm_selection.hpp"
 #include "engine/runtime/backend.hpp"
 #include "kernels/vulkan/context.hpp"
 
@@ -86,20 +87,16 @@ class ConvSelector {
   const DeviceModel& model() const { return model_; }
   // The lowest estimate over the applicable algorithms.
   double heuristic_ms(const ConvShape& s) const { return heuristic(s).estimated_ms; }
-  static std::string default_cache_path();
 
  private:
   Selection heuristic(const ConvShape& s) const;
-  void load_cache();
-  void append_cache(const std::string& key, const std::string& algorithm, double ms);
 
-  enum class Mode { Heuristic, Tune, Fixed } mode_ = Mode::Heuristic;
-  const ConvAlgorithm* fixed_ = nullptr;
+  SelectionMode mode_;
+  const ConvAlgorithm* fixed_ = nullptr;  // null for fixed:dw_pw_fused
   bool fixed_fused_ = false;
   DeviceModel model_;
   std::string signature_;
-  std::string cache_path_;
-  std::map<std::string, std::string> cache_;
+  std::optional<TuningCache> cache_;  // tune only
   int tuned_ = 0;
 };
 

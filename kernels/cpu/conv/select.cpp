@@ -4,10 +4,8 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <random>
-#include <sstream>
 
 #include "kiln/error.hpp"
 
@@ -15,10 +13,10 @@ namespace kiln::cpu {
 
 namespace {
 
-std::string join_names() {
-  std::string s;
-  for (const ConvAlgorithm* a : conv_algorithms()) s += (s.empty() ? "" : ", ") + std::string(a->name());
-  return s;
+std::vector<std::string> algorithm_names() {
+  std::vector<std::string> names;
+  for (const ConvAlgorithm* a : conv_algorithms()) names.emplace_back(a->name());
+  return names;
 }
 
 bool usable(const ConvAlgorithm* a, const ConvShape& s, bool residual) {
@@ -71,95 +69,69 @@ ConvSelector::ConvSelector(const BackendOptions& options, Isa isa) {
   // so its estimates assume one thread.
   machine_.threads = options.deterministic ? 1 : options.threads;
   signature_ = cpu_signature(isa);
-  const std::string& a = options.algorithm;
-  if (a.empty() || a == "heuristic") {
-    mode_ = Mode::Heuristic;
-  } else if (a == "tune") {
-    if (options.deterministic)
-      throw Error(ErrorCode::InvalidArgument,
-                  "--algorithm tune picks algorithms by timing, which can differ between runs; it cannot be combined "
-                  "with deterministic mode");
-    mode_ = Mode::Tune;
-    cache_path_ = options.tuning_cache.empty() ? default_cache_path() : options.tuning_cache;
-    load_cache();
-  } else if (a.rfind("fixed:", 0) == 0) {
-    mode_ = Mode::Fixed;
-    fixed_ = find_conv_algorithm(a.substr(6));
-    if (!fixed_)
-      throw Error(ErrorCode::InvalidArgument,
-                  "unknown convolution algorithm '" + a.substr(6) + "' (available: " + join_names() + ")");
-  } else {
-    throw Error(ErrorCode::InvalidArgument,
-                "unknown algorithm mode '" + a + "' (expected heuristic, tune or fixed:NAME with NAME one of " +
-                    join_names() + ")");
-  }
+  mode_ = parse_selection_mode(options, algorithm_names());
+  if (mode_.fixed()) fixed_ = find_conv_algorithm(mode_.fixed_name);
+  // Key: CPU signature, threads, shape, residual (4 fields, then the algorithm or chain verdict).
+  if (mode_.tune()) cache_.emplace(TuningCache::path_for(options, "cpu"), 4);
 }
 
-std::string ConvSelector::default_cache_path() {
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/kiln/cpu-tuning.tsv";
-  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/kiln/cpu-tuning.tsv";
-  return "kiln-cpu-tuning.tsv";
+TuningCache::Key ConvSelector::key(std::string shape, bool residual) const {
+  return {signature_, std::to_string(machine_.threads), std::move(shape), residual ? "1" : "0"};
 }
 
 Selection ConvSelector::heuristic(const ConvShape& s, bool residual) const {
-  Selection best;
-  for (const ConvAlgorithm* a : conv_algorithms()) {
-    if (!usable(a, s, residual)) continue;
-    const double ms = a->cost_ms(s, machine_);
-    if (!best.algorithm || ms < best.estimated_ms) {
-      best.algorithm = a;
-      best.estimated_ms = ms;
-    }
-  }
-  best.how = "heuristic";
-  return best;
+  const auto best = cheapest(
+      conv_algorithms(), [&](const ConvAlgorithm& a) { return usable(&a, s, residual); },
+      [&](const ConvAlgorithm& a) { return a.cost_ms(s, machine_); });
+  return {best.algorithm, best.ms, -1, "heuristic"};
 }
 
 Selection ConvSelector::choose(const ConvLayer& layer, bool residual) {
   const ConvShape& s = layer.shape;
-  if (mode_ == Mode::Fixed && usable(fixed_, s, residual)) {
+  if (mode_.fixed() && usable(fixed_, s, residual)) {
     return {fixed_, fixed_->cost_ms(s, machine_), -1, "fixed"};
   }
-  if (mode_ == Mode::Tune) return tune(layer, residual);
+  if (mode_.tune()) return tune(layer, residual);
   Selection h = heuristic(s, residual);
-  if (mode_ == Mode::Fixed) h.how = std::string("heuristic (") + fixed_->name() + " does not apply)";
+  if (mode_.fixed()) h.how = std::string("heuristic (") + fixed_->name() + " does not apply)";
   return h;
 }
 
 Selection ConvSelector::tune(const ConvLayer& layer, bool residual) {
   const ConvShape& s = layer.shape;
-  const std::string key = fmt::format("{}\t{}\t{}\t{}", signature_, machine_.threads, s.key(), residual ? 1 : 0);
-  if (auto it = cache_.find(key); it != cache_.end()) {
-    if (const ConvAlgorithm* a = find_conv_algorithm(it->second); a && usable(a, s, residual))
+  const TuningCache::Key k = key(s.key(), residual);
+  if (const std::string* cached = cache_->find(k)) {
+    if (const ConvAlgorithm* a = find_conv_algorithm(*cached); a && usable(a, s, residual))
       return {a, a->cost_ms(s, machine_), -1, "tuning cache"};
   }
   // Time every candidate on random data of the layer's shape.
   ThreadPool pool(machine_.threads);
   ++tuned_;
-  Selection best;
   std::string line;
-  for (const ConvAlgorithm* a : conv_algorithms()) {
-    if (!usable(a, s, residual)) continue;
-    const double ms = time_kernel(*a->prepare(layer), s, s, residual, pool);
-    line += fmt::format(" {} {:.3f} ms,", a->name(), ms);
-    if (!best.algorithm || ms < best.measured_ms) best = {a, a->cost_ms(s, machine_), ms, "tuned"};
-  }
+  const auto best = cheapest(
+      conv_algorithms(), [&](const ConvAlgorithm& a) { return usable(&a, s, residual); },
+      [&](const ConvAlgorithm& a) {
+        const double ms = time_kernel(*a.prepare(layer), s, s, residual, pool);
+        line += fmt::format(" {} {:.3f} ms,", a.name(), ms);
+        return ms;
+      });
   pool.release_workers();
   fmt::print(stderr, "tuning conv #{} [{}]:{} -> {}\n", tuned_, s.key(), line, best.algorithm->name());
-  cache_[key] = best.algorithm->name();
-  append_cache(key, best.algorithm->name(), best.measured_ms);
-  return best;
+  cache_->record(k, best.algorithm->name(), best.ms);
+  return {best.algorithm, best.algorithm->cost_ms(s, machine_), best.ms, "tuned"};
 }
 
 std::optional<ConvSelector::ChainVerdict> ConvSelector::tune_chain(const ChainLayers& c) {
-  if (mode_ != Mode::Tune) return std::nullopt;
+  if (!mode_.tune()) return std::nullopt;
   const ConvShape& first = c.expand ? c.expand->shape : c.depthwise.shape;
   const ConvShape& last = c.project ? c.project->shape : c.depthwise.shape;
-  const std::string key = fmt::format("{}\t{}\tchain:{}|{}|{}\t0", signature_, machine_.threads,
-                                      c.expand ? c.expand->shape.key() : "-", c.depthwise.shape.key(),
-                                      c.project ? c.project->shape.key() : "-");
-  if (auto it = cache_.find(key); it != cache_.end() && (it->second == "fused" || it->second == "separate"))
-    return ChainVerdict{it->second == "fused", -1, -1, "tuning cache"};
+  // A chain's verdict shares the layers' file and key layout: "chain:" and
+  // the layers' shapes in the shape field, never residual.
+  const std::string chain = fmt::format("chain:{}|{}|{}", c.expand ? c.expand->shape.key() : "-",
+                                        c.depthwise.shape.key(), c.project ? c.project->shape.key() : "-");
+  const TuningCache::Key k = key(chain, false);
+  if (const std::string* cached = cache_->find(k); cached && (*cached == "fused" || *cached == "separate"))
+    return ChainVerdict{*cached == "fused", -1, -1, "tuning cache"};
   // The layers apart, each with its tuned algorithm, against the chain.
   ThreadPool pool(machine_.threads);
   ChainVerdict v;
@@ -173,37 +145,11 @@ std::optional<ConvSelector::ChainVerdict> ConvSelector::tune_chain(const ChainLa
   v.fused_ms = time_kernel(*prepare_chain(c), first, last, false, pool);
   pool.release_workers();
   v.fuse = v.fused_ms < v.separate_ms;
-  fmt::print(stderr, "tuning chain [{}]: fused {:.3f} ms, separate {:.3f} ms -> {}\n", key.substr(key.find("chain:")),
-             v.fused_ms, v.separate_ms, v.fuse ? "fused" : "separate");
-  cache_[key] = v.fuse ? "fused" : "separate";
-  append_cache(key, cache_[key], v.fuse ? v.fused_ms : v.separate_ms);
+  // The message shows the key from "chain:" on (shape field, tab, residual 0), as before.
+  fmt::print(stderr, "tuning chain [{}\t0]: fused {:.3f} ms, separate {:.3f} ms -> {}\n", chain, v.fused_ms,
+             v.separate_ms, v.fuse ? "fused" : "separate");
+  cache_->record(k, v.fuse ? "fused" : "separate", v.fuse ? v.fused_ms : v.separate_ms);
   return v;
-}
-
-void ConvSelector::load_cache() {
-  std::ifstream in(cache_path_);
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty() || line[0] == '#') continue;
-    // signature, threads, shape, residual (the key), algorithm, ms
-    std::vector<std::string> fields;
-    std::stringstream ss(line);
-    for (std::string f; std::getline(ss, f, '\t');) fields.push_back(f);
-    if (fields.size() < 5) continue;
-    cache_[fields[0] + '\t' + fields[1] + '\t' + fields[2] + '\t' + fields[3]] = fields[4];
-  }
-}
-
-void ConvSelector::append_cache(const std::string& key, const std::string& algorithm, double ms) {
-  std::error_code ec;
-  const auto dir = std::filesystem::path(cache_path_).parent_path();
-  if (!dir.empty()) std::filesystem::create_directories(dir, ec);
-  std::ofstream out(cache_path_, std::ios::app);
-  if (!out) {
-    fmt::print(stderr, "warning: cannot write the tuning cache {}; results are kept for this session only\n",
-               cache_path_);
-    return;
-  }
-  out << key << '\t' << algorithm << '\t' << fmt::format("{:.4f}", ms) << '\n';
 }
 
 }  // namespace kiln::cpu

@@ -3,10 +3,10 @@
 // deterministic), `tune` (times every candidate once and remembers the winner
 // in a tuning-cache file keyed by CPU, thread count and layer shape), or
 // `fixed:NAME` (that algorithm wherever it applies, the heuristic elsewhere).
-#include <map>
 #include <optional>
 #include <string>
 
+#include "engine/runtime/algorithm_selection.hpp"
 #include "engine/runtime/backend.hpp"
 #include "kernels/cpu/conv/conv_algorithm.hpp"
 #include "kernels/cpu/conv/fused_chain.hpp"
@@ -36,21 +36,18 @@ class ConvSelector {
   };
   std::optional<ChainVerdict> tune_chain(const ChainLayers& c);
   const MachineModel& machine() const { return machine_; }
-  bool fixed_mode() const { return mode_ == Mode::Fixed; }
-  static std::string default_cache_path();
+  bool fixed_mode() const { return mode_.fixed(); }
 
  private:
   Selection heuristic(const ConvShape& s, bool residual) const;
   Selection tune(const ConvLayer& layer, bool residual);
-  void load_cache();
-  void append_cache(const std::string& key, const std::string& algorithm, double ms);
+  TuningCache::Key key(std::string shape, bool residual) const;
 
-  enum class Mode { Heuristic, Tune, Fixed } mode_ = Mode::Heuristic;
+  SelectionMode mode_;
   const ConvAlgorithm* fixed_ = nullptr;
   MachineModel machine_;
   std::string signature_;
-  std::string cache_path_;
-  std::map<std::string, std::string> cache_;
+  std::optional<TuningCache> cache_;  // tune only
   int tuned_ = 0;
 };
 

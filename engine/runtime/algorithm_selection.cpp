@@ -1,0 +1,88 @@
+#include "engine/runtime/algorithm_selection.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "kiln/error.hpp"
+
+namespace kiln {
+
+SelectionMode parse_selection_mode(const BackendOptions& options, const std::vector<std::string>& names,
+                                   std::string_view backend) {
+  const std::string& a = options.algorithm;
+  if (a.empty() || a == "heuristic") return {SelectionMode::Kind::Heuristic, {}};
+  std::string list;
+  for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
+  if (a == "tune") {
+    if (options.deterministic)
+      throw Error(ErrorCode::InvalidArgument,
+                  "--algorithm tune picks algorithms by timing, which can differ between runs; it cannot be combined "
+                  "with deterministic mode");
+    return {SelectionMode::Kind::Tune, {}};
+  }
+  if (a.rfind("fixed:", 0) == 0) {
+    std::string name = a.substr(6);
+    if (std::find(names.begin(), names.end(), name) == names.end())
+      throw Error(ErrorCode::InvalidArgument,
+                  "unknown convolution algorithm '" + name + "'" +
+                      (backend.empty() ? std::string() : " for backend " + std::string(backend)) +
+                      " (available: " + list + ")");
+    return {SelectionMode::Kind::Fixed, std::move(name)};
+  }
+  throw Error(ErrorCode::InvalidArgument,
+              "unknown algorithm mode '" + a + "' (expected heuristic, tune or fixed:NAME with NAME one of " + list + ")");
+}
+
+TuningCache::TuningCache(std::string path, size_t key_fields) : path_(std::move(path)), key_fields_(key_fields) {
+  std::ifstream in(path_);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> fields;
+    std::stringstream ss(line);
+    for (std::string f; std::getline(ss, f, '\t');) fields.push_back(f);
+    if (fields.size() < key_fields_ + 1) continue;  // the milliseconds are not needed to use a line
+    entries_[Key(fields.begin(), fields.begin() + static_cast<std::ptrdiff_t>(key_fields_))] = fields[key_fields_];
+  }
+}
+
+std::string TuningCache::default_path(std::string_view backend) {
+  const std::string file = std::string(backend) + "-tuning.tsv";
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/kiln/" + file;
+  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/kiln/" + file;
+  return "kiln-" + file;
+}
+
+std::string TuningCache::path_for(const BackendOptions& options, std::string_view backend) {
+  return options.tuning_cache.empty() ? default_path(backend) : options.tuning_cache;
+}
+
+const std::string* TuningCache::find(const Key& key) const {
+  const auto it = entries_.find(key);
+  return it == entries_.end() ? nullptr : &it->second;
+}
+
+void TuningCache::record(const Key& key, const std::string& value, double ms) {
+  assert(key.size() == key_fields_ && "a key of another layout would be unreadable when loaded");
+  entries_[key] = value;
+  std::error_code ec;
+  const auto dir = std::filesystem::path(path_).parent_path();
+  if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+  std::ofstream out(path_, std::ios::app);
+  if (!out) {
+    std::fprintf(stderr, "warning: cannot write the tuning cache %s; results are kept for this session only\n",
+                 path_.c_str());
+    return;
+  }
+  // kiln_core does not link fmt; "%.4f" prints what fmt's "{:.4f}" printed.
+  char millis[64];
+  std::snprintf(millis, sizeof millis, "%.4f", ms);
+  for (const std::string& f : key) out << f << '\t';
+  out << value << '\t' << millis << '\n';
+}
+
+}  // namespace kiln

@@ -1,0 +1,86 @@
+#pragma once
+// The convolution-algorithm selection plumbing the CPU, Vulkan and CUDA
+// backends share: the mode string of BackendOptions::algorithm, parsed once,
+// the tuning-cache file, and the "cheapest applicable algorithm" loop. What
+// differs between backends stays with them: the algorithm registry, the cost
+// model, how a candidate is timed and what a cache key holds.
+#include <cstddef>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/runtime/backend.hpp"
+
+namespace kiln {
+
+// BackendOptions::algorithm: "" or "heuristic" (lowest cost estimate), "tune"
+// (time the candidates, remember the winner) or "fixed:NAME".
+struct SelectionMode {
+  enum class Kind { Heuristic, Tune, Fixed };
+  Kind kind = Kind::Heuristic;
+  std::string fixed_name;  // Fixed only: one of the names the backend accepts
+
+  bool heuristic() const { return kind == Kind::Heuristic; }
+  bool tune() const { return kind == Kind::Tune; }
+  bool fixed() const { return kind == Kind::Fixed; }
+};
+
+// Parses options.algorithm; throws InvalidArgument for an unknown mode, a
+// NAME not in `names` (every name fixed:NAME accepts, listed in the message)
+// or tune with options.deterministic. `backend`, when given, is named in the
+// unknown-algorithm message: the Vulkan backend's message always said "for
+// backend vulkan" and the others' never did, and users match on both.
+SelectionMode parse_selection_mode(const BackendOptions& options, const std::vector<std::string>& names,
+                                   std::string_view backend = {});
+
+// A tuning-cache file: one tab-separated line per timed choice, the key's
+// fields, then the value (an algorithm name, or a backend's own verdict such
+// as the CPU's fused/separate), then the measured milliseconds. Each backend
+// has its own key layout (field count); lines with too few fields and lines
+// starting with '#' are skipped, and later lines win over earlier ones.
+class TuningCache {
+ public:
+  using Key = std::vector<std::string>;
+
+  // Reads `path` if it exists; a missing or unreadable file is an empty cache.
+  TuningCache(std::string path, size_t key_fields);
+  // $XDG_CACHE_HOME/kiln/<backend>-tuning.tsv, else ~/.cache/kiln/..., else
+  // kiln-<backend>-tuning.tsv in the working directory.
+  static std::string default_path(std::string_view backend);
+  // options.tuning_cache, or the default path when that is empty.
+  static std::string path_for(const BackendOptions& options, std::string_view backend);
+
+  const std::string* find(const Key& key) const;
+  // Remembers `value` for this session and appends it to the file (creating
+  // its directory). A file that cannot be written is a warning, not an error:
+  // tuning still works, it is only not remembered across sessions.
+  void record(const Key& key, const std::string& value, double ms);
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  size_t key_fields_;
+  std::map<Key, std::string> entries_;
+};
+
+// The algorithm with the lowest `cost` among those `usable` says yes to, in
+// registry order, so ties go to the earlier one; nullptr when none is usable.
+// `cost` is a backend's estimate (heuristic) or a timing (tune).
+template <class Algorithm>
+struct Cheapest {
+  const Algorithm* algorithm = nullptr;
+  double ms = 0;
+};
+template <class Algorithm, class Usable, class Cost>
+Cheapest<Algorithm> cheapest(const std::vector<const Algorithm*>& algorithms, Usable usable, Cost cost) {
+  Cheapest<Algorithm> best;
+  for (const Algorithm* a : algorithms) {
+    if (!usable(*a)) continue;
+    const double ms = cost(*a);
+    if (!best.algorithm || ms < best.ms) best = {a, ms};
+  }
+  return best;
+}
+
+}  // namespace kiln
