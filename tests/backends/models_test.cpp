@@ -27,11 +27,9 @@ TEST_P(BackendModels, MatchesTheReferenceBackend) {
   Session session(*model, options_for(backend));
   const std::vector<Tensor> got = session.run({input});
   ASSERT_EQ(got.size(), expected.size());
-  double worst = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    worst = std::max(worst, max_relative_error(got[i].data(), expected[i].data(), static_cast<size_t>(got[i].size())));
+  for (size_t i = 0; i < got.size(); ++i)
     EXPECT_TRUE(tensors_close(got[i], expected[i], kTol)) << backend << " " << c.id << " output " << i;
-  }
+  const double worst = max_relative_error_of(got, expected);
   fmt::print("[ figures  ] {} vs reference, {}: max relative error {:.3g}; convs: {}\n", backend, c.id, worst,
              conv_algorithm_counts(session));
   RecordProperty("max_relative_error", fmt::format("{:.3g}", worst));

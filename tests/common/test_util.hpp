@@ -58,6 +58,13 @@ double max_abs_error(const float* a, const float* b, size_t n);
 // gtest assertion helper: same size, finite, and within `rel_tol` relative error.
 ::testing::AssertionResult tensors_close(const Tensor& actual, const Tensor& expected, double rel_tol);
 
+// Largest max_relative_error over all outputs (shapes must agree; non-finite
+// values where the reference is finite count as an infinite error).
+double max_relative_error_of(const std::vector<Tensor>& actual, const std::vector<Tensor>& expected);
+
+// True when every output has the same shape and the same bits.
+::testing::AssertionResult bitwise_equal(const std::vector<Tensor>& a, const std::vector<Tensor>& b);
+
 // Runs a graph on a backend with the given inputs and returns its outputs.
 std::vector<Tensor> run_graph(const Graph& graph, const std::vector<Tensor>& inputs,
                               const std::string& backend = "reference");

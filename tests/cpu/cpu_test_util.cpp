@@ -38,35 +38,6 @@ std::vector<Tensor> run_model(const Model& model, const SessionOptions& options,
   return session.run(inputs);
 }
 
-double max_relative_error_of(const std::vector<Tensor>& actual, const std::vector<Tensor>& expected) {
-  if (actual.size() != expected.size()) return INFINITY;
-  double worst = 0;
-  for (size_t i = 0; i < actual.size(); ++i) {
-    if (actual[i].shape() != expected[i].shape()) return INFINITY;
-    const size_t n = static_cast<size_t>(actual[i].size());
-    for (size_t k = 0; k < n; ++k)
-      if (std::isfinite(expected[i].data()[k]) && !std::isfinite(actual[i].data()[k])) return INFINITY;
-    worst = std::max(worst, max_relative_error(actual[i].data(), expected[i].data(), n));
-  }
-  return worst;
-}
-
-::testing::AssertionResult bitwise_equal(const std::vector<Tensor>& a, const std::vector<Tensor>& b) {
-  if (a.size() != b.size()) return ::testing::AssertionFailure() << a.size() << " outputs vs " << b.size();
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (a[i].shape() != b[i].shape())
-      return ::testing::AssertionFailure() << "output " << i << ": shape " << shape_to_string(a[i].shape()) << " vs "
-                                           << shape_to_string(b[i].shape());
-    const size_t n = static_cast<size_t>(a[i].size());
-    for (size_t k = 0; k < n; ++k)
-      if (std::memcmp(&a[i].data()[k], &b[i].data()[k], sizeof(float)) != 0)
-        return ::testing::AssertionFailure() << "output " << i << " differs first at element " << k << ": "
-                                             << a[i].data()[k] << " vs " << b[i].data()[k] << " (max relative error "
-                                             << max_relative_error(a[i].data(), b[i].data(), n) << ")";
-  }
-  return ::testing::AssertionSuccess();
-}
-
 double expect_cpu_matches_reference(const Graph& graph, const std::vector<Tensor>& inputs, double rel_tol,
                                     const std::string& algorithm) {
   const Model model(std::make_shared<Graph>(graph));

@@ -25,13 +25,6 @@ SessionOptions cpu_options(int threads = 1, const std::string& isa = "", const s
 // Runs `model` once with `options` and returns the outputs.
 std::vector<Tensor> run_model(const Model& model, const SessionOptions& options, const std::vector<Tensor>& inputs);
 
-// Largest max_relative_error over all outputs (shapes must agree; non-finite
-// values where the reference is finite count as an infinite error).
-double max_relative_error_of(const std::vector<Tensor>& actual, const std::vector<Tensor>& expected);
-
-// True when every output has the same shape and the same bits.
-::testing::AssertionResult bitwise_equal(const std::vector<Tensor>& a, const std::vector<Tensor>& b);
-
 // Runs `graph` on the reference backend, then on "cpu" at every ISA level with
 // 1 and 2 threads (and `algorithm`), and checks each output against the
 // reference within `rel_tol` (max|a-b| / max|ref|). Fails with the ISA,

@@ -34,13 +34,9 @@ double expect_cuda_matches_reference(const Graph& graph, const std::vector<Tenso
   Session cuda(model, cuda_options(algorithm));
   const std::vector<Tensor> actual = cuda.run(inputs);
   EXPECT_EQ(actual.size(), expected.size());
-  double worst = 0;
-  for (size_t i = 0; i < std::min(actual.size(), expected.size()); ++i) {
+  for (size_t i = 0; i < std::min(actual.size(), expected.size()); ++i)
     EXPECT_TRUE(tensors_close(actual[i], expected[i], rel_tol)) << "output " << i << " with algorithm " << algorithm;
-    if (actual[i].shape() == expected[i].shape())
-      worst = std::max(worst, max_relative_error(actual[i].data(), expected[i].data(), static_cast<size_t>(actual[i].size())));
-  }
-  return worst;
+  return max_relative_error_of(actual, expected);
 }
 
 void CudaCases::add(const Graph& graph, std::vector<Tensor> inputs, const std::string& what,

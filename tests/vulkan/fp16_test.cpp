@@ -198,8 +198,8 @@ void check_model(const std::string& id, double tol) {
   const std::vector<Tensor> got32 = f32.run({input});
   Session f16(*model, fp16_options());
   const std::vector<Tensor> got = f16.run({input});
-  const double rel = max_relative_error_over(got, expected);
-  const double rel32 = max_relative_error_over(got32, expected);
+  const double rel = max_relative_error_of(got, expected);
+  const double rel32 = max_relative_error_of(got32, expected);
   const MemoryReport m32 = f32.memory(), m16 = f16.memory();
   fmt::print(
       "[ figures  ] vulkan --fp16-storage vs reference, {}: max relative error {:.3g} (float32 storage {:.3g}); "

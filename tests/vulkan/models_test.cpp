@@ -24,7 +24,7 @@ void check_model(const std::string& id, const std::string& algorithm) {
   const std::vector<Tensor> expected = ref.run({input});
   Session session(*model, vulkan_options(algorithm));
   const std::vector<Tensor> got = session.run({input});
-  const double rel = max_relative_error_over(got, expected);
+  const double rel = max_relative_error_of(got, expected);
   fmt::print("[ figures  ] vulkan ({}) vs reference, {}: max relative error {:.3g}; convs: {}\n", algorithm, c.id, rel,
              conv_algorithm_counts(session));
   ::testing::Test::RecordProperty("max_relative_error", fmt::format("{:.3g}", rel));

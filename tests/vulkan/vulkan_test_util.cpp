@@ -28,19 +28,6 @@ SessionOptions vulkan_options(const std::string& algorithm) {
   return o;
 }
 
-double max_relative_error_over(const std::vector<Tensor>& actual, const std::vector<Tensor>& expected) {
-  if (actual.size() != expected.size()) return INFINITY;
-  double worst = 0;
-  for (size_t i = 0; i < actual.size(); ++i) {
-    if (actual[i].shape() != expected[i].shape()) return INFINITY;
-    const size_t n = static_cast<size_t>(actual[i].size());
-    for (size_t k = 0; k < n; ++k)
-      if (std::isfinite(expected[i].data()[k]) && !std::isfinite(actual[i].data()[k])) return INFINITY;
-    worst = std::max(worst, max_relative_error(actual[i].data(), expected[i].data(), n));
-  }
-  return worst;
-}
-
 double expect_vulkan_matches_reference(const Graph& graph, const std::vector<Tensor>& inputs, double rel_tol,
                                        const std::string& algorithm) {
   const Model model(std::make_shared<Graph>(graph));
@@ -48,7 +35,7 @@ double expect_vulkan_matches_reference(const Graph& graph, const std::vector<Ten
   const std::vector<Tensor> expected = ref.run(inputs);
   Session vk(model, vulkan_options(algorithm));
   const std::vector<Tensor> got = vk.run(inputs);
-  const double err = max_relative_error_over(got, expected);
+  const double err = max_relative_error_of(got, expected);
   for (size_t i = 0; i < got.size(); ++i)
     EXPECT_TRUE(tensors_close(got[i], expected[i], rel_tol)) << "output " << i << " (algorithm " << algorithm << ")";
   return err;

@@ -24,10 +24,6 @@ std::string vulkan_missing();
 // with KILN_VULKAN_TEST_FP16_STORAGE.
 SessionOptions vulkan_options(const std::string& algorithm = "heuristic");
 
-// Largest max|a-b|/max|ref| over all outputs (infinite on shape mismatch or
-// non-finite values where the reference is finite).
-double max_relative_error_over(const std::vector<Tensor>& actual, const std::vector<Tensor>& expected);
-
 // Runs `graph` on the reference backend and on vulkan with `algorithm`;
 // expects every output within `rel_tol`. Returns the error.
 double expect_vulkan_matches_reference(const Graph& graph, const std::vector<Tensor>& inputs, double rel_tol = 1e-4,
