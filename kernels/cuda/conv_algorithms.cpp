@@ -49,12 +49,17 @@ Weights upload_onnx_order(const ConvLayer& l, WeightStore& store) {
   return out;
 }
 
-// ---- direct (cuConv) -------------------------------------------------------------------
-class DirectKernel final : public ConvKernel {
+// A kernel that reads the weights in ONNX order, as uploaded, and needs no
+// workspace: the direct (cuConv) and depthwise convolutions differ only in
+// which launch they call.
+using OnnxOrderLaunch = void (*)(const float* x, const float* w, const float* bias, float* y, const ConvGeometry& g,
+                                 Act act, cudaStream_t s);
+class OnnxOrderKernel final : public ConvKernel {
  public:
-  DirectKernel(const ConvLayer& l, WeightStore& s) : g_(l.geometry), act_(l.act), w_(upload_onnx_order(l, s)), store_(s) {}
+  OnnxOrderKernel(const ConvLayer& l, WeightStore& s, OnnxOrderLaunch launch)
+      : g_(l.geometry), act_(l.act), w_(upload_onnx_order(l, s)), store_(s), launch_(launch) {}
   void run(const ConvIo& io) const override {
-    launch_conv_direct(io.x, store_.ptr(w_.w), store_.ptr(w_.b), io.y, g_, act_, io.stream);
+    launch_(io.x, store_.ptr(w_.w), store_.ptr(w_.b), io.y, g_, act_, io.stream);
   }
 
  private:
@@ -62,7 +67,10 @@ class DirectKernel final : public ConvKernel {
   Act act_;
   Weights w_;
   const WeightStore& store_;
+  OnnxOrderLaunch launch_;
 };
+
+// ---- direct (cuConv) -------------------------------------------------------------------
 
 class DirectAlgorithm final : public ConvAlgorithm {
  public:
@@ -70,24 +78,11 @@ class DirectAlgorithm final : public ConvAlgorithm {
   bool applicable(const ConvShape&) const override { return true; }
   double cost_ms(const ConvShape& s, const DeviceModel& d) const override { return roofline_ms(s, d, 0.12); }
   std::unique_ptr<ConvKernel> prepare(const ConvLayer& l, GpuContext&, WeightStore& s) const override {
-    return std::make_unique<DirectKernel>(l, s);
+    return std::make_unique<OnnxOrderKernel>(l, s, launch_conv_direct);
   }
 };
 
 // ---- depthwise ---------------------------------------------------------------------------
-class DepthwiseKernel final : public ConvKernel {
- public:
-  DepthwiseKernel(const ConvLayer& l, WeightStore& s) : g_(l.geometry), act_(l.act), w_(upload_onnx_order(l, s)), store_(s) {}
-  void run(const ConvIo& io) const override {
-    launch_conv_depthwise(io.x, store_.ptr(w_.w), store_.ptr(w_.b), io.y, g_, act_, io.stream);
-  }
-
- private:
-  ConvGeometry g_;
-  Act act_;
-  Weights w_;
-  const WeightStore& store_;
-};
 
 class DepthwiseAlgorithm final : public ConvAlgorithm {
  public:
@@ -97,7 +92,7 @@ class DepthwiseAlgorithm final : public ConvAlgorithm {
   }
   double cost_ms(const ConvShape& s, const DeviceModel& d) const override { return roofline_ms(s, d, 0.3); }
   std::unique_ptr<ConvKernel> prepare(const ConvLayer& l, GpuContext&, WeightStore& s) const override {
-    return std::make_unique<DepthwiseKernel>(l, s);
+    return std::make_unique<OnnxOrderKernel>(l, s, launch_conv_depthwise);
   }
 };
 
