@@ -404,4 +404,17 @@ void check_shapes(const Graph& graph) {
   }
 }
 
+SoftmaxExtents softmax_extents(const Shape& input, const fb::SoftmaxAttrsT& attrs) {
+  const int64_t rank = static_cast<int64_t>(input.size());
+  const int64_t axis = attrs.axis < 0 ? attrs.axis + rank : attrs.axis;
+  SoftmaxExtents e;
+  for (int64_t d = 0; d < rank; ++d) {
+    const int64_t extent = input[static_cast<size_t>(d)];
+    if (d < axis) e.outer *= extent;
+    else if (d == axis || attrs.over_trailing_axes) e.len *= extent;
+    else e.inner *= extent;
+  }
+  return e;
+}
+
 }  // namespace kiln

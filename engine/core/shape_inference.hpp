@@ -38,6 +38,14 @@ inline constexpr size_t kMaxRank = 8;
 using SliceRanges = std::array<SliceRange, kMaxRank>;
 SliceRanges slice_ranges(const Shape& shape, const fb::SliceAttrsT& attrs, const std::string& node_name);
 
+// A Softmax input seen as `outer` blocks of `len` values spaced `inner` apart:
+// `len` spans the axis, or with over_trailing_axes (opset < 13) every axis
+// from it on. The reference and every backend read the op this one way.
+struct SoftmaxExtents {
+  int64_t outer = 1, len = 1, inner = 1;
+};
+SoftmaxExtents softmax_extents(const Shape& input, const fb::SoftmaxAttrsT& attrs);
+
 // Row-major strides of a shape.
 std::vector<int64_t> strides_of(const Shape& shape);
 

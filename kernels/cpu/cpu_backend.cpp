@@ -11,6 +11,7 @@
 
 #include "engine/core/activation.hpp"
 #include "engine/core/op_info.hpp"
+#include "engine/core/shape_inference.hpp"
 #include "engine/core/spatial.hpp"
 #include "engine/runtime/backend_registry.hpp"
 #include "kernels/cpu/conv/conv_common.hpp"
@@ -510,17 +511,11 @@ bool CpuExecutable::lower_softmax(int i) {
   const auto& attrs = attrs_as<fb::SoftmaxAttrsT>(node);
   const TensorId x = in_layout(node.inputs[0], Layout::NCHW, i), out = node.outputs[0];
   layout_[static_cast<size_t>(out)] = Layout::NCHW;
-  const Shape& xs = graph_->shape(node.inputs[0]);
-  size_t outer = 1, len = 1, inner = 1;
-  for (int64_t d = 0; d < static_cast<int64_t>(xs.size()); ++d) {
-    const size_t extent = static_cast<size_t>(xs[static_cast<size_t>(d)]);
-    if (d < attrs.axis) outer *= extent;
-    else if (d == attrs.axis || attrs.over_trailing_axes) len *= extent;
-    else inner *= extent;
-  }
+  const SoftmaxExtents e = softmax_extents(graph_->shape(node.inputs[0]), attrs);
   details_[static_cast<size_t>(i)] = "simd";
-  add_node(i, node.op, {x}, {out}, [this, x, out, outer, len, inner] {
-    simd_->softmax(ptr(out), ptr(x), outer, len, inner);
+  add_node(i, node.op, {x}, {out}, [this, x, out, e] {
+    simd_->softmax(ptr(out), ptr(x), static_cast<size_t>(e.outer), static_cast<size_t>(e.len),
+                   static_cast<size_t>(e.inner));
   });
   return true;
 }

@@ -767,14 +767,7 @@ void CudaExecutable::lower_op(int i) {
       return;
     }
     case OpType::Softmax: {
-      const auto& a = attrs_as<fb::SoftmaxAttrsT>(node);
-      const Shape& xs = g.shape(x);
-      int64_t outer = 1, n = 1, inner = 1;
-      for (int64_t d = 0; d < static_cast<int64_t>(xs.size()); ++d) {
-        if (d < a.axis) outer *= xs[static_cast<size_t>(d)];
-        else if (d == a.axis || a.over_trailing_axes) n *= xs[static_cast<size_t>(d)];
-        else inner *= xs[static_cast<size_t>(d)];
-      }
+      const auto [outer, n, inner] = softmax_extents(g.shape(x), attrs_as<fb::SoftmaxAttrsT>(node));
       step([=, this](cudaStream_t s) { launch_softmax(ptr(x), ptr(y), outer, n, inner, s); });
       return;
     }

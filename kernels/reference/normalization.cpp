@@ -2,6 +2,7 @@
 #include <cmath>
 #include <limits>
 
+#include "engine/core/shape_inference.hpp"
 #include "kernels/reference/kernels.hpp"
 
 namespace kiln::reference {
@@ -31,12 +32,7 @@ void softmax(const KernelArgs& a) {
   const Shape& xs = *a.inputs[0].shape;
   const float* x = a.inputs[0].data;
   float* y = a.outputs[0].data;
-  int64_t outer = 1, n = 1, inner = 1;
-  for (int64_t d = 0; d < static_cast<int64_t>(xs.size()); ++d) {
-    if (d < attrs.axis) outer *= xs[d];
-    else if (d == attrs.axis || attrs.over_trailing_axes) n *= xs[d];
-    else inner *= xs[d];
-  }
+  const auto [outer, n, inner] = softmax_extents(xs, attrs);
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t i = 0; i < inner; ++i) {
       const float* in = x + o * n * inner + i;

@@ -769,14 +769,7 @@ void VulkanExecutable::lower_other(int i) {
       return;
     }
     case OpType::Softmax: {
-      const auto& a = attrs_as<fb::SoftmaxAttrsT>(node);
-      const int axis = normalize_axis(a.axis, xs.size());
-      int64_t outer = 1, n = 1, inner = 1;
-      for (int d = 0; d < static_cast<int>(xs.size()); ++d) {
-        if (d < axis) outer *= xs[static_cast<size_t>(d)];
-        else if (d == axis || a.over_trailing_axes) n *= xs[static_cast<size_t>(d)];
-        else inner *= xs[static_cast<size_t>(d)];
-      }
+      const auto [outer, n, inner] = softmax_extents(xs, attrs_as<fb::SoftmaxAttrsT>(node));
       Spec s;
       s.i(1, outer * inner).i(2, n).i(3, inner);
       if (count > 0) add_step(i, "softmax", std::move(s), {y, x}, groups_1d(outer * inner));
