@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/core/conv_geometry.hpp"
 #include "engine/core/graph.hpp"
 
 namespace kiln {
@@ -28,5 +29,10 @@ Window3d make_window(const std::string& node_name, const Shape& input_shape,
                      const std::vector<int32_t>& kernel, const std::vector<int32_t>& strides,
                      const std::vector<int32_t>& dilations, const std::vector<int32_t>& pads,
                      bool ceil_mode);
+
+// The geometry of a Conv node whose input has shape `x` and weights `w`
+// ([K][C/group][kernel...]); shape inference has checked the attributes.
+ConvGeometry conv_geometry(const Node& node, const Shape& x, const Shape& w);
+ConvGeometry conv_geometry(const Graph& graph, const Node& node);
 
 }  // namespace kiln

@@ -24,15 +24,6 @@ const ConvAlgorithm* find_conv_algorithm(const std::string& name) {
   return nullptr;
 }
 
-int64_t ConvShape::macs() const {
-  return output_pixels() * K * static_cast<int64_t>(cin_per_group()) * KH * KW;
-}
-
-std::string ConvShape::key() const {
-  return fmt::format("N{} H{} W{} C{} K{} k{}x{} s{}x{} d{}x{} p{},{},{},{} g{}", N, H, W, C, K, KH, KW, sh, sw, dh, dw,
-                     pt, pl, pb, pr, group);
-}
-
 std::string human_bytes(size_t bytes) {
   if (bytes >= (size_t{1} << 20)) return fmt::format("{:.2f} MiB", static_cast<double>(bytes) / (1 << 20));
   if (bytes >= 1024) return fmt::format("{:.1f} KiB", static_cast<double>(bytes) / 1024);

@@ -14,6 +14,9 @@
 
 namespace kiln::cpu {
 
+// Every name fixed:NAME accepts (the registered algorithms).
+std::vector<std::string> algorithm_names();
+
 struct Selection {
   const ConvAlgorithm* algorithm = nullptr;
   double estimated_ms = 0;
@@ -39,7 +42,7 @@ class ConvSelector {
   bool fixed_mode() const { return mode_.fixed(); }
 
  private:
-  Selection heuristic(const ConvShape& s, bool residual) const;
+  Selection heuristic(const ConvGeometry& s, bool residual) const;
   Selection tune(const ConvLayer& layer, bool residual);
   TuningCache::Key key(std::string shape, bool residual) const;
 
