@@ -1,16 +1,30 @@
 #pragma once
-// The geometry of one convolution, shared by the reference kernel and every
-// backend's algorithms, cost models and tuning-cache keys. Up to three spatial
-// axes (depth, height, width); a 2-D convolution has D = OD = KD = 1 and no
-// depth pads, a 1-D one also H = OH = KH = 1.
+// Sliding-window geometry: Window3d for pools (and shape inference), and
+// ConvGeometry, the one description of a convolution shared by the reference
+// kernel and every backend's algorithms, cost models and tuning-cache keys.
+// Up to three spatial axes (depth, height, width); fewer are padded with
+// size-1 axes in front: a 2-D layer has D = OD = KD = 1 and no depth pads, a
+// 1-D one also H = OH = KH = 1, so one 3-D loop nest serves every rank.
 //
-// Plain ints and no dependencies, so that CUDA kernels take it by value.
-// Derived from the node by conv_geometry(), which goes through make_window
-// (engine/core/spatial.hpp): the same output-size rule as shape inference.
+// Plain ints and arrays and no dependencies, so that CUDA kernels take both
+// by value. Built from a node by make_window() and conv_geometry()
+// (engine/core/spatial.hpp), with the output-size rule of shape inference.
 #include <cstdint>
 #include <string>
 
 namespace kiln {
+
+// Per axis in depth, height, width order.
+struct Window3d {
+  int rank = 0;  // spatial axes in the original op: 1, 2 or 3
+  int64_t in[3] = {1, 1, 1};
+  int64_t out[3] = {1, 1, 1};
+  int64_t kernel[3] = {1, 1, 1};
+  int64_t stride[3] = {1, 1, 1};
+  int64_t dilation[3] = {1, 1, 1};
+  int64_t pad_begin[3] = {0, 0, 0};
+  int64_t pad_end[3] = {0, 0, 0};
+};
 
 struct ConvGeometry {
   int rank = 2;                     // spatial axes of the op: 1, 2 or 3

@@ -14,7 +14,7 @@
 #include <optional>
 #include <random>
 
-#include "kernels/cuda/conv_algorithm.hpp"
+#include "kernels/cuda/conv/conv_algorithm.hpp"
 #include "tests/common/graph_builder.hpp"
 #include "tests/common/test_util.hpp"
 #include "tests/cuda/cuda_test_util.hpp"

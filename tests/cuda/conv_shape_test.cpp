@@ -1,11 +1,11 @@
-// ConvShape (kernels/cuda/conv_shape.hpp) is host code: these tests run on
+// ConvShape (kernels/cuda/device_model.hpp) is host code: these tests run on
 // every machine. The element counts size the weight upload of every
 // convolution algorithm and the tuner's buffers, so they must cover the depth
 // axis of 3-D convolutions; the tuning-cache key must tell 3-D shapes apart
 // and keep the 2-D keys of existing caches unchanged.
 #include <gtest/gtest.h>
 
-#include "kernels/cuda/conv_algorithm.hpp"
+#include "kernels/cuda/conv/conv_algorithm.hpp"
 
 namespace kiln::cuda {
 namespace {

@@ -4,7 +4,7 @@
 // they move with the SM count and the shared memory.
 #include <gtest/gtest.h>
 
-#include "kernels/cuda/fuse_planner.hpp"
+#include "kernels/cuda/conv/fuse_planner.hpp"
 
 namespace kiln::cuda {
 namespace {

@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "kernels/cuda/conv_algorithm.hpp"
+#include "kernels/cuda/conv/conv_algorithm.hpp"
 #include "tests/common/test_util.hpp"
 #include "tests/common/model_util.hpp"
 #include "tests/cuda/cuda_test_util.hpp"

@@ -18,8 +18,7 @@
 namespace kiln::cuda {
 
 struct ConvLayer {
-  ConvShape shape;
-  ConvGeometry geometry;
+  ConvGeometry shape;
   const float* weights;  // host, ONNX order
   const float* bias;     // host [K] or null
   Act act;
@@ -46,9 +45,9 @@ class ConvAlgorithm {
  public:
   virtual ~ConvAlgorithm() = default;
   virtual const char* name() const = 0;
-  virtual bool applicable(const ConvShape& s) const = 0;
+  virtual bool applicable(const ConvGeometry& s) const = 0;
   // Estimated milliseconds per run; only compared between algorithms.
-  virtual double cost_ms(const ConvShape& s, const DeviceModel& d) const = 0;
+  virtual double cost_ms(const ConvGeometry& s, const DeviceModel& d) const = 0;
   virtual std::unique_ptr<ConvKernel> prepare(const ConvLayer& layer, GpuContext& ctx, WeightStore& store) const = 0;
 };
 
@@ -77,7 +76,7 @@ class ConvSelector {
   const std::string& fixed_name() const { return mode_.fixed_name; }
 
  private:
-  Selection heuristic(const ConvShape& s) const;
+  Selection heuristic(const ConvGeometry& s) const;
   Selection tune(const ConvLayer& layer);
 
   SelectionMode mode_;
@@ -85,8 +84,5 @@ class ConvSelector {
   const ConvAlgorithm* fixed_ = nullptr;  // null for the fused fcm_* names
   std::optional<TuningCache> cache_;      // tune only
 };
-
-// For the tests: the layer as the backend would build it for a Conv node.
-ConvGeometry geometry_of(const ConvShape& s);
 
 }  // namespace kiln::cuda

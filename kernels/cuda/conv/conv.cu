@@ -16,7 +16,7 @@ constexpr int kChannelsPerThread = 4;
 // input value it loads.
 __global__ void conv_direct_kernel(const float* __restrict__ x, const float* __restrict__ w,
                                    const float* __restrict__ bias, float* __restrict__ y, ConvGeometry g, Act act) {
-  const int P = g.out[0] * g.out[1] * g.out[2];
+  const int P = g.OD * g.OH * g.OW;
   const int p = blockIdx.x * blockDim.x + threadIdx.x;
   const int Kg = g.K / g.group, Cg = g.C / g.group;
   const int quads = (Kg + kChannelsPerThread - 1) / kChannelsPerThread;
@@ -24,24 +24,24 @@ __global__ void conv_direct_kernel(const float* __restrict__ x, const float* __r
   const int k0 = (blockIdx.y % quads) * kChannelsPerThread;
   const int n = blockIdx.z;
   if (p >= P) return;
-  const int ow = p % g.out[2], oh = (p / g.out[2]) % g.out[1], od = p / (g.out[2] * g.out[1]);
-  const int taps = g.kernel[0] * g.kernel[1] * g.kernel[2];
+  const int ow = p % g.OW, oh = (p / g.OW) % g.OH, od = p / (g.OW * g.OH);
+  const int taps = g.KD * g.KH * g.KW;
   float acc[kChannelsPerThread];
 #pragma unroll
   for (int j = 0; j < kChannelsPerThread; ++j) acc[j] = 0.0f;
-  const int in_plane = g.in[0] * g.in[1] * g.in[2];
+  const int in_plane = g.D * g.H * g.W;
   for (int ic = 0; ic < Cg; ++ic) {
     const float* in = x + (static_cast<int64_t>(n) * g.C + grp * Cg + ic) * in_plane;
     int t = 0;
-    for (int kd = 0; kd < g.kernel[0]; ++kd) {
-      const int id = od * g.stride[0] - g.pad[0] + kd * g.dilation[0];
-      for (int kh = 0; kh < g.kernel[1]; ++kh) {
-        const int ih = oh * g.stride[1] - g.pad[1] + kh * g.dilation[1];
-        for (int kw = 0; kw < g.kernel[2]; ++kw, ++t) {
-          const int iw = ow * g.stride[2] - g.pad[2] + kw * g.dilation[2];
+    for (int kd = 0; kd < g.KD; ++kd) {
+      const int id = od * g.sd - g.pf + kd * g.dd;
+      for (int kh = 0; kh < g.KH; ++kh) {
+        const int ih = oh * g.sh - g.pt + kh * g.dh;
+        for (int kw = 0; kw < g.KW; ++kw, ++t) {
+          const int iw = ow * g.sw - g.pl + kw * g.dw;
           const bool inside =
-              id >= 0 && id < g.in[0] && ih >= 0 && ih < g.in[1] && iw >= 0 && iw < g.in[2];
-          const float v = inside ? __ldg(in + (id * g.in[1] + ih) * g.in[2] + iw) : 0.0f;
+              id >= 0 && id < g.D && ih >= 0 && ih < g.H && iw >= 0 && iw < g.W;
+          const float v = inside ? __ldg(in + (id * g.H + ih) * g.W + iw) : 0.0f;
 #pragma unroll
           for (int j = 0; j < kChannelsPerThread; ++j) {
             const int k = k0 + j < Kg ? k0 + j : Kg - 1;
@@ -63,7 +63,7 @@ __global__ void conv_direct_kernel(const float* __restrict__ x, const float* __r
 __global__ void conv_depthwise_kernel(const float* __restrict__ x, const float* __restrict__ w,
                                       const float* __restrict__ bias, float* __restrict__ y, ConvGeometry g,
                                       int64_t total, Act act) {
-  const int OH = g.out[1], OW = g.out[2], H = g.in[1], W = g.in[2], KH = g.kernel[1], KW = g.kernel[2];
+  const int OH = g.OH, OW = g.OW, H = g.H, W = g.W, KH = g.KH, KW = g.KW;
   const int mult = g.K / g.group;
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total; i += int64_t{gridDim.x} * blockDim.x) {
     const int ow = static_cast<int>(i % OW), oh = static_cast<int>((i / OW) % OH);
@@ -74,10 +74,10 @@ __global__ void conv_depthwise_kernel(const float* __restrict__ x, const float* 
     const float* wk = w + int64_t{k} * KH * KW;
     float s = 0.0f;
     for (int kh = 0; kh < KH; ++kh) {
-      const int ih = oh * g.stride[1] - g.pad[1] + kh * g.dilation[1];
+      const int ih = oh * g.sh - g.pt + kh * g.dh;
       if (ih < 0 || ih >= H) continue;
       for (int kw = 0; kw < KW; ++kw) {
-        const int iw = ow * g.stride[2] - g.pad[2] + kw * g.dilation[2];
+        const int iw = ow * g.sw - g.pl + kw * g.dw;
         if (iw >= 0 && iw < W) s += __ldg(in + ih * W + iw) * __ldg(wk + kh * KW + kw);
       }
     }
@@ -87,20 +87,20 @@ __global__ void conv_depthwise_kernel(const float* __restrict__ x, const float* 
 
 int padded_width(const ConvGeometry& g) {
   // Columns the windows reach: (OW-1)*sw + (KW-1)*dw + 1, starting at -pl.
-  return (g.out[2] - 1) * g.stride[2] + (g.kernel[2] - 1) * g.dilation[2] + 1;
+  return (g.OW - 1) * g.sw + (g.KW - 1) * g.dw + 1;
 }
 
 // win[n][c][oh][kh][col] = x[n][c][oh*sh - pt + kh*dh][col - pl], zero outside.
 __global__ void im2win_transform_kernel(const float* __restrict__ x, float* __restrict__ win, ConvGeometry g, int Wp,
                                         int64_t total) {
-  const int KH = g.kernel[1], OH = g.out[1], H = g.in[1], W = g.in[2];
+  const int KH = g.KH, OH = g.OH, H = g.H, W = g.W;
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total; i += int64_t{gridDim.x} * blockDim.x) {
     const int col = static_cast<int>(i % Wp);
     const int kh = static_cast<int>((i / Wp) % KH);
     const int oh = static_cast<int>((i / (int64_t{Wp} * KH)) % OH);
     const int64_t nc = i / (int64_t{Wp} * KH * OH);
-    const int ih = oh * g.stride[1] - g.pad[1] + kh * g.dilation[1];
-    const int iw = col - g.pad[2];
+    const int ih = oh * g.sh - g.pt + kh * g.dh;
+    const int iw = col - g.pl;
     win[i] = (ih >= 0 && ih < H && iw >= 0 && iw < W) ? x[nc * H * W + int64_t{ih} * W + iw] : 0.0f;
   }
 }
@@ -110,7 +110,7 @@ __global__ void im2win_transform_kernel(const float* __restrict__ x, float* __re
 __global__ void im2win_conv_kernel(const float* __restrict__ win, const float* __restrict__ w,
                                    const float* __restrict__ bias, float* __restrict__ y, ConvGeometry g, int Wp,
                                    Act act) {
-  const int OH = g.out[1], OW = g.out[2], KH = g.kernel[1], KW = g.kernel[2];
+  const int OH = g.OH, OW = g.OW, KH = g.KH, KW = g.KW;
   const int P = OH * OW;
   const int p = blockIdx.x * blockDim.x + threadIdx.x;
   const int Kg = g.K / g.group, Cg = g.C / g.group;
@@ -126,9 +126,9 @@ __global__ void im2win_conv_kernel(const float* __restrict__ win, const float* _
   for (int ic = 0; ic < Cg; ++ic) {
     const float* rows = win + ((static_cast<int64_t>(n) * g.C + grp * Cg + ic) * OH + oh) * KH * int64_t{Wp};
     for (int kh = 0; kh < KH; ++kh) {
-      const float* row = rows + kh * int64_t{Wp} + ow * g.stride[2];
+      const float* row = rows + kh * int64_t{Wp} + ow * g.sw;
       for (int kw = 0; kw < KW; ++kw) {
-        const float v = __ldg(row + kw * g.dilation[2]);
+        const float v = __ldg(row + kw * g.dw);
 #pragma unroll
         for (int j = 0; j < kChannelsPerThread; ++j) {
           const int k = k0 + j < Kg ? k0 + j : Kg - 1;
@@ -158,7 +158,7 @@ __global__ void __launch_bounds__(256) conv_implicit_gemm_kernel(const float* __
   __shared__ float sA[kTileK][kTileM];
   __shared__ float sB[kTileK][kTileN];
   const int Kg = g.K / g.group, Cg = g.C / g.group;
-  const int KH = g.kernel[1], KW = g.kernel[2], OH = g.out[1], OW = g.out[2], H = g.in[1], W = g.in[2];
+  const int KH = g.KH, KW = g.KW, OH = g.OH, OW = g.OW, H = g.H, W = g.W;
   const int taps = KH * KW;
   const int R = Cg * taps;
   const int P = OH * OW;
@@ -188,8 +188,8 @@ __global__ void __launch_bounds__(256) conv_implicit_gemm_kernel(const float* __
         const int ic = r / taps, kh = (r / KW) % KH, kw = r % KW;
         const int n = static_cast<int>(col / P), pix = static_cast<int>(col % P);
         const int oh = pix / OW, ow = pix % OW;
-        const int ih = oh * g.stride[1] - g.pad[1] + kh * g.dilation[1];
-        const int iw = ow * g.stride[2] - g.pad[2] + kw * g.dilation[2];
+        const int ih = oh * g.sh - g.pt + kh * g.dh;
+        const int iw = ow * g.sw - g.pl + kw * g.dw;
         if (ih >= 0 && ih < H && iw >= 0 && iw < W)
           v = __ldg(x + ((int64_t{n} * g.C + grp * Cg + ic) * H + ih) * W + iw);
       }
@@ -230,7 +230,7 @@ __global__ void __launch_bounds__(256) conv_implicit_gemm_kernel(const float* __
 
 void launch_conv_direct(const float* x, const float* w, const float* bias, float* y, const ConvGeometry& g, Act act,
                         cudaStream_t s) {
-  const int P = g.out[0] * g.out[1] * g.out[2];
+  const int P = g.OD * g.OH * g.OW;
   const int Kg = g.K / g.group;
   const unsigned quads = static_cast<unsigned>((Kg + kChannelsPerThread - 1) / kChannelsPerThread);
   const dim3 grid(blocks_for(P, kDirectThreads), quads * static_cast<unsigned>(g.group), static_cast<unsigned>(g.N));
@@ -239,14 +239,14 @@ void launch_conv_direct(const float* x, const float* w, const float* bias, float
 
 void launch_conv_depthwise(const float* x, const float* w, const float* bias, float* y, const ConvGeometry& g, Act act,
                            cudaStream_t s) {
-  const int64_t total = int64_t{g.N} * g.K * g.out[1] * g.out[2];
+  const int64_t total = int64_t{g.N} * g.K * g.OH * g.OW;
   unsigned blocks = blocks_for(total, 256);
   if (blocks > 65535u * 8) blocks = 65535u * 8;
   conv_depthwise_kernel<<<blocks, 256, 0, s>>>(x, w, bias, y, g, total, act);
 }
 
 size_t im2win_workspace_bytes(const ConvGeometry& g) {
-  return static_cast<size_t>(g.N) * g.C * g.out[1] * g.kernel[1] * static_cast<size_t>(padded_width(g)) * sizeof(float);
+  return static_cast<size_t>(g.N) * g.C * g.OH * g.KH * static_cast<size_t>(padded_width(g)) * sizeof(float);
 }
 
 void launch_conv_im2win(const float* x, const float* w, const float* bias, float* y, float* win,
@@ -256,7 +256,7 @@ void launch_conv_im2win(const float* x, const float* w, const float* bias, float
   unsigned blocks = blocks_for(total, 256);
   if (blocks > 65535u * 8) blocks = 65535u * 8;
   im2win_transform_kernel<<<blocks, 256, 0, s>>>(x, win, g, Wp, total);
-  const int P = g.out[1] * g.out[2];
+  const int P = g.OH * g.OW;
   const int Kg = g.K / g.group;
   const unsigned quads = static_cast<unsigned>((Kg + kChannelsPerThread - 1) / kChannelsPerThread);
   const dim3 grid(blocks_for(P, kDirectThreads), quads * static_cast<unsigned>(g.group), static_cast<unsigned>(g.N));
@@ -265,7 +265,7 @@ void launch_conv_im2win(const float* x, const float* w, const float* bias, float
 
 void launch_conv_implicit_gemm(const float* x, const float* wt, const float* bias, float* y, const ConvGeometry& g,
                                Act act, cudaStream_t s) {
-  const int64_t cols = int64_t{g.N} * g.out[1] * g.out[2];
+  const int64_t cols = int64_t{g.N} * g.OH * g.OW;
   const int Kg = g.K / g.group;
   const dim3 grid(blocks_for(cols, kTileN), static_cast<unsigned>((Kg + kTileM - 1) / kTileM),
                   static_cast<unsigned>(g.group));

@@ -8,28 +8,16 @@
 #include <cstdlib>
 #include <random>
 
-#include "kernels/cuda/conv_algorithm.hpp"
+#include "kernels/cuda/conv/conv_algorithm.hpp"
 #include "kiln/error.hpp"
 
 namespace kiln::cuda {
-
-ConvGeometry geometry_of(const ConvShape& s) {
-  ConvGeometry g{};
-  g.N = s.N, g.C = s.C, g.K = s.K, g.group = s.group;
-  g.in[0] = s.D, g.in[1] = s.H, g.in[2] = s.W;
-  g.out[0] = s.OD, g.out[1] = s.OH, g.out[2] = s.OW;
-  g.kernel[0] = s.KD, g.kernel[1] = s.KH, g.kernel[2] = s.KW;
-  g.stride[0] = s.sd, g.stride[1] = s.sh, g.stride[2] = s.sw;
-  g.dilation[0] = s.dd, g.dilation[1] = s.dh, g.dilation[2] = s.dw;
-  g.pad[0] = s.pf, g.pad[1] = s.pt, g.pad[2] = s.pl;
-  return g;
-}
 
 namespace {
 
 constexpr double kF = sizeof(float);
 
-double roofline_ms(const ConvShape& s, const DeviceModel& d, double compute_efficiency, double extra_bytes = 0) {
+double roofline_ms(const ConvGeometry& s, const DeviceModel& d, double compute_efficiency, double extra_bytes = 0) {
   const double bytes =
       (static_cast<double>(s.input_elems()) + static_cast<double>(s.output_elems()) + static_cast<double>(s.weight_elems())) * kF +
       extra_bytes;
@@ -57,7 +45,7 @@ using OnnxOrderLaunch = void (*)(const float* x, const float* w, const float* bi
 class OnnxOrderKernel final : public ConvKernel {
  public:
   OnnxOrderKernel(const ConvLayer& l, WeightStore& s, OnnxOrderLaunch launch)
-      : g_(l.geometry), act_(l.act), w_(upload_onnx_order(l, s)), store_(s), launch_(launch) {}
+      : g_(l.shape), act_(l.act), w_(upload_onnx_order(l, s)), store_(s), launch_(launch) {}
   void run(const ConvIo& io) const override {
     launch_(io.x, store_.ptr(w_.w), store_.ptr(w_.b), io.y, g_, act_, io.stream);
   }
@@ -75,8 +63,8 @@ class OnnxOrderKernel final : public ConvKernel {
 class DirectAlgorithm final : public ConvAlgorithm {
  public:
   const char* name() const override { return "direct"; }
-  bool applicable(const ConvShape&) const override { return true; }
-  double cost_ms(const ConvShape& s, const DeviceModel& d) const override { return roofline_ms(s, d, 0.12); }
+  bool applicable(const ConvGeometry&) const override { return true; }
+  double cost_ms(const ConvGeometry& s, const DeviceModel& d) const override { return roofline_ms(s, d, 0.12); }
   std::unique_ptr<ConvKernel> prepare(const ConvLayer& l, GpuContext&, WeightStore& s) const override {
     return std::make_unique<OnnxOrderKernel>(l, s, launch_conv_direct);
   }
@@ -87,10 +75,10 @@ class DirectAlgorithm final : public ConvAlgorithm {
 class DepthwiseAlgorithm final : public ConvAlgorithm {
  public:
   const char* name() const override { return "depthwise"; }
-  bool applicable(const ConvShape& s) const override {
-    return s.cin_per_group() == 1 && s.group == s.C && !s.spatial3d;
+  bool applicable(const ConvGeometry& s) const override {
+    return s.one_input_channel_per_group() && s.is_planar();
   }
-  double cost_ms(const ConvShape& s, const DeviceModel& d) const override { return roofline_ms(s, d, 0.3); }
+  double cost_ms(const ConvGeometry& s, const DeviceModel& d) const override { return roofline_ms(s, d, 0.3); }
   std::unique_ptr<ConvKernel> prepare(const ConvLayer& l, GpuContext&, WeightStore& s) const override {
     return std::make_unique<OnnxOrderKernel>(l, s, launch_conv_depthwise);
   }
@@ -99,7 +87,7 @@ class DepthwiseAlgorithm final : public ConvAlgorithm {
 // ---- im2win ------------------------------------------------------------------------------
 class Im2winKernel final : public ConvKernel {
  public:
-  Im2winKernel(const ConvLayer& l, WeightStore& s) : g_(l.geometry), act_(l.act), w_(upload_onnx_order(l, s)), store_(s) {}
+  Im2winKernel(const ConvLayer& l, WeightStore& s) : g_(l.shape), act_(l.act), w_(upload_onnx_order(l, s)), store_(s) {}
   size_t workspace_bytes() const override { return im2win_workspace_bytes(g_); }
   void run(const ConvIo& io) const override {
     launch_conv_im2win(io.x, store_.ptr(w_.w), store_.ptr(w_.b), io.y, static_cast<float*>(io.workspace), g_, act_,
@@ -117,11 +105,11 @@ class Im2winKernel final : public ConvKernel {
 class Im2winAlgorithm final : public ConvAlgorithm {
  public:
   const char* name() const override { return "im2win"; }
-  bool applicable(const ConvShape& s) const override {
-    return !s.spatial3d && im2win_workspace_bytes(geometry_of(s)) <= (size_t{512} << 20);
+  bool applicable(const ConvGeometry& s) const override {
+    return s.is_planar() && im2win_workspace_bytes(s) <= (size_t{512} << 20);
   }
-  double cost_ms(const ConvShape& s, const DeviceModel& d) const override {
-    const double win = static_cast<double>(im2win_workspace_bytes(geometry_of(s)));
+  double cost_ms(const ConvGeometry& s, const DeviceModel& d) const override {
+    const double win = static_cast<double>(im2win_workspace_bytes(s));
     return roofline_ms(s, d, 0.2, 2 * win) + d.launch_us * 1e-3;
   }
   std::unique_ptr<ConvKernel> prepare(const ConvLayer& l, GpuContext&, WeightStore& s) const override {
@@ -132,9 +120,9 @@ class Im2winAlgorithm final : public ConvAlgorithm {
 // ---- implicit GEMM -----------------------------------------------------------------------
 class ImplicitGemmKernel final : public ConvKernel {
  public:
-  ImplicitGemmKernel(const ConvLayer& l, WeightStore& s) : g_(l.geometry), act_(l.act), store_(s) {
+  ImplicitGemmKernel(const ConvLayer& l, WeightStore& s) : g_(l.shape), act_(l.act), store_(s) {
     // [group][K/g][R] -> [group][R][K/g] so that a tile row of weights is contiguous.
-    const ConvShape& sh = l.shape;
+    const ConvGeometry& sh = l.shape;
     const int Kg = sh.cout_per_group(), R = sh.cin_per_group() * sh.KH * sh.KW;
     std::vector<float> wt(static_cast<size_t>(sh.weight_elems()));
     for (int grp = 0; grp < sh.group; ++grp)
@@ -158,8 +146,8 @@ class ImplicitGemmKernel final : public ConvKernel {
 class ImplicitGemmAlgorithm final : public ConvAlgorithm {
  public:
   const char* name() const override { return "implicit_gemm"; }
-  bool applicable(const ConvShape& s) const override { return !s.spatial3d; }
-  double cost_ms(const ConvShape& s, const DeviceModel& d) const override {
+  bool applicable(const ConvGeometry& s) const override { return s.is_planar(); }
+  double cost_ms(const ConvGeometry& s, const DeviceModel& d) const override {
     // Tiles of 64 output channels: small K/group wastes most of each tile.
     const double fill = std::min(1.0, s.cout_per_group() / 64.0);
     return roofline_ms(s, d, 0.35 * fill);
@@ -183,12 +171,12 @@ class Gemm1x1Kernel final : public ConvKernel {
                                     int64_t{s_.C} * P, store_.ptr(w_.w), s_.C, 0, &zero, io.y, P, int64_t{s_.K} * P,
                                     s_.N),
           "cublasSgemmStridedBatched (1x1 convolution)");
-    if (w_.b != WeightStore::kNone || act_.kind != 0)
+    if (w_.b != WeightStore::kNone || act_.kind != ActKind::None)
       launch_channel_affine(io.y, io.y, nullptr, store_.ptr(w_.b), s_.N, s_.K, P, act_, io.stream);
   }
 
  private:
-  ConvShape s_;
+  ConvGeometry s_;
   Act act_;
   Weights w_;
   GpuContext& ctx_;
@@ -198,8 +186,10 @@ class Gemm1x1Kernel final : public ConvKernel {
 class Gemm1x1Algorithm final : public ConvAlgorithm {
  public:
   const char* name() const override { return "gemm1x1"; }
-  bool applicable(const ConvShape& s) const override { return s.pointwise(); }
-  double cost_ms(const ConvShape& s, const DeviceModel& d) const override {
+  bool applicable(const ConvGeometry& s) const override {
+    return s.is_pointwise_stride1() && s.is_dense() && s.is_planar();
+  }
+  double cost_ms(const ConvGeometry& s, const DeviceModel& d) const override {
     const double extra = static_cast<double>(s.input_elems()) * kF * std::max(0.0, std::ceil(s.K / 128.0) - 1) +
                          2.0 * static_cast<double>(s.output_elems()) * kF;  // epilogue pass
     return roofline_ms(s, d, 0.7, extra) + d.launch_us * 1e-3;
@@ -214,7 +204,7 @@ class CudnnKernel final : public ConvKernel {
  public:
   CudnnKernel(const ConvLayer& l, GpuContext& ctx, WeightStore& s)
       : s_(l.shape), act_(l.act), w_(upload_onnx_order(l, s)), ctx_(ctx), store_(s) {
-    const ConvShape& c = s_;
+    const ConvGeometry& c = s_;
     check(cudnnCreateTensorDescriptor(&x_), "cudnnCreateTensorDescriptor");
     check(cudnnCreateTensorDescriptor(&y_), "cudnnCreateTensorDescriptor");
     check(cudnnCreateFilterDescriptor(&w_desc_), "cudnnCreateFilterDescriptor");
@@ -265,13 +255,13 @@ class CudnnKernel final : public ConvKernel {
     check(cudnnConvolutionForward(ctx_.cudnn(), &one, x_, io.x, w_desc_, store_.ptr(w_.w), conv_, algo_, io.workspace,
                                   workspace_, &zero, y_, io.y),
           "cudnnConvolutionForward");
-    if (w_.b != WeightStore::kNone || act_.kind != 0)
+    if (w_.b != WeightStore::kNone || act_.kind != ActKind::None)
       launch_channel_affine(io.y, io.y, nullptr, store_.ptr(w_.b), s_.N, s_.K, int64_t{s_.OH} * s_.OW, act_, io.stream);
   }
   std::string detail() const override { return fmt::format("cudnn algo {}", static_cast<int>(algo_)); }
 
  private:
-  ConvShape s_;
+  ConvGeometry s_;
   Act act_;
   Weights w_;
   GpuContext& ctx_;
@@ -287,8 +277,8 @@ class CudnnAlgorithm final : public ConvAlgorithm {
  public:
   const char* name() const override { return "cudnn"; }
   // cuDNN pads symmetrically only.
-  bool applicable(const ConvShape& s) const override { return !s.spatial3d && s.pt == s.pb && s.pl == s.pr; }
-  double cost_ms(const ConvShape& s, const DeviceModel& d) const override {
+  bool applicable(const ConvGeometry& s) const override { return s.is_planar() && s.has_symmetric_pads(); }
+  double cost_ms(const ConvGeometry& s, const DeviceModel& d) const override {
     // Grouped (and depthwise) convolutions run far below peak in cuDNN's fp32 paths.
     const double eff = s.group == 1 ? 0.65 : 0.1;
     return roofline_ms(s, d, eff, 2.0 * static_cast<double>(s.output_elems()) * kF) + 2 * d.launch_us * 1e-3;
@@ -326,13 +316,13 @@ std::vector<std::string> conv_algorithm_names() {
 }
 
 ConvSelector::ConvSelector(const BackendOptions& options, GpuContext& ctx) : ctx_(ctx) {
-  mode_ = parse_selection_mode(options, conv_algorithm_names());
+  mode_ = options.selection;
   if (mode_.fixed()) fixed_ = find_conv_algorithm(mode_.fixed_name);
   // Key: device name, shape and activation (2 fields, then the algorithm).
   if (mode_.tune()) cache_.emplace(TuningCache::path_for(options, "cuda"), 2);
 }
 
-Selection ConvSelector::heuristic(const ConvShape& s) const {
+Selection ConvSelector::heuristic(const ConvGeometry& s) const {
   const auto best = cheapest(
       conv_algorithms(), [&](const ConvAlgorithm& a) { return a.applicable(s); },
       [&](const ConvAlgorithm& a) { return a.cost_ms(s, ctx_.model()); });
@@ -340,7 +330,7 @@ Selection ConvSelector::heuristic(const ConvShape& s) const {
 }
 
 Selection ConvSelector::choose(const ConvLayer& layer) {
-  const ConvShape& s = layer.shape;
+  const ConvGeometry& s = layer.shape;
   if (mode_.fixed() && fixed_ && fixed_->applicable(s)) return {fixed_, fixed_->cost_ms(s, ctx_.model()), -1, "fixed"};
   if (mode_.tune()) return tune(layer);
   Selection h = heuristic(s);
@@ -349,8 +339,8 @@ Selection ConvSelector::choose(const ConvLayer& layer) {
 }
 
 Selection ConvSelector::tune(const ConvLayer& layer) {
-  const ConvShape& s = layer.shape;
-  const TuningCache::Key key{ctx_.model().name, s.key() + fmt::format(" act{}", layer.act.kind)};
+  const ConvGeometry& s = layer.shape;
+  const TuningCache::Key key{ctx_.model().name, s.key() + fmt::format(" act{}", static_cast<int>(layer.act.kind))};
   if (const std::string* cached = cache_->find(key))
     if (const ConvAlgorithm* a = find_conv_algorithm(*cached); a && a->applicable(s))
       return {a, a->cost_ms(s, ctx_.model()), -1, "tuning cache"};

@@ -7,7 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "kernels/cuda/conv_shape.hpp"
+#include "engine/core/conv_geometry.hpp"
+#include "kernels/cuda/device_model.hpp"
 
 namespace kiln::cuda {
 
@@ -37,24 +38,24 @@ struct PwDwPlan {
 };
 
 // Depthwise (multiplier 1, 2-D) whose output is read only by a 1x1 convolution.
-bool dw_pw_applicable(const ConvShape& dw, const ConvShape& pw);
+bool dw_pw_applicable(const ConvGeometry& dw, const ConvGeometry& pw);
 // 1x1 convolution whose output is read only by a depthwise convolution.
-bool pw_dw_applicable(const ConvShape& pw, const ConvShape& dw);
+bool pw_dw_applicable(const ConvGeometry& pw, const ConvGeometry& dw);
 
 // The tiles fcm.cu instantiates for dw->pw.
 const std::vector<FcmDwPwTile>& fcm_dw_pw_tiles();
 // Shared memory of the kernels for a tile.
 size_t dw_pw_smem_bytes(const FcmDwPwTile& t);
-size_t pw_dw_smem_bytes(const FcmPwDwTile& t, const ConvShape& dw);
+size_t pw_dw_smem_bytes(const FcmPwDwTile& t, const ConvGeometry& dw);
 // Pointwise values a pw->dw block holds (tile_m x halo pixels); the kernel
 // allows at most kPwDwMaxValues.
-int pw_dw_values(const FcmPwDwTile& t, const ConvShape& dw);
+int pw_dw_values(const FcmPwDwTile& t, const ConvGeometry& dw);
 inline constexpr int kPwDwMaxValues = 8 * 256;
 
 // Plans; with `force` the best tile is chosen even when fusing does not pay
 // (fixed:fcm_* mode).
-DwPwPlan plan_dw_pw(const ConvShape& dw, const ConvShape& pw, const DeviceModel& d);
-PwDwPlan plan_pw_dw(const ConvShape& pw, const ConvShape& dw, const DeviceModel& d);
+DwPwPlan plan_dw_pw(const ConvGeometry& dw, const ConvGeometry& pw, const DeviceModel& d);
+PwDwPlan plan_pw_dw(const ConvGeometry& pw, const ConvGeometry& dw, const DeviceModel& d);
 
 // Fraction of the GPU a grid of `blocks` keeps busy, with `per_sm` blocks
 // resident per SM: full waves count fully, a last partial wave only in part.

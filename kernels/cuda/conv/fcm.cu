@@ -10,7 +10,7 @@ namespace kiln::cuda {
 
 namespace {
 
-constexpr int kThreads = 256;
+// kThreads (256, device_common.cuh) threads per block, as the tiles assume.
 constexpr int kChunk = 16;  // input channels staged per shared-memory round
 
 // Block: TP output pixels (of one image, flattened OH*OW) x TK output channels.
@@ -28,7 +28,7 @@ __global__ void __launch_bounds__(kThreads) fcm_dw_pw_kernel(const float* __rest
   static_assert(TXN * (TK / 4) == kThreads, "tile must map onto 256 threads");
   __shared__ float sD[kChunk][TP];
   __shared__ float sW[kChunk][TK];
-  const int C = g.C, H = g.in[1], W = g.in[2], OH = g.out[1], OW = g.out[2], KH = g.kernel[1], KW = g.kernel[2];
+  const int C = g.C, H = g.H, W = g.W, OH = g.OH, OW = g.OW, KH = g.KH, KW = g.KW;
   const int P = OH * OW;
   const int p0 = blockIdx.x * TP, k0 = blockIdx.y * TK, n = blockIdx.z;
   const int tid = threadIdx.x, tx = tid % TXN, ty = tid / TXN;
@@ -48,10 +48,10 @@ __global__ void __launch_bounds__(kThreads) fcm_dw_pw_kernel(const float* __rest
         const float* wk = w_dw + c * KH * KW;
         float s = b_dw ? b_dw[c] : 0.0f;
         for (int kh = 0; kh < KH; ++kh) {
-          const int ih = oh * g.stride[1] - g.pad[1] + kh * g.dilation[1];
+          const int ih = oh * g.sh - g.pt + kh * g.dh;
           if (ih < 0 || ih >= H) continue;
           for (int kw = 0; kw < KW; ++kw) {
-            const int iw = ow * g.stride[2] - g.pad[2] + kw * g.dilation[2];
+            const int iw = ow * g.sw - g.pl + kw * g.dw;
             if (iw >= 0 && iw < W) s += __ldg(in + ih * W + iw) * __ldg(wk + kh * KW + kw);
           }
         }
@@ -105,8 +105,8 @@ __global__ void __launch_bounds__(kThreads) fcm_pw_dw_kernel(const float* __rest
                                                              float* __restrict__ y, int C, ConvGeometry g,
                                                              FcmPwDwTile t) {
   extern __shared__ float smem[];
-  const int M = g.C, H = g.in[1], W = g.in[2], OH = g.out[1], OW = g.out[2], KH = g.kernel[1], KW = g.kernel[2];
-  const int sh = g.stride[1], sw = g.stride[2], dh = g.dilation[1], dw = g.dilation[2];
+  const int M = g.C, H = g.H, W = g.W, OH = g.OH, OW = g.OW, KH = g.KH, KW = g.KW;
+  const int sh = g.sh, sw = g.sw, dh = g.dh, dw = g.dw;
   const int halo_h = (t.tile_h - 1) * sh + (KH - 1) * dh + 1;
   const int halo_w = (t.tile_w - 1) * sw + (KW - 1) * dw + 1;
   const int HP = halo_h * halo_w;
@@ -115,7 +115,7 @@ __global__ void __launch_bounds__(kThreads) fcm_pw_dw_kernel(const float* __rest
   float* sW = sX + kChunk * HP;            // [kChunk][tile_m]
   const int tiles_w = (OW + t.tile_w - 1) / t.tile_w;
   const int oh0 = (blockIdx.x / tiles_w) * t.tile_h, ow0 = (blockIdx.x % tiles_w) * t.tile_w;
-  const int ih0 = oh0 * sh - g.pad[1], iw0 = ow0 * sw - g.pad[2];
+  const int ih0 = oh0 * sh - g.pt, iw0 = ow0 * sw - g.pl;
   const int m0 = blockIdx.y * t.tile_m, n = blockIdx.z;
   const int tid = threadIdx.x;
   const int nv = t.tile_m * HP;
@@ -179,7 +179,7 @@ __global__ void __launch_bounds__(kThreads) fcm_pw_dw_kernel(const float* __rest
 template <int TP, int TK>
 void dw_pw(const float* x, const float* w_dw, const float* b_dw, Act act_dw, const float* wt_pw, const float* b_pw,
            Act act_pw, float* y, const ConvGeometry& g, int K, cudaStream_t s) {
-  const int P = g.out[1] * g.out[2];
+  const int P = g.OH * g.OW;
   const dim3 grid(blocks_for(P, TP), static_cast<unsigned>((K + TK - 1) / TK), static_cast<unsigned>(g.N));
   fcm_dw_pw_kernel<TP, TK><<<grid, kThreads, 0, s>>>(x, w_dw, b_dw, act_dw, wt_pw, b_pw, act_pw, y, g, K);
 }
@@ -203,12 +203,12 @@ int fcm_pw_dw_max_values_per_block() { return kPwDwValues * kThreads; }
 void launch_fcm_pw_dw(const float* x, const float* wt_pw, const float* b_pw, Act act_pw, const float* w_dw,
                       const float* b_dw, Act act_dw, float* y, int C, const ConvGeometry& dw, FcmPwDwTile t,
                       cudaStream_t s) {
-  const int halo_h = (t.tile_h - 1) * dw.stride[1] + (dw.kernel[1] - 1) * dw.dilation[1] + 1;
-  const int halo_w = (t.tile_w - 1) * dw.stride[2] + (dw.kernel[2] - 1) * dw.dilation[2] + 1;
+  const int halo_h = (t.tile_h - 1) * dw.sh + (dw.KH - 1) * dw.dh + 1;
+  const int halo_w = (t.tile_w - 1) * dw.sw + (dw.KW - 1) * dw.dw + 1;
   const int HP = halo_h * halo_w;
   const size_t smem = static_cast<size_t>(t.tile_m * HP + kChunk * HP + kChunk * t.tile_m) * sizeof(float);
-  const unsigned tiles = static_cast<unsigned>(((dw.out[1] + t.tile_h - 1) / t.tile_h) *
-                                               ((dw.out[2] + t.tile_w - 1) / t.tile_w));
+  const unsigned tiles = static_cast<unsigned>(((dw.OH + t.tile_h - 1) / t.tile_h) *
+                                               ((dw.OW + t.tile_w - 1) / t.tile_w));
   const dim3 grid(tiles, static_cast<unsigned>((dw.C + t.tile_m - 1) / t.tile_m), static_cast<unsigned>(dw.N));
   fcm_pw_dw_kernel<<<grid, kThreads, smem, s>>>(x, wt_pw, b_pw, act_pw, w_dw, b_dw, act_dw, y, C, dw, t);
 }

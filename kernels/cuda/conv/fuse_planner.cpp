@@ -1,4 +1,4 @@
-#include "kernels/cuda/fuse_planner.hpp"
+#include "kernels/cuda/conv/fuse_planner.hpp"
 
 #include <fmt/format.h>
 
@@ -6,13 +6,6 @@
 #include <cmath>
 
 namespace kiln::cuda {
-
-std::string ConvShape::key() const {
-  std::string k = fmt::format("N{} C{} H{} W{} K{} k{}x{} s{}x{} d{}x{} p{},{},{},{} g{}", N, C, H, W, K, KH, KW, sh, sw,
-                              dh, dw, pt, pl, pb, pr, group);
-  if (spatial3d) k += fmt::format(" 3d D{} kd{} sd{} dd{} pd{},{}", D, KD, sd, dd, pf, pk);
-  return k;
-}
 
 DeviceModel h100_model() {
   DeviceModel d;
@@ -67,7 +60,7 @@ int halo_extent(int tile, int stride, int kernel, int dilation) { return (tile -
 // Input elements per channel that a tile of `tile_p` consecutive output
 // pixels (whole rows when tile_p >= OW, part of one or two rows otherwise)
 // reads: its rows and columns widened by the kernel's halo.
-double tile_input_per_channel(const ConvShape& dw, int64_t tile_p) {
+double tile_input_per_channel(const ConvGeometry& dw, int64_t tile_p) {
   const int64_t rows = std::min<int64_t>(dw.OH, (tile_p + dw.OW - 1) / dw.OW + (tile_p % dw.OW ? 1 : 0));
   const int64_t cols = std::min<int64_t>(dw.OW, tile_p);
   return static_cast<double>(std::min(dw.H, halo_extent(static_cast<int>(rows), dw.sh, dw.KH, dw.dh))) *
@@ -77,7 +70,7 @@ double tile_input_per_channel(const ConvShape& dw, int64_t tile_p) {
 // The depthwise layer alone (conv.cu's depthwise kernel: one thread per
 // output, 256 consecutive pixels of one channel per block, the input rows
 // they need read through the cache once per block).
-FusionCost separate_depthwise(const ConvShape& s, const DeviceModel& d) {
+FusionCost separate_depthwise(const ConvGeometry& s, const DeviceModel& d) {
   FusionCost c;
   const int64_t P = int64_t{s.OH} * s.OW;
   const double tiles = static_cast<double>(s.N) * s.C * ceil_div(P, kThreads);
@@ -92,7 +85,7 @@ FusionCost separate_depthwise(const ConvShape& s, const DeviceModel& d) {
 // A 1x1 layer as a library GEMM with 128-pixel x 64-channel tiles: the input
 // is read once per 64 output channels and the weights once per 128 pixels,
 // as the fused kernels' re-reads are counted.
-FusionCost separate_pointwise(const ConvShape& s, const DeviceModel& d) {
+FusionCost separate_pointwise(const ConvGeometry& s, const DeviceModel& d) {
   FusionCost c;
   const int64_t P = int64_t{s.OH} * s.OW;
   const double channel_tiles = static_cast<double>(ceil_div(s.K, 64));
@@ -116,13 +109,13 @@ double wave_efficiency(double blocks, int per_sm, int sm_count) {
   return blocks / (waves * slots);
 }
 
-bool dw_pw_applicable(const ConvShape& dw, const ConvShape& pw) {
-  return dw.depthwise() && dw.K == dw.C && pw.pointwise() && pw.C == dw.K && pw.N == dw.N && pw.H == dw.OH &&
+bool dw_pw_applicable(const ConvGeometry& dw, const ConvGeometry& pw) {
+  return dw.is_depthwise() && dw.is_planar() && pw.is_pointwise_stride1() && pw.is_dense() && pw.is_planar() && pw.C == dw.K && pw.N == dw.N && pw.H == dw.OH &&
          pw.W == dw.OW;
 }
 
-bool pw_dw_applicable(const ConvShape& pw, const ConvShape& dw) {
-  return pw.pointwise() && dw.depthwise() && dw.K == dw.C && dw.C == pw.K && pw.N == dw.N && dw.H == pw.OH &&
+bool pw_dw_applicable(const ConvGeometry& pw, const ConvGeometry& dw) {
+  return pw.is_pointwise_stride1() && pw.is_dense() && pw.is_planar() && dw.is_depthwise() && dw.is_planar() && dw.C == pw.K && pw.N == dw.N && dw.H == pw.OH &&
          dw.W == pw.OW;
 }
 
@@ -135,17 +128,17 @@ size_t dw_pw_smem_bytes(const FcmDwPwTile& t) {
   return static_cast<size_t>(kChunk) * static_cast<size_t>(t.tile_p + t.tile_k) * sizeof(float);
 }
 
-int pw_dw_values(const FcmPwDwTile& t, const ConvShape& dw) {
+int pw_dw_values(const FcmPwDwTile& t, const ConvGeometry& dw) {
   return t.tile_m * halo_extent(t.tile_h, dw.sh, dw.KH, dw.dh) * halo_extent(t.tile_w, dw.sw, dw.KW, dw.dw);
 }
 
-size_t pw_dw_smem_bytes(const FcmPwDwTile& t, const ConvShape& dw) {
+size_t pw_dw_smem_bytes(const FcmPwDwTile& t, const ConvGeometry& dw) {
   const size_t hp = static_cast<size_t>(halo_extent(t.tile_h, dw.sh, dw.KH, dw.dh)) *
                     static_cast<size_t>(halo_extent(t.tile_w, dw.sw, dw.KW, dw.dw));
   return (static_cast<size_t>(t.tile_m) * hp + kChunk * hp + kChunk * static_cast<size_t>(t.tile_m)) * sizeof(float);
 }
 
-DwPwPlan plan_dw_pw(const ConvShape& dw, const ConvShape& pw, const DeviceModel& d) {
+DwPwPlan plan_dw_pw(const ConvGeometry& dw, const ConvGeometry& pw, const DeviceModel& d) {
   DwPwPlan plan;
   if (!dw_pw_applicable(dw, pw)) {
     plan.why = "not a depthwise -> 1x1 pair";
@@ -187,7 +180,7 @@ DwPwPlan plan_dw_pw(const ConvShape& dw, const ConvShape& pw, const DeviceModel&
   return plan;
 }
 
-PwDwPlan plan_pw_dw(const ConvShape& pw, const ConvShape& dw, const DeviceModel& d) {
+PwDwPlan plan_pw_dw(const ConvGeometry& pw, const ConvGeometry& dw, const DeviceModel& d) {
   PwDwPlan plan;
   if (!pw_dw_applicable(pw, dw)) {
     plan.why = "not a 1x1 -> depthwise pair";
