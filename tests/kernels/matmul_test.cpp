@@ -1,4 +1,6 @@
-// Reference Gemm and MatMul.
+// Reference Gemm (transposes, alpha and beta, every shape of C, fused
+// activations) and MatMul (vectors, batches with broadcasting), each also
+// random against naive.cpp.
 #include <random>
 
 #include "tests/common/graph_builder.hpp"
@@ -8,10 +10,6 @@
 
 namespace kiln::test {
 namespace {
-
-using O = OpType;
-using K = fb::ActivationKind;
-using naive::make;
 
 // A = [[1,2,3],[4,5,6]], B = [[1,0],[0,1],[1,1]]: A*B = [[4,5],[10,11]]
 const Tensor kA = make({2, 3}, {1, 2, 3, 4, 5, 6});

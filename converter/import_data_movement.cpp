@@ -1,7 +1,7 @@
-// Flatten, Reshape, Transpose, Concat, Split, Slice, Pad, Squeeze, Unsqueeze.
-// Parameters that opsets moved from attributes to inputs (Reshape's shape,
-// Slice's starts/ends/axes/steps, Pad's pads, Split's sizes, Squeeze and
-// Unsqueeze's axes) are read from either, and must be known at conversion time.
+// Transpose, Concat, Split, Slice, Pad.
+// Parameters that opsets moved from attributes to inputs (Split's sizes,
+// Slice's starts/ends/axes/steps, Pad's pads) are read from either, and must
+// be known at conversion time.
 #include <limits>
 
 #include "converter/op_importers.hpp"
@@ -12,42 +12,7 @@ namespace kiln::onnx_import {
 namespace {
 // Pads beyond this are no real model's (and would overflow shape arithmetic).
 constexpr int64_t kMaxPad = int64_t{1} << 36;
-
-std::vector<int64_t> required_ints(NodeContext& ctx, const char* name) {
-  auto v = ctx.attrs().get_ints(name);
-  if (!v) ctx.invalid(std::string("attribute '") + name + "' is missing");
-  return *v;
-}
 }  // namespace
-
-void import_flatten(NodeContext& ctx) {
-  ctx.require_inputs(1, 1);
-  const auto rank = static_cast<int64_t>(ctx.shape(0).size());
-  int64_t axis = ctx.attrs().get_int("axis", 1);
-  if (axis < -rank || axis > rank)
-    ctx.invalid("axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
-  if (axis < 0) axis += rank;
-  fb::FlattenAttrsT attrs;
-  attrs.axis = static_cast<int32_t>(axis);
-  ctx.emit(OpType::Flatten, {ctx.tensor(0)}, make_attrs(attrs));
-}
-
-void import_reshape(NodeContext& ctx) {
-  std::vector<int64_t> target;
-  if (ctx.opset() < 5) {
-    ctx.require_inputs(1, 1);
-    target = required_ints(ctx, "shape");
-  } else {
-    ctx.require_inputs(2, 2);
-    target = ctx.constant_ints(1, "shape");
-  }
-  const Shape input = ctx.shape(0);
-  const bool allowzero = ctx.attrs().get_int("allowzero", 0) != 0;
-  target = ctx.importer().adjust_reshape_batch(input, std::move(target), ctx.where());
-  fb::ReshapeAttrsT attrs;
-  attrs.shape = resolve_reshape(input, target, allowzero, ctx.where());
-  ctx.emit(OpType::Reshape, {ctx.tensor(0)}, make_attrs(std::move(attrs)));
-}
 
 void import_transpose(NodeContext& ctx) {
   ctx.require_inputs(1, 1);
@@ -157,38 +122,6 @@ void import_pad(NodeContext& ctx) {
   for (int64_t p : attrs.pads)
     if (p > kMaxPad || p < -kMaxPad) ctx.invalid("pad " + std::to_string(p) + " is implausibly large");
   ctx.emit(OpType::Pad, {ctx.tensor(0)}, make_attrs(std::move(attrs)));
-}
-
-void import_squeeze(NodeContext& ctx) {
-  std::vector<int64_t> axes;
-  if (ctx.opset() < 13) {
-    ctx.require_inputs(1, 1);
-    axes = ctx.attrs().get_ints("axes").value_or(std::vector<int64_t>{});
-  } else {
-    ctx.require_inputs(1, 2);
-    if (ctx.has_input(1)) axes = ctx.constant_ints(1, "axes");
-  }
-  std::vector<int64_t> resolved;
-  squeeze_shape(ctx.shape(0), axes, ctx.where(), &resolved);
-  fb::AxesAttrsT attrs;
-  attrs.axes = to_int32(resolved, ctx, "axes");
-  ctx.emit(OpType::Squeeze, {ctx.tensor(0)}, make_attrs(std::move(attrs)));
-}
-
-void import_unsqueeze(NodeContext& ctx) {
-  std::vector<int64_t> axes;
-  if (ctx.opset() < 13) {
-    ctx.require_inputs(1, 1);
-    axes = required_ints(ctx, "axes");
-  } else {
-    ctx.require_inputs(2, 2);
-    axes = ctx.constant_ints(1, "axes");
-  }
-  std::vector<int64_t> resolved;
-  unsqueeze_shape(ctx.shape(0), axes, ctx.where(), &resolved);
-  fb::AxesAttrsT attrs;
-  attrs.axes = to_int32(resolved, ctx, "axes");
-  ctx.emit(OpType::Unsqueeze, {ctx.tensor(0)}, make_attrs(std::move(attrs)));
 }
 
 }  // namespace kiln::onnx_import
