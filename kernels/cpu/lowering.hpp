@@ -57,7 +57,10 @@ class Lowering {
   // ---- what a lowering reads
   const Graph& graph() const { return *graph_; }
   const Node& node(int i) const { return graph_->nodes[static_cast<size_t>(i)]; }
-  const Shape& shape(TensorId t) const { return lowered.shape(t); }
+  // Stable while lowering adds tensors: the graph's own for its tensors.
+  const Shape& shape(TensorId t) const {
+    return static_cast<size_t>(t) < graph_->tensors.size() ? graph_->shape(t) : lowered.shape(t);
+  }
   bool is_const(TensorId t) const { return lowered.tensor(t).is_constant(); }
   Layout layout(TensorId t) const { return layouts_[static_cast<size_t>(t)]; }
   const std::vector<std::vector<int>>& consumers() const { return consumers_; }

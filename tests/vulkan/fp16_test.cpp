@@ -1,4 +1,4 @@
-// --fp16-storage (SessionOptions::fp16_storage) on backend "vulkan": the host
+// --fp16-storage (GpuOptions::fp16_storage) on backend "vulkan": the host
 // float16 conversions, the halved memory report, the refusals (host backends,
 // a device without storageBuffer16BitAccess, constants beyond float16's
 // range), and real models end to end against the reference backend with the
@@ -26,7 +26,7 @@ using O = OpType;
 
 SessionOptions fp16_options(const std::string& algorithm = "heuristic") {
   SessionOptions o = vulkan_options(algorithm);
-  o.fp16_storage = true;
+  o.gpu.fp16_storage = true;
   return o;
 }
 
@@ -105,7 +105,7 @@ TEST(VulkanFp16, HostBackendsRefuseIt) {
   for (const char* backend : {"cpu", "reference"}) {
     SessionOptions o;
     o.backend = backend;
-    o.fp16_storage = true;
+    o.gpu.fp16_storage = true;
     try {
       Session s(model, o);
       ADD_FAILURE() << backend << " accepted fp16_storage";

@@ -487,7 +487,7 @@ TEST(VulkanOps, BadOptionsAreClearErrors) {
   const Graph g = all_ops_graph();
   const Model model(std::make_shared<Graph>(g));
   SessionOptions o = vulkan_options();
-  o.device = 99;
+  o.gpu.device = 99;
   try {
     Session s(model, o);
     FAIL() << "device 99 accepted";
