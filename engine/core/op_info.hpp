@@ -8,6 +8,7 @@
 #include <span>
 #include <string_view>
 
+#include "engine/core/binary_op.hpp"
 #include "engine/core/graph.hpp"
 
 namespace kiln {
@@ -73,6 +74,16 @@ constexpr OpFamily op_family(OpType op) {
   return F::Shape;  // unreachable for valid ops; -Wswitch flags a new op without a family
 }
 
+// The arithmetic of a binary-family op (Add for any other op).
+constexpr BinaryOp binary_op_of(OpType op) {
+  switch (op) {
+    case OpType::Sub: return BinaryOp::Sub;
+    case OpType::Mul: return BinaryOp::Mul;
+    case OpType::Div: return BinaryOp::Div;
+    default: return BinaryOp::Add;
+  }
+}
+
 // One function per family: what a backend gives to lower (or run) every op.
 template <class Fn>
 struct PerFamily {
@@ -118,19 +129,13 @@ constexpr bool covers_every_op_in_order(const std::array<Row, N>& rows) {
   return true;
 }
 
-// A backend's lowering table, indexed by OpType: each op gets its family's
-// function. Every family must have one (static_assert(every_op_has_an_entry(t))).
+// A table indexed by OpType in which each op gets its family's entry
+// (engine/runtime/lowering.hpp builds the backends' lowering tables with it).
 template <class Fn>
 constexpr std::array<Fn, kOpCount> table_by_op(const PerFamily<Fn>& families) {
   std::array<Fn, kOpCount> t{};
   for (size_t i = 0; i < kOpCount; ++i) t[i] = families[op_family(static_cast<OpType>(i))];
   return t;
-}
-template <class Fn>
-constexpr bool every_op_has_an_entry(const std::array<Fn, kOpCount>& table) {
-  for (Fn f : table)
-    if (f == nullptr) return false;
-  return true;
 }
 
 const OpInfo& op_info(OpType op);

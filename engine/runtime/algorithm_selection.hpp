@@ -5,6 +5,7 @@
 // differs between backends stays with them: the algorithm registry, the cost
 // model, how a candidate is timed and what a cache key holds.
 #include <cstddef>
+#include <initializer_list>
 #include <map>
 #include <string>
 #include <string_view>
@@ -54,6 +55,33 @@ class TuningCache {
   std::map<Key, std::string> entries_;
   bool rewrite_ = false;  // the file holds an older format: replace it on the first record
 };
+
+// What a backend's selector chose for one layer.
+template <class Algorithm>
+struct Selection {
+  const Algorithm* algorithm = nullptr;
+  double estimated_ms = 0;
+  double measured_ms = -1;  // tune only
+  std::string how;          // "heuristic", "tuned", "tuning cache", "fixed", ...
+};
+
+// A registry's algorithm called `name` (nullptr if none), and every name in it
+// (in registry order) followed by `more` (names fixed:NAME also takes, such as
+// fused pairs that are not single-layer algorithms).
+template <class Algorithm>
+const Algorithm* find_by_name(const std::vector<const Algorithm*>& registry, std::string_view name) {
+  for (const Algorithm* a : registry)
+    if (name == a->name()) return a;
+  return nullptr;
+}
+template <class Algorithm>
+std::vector<std::string> names_of(const std::vector<const Algorithm*>& registry,
+                                  std::initializer_list<const char*> more = {}) {
+  std::vector<std::string> names;
+  for (const Algorithm* a : registry) names.emplace_back(a->name());
+  for (const char* m : more) names.emplace_back(m);
+  return names;
+}
 
 // The algorithm with the lowest `cost` among those `usable` says yes to, in
 // registry order, so ties go to the earlier one; nullptr when none is usable.

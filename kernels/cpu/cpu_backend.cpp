@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cstring>
 
-#include "engine/core/op_info.hpp"
 #include "engine/runtime/backend_registry.hpp"
 #include "kernels/cpu/lowering.hpp"
 #include "kernels/cpu/ops/ops.hpp"
@@ -30,19 +29,12 @@ void nhwc_to_nchw(const float* x, float* y, int64_t N, int64_t C, int64_t HW) {
 // ---- Lowering: the helpers every family's lowering shares -----------------------------
 
 Lowering::Lowering(std::shared_ptr<const Graph> graph, const BackendOptions& options)
-    : graph_(std::move(graph)),
+    : LoweringBase(std::move(graph)),
       isa_(choose_isa(options.cpu.isa)),
       simd_(&simd_kernels(isa_)),
       pool_(options.threads),
       selector_(options, isa_) {
-  const Graph& g = *graph_;
-  lowered.tensors = g.tensors;
-  lowered.inputs = g.inputs;
-  layouts_.assign(g.tensors.size(), Layout::NCHW);
-  details.assign(g.nodes.size(), "");
-  skip_.assign(g.nodes.size(), 0);
-  consumers_ = g.consumers();
-  producers_ = g.producers();
+  layouts_.assign(graph_->tensors.size(), Layout::NCHW);
 }
 
 TensorId Lowering::in_layout(TensorId t, Layout want, int node) {
@@ -63,18 +55,8 @@ TensorId Lowering::in_layout(TensorId t, Layout want, int node) {
 
 void Lowering::add_step(int node, OpType op, std::vector<TensorId> in, std::vector<TensorId> out,
                         std::function<void()> fn) {
-  Node n;
-  n.name = graph_->nodes[static_cast<size_t>(node)].name;
-  n.op = op;
-  n.inputs = std::move(in);
-  n.outputs = std::move(out);
-  lowered.nodes.push_back(std::move(n));
+  add_lowered_node(node, op, std::move(in), std::move(out));
   steps.push_back({node, std::move(fn)});
-}
-
-void Lowering::fuse_into(int node, int into) {
-  skip_[static_cast<size_t>(node)] = 1;
-  details[static_cast<size_t>(node)] = "fused into " + graph_->nodes[static_cast<size_t>(into)].name;
 }
 
 const ConvKernel* Lowering::keep(std::unique_ptr<ConvKernel> kernel) {
@@ -139,22 +121,14 @@ void Lowering::plan_memory() {
 
 namespace {
 
-constexpr auto kLowerings = table_by_op<LowerFn>({.conv = lower_conv, .pool = lower_pool, .activation = lower_activation,
-                                                  .binary = lower_binary, .batchnorm = lower_batchnorm,
-                                                  .softmax = lower_softmax, .matmul = lower_matmul,
-                                                  .reduce = lower_reduce, .shape = lower_shape,
-                                                  .data_movement = lower_data_movement});
-static_assert(every_op_has_an_entry(kLowerings), "every op family needs a CPU lowering");
+constexpr auto kLowerings = lowering_table<Lowering>();
 
 class CpuExecutable final : public Executable {
  public:
   CpuExecutable(std::shared_ptr<const Graph> graph, const BackendOptions& options) : l_(graph, options) {
     const Graph& g = *graph;
     plan_chains(l_);
-    for (size_t i = 0; i < g.nodes.size(); ++i) {
-      const int n = static_cast<int>(i);
-      if (!l_.skipped(n)) kLowerings[static_cast<size_t>(g.nodes[i].op)](l_, n);
-    }
+    lower_graph(l_, kLowerings);
     for (TensorId t : g.outputs)
       final_outputs_.push_back(l_.in_layout(t, Layout::NCHW, static_cast<int>(g.nodes.size()) - 1));
     l_.lowered.outputs = final_outputs_;

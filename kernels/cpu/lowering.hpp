@@ -1,7 +1,8 @@
 #pragma once
 // How the CPU backend turns a graph into steps. The executable
 // (cpu_backend.cpp) walks the nodes in order and calls the lowering of each
-// node's family through a table (ops/ops.hpp); a lowering picks a memory
+// node's family through a table (engine/runtime/lowering.hpp, ops/ops.hpp);
+// a lowering picks a memory
 // layout for its outputs (NHWC wherever the fast kernels run, NCHW
 // elsewhere), asks for its inputs in the layout it wants (a conversion step is
 // inserted where a reader wants the other one), binds a SIMD kernel, a
@@ -15,6 +16,7 @@
 
 #include "engine/core/graph.hpp"
 #include "engine/runtime/backend.hpp"
+#include "engine/runtime/lowering.hpp"
 #include "engine/runtime/memory_planner.hpp"
 #include "kernels/cpu/conv/conv_algorithm.hpp"
 #include "kernels/cpu/conv/gemm_driver.hpp"
@@ -50,21 +52,17 @@ struct Chain {
 // The state lowerings build and the helpers they share. Steps capture a
 // pointer to it and read tensor addresses through ptr() when they run, after
 // the executable has planned the memory.
-class Lowering {
+class Lowering : public LoweringBase {
  public:
   Lowering(std::shared_ptr<const Graph> graph, const BackendOptions& options);
 
   // ---- what a lowering reads
-  const Graph& graph() const { return *graph_; }
-  const Node& node(int i) const { return graph_->nodes[static_cast<size_t>(i)]; }
   // Stable while lowering adds tensors: the graph's own for its tensors.
   const Shape& shape(TensorId t) const {
     return static_cast<size_t>(t) < graph_->tensors.size() ? graph_->shape(t) : lowered.shape(t);
   }
   bool is_const(TensorId t) const { return lowered.tensor(t).is_constant(); }
   Layout layout(TensorId t) const { return layouts_[static_cast<size_t>(t)]; }
-  const std::vector<std::vector<int>>& consumers() const { return consumers_; }
-  const std::vector<int>& producers() const { return producers_; }
   const SimdKernels& simd() const { return *simd_; }
   ThreadPool& pool() { return pool_; }
   ConvSelector& selector() { return selector_; }
@@ -74,10 +72,6 @@ class Lowering {
   TensorId in_layout(TensorId t, Layout want, int node);
   void set_layout(TensorId t, Layout l) { layouts_[static_cast<size_t>(t)] = l; }
   void add_step(int node, OpType op, std::vector<TensorId> in, std::vector<TensorId> out, std::function<void()> fn);
-  void set_detail(int node, std::string detail) { details[static_cast<size_t>(node)] = std::move(detail); }
-  // Node `node` runs inside the step of node `into` (the walk skips it).
-  void fuse_into(int node, int into);
-  bool skipped(int node) const { return skip_[static_cast<size_t>(node)] != 0; }
   // Keeps a prepared convolution (and counts its weights) for the session's life.
   const ConvKernel* keep(std::unique_ptr<ConvKernel> kernel);
   // Keeps packed weights of a non-convolution op.
@@ -90,10 +84,8 @@ class Lowering {
   float* ptr(TensorId t) const;
   float* workspace() const { return reinterpret_cast<float*>(workspace_.get()); }
 
-  // ---- what the executable reads back
-  Graph lowered;  // the graph the planner sees: tensors as stored, nodes as steps
+  // ---- what the executable reads back (and LoweringBase::lowered, ::details)
   std::vector<Step> steps;
-  std::vector<std::string> details;
   std::vector<Chain> chains;
   std::vector<int> chain_of;  // per node: its chain, or -1
   size_t weight_bytes = 0;     // packed and transformed weights held
@@ -103,15 +95,11 @@ class Lowering {
   const MemoryPlan& plan() const { return plan_; }
 
  private:
-  std::shared_ptr<const Graph> graph_;
   Isa isa_;
   const SimdKernels* simd_;
   ThreadPool pool_;
   ConvSelector selector_;
-  std::vector<std::vector<int>> consumers_;
-  std::vector<int> producers_;
   std::vector<Layout> layouts_;
-  std::vector<char> skip_;
   std::map<std::pair<TensorId, Layout>, TensorId> converted_;
   std::vector<std::unique_ptr<ConvKernel>> conv_kernels_;
   std::vector<std::unique_ptr<PackedB>> packed_;

@@ -33,12 +33,7 @@
 namespace kiln::cuda {
 namespace {
 
-constexpr auto kLowerings = table_by_op<LowerFn>({.conv = lower_conv, .pool = lower_pool, .activation = lower_activation,
-                                                  .binary = lower_binary, .batchnorm = lower_batchnorm,
-                                                  .softmax = lower_softmax, .matmul = lower_matmul,
-                                                  .reduce = lower_reduce, .shape = lower_shape,
-                                                  .data_movement = lower_data_movement});
-static_assert(every_op_has_an_entry(kLowerings), "every op family needs a CUDA lowering");
+constexpr auto kLowerings = lowering_table<Lowering>();
 
 class CudaExecutable final : public Executable {
  public:
@@ -46,10 +41,7 @@ class CudaExecutable final : public Executable {
       : graph_(graph), l_(std::move(graph), options), use_graph_(options.gpu.graphs), profile_(options.gpu.profile_nodes) {
     const Graph& g = *graph_;
     plan_pairs(l_);
-    for (size_t i = 0; i < g.nodes.size(); ++i) {
-      const int n = static_cast<int>(i);
-      if (!l_.skipped(n)) kLowerings[static_cast<size_t>(g.nodes[i].op)](l_, n);
-    }
+    lower_graph(l_, kLowerings);
     l_.finish();
     for (TensorId t : g.inputs) pinned_in_.emplace_back(bytes(t));
     for (TensorId t : g.outputs) pinned_out_.emplace_back(bytes(t));

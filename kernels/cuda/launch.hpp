@@ -9,6 +9,7 @@
 
 #include <cstdint>
 
+#include "engine/core/binary_op.hpp"
 #include "engine/core/conv_geometry.hpp"
 #include "engine/core/strided_view.hpp"
 #include "kernels/cuda/device_model.hpp"
@@ -23,7 +24,6 @@ struct Act {
   float alpha = 0, beta = 0;
 };
 
-enum class BinaryOp : int { Add, Sub, Mul, Div };
 enum class PoolKind : int { Max, Average };
 
 // ---- activation, binary, batchnorm, matmul epilogues ---------------------------------

@@ -5,25 +5,12 @@
 namespace kiln::cuda {
 
 Lowering::Lowering(std::shared_ptr<const Graph> graph, const BackendOptions& options)
-    : graph_(std::move(graph)), ctx_(options.gpu.device, options.deterministic), selector_(options, ctx_) {
-  const Graph& g = *graph_;
-  lowered.tensors = g.tensors;
-  lowered.inputs = g.inputs;
-  lowered.outputs = g.outputs;
-  details.assign(g.nodes.size(), "");
-  skip_.assign(g.nodes.size(), 0);
-  consumers_ = g.consumers();
-}
+    : LoweringBase(std::move(graph)), ctx_(options.gpu.device, options.deterministic), selector_(options, ctx_) {}
 
 void Lowering::add_step(int node, OpType op, std::vector<TensorId> in, std::vector<TensorId> out,
                         std::function<void(cudaStream_t)> fn) {
-  Node n;
-  n.name = graph_->nodes[static_cast<size_t>(node)].name;
-  n.op = op;
-  n.inputs = std::move(in);
-  n.outputs = std::move(out);
-  steps.push_back({node, n.name + " (" + std::string(op_name(op)) + ")", std::move(fn)});
-  lowered.nodes.push_back(std::move(n));
+  steps.push_back({node, this->node(node).name + " (" + std::string(op_name(op)) + ")", std::move(fn)});
+  add_lowered_node(node, op, std::move(in), std::move(out));
 }
 
 void Lowering::add_node_step(int node, std::function<void(cudaStream_t)> fn) {
@@ -32,11 +19,6 @@ void Lowering::add_node_step(int node, std::function<void(cudaStream_t)> fn) {
     if (is_const(t) && !constant_handles_.count(t))
       constant_handles_[t] = weights_.add(host(t), static_cast<size_t>(element_count(shape(t))));
   add_step(node, n.op, n.inputs, n.outputs, std::move(fn));
-}
-
-void Lowering::fuse_into(int node, int into) {
-  skip_[static_cast<size_t>(node)] = 1;
-  details[static_cast<size_t>(node)] = "fused into " + graph_->nodes[static_cast<size_t>(into)].name;
 }
 
 const ConvKernel* Lowering::keep(std::unique_ptr<ConvKernel> kernel) {

@@ -1,7 +1,7 @@
 #pragma once
 // How the CUDA backend turns a graph into steps. The executable
 // (cuda_backend.cpp) walks the nodes in order and calls the lowering of each
-// node's family through a table (ops/ops.hpp); a lowering adds a step (a
+// node's family through a table (engine/runtime/lowering.hpp, ops/ops.hpp); a lowering adds a step (a
 // closure enqueuing kernels, cuBLAS or cuDNN calls on the model's stream),
 // registers the host constants it needs (in the layout its kernels want) with
 // the weight store, and may take a following node into its step (the FCM
@@ -14,6 +14,7 @@
 
 #include "engine/core/graph.hpp"
 #include "engine/runtime/backend.hpp"
+#include "engine/runtime/lowering.hpp"
 #include "engine/runtime/memory_planner.hpp"
 #include "kernels/cuda/context.hpp"
 #include "kernels/cuda/conv/conv_algorithm.hpp"
@@ -39,17 +40,13 @@ struct FusedPair {
   std::string why;
 };
 
-class Lowering {
+class Lowering : public LoweringBase {
  public:
   Lowering(std::shared_ptr<const Graph> graph, const BackendOptions& options);
 
   // ---- what a lowering reads
-  const Graph& graph() const { return *graph_; }
-  const Node& node(int i) const { return graph_->nodes[static_cast<size_t>(i)]; }
   const Shape& shape(TensorId t) const { return graph_->shape(t); }
-  bool is_const(TensorId t) const { return graph_->tensor(t).is_constant(); }
   const float* host(TensorId t) const { return graph_->tensor(t).constant->floats(); }
-  const std::vector<std::vector<int>>& consumers() const { return consumers_; }
   GpuContext& ctx() { return ctx_; }
   ConvSelector& selector() { return selector_; }
   WeightStore& weights() { return weights_; }
@@ -61,20 +58,14 @@ class Lowering {
   // One step for the node as it stands (its own inputs and outputs); its
   // constant inputs are uploaded as they are, for ptr().
   void add_node_step(int node, std::function<void(cudaStream_t)> fn);
-  void set_detail(int node, std::string detail) { details[static_cast<size_t>(node)] = std::move(detail); }
-  // Node `node` runs inside the step of node `into` (the walk skips it).
-  void fuse_into(int node, int into);
-  bool skipped(int node) const { return skip_[static_cast<size_t>(node)] != 0; }
   const ConvKernel* keep(std::unique_ptr<ConvKernel> kernel);
 
   // ---- when steps run: device addresses (constants in the weight store, the rest in the arena)
   float* ptr(TensorId t) const;
   void* workspace() const { return workspace_.get(); }
 
-  // ---- what the executable reads back
-  Graph lowered;  // the steps as nodes, for the memory planner
+  // ---- what the executable reads back (and LoweringBase::lowered, ::details)
   std::vector<Step> steps;
-  std::vector<std::string> details;
   std::vector<FusedPair> pairs;  // ops/conv.cpp
   std::vector<int> pair_of;      // per node: index in pairs, or -1
   // Uploads the weights and places the lowered graph's tensors (once, after lowering).
@@ -84,11 +75,8 @@ class Lowering {
   size_t workspace_bytes() const { return workspace_.bytes(); }
 
  private:
-  std::shared_ptr<const Graph> graph_;
   GpuContext ctx_;  // before the device buffers and kernels: they are freed while it lives
   ConvSelector selector_;
-  std::vector<std::vector<int>> consumers_;
-  std::vector<char> skip_;
   std::vector<std::unique_ptr<ConvKernel>> conv_kernels_;
   WeightStore weights_;
   std::map<TensorId, WeightStore::Handle> constant_handles_;

@@ -84,18 +84,9 @@ const std::vector<const ConvAlgorithm*>& conv_algorithms() {
   return all;
 }
 
-const ConvAlgorithm* find_conv_algorithm(const std::string& name) {
-  for (const ConvAlgorithm* a : conv_algorithms())
-    if (name == a->name()) return a;
-  return nullptr;
-}
+const ConvAlgorithm* find_conv_algorithm(const std::string& name) { return find_by_name(conv_algorithms(), name); }
 
-std::vector<std::string> conv_algorithm_names() {
-  std::vector<std::string> v;
-  for (const ConvAlgorithm* a : conv_algorithms()) v.emplace_back(a->name());
-  v.emplace_back(kFusedDwPw);
-  return v;
-}
+std::vector<std::string> conv_algorithm_names() { return names_of(conv_algorithms(), {kFusedDwPw}); }
 
 bool fused_applicable(const ConvGeometry& dw, const ConvGeometry& pw) {
   return dw.is_planar() && dw.is_depthwise() && pw.is_planar() && pw.is_pointwise_stride1() && pw.is_dense() &&

@@ -48,12 +48,7 @@ std::vector<std::string> conv_algorithm_names();
 bool fused_applicable(const ConvGeometry& dw, const ConvGeometry& pw);
 double fused_cost_ms(const ConvGeometry& dw, const ConvGeometry& pw, const DeviceModel& m);
 
-struct Selection {
-  const ConvAlgorithm* algorithm = nullptr;
-  double estimated_ms = 0;
-  double measured_ms = -1;  // tune only
-  std::string how;          // "heuristic", "tuned", "tuning cache", "fixed", ...
-};
+using Selection = kiln::Selection<ConvAlgorithm>;
 
 class ConvSelector {
  public:

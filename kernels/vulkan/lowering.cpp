@@ -18,28 +18,10 @@ std::array<int64_t, kMaxDims> right_aligned(std::span<const int64_t> values, int
 }
 
 Lowering::Lowering(std::shared_ptr<const Graph> graph, const BackendOptions& options, DeviceAccess device)
-    : graph_(std::move(graph)), device_(std::move(device)), selector_(options, *device_.ctx) {
-  const Graph& g = *graph_;
-  lowered.tensors = g.tensors;
-  lowered.inputs = g.inputs;
-  lowered.outputs = g.outputs;
-  details.assign(g.nodes.size(), "");
-  skip_.assign(g.nodes.size(), 0);
-  consumers_ = g.consumers();
-  producers_ = g.producers();
-}
+    : LoweringBase(std::move(graph)), device_(std::move(device)), selector_(options, *device_.ctx) {}
 
 size_t Lowering::bytes(TensorId t) const {
   return static_cast<size_t>(element_count(graph_->shape(t))) * device_.element_bytes;
-}
-
-void Lowering::add_node(const Node& n, std::vector<TensorId> in, std::vector<TensorId> out) {
-  Node l;
-  l.name = n.name;
-  l.op = n.op;
-  l.inputs = std::move(in);
-  l.outputs = std::move(out);
-  lowered.nodes.push_back(std::move(l));
 }
 
 void Lowering::add_step(int node, Shader shader, Spec spec, std::vector<TensorId> bind,
@@ -65,11 +47,6 @@ void Lowering::add_copy(int node, const StridedView& src, TensorId in, const Str
   s.axes(SPEC_COPY_SRC_STRIDES, right_aligned({src.strides, r}, 0));
   s.axes(SPEC_COPY_DST_STRIDES, right_aligned({dst.strides, r}, 0));
   add_step(node, Shader::Copy, std::move(s), {out, in}, groups_1d(count), skip_if_aliased);
-}
-
-void Lowering::fuse_into(int node, int into) {
-  skip_[static_cast<size_t>(node)] = 1;
-  details[static_cast<size_t>(node)] = "fused into " + graph_->nodes[static_cast<size_t>(into)].name;
 }
 
 }  // namespace kiln::vk

@@ -1,7 +1,7 @@
 #pragma once
 // How the Vulkan backend turns a graph into dispatches. The executable
 // (vulkan_backend.cpp) walks the nodes in order and calls the lowering of
-// each node's family through a table (ops/ops.hpp); a lowering adds one or
+// each node's family through a table (engine/runtime/lowering.hpp, ops/ops.hpp); a lowering adds one or
 // more dispatches (a shader, its specialization constants, the tensors bound
 // to its storage buffers) and may take following nodes into them (a residual
 // Add, the 1x1 after a depthwise). The executable then plans the memory and
@@ -15,6 +15,7 @@
 #include "engine/core/graph.hpp"
 #include "engine/core/strided_view.hpp"
 #include "engine/runtime/backend.hpp"
+#include "engine/runtime/lowering.hpp"
 #include "kernels/vulkan/context.hpp"
 #include "kernels/vulkan/conv_algorithms.hpp"
 #include "kernels/vulkan/pipelines.hpp"
@@ -56,50 +57,31 @@ struct DeviceAccess {
   size_t element_bytes = 4;  // 2 with float16 storage
 };
 
-class Lowering {
+class Lowering : public LoweringBase {
  public:
   Lowering(std::shared_ptr<const Graph> graph, const BackendOptions& options, DeviceAccess device);
 
   // ---- what a lowering reads
-  const Graph& graph() const { return *graph_; }
-  const Node& node(int i) const { return graph_->nodes[static_cast<size_t>(i)]; }
   const Shape& shape(TensorId t) const { return graph_->shape(t); }
-  bool is_const(TensorId t) const { return graph_->tensor(t).is_constant(); }
-  const std::vector<std::vector<int>>& consumers() const { return consumers_; }
-  const std::vector<int>& producers() const { return producers_; }
   ConvSelector& selector() { return selector_; }
   const DeviceAccess& device() const { return device_; }
   // Bytes of a tensor on the device.
   size_t bytes(TensorId t) const;
 
   // ---- what a lowering does
-  // The node as the planner sees it (fused nodes merged into one).
-  void add_node(const Node& n, std::vector<TensorId> in, std::vector<TensorId> out);
   void add_step(int node, Shader shader, Spec spec, std::vector<TensorId> bind, std::array<uint32_t, 3> groups,
                 bool skip_if_aliased = false);
   // A strided copy (copy.comp) of `src` of tensor `in` into `dst` of tensor `out`; no dispatch when empty.
   void add_copy(int node, const StridedView& src, TensorId in, const StridedView& dst, TensorId out,
                 bool skip_if_aliased = false);
-  void set_detail(int node, std::string detail) { details[static_cast<size_t>(node)] = std::move(detail); }
-  void append_detail(int node, const std::string& more) { details[static_cast<size_t>(node)] += more; }
-  const std::string& detail(int node) const { return details[static_cast<size_t>(node)]; }
-  // Node `node` runs inside the dispatch of node `into` (the walk skips it).
-  void fuse_into(int node, int into);
-  bool skipped(int node) const { return skip_[static_cast<size_t>(node)] != 0; }
 
-  // ---- what the executable reads back
-  Graph lowered;  // what the planner sees: the nodes as launched (fused ones merged)
+  // ---- what the executable reads back (and LoweringBase::lowered, ::details)
   std::vector<Step> steps;
-  std::vector<std::string> details;
   std::vector<int> fused_pw;  // per depthwise node: the 1x1 node fused into it, or -1 (ops/conv.cpp)
 
  private:
-  std::shared_ptr<const Graph> graph_;
   DeviceAccess device_;
   ConvSelector selector_;
-  std::vector<std::vector<int>> consumers_;
-  std::vector<int> producers_;
-  std::vector<char> skip_;
 };
 
 }  // namespace kiln::vk

@@ -24,7 +24,6 @@
 
 #include <optional>
 
-#include "engine/core/op_info.hpp"
 #include "engine/runtime/backend_registry.hpp"
 #include "engine/runtime/memory_planner.hpp"
 #include "kernels/vulkan/half.hpp"
@@ -43,12 +42,7 @@ struct Loc {
 
 size_t align_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
 
-constexpr auto kLowerings = table_by_op<LowerFn>({.conv = lower_conv, .pool = lower_pool, .activation = lower_activation,
-                                                  .binary = lower_binary, .batchnorm = lower_batchnorm,
-                                                  .softmax = lower_softmax, .matmul = lower_matmul,
-                                                  .reduce = lower_reduce, .shape = lower_shape,
-                                                  .data_movement = lower_data_movement});
-static_assert(every_op_has_an_entry(kLowerings), "every op family needs a Vulkan lowering");
+constexpr auto kLowerings = lowering_table<Lowering>();
 
 class VulkanExecutable final : public Executable {
  public:
@@ -163,10 +157,7 @@ class VulkanExecutable final : public Executable {
     l_.emplace(graph_, options,
                DeviceAccess{ctx_, &pipelines_, &weights_, &weight_offset_, command_pool_, fence_, element_bytes_});
     plan_fusions(*l_);
-    for (size_t i = 0; i < graph_->nodes.size(); ++i) {
-      const int n = static_cast<int>(i);
-      if (!l_->skipped(n)) kLowerings[static_cast<size_t>(graph_->nodes[i].op)](*l_, n);
-    }
+    lower_graph(*l_, kLowerings);
   }
 
   // ---- recording ----

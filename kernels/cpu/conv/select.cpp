@@ -53,11 +53,7 @@ double l2_cache_bytes(const CpuOptions& options) {
 
 }  // namespace
 
-std::vector<std::string> algorithm_names() {
-  std::vector<std::string> names;
-  for (const ConvAlgorithm* a : conv_algorithms()) names.emplace_back(a->name());
-  return names;
-}
+std::vector<std::string> algorithm_names() { return names_of(conv_algorithms()); }
 
 ConvSelector::ConvSelector(const BackendOptions& options, Isa isa) {
   // Sustained per-thread FMA rates of the kernels at each level (measured

@@ -17,12 +17,7 @@ namespace kiln::cpu {
 // Every name fixed:NAME accepts (the registered algorithms).
 std::vector<std::string> algorithm_names();
 
-struct Selection {
-  const ConvAlgorithm* algorithm = nullptr;
-  double estimated_ms = 0;
-  double measured_ms = -1;  // tune only
-  std::string how;          // "heuristic", "tuned", "tuning cache", "fixed"
-};
+using Selection = kiln::Selection<ConvAlgorithm>;
 
 class ConvSelector {
  public:

@@ -1,20 +1,12 @@
 // Add/Sub/Mul/Div on the SIMD kernels: operands of one shape in either
 // layout, and a 4-D NHWC tensor with a per-channel constant; other
 // broadcasts on the reference kernel.
+#include "engine/core/op_info.hpp"
 #include "kernels/cpu/ops/ops.hpp"
 
 namespace kiln::cpu {
 
 namespace {
-
-BinaryOp binary_op(OpType op) {
-  switch (op) {
-    case OpType::Sub: return BinaryOp::Sub;
-    case OpType::Mul: return BinaryOp::Mul;
-    case OpType::Div: return BinaryOp::Div;
-    default: return BinaryOp::Add;
-  }
-}
 
 // Per-channel operand of a 4-D tensor: [C], [C,1,1] or [1,C,1,1] (or one value).
 bool is_channel_vector(const Shape& s, int64_t C) {
@@ -32,7 +24,7 @@ bool lower_simd(Lowering& l, int i) {
   const TensorId a = node.inputs[0], b = node.inputs[1], out = node.outputs[0];
   const Shape& os = l.shape(out);
   const Activation act = to_activation(attrs_as<fb::BinaryAttrsT>(node).activation);
-  const BinaryOp op = binary_op(node.op);
+  const BinaryOp op = binary_op_of(node.op);
   const size_t n = static_cast<size_t>(element_count(os));
   if (l.shape(a) == os && l.shape(b) == os) {
     // Same shapes: elementwise in whichever layout the first operand has.

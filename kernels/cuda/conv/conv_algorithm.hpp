@@ -60,12 +60,7 @@ inline const char* const kFcmPwDw = "fcm_pw_dw";
 // Every name fixed:NAME accepts.
 std::vector<std::string> conv_algorithm_names();
 
-struct Selection {
-  const ConvAlgorithm* algorithm = nullptr;
-  double estimated_ms = 0;
-  double measured_ms = -1;  // tune only
-  std::string how;          // "heuristic", "tuned", "tuning cache", "fixed", ...
-};
+using Selection = kiln::Selection<ConvAlgorithm>;
 
 class ConvSelector {
  public:

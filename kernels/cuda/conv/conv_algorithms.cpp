@@ -157,11 +157,28 @@ class ImplicitGemmAlgorithm final : public ConvAlgorithm {
   }
 };
 
-// ---- 1x1 as GEMM (cuBLAS) ----------------------------------------------------------------
-class Gemm1x1Kernel final : public ConvKernel {
- public:
-  Gemm1x1Kernel(const ConvLayer& l, GpuContext& ctx, WeightStore& s)
+// A layer run by a library call (cuBLAS, cuDNN) that writes the plain
+// convolution: the bias and the activation follow in one pass.
+class LibraryKernel : public ConvKernel {
+ protected:
+  LibraryKernel(const ConvLayer& l, GpuContext& ctx, WeightStore& s)
       : s_(l.shape), act_(l.act), w_(upload_onnx_order(l, s)), ctx_(ctx), store_(s) {}
+  void epilogue(const ConvIo& io) const {
+    if (w_.b != WeightStore::kNone || act_.kind != ActKind::None)
+      launch_channel_affine(io.y, io.y, nullptr, store_.ptr(w_.b), s_.N, s_.K, int64_t{s_.OH} * s_.OW, act_, io.stream);
+  }
+
+  ConvGeometry s_;
+  Act act_;
+  Weights w_;
+  GpuContext& ctx_;
+  const WeightStore& store_;
+};
+
+// ---- 1x1 as GEMM (cuBLAS) ----------------------------------------------------------------
+class Gemm1x1Kernel final : public LibraryKernel {
+ public:
+  Gemm1x1Kernel(const ConvLayer& l, GpuContext& ctx, WeightStore& s) : LibraryKernel(l, ctx, s) {}
   void run(const ConvIo& io) const override {
     // Row-major Y[n] (K x P) = W (K x C) * X[n] (C x P) is, column-major,
     // Y^T (P x K) = X^T (P x C) * W^T (C x K): one strided batch over images.
@@ -171,16 +188,8 @@ class Gemm1x1Kernel final : public ConvKernel {
                                     int64_t{s_.C} * P, store_.ptr(w_.w), s_.C, 0, &zero, io.y, P, int64_t{s_.K} * P,
                                     s_.N),
           "cublasSgemmStridedBatched (1x1 convolution)");
-    if (w_.b != WeightStore::kNone || act_.kind != ActKind::None)
-      launch_channel_affine(io.y, io.y, nullptr, store_.ptr(w_.b), s_.N, s_.K, P, act_, io.stream);
+    epilogue(io);
   }
-
- private:
-  ConvGeometry s_;
-  Act act_;
-  Weights w_;
-  GpuContext& ctx_;
-  const WeightStore& store_;
 };
 
 class Gemm1x1Algorithm final : public ConvAlgorithm {
@@ -200,10 +209,9 @@ class Gemm1x1Algorithm final : public ConvAlgorithm {
 };
 
 // ---- cuDNN (the baseline) ----------------------------------------------------------------
-class CudnnKernel final : public ConvKernel {
+class CudnnKernel final : public LibraryKernel {
  public:
-  CudnnKernel(const ConvLayer& l, GpuContext& ctx, WeightStore& s)
-      : s_(l.shape), act_(l.act), w_(upload_onnx_order(l, s)), ctx_(ctx), store_(s) {
+  CudnnKernel(const ConvLayer& l, GpuContext& ctx, WeightStore& s) : LibraryKernel(l, ctx, s) {
     const ConvGeometry& c = s_;
     check(cudnnCreateTensorDescriptor(&x_), "cudnnCreateTensorDescriptor");
     check(cudnnCreateTensorDescriptor(&y_), "cudnnCreateTensorDescriptor");
@@ -255,17 +263,11 @@ class CudnnKernel final : public ConvKernel {
     check(cudnnConvolutionForward(ctx_.cudnn(), &one, x_, io.x, w_desc_, store_.ptr(w_.w), conv_, algo_, io.workspace,
                                   workspace_, &zero, y_, io.y),
           "cudnnConvolutionForward");
-    if (w_.b != WeightStore::kNone || act_.kind != ActKind::None)
-      launch_channel_affine(io.y, io.y, nullptr, store_.ptr(w_.b), s_.N, s_.K, int64_t{s_.OH} * s_.OW, act_, io.stream);
+    epilogue(io);
   }
   std::string detail() const override { return fmt::format("cudnn algo {}", static_cast<int>(algo_)); }
 
  private:
-  ConvGeometry s_;
-  Act act_;
-  Weights w_;
-  GpuContext& ctx_;
-  const WeightStore& store_;
   cudnnTensorDescriptor_t x_ = nullptr, y_ = nullptr;
   cudnnFilterDescriptor_t w_desc_ = nullptr;
   cudnnConvolutionDescriptor_t conv_ = nullptr;
@@ -301,19 +303,9 @@ const std::vector<const ConvAlgorithm*>& conv_algorithms() {
   return all;
 }
 
-const ConvAlgorithm* find_conv_algorithm(const std::string& name) {
-  for (const ConvAlgorithm* a : conv_algorithms())
-    if (name == a->name()) return a;
-  return nullptr;
-}
+const ConvAlgorithm* find_conv_algorithm(const std::string& name) { return find_by_name(conv_algorithms(), name); }
 
-std::vector<std::string> conv_algorithm_names() {
-  std::vector<std::string> names;
-  for (const ConvAlgorithm* a : conv_algorithms()) names.emplace_back(a->name());
-  names.emplace_back(kFcmDwPw);
-  names.emplace_back(kFcmPwDw);
-  return names;
-}
+std::vector<std::string> conv_algorithm_names() { return names_of(conv_algorithms(), {kFcmDwPw, kFcmPwDw}); }
 
 ConvSelector::ConvSelector(const BackendOptions& options, GpuContext& ctx) : ctx_(ctx) {
   mode_ = options.selection;

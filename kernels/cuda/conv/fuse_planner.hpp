@@ -19,23 +19,18 @@ struct FusionCost {
   double ms = 0;      // estimated time
 };
 
-struct DwPwPlan {
+// Whether and how to fuse one pair, with the tile type of its kernel.
+template <class Tile>
+struct FusionPlan {
   bool applicable = false;
   bool fuse = false;
-  FcmDwPwTile tile;
+  Tile tile;
   FusionCost fused, separate;
   size_t smem_bytes = 0;
   std::string why;  // one line for `kiln inspect`/bench details
 };
-
-struct PwDwPlan {
-  bool applicable = false;
-  bool fuse = false;
-  FcmPwDwTile tile;
-  FusionCost fused, separate;
-  size_t smem_bytes = 0;
-  std::string why;
-};
+using DwPwPlan = FusionPlan<FcmDwPwTile>;
+using PwDwPlan = FusionPlan<FcmPwDwTile>;
 
 // Depthwise (multiplier 1, 2-D) whose output is read only by a 1x1 convolution.
 bool dw_pw_applicable(const ConvGeometry& dw, const ConvGeometry& pw);

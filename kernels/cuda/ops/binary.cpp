@@ -1,23 +1,13 @@
 // Add/Sub/Mul/Div with numpy broadcasting (ops/binary.cu).
+#include "engine/core/op_info.hpp"
 #include "engine/core/strided_view.hpp"
 #include "kernels/cuda/ops/ops.hpp"
 
 namespace kiln::cuda {
 
-namespace {
-BinaryOp binary_op(OpType op) {
-  switch (op) {
-    case OpType::Sub: return BinaryOp::Sub;
-    case OpType::Mul: return BinaryOp::Mul;
-    case OpType::Div: return BinaryOp::Div;
-    default: return BinaryOp::Add;
-  }
-}
-}  // namespace
-
 void lower_binary(Lowering& l, int i) {
   const Node& node = l.node(i);
-  const BinaryOp op = binary_op(node.op);
+  const BinaryOp op = binary_op_of(node.op);
   const Act act = to_act(attrs_as<fb::BinaryAttrsT>(node).activation);
   const TensorId a = node.inputs[0], b = node.inputs[1], y = node.outputs[0];
   const Shape& ys = l.shape(y);

@@ -4,9 +4,18 @@
 
 namespace kiln::vk {
 
+static_assert(static_cast<int>(fb::ActivationKind::Relu) == ACT_RELU &&
+                  static_cast<int>(fb::ActivationKind::Clip) == ACT_CLIP &&
+                  static_cast<int>(fb::ActivationKind::LeakyRelu) == ACT_LEAKY_RELU &&
+                  static_cast<int>(fb::ActivationKind::Sigmoid) == ACT_SIGMOID &&
+                  static_cast<int>(fb::ActivationKind::HardSigmoid) == ACT_HARD_SIGMOID &&
+                  static_cast<int>(fb::ActivationKind::HardSwish) == ACT_HARD_SWISH &&
+                  static_cast<int>(fb::ActivationKind::Tanh) == ACT_TANH,
+              "common.glsl numbers the activations as the schema's ActivationKind does");
+
 void lower_activation(Lowering& l, int i) {
   const Node& node = l.node(i);
-  l.add_node(node, node.inputs, node.outputs);
+  l.add_lowered_node(i, node.op, node.inputs, node.outputs);
   const int64_t count = element_count(l.shape(node.outputs[0]));
   const fb::FusedActivation a = fused_form_of(node);
   Spec s;

@@ -8,10 +8,9 @@ namespace kiln::vk {
 
 void lower_batchnorm(Lowering& l, int i) {
   const Node& node = l.node(i);
-  l.add_node(node, node.inputs, node.outputs);
   const Shape& xs = l.shape(node.inputs[0]);
-  const int64_t count = element_count(l.shape(node.outputs[0]));
-  const int64_t C = xs[1];
+  const int64_t count = element_count(xs), C = xs[1];
+  l.add_lowered_node(i, node.op, node.inputs, node.outputs);
   Spec s;
   s.i(SPEC_COUNT, count).i(SPEC_BN_CHANNELS, C).i(SPEC_BN_INNER, count / std::max<int64_t>(xs[0] * C, 1));
   s.f(SPEC_BN_EPSILON, attrs_as<fb::BatchNormAttrsT>(node).epsilon);

@@ -194,7 +194,7 @@ void lower_single(Lowering& l, int i) {
   while (bind.size() < launch.bindings) bind.push_back(kNone);
   std::vector<TensorId> ins = node.inputs;
   if (residual) ins.push_back(residual.residual);
-  l.add_node(node, ins, {out});
+  l.add_lowered_node(i, node.op, ins, {out});
   std::string detail = fmt::format("{} [{}, est {:.3f} ms", sel.algorithm->name(), sel.how, sel.estimated_ms);
   if (sel.measured_ms >= 0) detail += fmt::format(", measured {:.3f} ms", sel.measured_ms);
   detail += "]";
@@ -229,7 +229,7 @@ void lower_fused(Lowering& l, int dwi, int pwi) {
   if (has_bias) ins.push_back(pw.inputs[2]);
   if (dw_bias) ins.push_back(dw.inputs[2]);
   if (residual) ins.push_back(residual.residual);
-  l.add_node(dw, ins, {out});
+  l.add_lowered_node(dwi, dw.op, ins, {out});
   if (ps.output_elems() > 0) l.add_step(dwi, launch.shader, std::move(launch.spec), std::move(bind), launch.groups);
 }
 

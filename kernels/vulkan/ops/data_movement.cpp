@@ -14,7 +14,7 @@ int normalize_axis(int64_t axis, size_t rank) { return static_cast<int>(axis < 0
 
 void lower_data_movement(Lowering& l, int i) {
   const Node& node = l.node(i);
-  l.add_node(node, node.inputs, node.outputs);
+  l.add_lowered_node(i, node.op, node.inputs, node.outputs);
   const TensorId x = node.inputs[0], y = node.outputs[0];
   const Shape& xs = l.shape(x);
   const Shape& ys = l.shape(y);

@@ -67,7 +67,7 @@ void lower_batched_matmul(Lowering& l, int i) {
 
 void lower_matmul(Lowering& l, int i) {
   const Node& node = l.node(i);
-  l.add_node(node, node.inputs, node.outputs);
+  l.add_lowered_node(i, node.op, node.inputs, node.outputs);
   if (node.op == OpType::Gemm) lower_gemm(l, i);
   else lower_batched_matmul(l, i);
 }

@@ -9,7 +9,7 @@ namespace kiln::vk {
 
 void lower_pool(Lowering& l, int i) {
   const Node& node = l.node(i);
-  l.add_node(node, node.inputs, node.outputs);
+  l.add_lowered_node(i, node.op, node.inputs, node.outputs);
   const TensorId x = node.inputs[0], y = node.outputs[0];
   const Shape& xs = l.shape(x);
   const int64_t count = element_count(l.shape(y));

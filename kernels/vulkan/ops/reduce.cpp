@@ -6,7 +6,7 @@ namespace kiln::vk {
 
 void lower_reduce(Lowering& l, int i) {
   const Node& node = l.node(i);
-  l.add_node(node, node.inputs, node.outputs);
+  l.add_lowered_node(i, node.op, node.inputs, node.outputs);
   const Shape& xs = l.shape(node.inputs[0]);
   const int64_t count = element_count(l.shape(node.outputs[0]));
   const ReduceViews v = reduce_views(xs, attrs_as<fb::ReduceAttrsT>(node).axes);

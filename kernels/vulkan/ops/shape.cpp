@@ -6,7 +6,7 @@ namespace kiln::vk {
 
 void lower_shape(Lowering& l, int i) {
   const Node& node = l.node(i);
-  l.add_node(node, node.inputs, node.outputs);
+  l.add_lowered_node(i, node.op, node.inputs, node.outputs);
   const Shape flat = {element_count(l.shape(node.outputs[0]))};
   const StridedView v = contiguous_view(flat);
   l.add_copy(i, v, node.inputs[0], v, node.outputs[0], true);

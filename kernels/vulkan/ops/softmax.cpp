@@ -7,7 +7,7 @@ namespace kiln::vk {
 
 void lower_softmax(Lowering& l, int i) {
   const Node& node = l.node(i);
-  l.add_node(node, node.inputs, node.outputs);
+  l.add_lowered_node(i, node.op, node.inputs, node.outputs);
   const auto [outer, n, inner] = softmax_extents(l.shape(node.inputs[0]), attrs_as<fb::SoftmaxAttrsT>(node));
   Spec s;
   s.i(SPEC_COUNT, outer * inner).i(SPEC_SOFTMAX_LEN, n).i(SPEC_SOFTMAX_INNER, inner);
