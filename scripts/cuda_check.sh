@@ -143,7 +143,7 @@ for m in mobilenet_v2 resnet18 resnet50; do
     "$build/kiln" convert "$tv/$m.onnx" "$out/${m}_b$b.kiln" --batch "$b" > /dev/null || { status=1; continue; }
     "$build/kiln" bench "$out/${m}_b$b.kiln" --backend cuda --runs 300 --warmup 30 --energy \
       --json "$out/kiln_${m}_b$b.json" > "$out/kiln_${m}_b$b.txt" || status=1
-    KILN_CUDA_PROFILE=1 "$build/kiln" bench "$out/${m}_b$b.kiln" --backend cuda --runs 50 \
+    "$build/kiln" bench "$out/${m}_b$b.kiln" --backend cuda --node-times --runs 50 \
       > "$out/kiln_${m}_b${b}_layers.txt" || status=1
   done
 done

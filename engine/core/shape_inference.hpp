@@ -39,7 +39,4 @@ struct SoftmaxExtents {
 };
 SoftmaxExtents softmax_extents(const Shape& input, const fb::SoftmaxAttrsT& attrs);
 
-// Row-major strides of a shape.
-std::vector<int64_t> strides_of(const Shape& shape);
-
 }  // namespace kiln
