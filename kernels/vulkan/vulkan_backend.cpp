@@ -28,6 +28,7 @@
 #include "engine/runtime/memory_planner.hpp"
 #include "kernels/vulkan/half.hpp"
 #include "kernels/vulkan/ops/ops.hpp"
+#include "kernels/vulkan/weights.hpp"
 #include "kiln/error.hpp"
 
 namespace kiln::vk {
@@ -55,7 +56,7 @@ class VulkanExecutable final : public Executable {
     if (fp16_) require_fp16_storage(ctx_->name, ctx_->index, ctx_->storage_buffer_16bit);
     align_ = std::max<size_t>(64, ctx_->props.limits.minStorageBufferOffsetAlignment);
     create_sync();
-    upload_weights();
+    weights_ = Weights(ctx_, *graph_, fp16_, align_, command_pool_, fence_);
     lower(options);
     PlannerOptions po;
     po.alignment = align_;
@@ -122,7 +123,7 @@ class VulkanExecutable final : public Executable {
     MemoryStats s;
     s.arena_bytes = plan_.arena_bytes;
     s.naive_bytes = plan_.naive_bytes;
-    s.weights_bytes = weights_bytes_;
+    s.weights_bytes = weights_.bytes();
     return s;
   }
 
@@ -148,14 +149,13 @@ class VulkanExecutable final : public Executable {
   }
 
   void create_sync();
-  void upload_weights();
   Loc loc(TensorId t) const;
-  VkBuffer buffer_of(const Loc& l) const { return l.buffer == 0 ? arena_.buffer : weights_.buffer; }
+  VkBuffer buffer_of(const Loc& l) const { return l.buffer == 0 ? arena_.buffer : weights_.buffer().buffer; }
 
   // Lowers every node through its family's function (ops/ops.hpp).
   void lower(const BackendOptions& options) {
     l_.emplace(graph_, options,
-               DeviceAccess{ctx_, &pipelines_, &weights_, &weight_offset_, command_pool_, fence_, element_bytes_});
+               DeviceAccess{ctx_, &pipelines_, &weights_.buffer(), &weights_.offsets(), command_pool_, fence_, element_bytes_});
     plan_fusions(*l_);
     lower_graph(*l_, kLowerings);
   }
@@ -170,9 +170,7 @@ class VulkanExecutable final : public Executable {
   Pipelines pipelines_;
   size_t align_ = 64;
 
-  Buffer weights_;
-  std::vector<VkDeviceSize> weight_offset_;  // per tensor; constants only
-  size_t weights_bytes_ = 0;
+  Weights weights_;
 
   std::optional<Lowering> l_;  // made once the weights are on the device (tuning reads them)
 
@@ -202,62 +200,6 @@ void VulkanExecutable::create_sync() {
   check(vkCreateFence(ctx_->device, &fci, nullptr, &fence_), "creating a fence");
 }
 
-// Every constant tensor a node reads goes into one device-local buffer,
-// each at an aligned offset; offset 0 holds a dummy range for unused bindings.
-void VulkanExecutable::upload_weights() {
-  const Graph& g = *graph_;
-  weight_offset_.assign(g.tensors.size(), 0);
-  std::vector<char> used(g.tensors.size(), 0);
-  for (const Node& n : g.nodes)
-    for (TensorId t : n.inputs)
-      if (is_const(t)) used[static_cast<size_t>(t)] = 1;
-  size_t total = align_;  // the dummy range
-  for (size_t t = 0; t < g.tensors.size(); ++t) {
-    if (!used[t]) continue;
-    weight_offset_[t] = total;
-    total += align_up(std::max<size_t>(bytes(static_cast<TensorId>(t)), 4), align_);
-  }
-  weights_bytes_ = total;
-  weights_ = Buffer(ctx_, total, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT, false,
-                    "the weights");
-  Buffer staging(ctx_, total, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, true, "uploading the weights");
-  auto* dst = static_cast<std::byte*>(staging.mapped);
-  std::memset(dst, 0, total);
-  for (size_t t = 0; t < g.tensors.size(); ++t) {
-    if (!used[t]) continue;
-    const ConstantData& c = *g.tensors[t].constant;
-    if (!fp16_) {
-      std::memcpy(dst + weight_offset_[t], c.bytes(), c.size_bytes());
-      continue;
-    }
-    // Every constant is float32 (the validator refuses other types). A finite
-    // value beyond float16's range would become inf: refuse rather than run wrong.
-    const size_t n = c.size_bytes() / sizeof(float);
-    const float* v = c.floats();
-    for (size_t k = 0; k < n; ++k)
-      if (std::isfinite(v[k]) && std::fabs(v[k]) > kHalfMax)
-        throw Error(ErrorCode::Unsupported,
-                    fmt::format("constant '{}' holds {} (element {}), beyond float16's range (+-{}); run without "
-                                "--fp16-storage",
-                                g.tensors[t].name, v[k], k, kHalfMax));
-    floats_to_halves(v, reinterpret_cast<uint16_t*>(dst + weight_offset_[t]), n);
-  }
-  VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-  ai.commandPool = command_pool_;
-  ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-  ai.commandBufferCount = 1;
-  VkCommandBuffer cb;
-  check(vkAllocateCommandBuffers(ctx_->device, &ai, &cb), "allocating a command buffer");
-  VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-  bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
-  vkBeginCommandBuffer(cb, &bi);
-  VkBufferCopy region{0, 0, total};
-  vkCmdCopyBuffer(cb, staging.buffer, weights_.buffer, 1, &region);
-  check(vkEndCommandBuffer(cb), "recording the weight upload");
-  ctx_->submit_and_wait(cb, fence_, "uploading the weights");
-  vkFreeCommandBuffers(ctx_->device, command_pool_, 1, &cb);
-}
-
 Loc VulkanExecutable::loc(TensorId t) const {
   if (t == kNone) return {1, 0, 16};
   const VkDeviceSize b = std::max<VkDeviceSize>(bytes(t), 4);
@@ -267,7 +209,7 @@ Loc VulkanExecutable::loc(TensorId t) const {
                             "on {} (maxStorageBufferRange); use --backend cpu",
                             graph_->tensor(t).name, static_cast<double>(b) / (1 << 20),
                             static_cast<double>(ctx_->props.limits.maxStorageBufferRange) / (1 << 20), ctx_->name));
-  if (is_const(t)) return {1, weight_offset_[static_cast<size_t>(t)], b};
+  if (is_const(t)) return {1, weights_.offset(t), b};
   return {0, static_cast<VkDeviceSize>(plan_.offsets.at(static_cast<size_t>(t))), b};
 }
 
@@ -394,7 +336,7 @@ void VulkanExecutable::record() {
     if (bytes(g.outputs[i]) == 0) continue;
     const Loc l = loc(g.outputs[i]);
     VkBufferCopy c{l.offset, out_offsets_[i], bytes(g.outputs[i])};
-    vkCmdCopyBuffer(cb, l.buffer == 0 ? arena_.buffer : weights_.buffer, staging_out_.buffer, 1, &c);
+    vkCmdCopyBuffer(cb, buffer_of(l), staging_out_.buffer, 1, &c);
   }
   barrier(VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
   if (ctx_->timestamps) {
