@@ -5,7 +5,7 @@
 #      and exports the torchvision models (scripts/export_torchvision.py with
 #      $PYTHON, default `python3` from PATH, also passed to CMake as
 #      KILN_SYSTEM_PYTHON) before any test runs,
-#   2. runs `ctest -L 'cuda|backends'`: the CUDA suites (every op and conv
+#   2. runs `ctest -L 'cuda|backends'`: the CUDA suites (every conv
 #      algorithm against the reference backend, real models, determinism,
 #      CUDA graphs, profiling, tuning) and tests/backends (every op and model
 #      on every backend). On a GPU machine no CUDA test may skip: a skipped

@@ -2,8 +2,10 @@
 // float16 conversions, the halved memory report, the refusals (host backends,
 // a device without storageBuffer16BitAccess, constants beyond float16's
 // range), and real models end to end against the reference backend with the
-// same top-1 class. Every op and shader in float16 storage is checked by
-// kiln_vulkan_fp16_ops_test (ops_test.cpp built a second time).
+// same top-1 class. Every op in float16 storage is checked by the generic
+// harness (tests/backends, configuration vulkan_fp16), every forced
+// convolution algorithm by kiln_vulkan_fp16_ops_test (ops_test.cpp built a
+// second time).
 // Without a Vulkan device every test that needs one is skipped, saying why.
 #include <fmt/format.h>
 
