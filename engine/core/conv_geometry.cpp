@@ -5,8 +5,8 @@
 namespace kiln {
 
 std::string ConvGeometry::key() const {
-  std::string k = fmt::format("N{} C{} H{} W{} K{} k{}x{} s{}x{} d{}x{} p{},{},{},{} g{}", N, C, H, W, K, KH, KW, sh, sw,
-                              dh, dw, pt, pl, pb, pr, group);
+  std::string k = fmt::format("N{} C{} H{} W{} K{} k{}x{} s{}x{} d{}x{} p{},{},{},{} g{}", N, C, H, W, K, KH, KW, sh,
+                              sw, dh, dw, pt, pl, pb, pr, group);
   if (!is_planar()) k += fmt::format(" 3d D{} kd{} sd{} dd{} pd{},{}", D, KD, sd, dd, pf, pk);
   return k;
 }

@@ -27,15 +27,15 @@ struct Window3d {
 };
 
 struct ConvGeometry {
-  int rank = 2;                     // spatial axes of the op: 1, 2 or 3
+  int rank = 2;  // spatial axes of the op: 1, 2 or 3
   int N = 1, C = 1, K = 1, group = 1;
-  int D = 1, H = 1, W = 1;          // input
-  int OD = 1, OH = 1, OW = 1;       // output
-  int KD = 1, KH = 1, KW = 1;       // kernel
-  int sd = 1, sh = 1, sw = 1;       // strides
-  int dd = 1, dh = 1, dw = 1;       // dilations
-  int pf = 0, pt = 0, pl = 0;       // pads before: front (depth), top, left
-  int pk = 0, pb = 0, pr = 0;       // pads after: back (depth), bottom, right
+  int D = 1, H = 1, W = 1;     // input
+  int OD = 1, OH = 1, OW = 1;  // output
+  int KD = 1, KH = 1, KW = 1;  // kernel
+  int sd = 1, sh = 1, sw = 1;  // strides
+  int dd = 1, dh = 1, dw = 1;  // dilations
+  int pf = 0, pt = 0, pl = 0;  // pads before: front (depth), top, left
+  int pk = 0, pb = 0, pr = 0;  // pads after: back (depth), bottom, right
 
   int cin_per_group() const { return C / group; }
   int cout_per_group() const { return K / group; }
@@ -55,9 +55,7 @@ struct ConvGeometry {
   bool is_pointwise_stride1() const { return is_pointwise() && sd == 1 && sh == 1 && sw == 1; }
   bool has_symmetric_pads() const { return pf == pk && pt == pb && pl == pr; }
 
-  int64_t macs() const {
-    return int64_t{N} * OD * OH * OW * K * static_cast<int64_t>(cin_per_group()) * KD * KH * KW;
-  }
+  int64_t macs() const { return int64_t{N} * OD * OH * OW * K * static_cast<int64_t>(cin_per_group()) * KD * KH * KW; }
   int64_t input_elems() const { return int64_t{N} * C * D * H * W; }
   int64_t output_elems() const { return int64_t{N} * K * OD * OH * OW; }
   int64_t output_pixels() const { return int64_t{N} * OD * OH * OW; }

@@ -10,19 +10,17 @@ namespace {
 }
 }  // namespace
 
-Window3d make_window(const std::string& node_name, const Shape& input_shape,
-                     const std::vector<int32_t>& kernel, const std::vector<int32_t>& strides,
-                     const std::vector<int32_t>& dilations, const std::vector<int32_t>& pads,
-                     bool ceil_mode) {
+Window3d make_window(const std::string& node_name, const Shape& input_shape, const std::vector<int32_t>& kernel,
+                     const std::vector<int32_t>& strides, const std::vector<int32_t>& dilations,
+                     const std::vector<int32_t>& pads, bool ceil_mode) {
   Window3d w;
   if (input_shape.size() < 3 || input_shape.size() > 5)
-    fail(node_name, "expects an input of rank 3 to 5 (N, C, 1-3 spatial axes), got " +
-                        shape_to_string(input_shape));
+    fail(node_name, "expects an input of rank 3 to 5 (N, C, 1-3 spatial axes), got " + shape_to_string(input_shape));
   w.rank = static_cast<int>(input_shape.size()) - 2;
   const size_t r = static_cast<size_t>(w.rank);
   if (kernel.size() != r)
-    fail(node_name, "kernel_shape has " + std::to_string(kernel.size()) + " entries for " +
-                        std::to_string(r) + " spatial axes");
+    fail(node_name,
+         "kernel_shape has " + std::to_string(kernel.size()) + " entries for " + std::to_string(r) + " spatial axes");
   if (!strides.empty() && strides.size() != r) fail(node_name, "strides length does not match the spatial rank");
   if (!dilations.empty() && dilations.size() != r) fail(node_name, "dilations length does not match the spatial rank");
   if (!pads.empty() && pads.size() != 2 * r) fail(node_name, "pads must have 2 entries per spatial axis");

@@ -84,8 +84,10 @@ ReduceViews reduce_views(std::span<const int64_t> in, std::span<const int32_t> a
   r.kept = all;
   r.reduced = all;
   for (int d = 0; d < all.rank; ++d) {
-    if (reduced[d]) r.kept.shape[d] = 1, r.kept.strides[d] = 0;
-    else r.reduced.shape[d] = 1, r.reduced.strides[d] = 0;
+    if (reduced[d])
+      r.kept.shape[d] = 1, r.kept.strides[d] = 0;
+    else
+      r.reduced.shape[d] = 1, r.reduced.strides[d] = 0;
   }
   return r;
 }

@@ -52,8 +52,10 @@ TuningCache::TuningCache(std::string path, size_t key_fields) : path_(std::move(
   std::string line;
   if (!std::getline(in, line)) return;  // missing or empty: written fresh on the first record
   if (line != kCacheHeader) {
-    std::fprintf(stderr, "note: ignoring the tuning cache %s: an older Kiln wrote it with other layer keys; it will be "
-                 "rewritten\n", path_.c_str());
+    std::fprintf(stderr,
+                 "note: ignoring the tuning cache %s: an older Kiln wrote it with other layer keys; it will be "
+                 "rewritten\n",
+                 path_.c_str());
     rewrite_ = true;
     return;
   }
@@ -90,7 +92,8 @@ void TuningCache::record(const Key& key, const std::string& value, double ms) {
   const auto dir = std::filesystem::path(path_).parent_path();
   if (!dir.empty()) std::filesystem::create_directories(dir, ec);
   std::error_code size_ec;
-  const bool fresh = rewrite_ || !std::filesystem::exists(path_, size_ec) || std::filesystem::file_size(path_, size_ec) == 0;
+  const bool fresh =
+      rewrite_ || !std::filesystem::exists(path_, size_ec) || std::filesystem::file_size(path_, size_ec) == 0;
   std::ofstream out(path_, fresh ? std::ios::trunc : std::ios::app);
   if (!out) {
     std::fprintf(stderr, "warning: cannot write the tuning cache %s; results are kept for this session only\n",

@@ -51,15 +51,15 @@ class LoweringBase {
 // Declares a backend's lowering functions, one per op family, each defined
 // in its kernels/<backend>/ops/<family> file: lower_conv(L&, int node), ...
 #define KILN_DECLARE_FAMILY_LOWERINGS(L) \
-  void lower_conv(L& l, int node);        \
-  void lower_pool(L& l, int node);        \
-  void lower_activation(L& l, int node);  \
-  void lower_binary(L& l, int node);      \
-  void lower_batchnorm(L& l, int node);   \
-  void lower_softmax(L& l, int node);     \
-  void lower_matmul(L& l, int node);      \
-  void lower_reduce(L& l, int node);      \
-  void lower_shape(L& l, int node);       \
+  void lower_conv(L& l, int node);       \
+  void lower_pool(L& l, int node);       \
+  void lower_activation(L& l, int node); \
+  void lower_binary(L& l, int node);     \
+  void lower_batchnorm(L& l, int node);  \
+  void lower_softmax(L& l, int node);    \
+  void lower_matmul(L& l, int node);     \
+  void lower_reduce(L& l, int node);     \
+  void lower_shape(L& l, int node);      \
   void lower_data_movement(L& l, int node)
 
 // A backend's lowering table, indexed by OpType: each op gets its family's

@@ -47,8 +47,10 @@ TensorId Lowering::in_layout(TensorId t, Layout want, int node) {
   converted_[key] = c;
   const Shape s = shape(t);
   add_step(node, OpType::Transpose, {t}, {c}, [this, t, c, want, s] {
-    if (want == Layout::NHWC) nchw_to_nhwc(ptr(t), ptr(c), s[0], s[1], s[2] * s[3]);
-    else nhwc_to_nchw(ptr(t), ptr(c), s[0], s[1], s[2] * s[3]);
+    if (want == Layout::NHWC)
+      nchw_to_nhwc(ptr(t), ptr(c), s[0], s[1], s[2] * s[3]);
+    else
+      nhwc_to_nchw(ptr(t), ptr(c), s[0], s[1], s[2] * s[3]);
   });
   return c;
 }
@@ -175,7 +177,8 @@ class CpuBackend final : public Backend {
  public:
   std::string_view name() const override { return "cpu"; }
   std::string description() const override {
-    return std::string("float32 SIMD (best here: ") + isa_name(best_isa()) + "), NHWC, per-layer convolution algorithms, threads";
+    return std::string("float32 SIMD (best here: ") + isa_name(best_isa()) +
+           "), NHWC, per-layer convolution algorithms, threads";
   }
   bool supports(const Graph&, const Node&) const override { return true; }
   std::unique_ptr<Executable> compile(std::shared_ptr<const Graph> graph, const BackendOptions& options) override {

@@ -88,7 +88,7 @@ class Lowering : public LoweringBase {
   std::vector<Step> steps;
   std::vector<Chain> chains;
   std::vector<int> chain_of;  // per node: its chain, or -1
-  size_t weight_bytes = 0;     // packed and transformed weights held
+  size_t weight_bytes = 0;    // packed and transformed weights held
   size_t workspace_bytes() const;
   // Places the lowered graph's tensors (called once, after lowering).
   void plan_memory();

@@ -38,7 +38,10 @@ constexpr auto kLowerings = lowering_table<Lowering>();
 class CudaExecutable final : public Executable {
  public:
   CudaExecutable(std::shared_ptr<const Graph> graph, const BackendOptions& options)
-      : graph_(graph), l_(std::move(graph), options), use_graph_(options.gpu.graphs), profile_(options.gpu.profile_nodes) {
+      : graph_(graph),
+        l_(std::move(graph), options),
+        use_graph_(options.gpu.graphs),
+        profile_(options.gpu.profile_nodes) {
     const Graph& g = *graph_;
     plan_pairs(l_);
     lower_graph(l_, kLowerings);
@@ -72,8 +75,10 @@ class CudaExecutable final : public Executable {
     l_.ctx().bind();
     for (size_t i = 0; i < g.inputs.size(); ++i) std::memcpy(pinned_in_[i].get(), inputs[i], bytes(g.inputs[i]));
     check(cudaEventRecord(start_.get(), l_.ctx().stream()), "cudaEventRecord");
-    if (graph_exec_) check(cudaGraphLaunch(graph_exec_.get(), l_.ctx().stream()), "cudaGraphLaunch");
-    else enqueue(false, false);
+    if (graph_exec_)
+      check(cudaGraphLaunch(graph_exec_.get(), l_.ctx().stream()), "cudaGraphLaunch");
+    else
+      enqueue(false, false);
     check(cudaEventRecord(stop_.get(), l_.ctx().stream()), "cudaEventRecord");
     check(cudaStreamSynchronize(l_.ctx().stream()), "running the model");
     float ms = 0;
@@ -170,8 +175,10 @@ class CudaExecutable final : public Executable {
   // event); cudaEventRecordExternal makes an event-record node, and is invalid
   // outside capture.
   static void record(cudaEvent_t e, cudaStream_t s, bool capturing) {
-    if (capturing) check(cudaEventRecordWithFlags(e, s, cudaEventRecordExternal), "cudaEventRecordWithFlags");
-    else check(cudaEventRecord(e, s), "cudaEventRecord");
+    if (capturing)
+      check(cudaEventRecordWithFlags(e, s, cudaEventRecordExternal), "cudaEventRecordWithFlags");
+    else
+      check(cudaEventRecord(e, s), "cudaEventRecord");
   }
 
   // Enqueues the whole run on the stream: inputs in, steps, outputs out.
@@ -189,8 +196,8 @@ class CudaExecutable final : public Executable {
       if (eager_check) {
         const cudaError_t e = cudaGetLastError();
         if (e != cudaSuccess)
-          throw Error(ErrorCode::Internal, fmt::format("cuda backend: launching {} failed: {}", l_.steps[k].what,
-                                                       cudaGetErrorString(e)));
+          throw Error(ErrorCode::Internal,
+                      fmt::format("cuda backend: launching {} failed: {}", l_.steps[k].what, cudaGetErrorString(e)));
       }
       if (profile_ && !step_events_.empty()) record(step_events_[k].get(), s, capturing);
     }

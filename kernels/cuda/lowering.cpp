@@ -39,7 +39,8 @@ size_t Lowering::device_bytes(TensorId t) const {
 
 void Lowering::finish() {
   weights_.upload(ctx_.stream());
-  plan_ = plan_memory(lowered, [&](TensorId t) { return device_bytes(t); }, PlannerOptions{256, true, true});
+  plan_ = plan_memory(
+      lowered, [&](TensorId t) { return device_bytes(t); }, PlannerOptions{256, true, true});
   arena_ = DeviceBuffer(plan_.arena_bytes);
   size_t ws = 256;
   for (const auto& k : conv_kernels_) ws = std::max(ws, k->workspace_bytes());

@@ -1,4 +1,5 @@
 #include "engine/core/activation.hpp"
+
 #include "kernels/reference/kernels.hpp"
 
 namespace kiln::reference {

@@ -17,15 +17,18 @@ void binary(const KernelArgs& a) {
   const StridedView vy = contiguous_view(out_shape);
   auto op = [&](float p, float q) {
     switch (node.op) {
-      case OpType::Add: return p + q;
-      case OpType::Sub: return p - q;
-      case OpType::Mul: return p * q;
-      default: return p / q;
+      case OpType::Add:
+        return p + q;
+      case OpType::Sub:
+        return p - q;
+      case OpType::Mul:
+        return p * q;
+      default:
+        return p / q;
     }
   };
-  for_each_offset<3>({&vx, &vz, &vy}, [&](int64_t ix, int64_t iz, int64_t iy) {
-    y[iy] = apply_activation(act, op(x[ix], z[iz]));
-  });
+  for_each_offset<3>({&vx, &vz, &vy},
+                     [&](int64_t ix, int64_t iz, int64_t iy) { y[iy] = apply_activation(act, op(x[ix], z[iz])); });
 }
 
 }  // namespace kiln::reference

@@ -60,7 +60,8 @@ static_assert(covers_every_op_in_order(kKernels), "every operator needs a refere
 
 KernelFn kernel_for(OpType op) {
   const auto i = static_cast<size_t>(op);
-  if (i >= kKernels.size()) throw Error(ErrorCode::Internal, "reference backend: no kernel for op code " + std::to_string(i));
+  if (i >= kKernels.size())
+    throw Error(ErrorCode::Internal, "reference backend: no kernel for op code " + std::to_string(i));
   return kKernels[i].fn;
 }
 

@@ -8,7 +8,8 @@ namespace kiln::reference {
 // planner could not give the output its input's bytes.
 void copy(const KernelArgs& a) {
   if (a.outputs[0].data != a.inputs[0].data)
-    std::memcpy(a.outputs[0].data, a.inputs[0].data, static_cast<size_t>(element_count(*a.inputs[0].shape)) * sizeof(float));
+    std::memcpy(a.outputs[0].data, a.inputs[0].data,
+                static_cast<size_t>(element_count(*a.inputs[0].shape)) * sizeof(float));
 }
 
 }  // namespace kiln::reference

@@ -22,7 +22,8 @@ void softmax(const KernelArgs& a) {
       for (int64_t k = 0; k < n; ++k) mx = std::max(mx, in[k * inner]);
       double sum = 0.0;
       for (int64_t k = 0; k < n; ++k) sum += std::exp(static_cast<double>(in[k * inner]) - mx);
-      for (int64_t k = 0; k < n; ++k) out[k * inner] = static_cast<float>(std::exp(static_cast<double>(in[k * inner]) - mx) / sum);
+      for (int64_t k = 0; k < n; ++k)
+        out[k * inner] = static_cast<float>(std::exp(static_cast<double>(in[k * inner]) - mx) / sum);
     }
 }
 

@@ -24,8 +24,8 @@ size_t Lowering::bytes(TensorId t) const {
   return static_cast<size_t>(element_count(graph_->shape(t))) * device_.element_bytes;
 }
 
-void Lowering::add_step(int node, Shader shader, Spec spec, std::vector<TensorId> bind,
-                        std::array<uint32_t, 3> groups, bool skip_if_aliased) {
+void Lowering::add_step(int node, Shader shader, Spec spec, std::vector<TensorId> bind, std::array<uint32_t, 3> groups,
+                        bool skip_if_aliased) {
   Step s;
   s.node = node;
   s.shader = shader;

@@ -23,9 +23,9 @@
 
 namespace kiln::vk {
 
-inline constexpr int kMaxDims = 8;        // index spaces of the 1-D shaders, right-aligned
-inline constexpr uint32_t kLocal = 64;    // threads per workgroup of the 1-D shaders
-inline constexpr TensorId kNone = -1;     // an unused binding (bound to a dummy range)
+inline constexpr int kMaxDims = 8;      // index spaces of the 1-D shaders, right-aligned
+inline constexpr uint32_t kLocal = 64;  // threads per workgroup of the 1-D shaders
+inline constexpr TensorId kNone = -1;   // an unused binding (bound to a dummy range)
 
 // One dispatch before recording.
 struct Step {

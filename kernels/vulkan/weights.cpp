@@ -31,8 +31,8 @@ Weights::Weights(const std::shared_ptr<Context>& ctx, const Graph& g, bool fp16,
     total += align_up(std::max<size_t>(bytes, 4), align);
   }
   bytes_ = total;
-  buffer_ = Buffer(ctx, total, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT, false,
-                   "the weights");
+  buffer_ =
+      Buffer(ctx, total, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT, false, "the weights");
   Buffer staging(ctx, total, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, true, "uploading the weights");
   auto* dst = static_cast<std::byte*>(staging.mapped);
   std::memset(dst, 0, total);

@@ -19,7 +19,8 @@ TEST(CudaConvApplicability, OnlyDirectTakes3dShapes) {
 
 TEST(CudaConvApplicability, DepthwiseTakesAnyChannelMultiplierAndGemm1x1OnlyDenseStride1) {
   ConvGeometry dw;
-  dw.C = dw.group = 8, dw.K = 16, dw.H = dw.W = dw.OH = dw.OW = 10, dw.KH = dw.KW = 3, dw.pt = dw.pl = dw.pb = dw.pr = 1;
+  dw.C = dw.group = 8, dw.K = 16, dw.H = dw.W = dw.OH = dw.OW = 10, dw.KH = dw.KW = 3,
+  dw.pt = dw.pl = dw.pb = dw.pr = 1;
   EXPECT_TRUE(find_conv_algorithm("depthwise")->applicable(dw));
   ConvGeometry pw;
   pw.C = 8, pw.K = 16, pw.H = pw.W = pw.OH = pw.OW = 10;

@@ -28,13 +28,27 @@ TEST(ConvGeometry, FromA3dNode) {
   EXPECT_EQ(s.C, 4);
   EXPECT_EQ(s.K, 6);
   EXPECT_EQ(s.group, 2);
-  EXPECT_EQ(s.D, 6); EXPECT_EQ(s.H, 7); EXPECT_EQ(s.W, 8);
-  EXPECT_EQ(s.OD, (6 + 2 - 3) / 1 + 1); EXPECT_EQ(s.OH, (7 + 1 - 3) / 2 + 1); EXPECT_EQ(s.OW, (8 + 1 - 5) / 1 + 1);
-  EXPECT_EQ(s.KD, 3); EXPECT_EQ(s.KH, 3); EXPECT_EQ(s.KW, 3);
-  EXPECT_EQ(s.sd, 1); EXPECT_EQ(s.sh, 2); EXPECT_EQ(s.sw, 1);
-  EXPECT_EQ(s.dd, 1); EXPECT_EQ(s.dh, 1); EXPECT_EQ(s.dw, 2);
-  EXPECT_EQ(s.pf, 1); EXPECT_EQ(s.pt, 0); EXPECT_EQ(s.pl, 1);
-  EXPECT_EQ(s.pk, 1); EXPECT_EQ(s.pb, 1); EXPECT_EQ(s.pr, 0);
+  EXPECT_EQ(s.D, 6);
+  EXPECT_EQ(s.H, 7);
+  EXPECT_EQ(s.W, 8);
+  EXPECT_EQ(s.OD, (6 + 2 - 3) / 1 + 1);
+  EXPECT_EQ(s.OH, (7 + 1 - 3) / 2 + 1);
+  EXPECT_EQ(s.OW, (8 + 1 - 5) / 1 + 1);
+  EXPECT_EQ(s.KD, 3);
+  EXPECT_EQ(s.KH, 3);
+  EXPECT_EQ(s.KW, 3);
+  EXPECT_EQ(s.sd, 1);
+  EXPECT_EQ(s.sh, 2);
+  EXPECT_EQ(s.sw, 1);
+  EXPECT_EQ(s.dd, 1);
+  EXPECT_EQ(s.dh, 1);
+  EXPECT_EQ(s.dw, 2);
+  EXPECT_EQ(s.pf, 1);
+  EXPECT_EQ(s.pt, 0);
+  EXPECT_EQ(s.pl, 1);
+  EXPECT_EQ(s.pk, 1);
+  EXPECT_EQ(s.pb, 1);
+  EXPECT_EQ(s.pr, 0);
   EXPECT_FALSE(s.is_planar());
 }
 
@@ -47,12 +61,22 @@ TEST(ConvGeometry, OneAndTwoDimensionalNodesPadWithUnitAxes) {
   const Graph g = b.build();
   const ConvGeometry a = conv_geometry(g, g.nodes[0]), c = conv_geometry(g, g.nodes[1]);
   EXPECT_EQ(a.rank, 1);
-  EXPECT_EQ(a.D, 1); EXPECT_EQ(a.H, 1); EXPECT_EQ(a.W, 10);
-  EXPECT_EQ(a.OH, 1); EXPECT_EQ(a.OW, (10 + 3 - 4) / 2 + 1);
-  EXPECT_EQ(a.KH, 1); EXPECT_EQ(a.KW, 4); EXPECT_EQ(a.sw, 2); EXPECT_EQ(a.pl, 1); EXPECT_EQ(a.pr, 2);
+  EXPECT_EQ(a.D, 1);
+  EXPECT_EQ(a.H, 1);
+  EXPECT_EQ(a.W, 10);
+  EXPECT_EQ(a.OH, 1);
+  EXPECT_EQ(a.OW, (10 + 3 - 4) / 2 + 1);
+  EXPECT_EQ(a.KH, 1);
+  EXPECT_EQ(a.KW, 4);
+  EXPECT_EQ(a.sw, 2);
+  EXPECT_EQ(a.pl, 1);
+  EXPECT_EQ(a.pr, 2);
   EXPECT_TRUE(a.is_planar());
   EXPECT_EQ(c.rank, 2);
-  EXPECT_EQ(c.OH, 7); EXPECT_EQ(c.OW, 10); EXPECT_EQ(c.KH, 3); EXPECT_EQ(c.KW, 1);
+  EXPECT_EQ(c.OH, 7);
+  EXPECT_EQ(c.OW, 10);
+  EXPECT_EQ(c.KH, 3);
+  EXPECT_EQ(c.KW, 1);
   EXPECT_TRUE(c.is_planar());
 }
 

@@ -25,8 +25,10 @@ Net net(bool conv_act, bool other_constant, bool second_reader, bool other_after
                   conv_attrs({3, 3}, {1, 1}, {1, 1, 1, 1}, {}, 1, a), name);
   };
   TensorId other = -1;
-  if (other_constant) other = b.random_constant("c", other_shape, 2);
-  else if (!other_after) other = conv(x, {}, "side");
+  if (other_constant)
+    other = b.random_constant("c", other_shape, 2);
+  else if (!other_after)
+    other = conv(x, {}, "side");
   const TensorId c = conv(x, conv_act ? act(fb::ActivationKind::Relu) : fb::FusedActivation{}, "conv");
   if (other_after) other = conv(x, {}, "side_after");
   const TensorId sum = b.node(O::Add, {c, other}, binary_attrs(act(fb::ActivationKind::Relu)), "add");

@@ -6,10 +6,10 @@
 
 #include <gtest/gtest.h>
 
-#include "kiln/error.hpp"
-
 #include <numeric>
 #include <vector>
+
+#include "kiln/error.hpp"
 
 namespace kiln::test {
 namespace {
@@ -87,8 +87,8 @@ TEST(StridedView, TransposeReadsTheInputInTheOutputsOrder) {
 TEST(StridedView, SliceStepsForwardBackwardAndEmpty) {
   const Shape in{6, 10, 8};
   SliceRanges r{};
-  r[0] = {1, 2, 3};    // 1, 3, 5
-  r[1] = {8, -3, 3};   // 8, 5, 2
+  r[0] = {1, 2, 3};   // 1, 3, 5
+  r[1] = {8, -3, 3};  // 8, 5, 2
   r[2] = {0, 1, 8};
   const StridedView v = slice_view(in, r);
   std::vector<int64_t> want;
@@ -158,9 +158,7 @@ TEST(StridedView, PadReadsInsideAndKnowsTheBounds) {
   }
 }
 
-TEST(StridedView, RankAboveEightIsAClearError) {
-  EXPECT_THROW(contiguous_view(Shape(9, 1)), Error);
-}
+TEST(StridedView, RankAboveEightIsAClearError) { EXPECT_THROW(contiguous_view(Shape(9, 1)), Error); }
 
 }  // namespace
 }  // namespace kiln::test

@@ -1,6 +1,7 @@
 // Standalone activations (those not fused into a Conv, Gemm or binary op)
 // on the SIMD kernel, in whichever layout their input has.
 #include "engine/core/activation.hpp"
+
 #include "kernels/cpu/ops/ops.hpp"
 
 namespace kiln::cpu {

@@ -33,9 +33,8 @@ bool lower_simd(Lowering& l, int i) {
     const TensorId ai = l.in_layout(a, layout, i), bi = l.in_layout(b, layout, i);
     l.set_layout(out, layout);
     l.set_detail(i, "simd");
-    l.add_step(i, node.op, {ai, bi}, {out}, [&l, ai, bi, out, n, op, act] {
-      l.simd().binary(l.ptr(out), l.ptr(ai), l.ptr(bi), n, op, act);
-    });
+    l.add_step(i, node.op, {ai, bi}, {out},
+               [&l, ai, bi, out, n, op, act] { l.simd().binary(l.ptr(out), l.ptr(ai), l.ptr(bi), n, op, act); });
     return true;
   }
   // A 4-D NHWC activation with a per-channel constant.
@@ -43,8 +42,7 @@ bool lower_simd(Lowering& l, int i) {
   const bool a_full = l.shape(a) == os, b_full = l.shape(b) == os;
   if (a_full == b_full) return false;
   const TensorId full = a_full ? a : b, vec = a_full ? b : a;
-  if (!l.is_const(vec) || !is_channel_vector(l.shape(vec), os[1]) || element_count(l.shape(vec)) != os[1])
-    return false;
+  if (!l.is_const(vec) || !is_channel_vector(l.shape(vec), os[1]) || element_count(l.shape(vec)) != os[1]) return false;
   const TensorId fi = l.in_layout(full, Layout::NHWC, i);
   l.set_layout(out, Layout::NHWC);
   l.set_detail(i, "simd per-channel nhwc");

@@ -98,16 +98,20 @@ void plan_chains(Lowering& l) {
         single_private_reader(g.nodes[i].inputs[0]) == static_cast<int>(i)) {
       if (auto layer = conv_layer_of(l, e)) {
         c.layers.expand = layer;
-        if (!chain_applicable(c.layers)) c.layers.expand.reset();
-        else c.expand = e;
+        if (!chain_applicable(c.layers))
+          c.layers.expand.reset();
+        else
+          c.expand = e;
       }
     }
     const int p = single_private_reader(g.nodes[i].outputs[0]);
     if (p >= 0) {
       if (auto layer = conv_layer_of(l, p)) {
         c.layers.project = layer;
-        if (!chain_applicable(c.layers)) c.layers.project.reset();
-        else c.project = p;
+        if (!chain_applicable(c.layers))
+          c.layers.project.reset();
+        else
+          c.project = p;
       }
     }
     if (!chain_applicable(c.layers)) continue;

@@ -56,8 +56,8 @@ bool lower_global_pool(Lowering& l, int i) {
   l.add_step(i, node.op, {xin}, {out}, [&l, xs, is_max, xin, out] {
     const size_t C = static_cast<size_t>(xs[1]), HW = static_cast<size_t>(xs[2] * xs[3]);
     for (int64_t n = 0; n < xs[0]; ++n)
-      l.simd().global_pool(l.ptr(out) + static_cast<size_t>(n) * C, l.ptr(xin) + static_cast<size_t>(n) * HW * C, HW,
-                           C, is_max);
+      l.simd().global_pool(l.ptr(out) + static_cast<size_t>(n) * C, l.ptr(xin) + static_cast<size_t>(n) * HW * C, HW, C,
+                           is_max);
   });
   return true;
 }

@@ -55,7 +55,9 @@ FusionCost add(FusionCost a, const FusionCost& b) {
   return a;
 }
 
-int halo_extent(int tile, int stride, int kernel, int dilation) { return (tile - 1) * stride + (kernel - 1) * dilation + 1; }
+int halo_extent(int tile, int stride, int kernel, int dilation) {
+  return (tile - 1) * stride + (kernel - 1) * dilation + 1;
+}
 
 // Input elements per channel that a tile of `tile_p` consecutive output
 // pixels (whole rows when tile_p >= OW, part of one or two rows otherwise)
@@ -75,7 +77,8 @@ FusionCost separate_depthwise(const ConvGeometry& s, const DeviceModel& d) {
   const int64_t P = int64_t{s.OH} * s.OW;
   const double tiles = static_cast<double>(s.N) * s.C * ceil_div(P, kThreads);
   c.bytes = (tiles * tile_input_per_channel(s, std::min<int64_t>(P, kThreads)) + static_cast<double>(s.output_elems()) +
-             static_cast<double>(s.weight_elems())) * kF;
+             static_cast<double>(s.weight_elems())) *
+            kF;
   c.flops = 2.0 * static_cast<double>(s.macs());
   c.blocks = std::ceil(static_cast<double>(s.output_elems()) / kThreads);
   c.ms = kernel_ms(c.bytes, c.flops, kDepthwiseEfficiency, c.blocks, blocks_per_sm(0, d), d);
@@ -91,7 +94,8 @@ FusionCost separate_pointwise(const ConvGeometry& s, const DeviceModel& d) {
   const double channel_tiles = static_cast<double>(ceil_div(s.K, 64));
   const double pixel_tiles = static_cast<double>(s.N * ceil_div(P, 128));
   c.bytes = (static_cast<double>(s.input_elems()) * channel_tiles + static_cast<double>(s.output_elems()) +
-             static_cast<double>(s.weight_elems()) * pixel_tiles) * kF;
+             static_cast<double>(s.weight_elems()) * pixel_tiles) *
+            kF;
   c.flops = 2.0 * static_cast<double>(s.macs());
   c.blocks = pixel_tiles * channel_tiles;
   c.ms = kernel_ms(c.bytes, c.flops, kLibraryGemmEfficiency, c.blocks, 2, d);
@@ -110,13 +114,13 @@ double wave_efficiency(double blocks, int per_sm, int sm_count) {
 }
 
 bool dw_pw_applicable(const ConvGeometry& dw, const ConvGeometry& pw) {
-  return dw.is_depthwise() && dw.is_planar() && pw.is_pointwise_stride1() && pw.is_dense() && pw.is_planar() && pw.C == dw.K && pw.N == dw.N && pw.H == dw.OH &&
-         pw.W == dw.OW;
+  return dw.is_depthwise() && dw.is_planar() && pw.is_pointwise_stride1() && pw.is_dense() && pw.is_planar() &&
+         pw.C == dw.K && pw.N == dw.N && pw.H == dw.OH && pw.W == dw.OW;
 }
 
 bool pw_dw_applicable(const ConvGeometry& pw, const ConvGeometry& dw) {
-  return pw.is_pointwise_stride1() && pw.is_dense() && pw.is_planar() && dw.is_depthwise() && dw.is_planar() && dw.C == pw.K && pw.N == dw.N && dw.H == pw.OH &&
-         dw.W == pw.OW;
+  return pw.is_pointwise_stride1() && pw.is_dense() && pw.is_planar() && dw.is_depthwise() && dw.is_planar() &&
+         dw.C == pw.K && pw.N == dw.N && dw.H == pw.OH && dw.W == pw.OW;
 }
 
 const std::vector<FcmDwPwTile>& fcm_dw_pw_tiles() {
@@ -156,9 +160,10 @@ DwPwPlan plan_dw_pw(const ConvGeometry& dw, const ConvGeometry& pw, const Device
     const double halo = tile_input_per_channel(dw, t.tile_p);
     FusionCost f;
     f.blocks = static_cast<double>(dw.N * pt * kt);
-    f.bytes = (f.blocks * C * halo +                          // input, once per output-channel tile
+    f.bytes = (f.blocks * C * halo +  // input, once per output-channel tile
                f.blocks * (static_cast<double>(C) * t.tile_k + static_cast<double>(C) * dw.KH * dw.KW) +  // weights
-               static_cast<double>(pw.output_elems())) * kF;
+               static_cast<double>(pw.output_elems())) *
+              kF;
     // The depthwise is recomputed for every output-channel tile; padded tiles compute zeros.
     f.flops = 2.0 * static_cast<double>(dw.N * pt * t.tile_p) * C * (kt * dw.KH * dw.KW + kt * t.tile_k);
     f.ms = kernel_ms(f.bytes, f.flops, kFusedEfficiency, f.blocks, blocks_per_sm(smem, d), d);
@@ -199,13 +204,14 @@ PwDwPlan plan_pw_dw(const ConvGeometry& pw, const ConvGeometry& dw, const Device
         if (smem > d.smem_per_block) continue;
         const int64_t tiles = ceil_div(dw.OH, th) * ceil_div(dw.OW, tw);
         const int64_t mt = ceil_div(M, tm);
-        const double hp = static_cast<double>(halo_extent(th, dw.sh, dw.KH, dw.dh)) *
-                          halo_extent(tw, dw.sw, dw.KW, dw.dw);
+        const double hp =
+            static_cast<double>(halo_extent(th, dw.sh, dw.KH, dw.dh)) * halo_extent(tw, dw.sw, dw.KW, dw.dw);
         FusionCost f;
         f.blocks = static_cast<double>(dw.N * tiles * mt);
-        f.bytes = (f.blocks * C * hp +                                                        // input halo
+        f.bytes = (f.blocks * C * hp +                                                                   // input halo
                    f.blocks * (static_cast<double>(C) * tm + static_cast<double>(tm) * dw.KH * dw.KW) +  // weights
-                   static_cast<double>(dw.output_elems())) * kF;
+                   static_cast<double>(dw.output_elems())) *
+                  kF;
         // The pointwise is recomputed on every halo pixel that neighbouring tiles share.
         f.flops = 2.0 * f.blocks * hp * C * tm + 2.0 * f.blocks * th * tw * tm * dw.KH * dw.KW;
         f.ms = kernel_ms(f.bytes, f.flops, kFusedEfficiency, f.blocks, blocks_per_sm(smem, d), d);

@@ -1,5 +1,6 @@
 // Standalone activations (ops/activation.cu).
 #include "engine/core/activation.hpp"
+
 #include "kernels/cuda/ops/ops.hpp"
 
 namespace kiln::cuda {

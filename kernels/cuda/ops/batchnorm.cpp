@@ -19,8 +19,8 @@ void lower_batchnorm(Lowering& l, int i) {
   for (size_t k = 1; k < 5; ++k) all_const = all_const && l.is_const(ins[k]);
   if (!all_const) {
     l.add_node_step(i, [=, &l](cudaStream_t s) {
-      launch_batchnorm(l.ptr(x), l.ptr(y), l.ptr(ins[1]), l.ptr(ins[2]), l.ptr(ins[3]), l.ptr(ins[4]), eps, N, C,
-                       inner, s);
+      launch_batchnorm(l.ptr(x), l.ptr(y), l.ptr(ins[1]), l.ptr(ins[2]), l.ptr(ins[3]), l.ptr(ins[4]), eps, N, C, inner,
+                       s);
     });
     return;
   }

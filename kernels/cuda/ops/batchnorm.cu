@@ -37,7 +37,8 @@ void launch_channel_affine(const float* x, float* y, const float* scale, const f
 void launch_batchnorm(const float* x, float* y, const float* scale, const float* bias, const float* mean,
                       const float* var, float eps, int64_t N, int64_t C, int64_t inner, cudaStream_t s) {
   const int64_t total = N * C * inner;
-  if (total > 0) batchnorm_kernel<<<grid_for(total), kThreads, 0, s>>>(x, y, scale, bias, mean, var, eps, C, inner, total);
+  if (total > 0)
+    batchnorm_kernel<<<grid_for(total), kThreads, 0, s>>>(x, y, scale, bias, mean, var, eps, C, inner, total);
 }
 
 }  // namespace kiln::cuda

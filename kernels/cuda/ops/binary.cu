@@ -11,10 +11,18 @@ __global__ void binary_kernel(BinaryOp op, const float* a, StridedView va, const
     const float p = a[view_offset(va, i)], q = b[view_offset(vb, i)];
     float r;
     switch (op) {
-      case BinaryOp::Add: r = p + q; break;
-      case BinaryOp::Sub: r = p - q; break;
-      case BinaryOp::Mul: r = p * q; break;
-      default: r = p / q; break;
+      case BinaryOp::Add:
+        r = p + q;
+        break;
+      case BinaryOp::Sub:
+        r = p - q;
+        break;
+      case BinaryOp::Mul:
+        r = p * q;
+        break;
+      default:
+        r = p / q;
+        break;
     }
     y[i] = apply_act(act, r);
   }

@@ -78,8 +78,9 @@ void lower_single(Lowering& l, int i, const ConvLayer& layer) {
   if (const std::string d = kernel->detail(); !d.empty()) detail += " " + d;
   l.set_detail(i, detail);
   const TensorId x = node.inputs[0], y = node.outputs[0];
-  l.add_step(i, OpType::Conv, {x}, {y},
-             [&l, kernel, x, y](cudaStream_t s) { kernel->run({l.ptr(x), l.ptr(y), l.workspace(), s}); });
+  l.add_step(i, OpType::Conv, {x}, {y}, [&l, kernel, x, y](cudaStream_t s) {
+    kernel->run({l.ptr(x), l.ptr(y), l.workspace(), s});
+  });
 }
 
 // Weights computed at run time: the direct kernel reads them in place.
@@ -161,8 +162,10 @@ void lower_conv(Lowering& l, int i) {
     lower_pair(l, l.pairs[static_cast<size_t>(p)]);
     return;
   }
-  if (const auto layer = conv_layer_of(l, i)) lower_single(l, i, *layer);
-  else lower_runtime_weights(l, i);
+  if (const auto layer = conv_layer_of(l, i))
+    lower_single(l, i, *layer);
+  else
+    lower_runtime_weights(l, i);
 }
 
 }  // namespace kiln::cuda

@@ -9,7 +9,9 @@
 namespace kiln::cuda {
 
 namespace {
-int normalize_axis(int64_t axis, size_t rank) { return static_cast<int>(axis < 0 ? axis + static_cast<int64_t>(rank) : axis); }
+int normalize_axis(int64_t axis, size_t rank) {
+  return static_cast<int>(axis < 0 ? axis + static_cast<int64_t>(rank) : axis);
+}
 
 // Copies `src` of tensor `in` into `dst` of tensor `out`, for each (src, in, dst, out).
 using Copy = std::tuple<StridedView, TensorId, StridedView, TensorId>;
@@ -27,10 +29,12 @@ void lower_data_movement(Lowering& l, int i) {
   const Shape& ys = l.shape(y);
   switch (node.op) {
     case OpType::Transpose:
-      return add_copies(l, i, {{transpose_view(xs, attrs_as<fb::TransposeAttrsT>(node).perm), x, contiguous_view(ys), y}});
+      return add_copies(l, i,
+                        {{transpose_view(xs, attrs_as<fb::TransposeAttrsT>(node).perm), x, contiguous_view(ys), y}});
     case OpType::Slice:
       return add_copies(
-          l, i, {{slice_view(xs, slice_ranges(xs, attrs_as<fb::SliceAttrsT>(node), node.name)), x, contiguous_view(ys), y}});
+          l, i,
+          {{slice_view(xs, slice_ranges(xs, attrs_as<fb::SliceAttrsT>(node), node.name)), x, contiguous_view(ys), y}});
     case OpType::Concat: {
       const int axis = normalize_axis(attrs_as<fb::ConcatAttrsT>(node).axis, ys.size());
       std::vector<Copy> copies;
@@ -59,7 +63,8 @@ void lower_data_movement(Lowering& l, int i) {
       return;
     }
     default:
-      throw Error(ErrorCode::Internal, "cuda backend: " + std::string(fb::EnumNameOpType(node.op)) + " is not data movement");
+      throw Error(ErrorCode::Internal,
+                  "cuda backend: " + std::string(fb::EnumNameOpType(node.op)) + " is not data movement");
   }
 }
 

@@ -94,8 +94,10 @@ void lower_batched_matmul(Lowering& l, int i) {
 }  // namespace
 
 void lower_matmul(Lowering& l, int i) {
-  if (l.node(i).op == OpType::Gemm) lower_gemm(l, i);
-  else lower_batched_matmul(l, i);
+  if (l.node(i).op == OpType::Gemm)
+    lower_gemm(l, i);
+  else
+    lower_batched_matmul(l, i);
 }
 
 }  // namespace kiln::cuda

@@ -21,8 +21,7 @@ void lower_pool(Lowering& l, int i) {
   const Window3d w = make_window(node.name, xs, a.kernel_shape, a.strides, a.dilations, a.pads, a.ceil_mode);
   const bool include_pad = a.count_include_pad;
   const PoolKind kind = node.op == OpType::MaxPool ? PoolKind::Max : PoolKind::Average;
-  l.add_node_step(i,
-                  [=, &l](cudaStream_t s) { launch_pool(kind, l.ptr(x), l.ptr(y), planes, w, include_pad, s); });
+  l.add_node_step(i, [=, &l](cudaStream_t s) { launch_pool(kind, l.ptr(x), l.ptr(y), planes, w, include_pad, s); });
 }
 
 }  // namespace kiln::cuda

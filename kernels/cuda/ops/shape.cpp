@@ -9,7 +9,8 @@ void lower_shape(Lowering& l, int i) {
   const TensorId x = node.inputs[0], y = node.outputs[0];
   const size_t n = static_cast<size_t>(element_count(l.shape(x))) * sizeof(float);
   l.add_node_step(i, [=, &l](cudaStream_t s) {
-    if (l.ptr(x) != l.ptr(y) && n > 0) check(cudaMemcpyAsync(l.ptr(y), l.ptr(x), n, cudaMemcpyDeviceToDevice, s), "copy");
+    if (l.ptr(x) != l.ptr(y) && n > 0)
+      check(cudaMemcpyAsync(l.ptr(y), l.ptr(x), n, cudaMemcpyDeviceToDevice, s), "copy");
   });
 }
 

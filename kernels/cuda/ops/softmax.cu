@@ -17,7 +17,8 @@ __global__ void softmax_kernel(const float* x, float* y, int64_t outer, int64_t 
     for (int64_t k = 0; k < n; ++k) mx = fmaxf(mx, in[k * inner]);
     double sum = 0.0;
     for (int64_t k = 0; k < n; ++k) sum += exp(static_cast<double>(in[k * inner]) - mx);
-    for (int64_t k = 0; k < n; ++k) out[k * inner] = static_cast<float>(exp(static_cast<double>(in[k * inner]) - mx) / sum);
+    for (int64_t k = 0; k < n; ++k)
+      out[k * inner] = static_cast<float>(exp(static_cast<double>(in[k * inner]) - mx) / sum);
   }
 }
 }  // namespace

@@ -1,5 +1,6 @@
 // Standalone activations: activation.comp, one element per thread.
 #include "engine/core/activation.hpp"
+
 #include "kernels/vulkan/ops/ops.hpp"
 
 namespace kiln::vk {
@@ -19,7 +20,10 @@ void lower_activation(Lowering& l, int i) {
   const int64_t count = element_count(l.shape(node.outputs[0]));
   const fb::FusedActivation a = fused_form_of(node);
   Spec s;
-  s.i(SPEC_COUNT, count).i(SPEC_ACT_KIND, static_cast<int>(a.kind())).f(SPEC_ACT_ALPHA, a.alpha()).f(SPEC_ACT_BETA, a.beta());
+  s.i(SPEC_COUNT, count)
+      .i(SPEC_ACT_KIND, static_cast<int>(a.kind()))
+      .f(SPEC_ACT_ALPHA, a.alpha())
+      .f(SPEC_ACT_BETA, a.beta());
   if (count > 0) l.add_step(i, Shader::Activation, std::move(s), {node.outputs[0], node.inputs[0]}, groups_1d(count));
   l.set_detail(i, "unary");
 }

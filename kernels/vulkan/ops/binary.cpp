@@ -19,7 +19,9 @@ void lower_binary(Lowering& l, int i) {
   const StridedView va = broadcast_view(l.shape(a), ys), vb = broadcast_view(l.shape(b), ys);
   Spec s;
   s.i(SPEC_COUNT, count).i(SPEC_BINARY_OP, static_cast<int>(binary_op_of(node.op)));
-  s.i(SPEC_BINARY_ACT_KIND, static_cast<int>(act.kind())).f(SPEC_BINARY_ACT_ALPHA, act.alpha()).f(SPEC_BINARY_ACT_BETA, act.beta());
+  s.i(SPEC_BINARY_ACT_KIND, static_cast<int>(act.kind()))
+      .f(SPEC_BINARY_ACT_ALPHA, act.alpha())
+      .f(SPEC_BINARY_ACT_BETA, act.beta());
   s.axes(SPEC_BINARY_DIMS, right_aligned({va.shape, static_cast<size_t>(va.rank)}, 1));
   s.axes(SPEC_BINARY_A_STRIDES, right_aligned({va.strides, static_cast<size_t>(va.rank)}, 0));
   s.axes(SPEC_BINARY_B_STRIDES, right_aligned({vb.strides, static_cast<size_t>(vb.rank)}, 0));

@@ -38,7 +38,9 @@ ConvLaunch conv_launch(const ConvGeometry& s, ConvShader kind, const fb::FusedAc
   p.axes(SPEC_CONV_DILATION, std::array<int64_t, 3>{s.dd, s.dh, s.dw});
   p.axes(SPEC_CONV_PAD, std::array<int64_t, 3>{s.pf, s.pt, s.pl});
   p.i(SPEC_CONV_HAS_BIAS, has_bias).i(SPEC_CONV_HAS_RESIDUAL, has_res);
-  p.i(SPEC_CONV_ACT_KIND, static_cast<int>(act.kind())).f(SPEC_CONV_ACT_ALPHA, act.alpha()).f(SPEC_CONV_ACT_BETA, act.beta());
+  p.i(SPEC_CONV_ACT_KIND, static_cast<int>(act.kind()))
+      .f(SPEC_CONV_ACT_ALPHA, act.alpha())
+      .f(SPEC_CONV_ACT_BETA, act.beta());
   const int64_t P = int64_t{s.OH} * s.OW;
   switch (kind) {
     case ConvShader::Direct:
@@ -113,8 +115,11 @@ double measure(const Lowering& l, const ConvGeometry& s, const ConvAlgorithm& al
     const TensorId t = node.inputs[k];
     return {weights, (*dev.weight_offsets)[static_cast<size_t>(t)], std::max<VkDeviceSize>(l.bytes(t), 4)};
   };
-  std::vector<VkDescriptorBufferInfo> infos = {{y.buffer, 0, VK_WHOLE_SIZE}, {x.buffer, 0, VK_WHOLE_SIZE},
-                                               weight_info(1), weight_info(2), {r.buffer, 0, VK_WHOLE_SIZE}};
+  std::vector<VkDescriptorBufferInfo> infos = {{y.buffer, 0, VK_WHOLE_SIZE},
+                                               {x.buffer, 0, VK_WHOLE_SIZE},
+                                               weight_info(1),
+                                               weight_info(2),
+                                               {r.buffer, 0, VK_WHOLE_SIZE}};
   while (infos.size() < launch.bindings) infos.push_back({weights, 0, 16});
   std::vector<VkWriteDescriptorSet> writes(launch.bindings);
   for (uint32_t b = 0; b < launch.bindings; ++b) {
@@ -221,10 +226,14 @@ void lower_fused(Lowering& l, int dwi, int pwi) {
   l.fuse_into(pwi, dwi);
   const bool has_bias = pw.inputs.size() > 2, dw_bias = dw.inputs.size() > 2;
   const TensorId res = residual ? residual.residual : kNone;
-  ConvLaunch launch =
-      conv_launch(ds, ConvShader::ImplicitGemm, act, has_bias, bool(residual), &ps, &dw_act, dw_bias);
-  std::vector<TensorId> bind = {out, dw.inputs[0], pw.inputs[1], has_bias ? pw.inputs[2] : kNone,
-                                res, dw.inputs[1], dw_bias ? dw.inputs[2] : kNone};
+  ConvLaunch launch = conv_launch(ds, ConvShader::ImplicitGemm, act, has_bias, bool(residual), &ps, &dw_act, dw_bias);
+  std::vector<TensorId> bind = {out,
+                                dw.inputs[0],
+                                pw.inputs[1],
+                                has_bias ? pw.inputs[2] : kNone,
+                                res,
+                                dw.inputs[1],
+                                dw_bias ? dw.inputs[2] : kNone};
   std::vector<TensorId> ins = {dw.inputs[0], dw.inputs[1], pw.inputs[1]};
   if (has_bias) ins.push_back(pw.inputs[2]);
   if (dw_bias) ins.push_back(dw.inputs[2]);
@@ -266,8 +275,10 @@ void plan_fusions(Lowering& l) {
 }
 
 void lower_conv(Lowering& l, int i) {
-  if (const int pw = l.fused_pw[static_cast<size_t>(i)]; pw >= 0) lower_fused(l, i, pw);
-  else lower_single(l, i);
+  if (const int pw = l.fused_pw[static_cast<size_t>(i)]; pw >= 0)
+    lower_fused(l, i, pw);
+  else
+    lower_single(l, i);
 }
 
 }  // namespace kiln::vk

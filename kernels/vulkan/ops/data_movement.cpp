@@ -9,7 +9,9 @@
 namespace kiln::vk {
 
 namespace {
-int normalize_axis(int64_t axis, size_t rank) { return static_cast<int>(axis < 0 ? axis + static_cast<int64_t>(rank) : axis); }
+int normalize_axis(int64_t axis, size_t rank) {
+  return static_cast<int>(axis < 0 ? axis + static_cast<int64_t>(rank) : axis);
+}
 }  // namespace
 
 void lower_data_movement(Lowering& l, int i) {

@@ -44,7 +44,8 @@ void lower_batched_matmul(Lowering& l, int i) {
   const Shape ba(as.begin(), as.size() > 2 ? as.end() - 2 : as.begin());
   const Shape bb(bs.begin(), bs.size() > 2 ? bs.end() - 2 : bs.begin());
   const Shape batch = broadcast_shapes(ba, bb, node.name);
-  if (batch.size() > 6) throw Error(ErrorCode::Unsupported, "vulkan: MatMul '" + node.name + "' has more than 6 batch axes");
+  if (batch.size() > 6)
+    throw Error(ErrorCode::Unsupported, "vulkan: MatMul '" + node.name + "' has more than 6 batch axes");
   const StridedView va = broadcast_view(ba, batch), vb = broadcast_view(bb, batch);
   const auto bd = right_aligned(batch, 1);
   const auto sa = right_aligned({va.strides, batch.size()}, 0), sb = right_aligned({vb.strides, batch.size()}, 0);
@@ -68,8 +69,10 @@ void lower_batched_matmul(Lowering& l, int i) {
 void lower_matmul(Lowering& l, int i) {
   const Node& node = l.node(i);
   l.add_lowered_node(i, node.op, node.inputs, node.outputs);
-  if (node.op == OpType::Gemm) lower_gemm(l, i);
-  else lower_batched_matmul(l, i);
+  if (node.op == OpType::Gemm)
+    lower_gemm(l, i);
+  else
+    lower_batched_matmul(l, i);
 }
 
 }  // namespace kiln::vk
