@@ -21,12 +21,17 @@ if(KILN_BACKEND_CUDA)
   if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
     set(CMAKE_CUDA_ARCHITECTURES "90-real;90-virtual")
   endif()
-  set(CMAKE_CUDA_STANDARD 17)  # CMake 3.25 knows no CUDA20 for nvcc; the .cu files need only C++17
-  set(CMAKE_CUDA_STANDARD_REQUIRED ON)
   # The shared CUDA runtime, which the backend links anyway (one copy of its
   # state per process), rather than CMake's default of adding cudart_static.
   set(CMAKE_CUDA_RUNTIME_LIBRARY Shared)
   enable_language(CUDA)
+  # C++20, as the host code: the .cu files share engine/core's headers
+  # (std::span). CMake 3.25 does not know nvcc's flag for it (nvcc 12+ takes
+  # -std=c++20), so it is told, after the compiler checks.
+  set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20")
+  set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
+  set(CMAKE_CUDA_STANDARD 20)
+  set(CMAKE_CUDA_STANDARD_REQUIRED ON)
   find_package(CUDAToolkit REQUIRED)
   find_library(KILN_CUDNN cudnn HINTS ${CUDAToolkit_LIBRARY_DIR} REQUIRED)
   find_path(KILN_CUDNN_INCLUDE cudnn.h HINTS ${CUDAToolkit_INCLUDE_DIRS} REQUIRED)

@@ -262,6 +262,14 @@ HostTensor concat(const Inputs& in, const Attributes& attrs, int64_t opset) {
   return r;
 }
 
+// The elements of x that `view` visits, in its index order (engine/core/strided_view.hpp).
+HostTensor copy_through(const HostTensor& x, const StridedView& view) {
+  HostTensor r = HostTensor::zeros(x.dtype, Shape(view.shape, view.shape + view.rank));
+  size_t k = 0;
+  for_each_offset<1>({&view}, [&](int64_t src) { copy_element(r, k++, x, static_cast<size_t>(src)); });
+  return r;
+}
+
 HostTensor slice(const Inputs& in, const Attributes& attrs, int64_t opset) {
   const HostTensor& x = need(in, 0, attrs);
   std::vector<int64_t> starts, ends;
@@ -281,25 +289,12 @@ HostTensor slice(const Inputs& in, const Attributes& attrs, int64_t opset) {
   const SliceParams p = normalize_slice(x.shape, starts, ends, axes ? &*axes : nullptr, steps ? &*steps : nullptr,
                                         attrs.where());
   const size_t rank = x.shape.size();
-  std::vector<SliceRange> ranges(rank);
+  if (rank > kMaxRank) fail(attrs, "a slice of rank " + std::to_string(rank) + " (at most 8 axes are supported)");
+  SliceRanges ranges{};
   for (size_t d = 0; d < rank; ++d) ranges[d] = {0, 1, x.shape[d]};
   for (size_t i = 0; i < p.axes.size(); ++i)
     ranges[p.axes[i]] = resolve_slice(x.shape[p.axes[i]], p.starts[i], p.ends[i], p.steps[i]);
-  Shape out(rank);
-  for (size_t d = 0; d < rank; ++d) out[d] = ranges[d].count;
-  HostTensor r = HostTensor::zeros(x.dtype, out);
-  const std::vector<int64_t> in_strides = strides_of(x.shape);
-  std::vector<int64_t> idx(rank, 0);
-  for (size_t k = 0; k < r.size(); ++k) {
-    int64_t src = 0;
-    for (size_t d = 0; d < rank; ++d) src += (ranges[d].start + idx[d] * ranges[d].step) * in_strides[d];
-    copy_element(r, k, x, static_cast<size_t>(src));
-    for (size_t d = rank; d-- > 0;) {
-      if (++idx[d] < out[d]) break;
-      idx[d] = 0;
-    }
-  }
-  return r;
+  return copy_through(x, slice_view(x.shape, ranges));
 }
 
 HostTensor transpose(const HostTensor& x, const Attributes& attrs) {
@@ -316,21 +311,7 @@ HostTensor transpose(const HostTensor& x, const Attributes& attrs) {
     a = normalize_axis(a, static_cast<int64_t>(rank), attrs.where(), "perm entry");
     if (seen[a]++) fail(attrs, "perm is not a permutation");
   }
-  Shape out(rank);
-  for (size_t d = 0; d < rank; ++d) out[d] = x.shape[perm[d]];
-  HostTensor r = HostTensor::zeros(x.dtype, out);
-  const std::vector<int64_t> in_strides = strides_of(x.shape);
-  std::vector<int64_t> idx(rank, 0);
-  for (size_t k = 0; k < r.size(); ++k) {
-    int64_t src = 0;
-    for (size_t d = 0; d < rank; ++d) src += idx[d] * in_strides[perm[d]];
-    copy_element(r, k, x, static_cast<size_t>(src));
-    for (size_t d = rank; d-- > 0;) {
-      if (++idx[d] < out[d]) break;
-      idx[d] = 0;
-    }
-  }
-  return r;
+  return copy_through(x, transpose_view(x.shape, std::vector<int32_t>(perm.begin(), perm.end())));
 }
 
 HostTensor expand(const HostTensor& x, const HostTensor& shape, const Attributes& attrs) {

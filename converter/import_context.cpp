@@ -10,9 +10,15 @@
 namespace kiln::onnx_import {
 
 namespace {
+// Grouped by op family, one group per import_<family>.cpp (see op_importers.hpp).
 constexpr std::array<std::pair<std::string_view, ImportFn>, 32> kImporters = {{
     {"Conv", import_conv},
-    {"BatchNormalization", import_batch_norm},
+
+    {"MaxPool", import_pool},
+    {"AveragePool", import_pool},
+    {"GlobalAveragePool", import_global_pool},
+    {"GlobalMaxPool", import_global_pool},
+
     {"Relu", import_activation},
     {"Clip", import_clip},
     {"LeakyRelu", import_activation},
@@ -20,29 +26,33 @@ constexpr std::array<std::pair<std::string_view, ImportFn>, 32> kImporters = {{
     {"HardSigmoid", import_activation},
     {"HardSwish", import_activation},
     {"Tanh", import_activation},
+
     {"Add", import_binary},
     {"Sub", import_binary},
     {"Mul", import_binary},
     {"Div", import_binary},
-    {"MaxPool", import_pool},
-    {"AveragePool", import_pool},
-    {"GlobalAveragePool", import_global_pool},
-    {"GlobalMaxPool", import_global_pool},
+
+    {"BatchNormalization", import_batch_norm},
+
+    {"Softmax", import_softmax},
+
     {"Gemm", import_gemm},
     {"MatMul", import_matmul},
+
+    {"ReduceMean", import_reduce_mean},
+
     {"Flatten", import_flatten},
     {"Reshape", import_reshape},
+    {"Squeeze", import_squeeze},
+    {"Unsqueeze", import_unsqueeze},
+    {"Identity", import_identity},
+    {"Dropout", import_dropout},
+
     {"Transpose", import_transpose},
     {"Concat", import_concat},
     {"Split", import_split},
     {"Slice", import_slice},
     {"Pad", import_pad},
-    {"ReduceMean", import_reduce_mean},
-    {"Squeeze", import_squeeze},
-    {"Unsqueeze", import_unsqueeze},
-    {"Softmax", import_softmax},
-    {"Identity", import_identity},
-    {"Dropout", import_dropout},
 }};
 }  // namespace
 
@@ -61,6 +71,12 @@ std::vector<int32_t> to_int32(const std::vector<int64_t>& v, const NodeContext& 
     out.push_back(static_cast<int32_t>(x));
   }
   return out;
+}
+
+std::vector<int64_t> required_ints(NodeContext& ctx, const char* name) {
+  auto v = ctx.attrs().get_ints(name);
+  if (!v) ctx.invalid(std::string("attribute '") + name + "' is missing");
+  return *v;
 }
 
 NodeContext::NodeContext(Importer& importer, const onnx::NodeProto& node, std::string name)

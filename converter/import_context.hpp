@@ -147,4 +147,7 @@ class NodeContext {
 // Converts ONNX int64 attribute values to the int32 the Kiln tables hold.
 std::vector<int32_t> to_int32(const std::vector<int64_t>& v, const NodeContext& ctx, const char* what);
 
+// An ints attribute the node must have (InvalidModel when it is missing).
+std::vector<int64_t> required_ints(NodeContext& ctx, const char* name);
+
 }  // namespace kiln::onnx_import

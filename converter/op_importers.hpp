@@ -6,34 +6,46 @@
 
 namespace kiln::onnx_import {
 
-// import_conv_pool.cpp
+// import_conv.cpp
 void import_conv(NodeContext& ctx);
+
+// import_pool.cpp
 void import_pool(NodeContext& ctx);         // MaxPool, AveragePool
 void import_global_pool(NodeContext& ctx);  // GlobalAveragePool, GlobalMaxPool
 
-// import_elementwise.cpp
+// import_activation.cpp
 void import_activation(NodeContext& ctx);   // Relu, Sigmoid, Tanh, HardSwish, LeakyRelu, HardSigmoid
 void import_clip(NodeContext& ctx);
+
+// import_binary.cpp
 void import_binary(NodeContext& ctx);       // Add, Sub, Mul, Div
+
+// import_batchnorm.cpp
 void import_batch_norm(NodeContext& ctx);
+
+// import_softmax.cpp
+void import_softmax(NodeContext& ctx);
+
+// import_matmul.cpp
+void import_gemm(NodeContext& ctx);
+void import_matmul(NodeContext& ctx);
+
+// import_reduce.cpp
+void import_reduce_mean(NodeContext& ctx);
+
+// import_shape.cpp
+void import_flatten(NodeContext& ctx);
+void import_reshape(NodeContext& ctx);
+void import_squeeze(NodeContext& ctx);
+void import_unsqueeze(NodeContext& ctx);
 void import_identity(NodeContext& ctx);
 void import_dropout(NodeContext& ctx);
 
-// import_matmul_reduce.cpp
-void import_gemm(NodeContext& ctx);
-void import_matmul(NodeContext& ctx);
-void import_reduce_mean(NodeContext& ctx);
-void import_softmax(NodeContext& ctx);
-
-// import_shape_ops.cpp
-void import_flatten(NodeContext& ctx);
-void import_reshape(NodeContext& ctx);
+// import_data_movement.cpp
 void import_transpose(NodeContext& ctx);
 void import_concat(NodeContext& ctx);
 void import_split(NodeContext& ctx);
 void import_slice(NodeContext& ctx);
 void import_pad(NodeContext& ctx);
-void import_squeeze(NodeContext& ctx);
-void import_unsqueeze(NodeContext& ctx);
 
 }  // namespace kiln::onnx_import

@@ -5,7 +5,7 @@
 #      and exports the torchvision models (scripts/export_torchvision.py with
 #      $PYTHON, default `python3` from PATH, also passed to CMake as
 #      KILN_SYSTEM_PYTHON) before any test runs,
-#   2. runs `ctest -L 'cuda|backends'`: the CUDA suites (every op and conv
+#   2. runs `ctest -L 'cuda|backends'`: the CUDA suites (every conv
 #      algorithm against the reference backend, real models, determinism,
 #      CUDA graphs, profiling, tuning) and tests/backends (every op and model
 #      on every backend). On a GPU machine no CUDA test may skip: a skipped
@@ -143,7 +143,7 @@ for m in mobilenet_v2 resnet18 resnet50; do
     "$build/kiln" convert "$tv/$m.onnx" "$out/${m}_b$b.kiln" --batch "$b" > /dev/null || { status=1; continue; }
     "$build/kiln" bench "$out/${m}_b$b.kiln" --backend cuda --runs 300 --warmup 30 --energy \
       --json "$out/kiln_${m}_b$b.json" > "$out/kiln_${m}_b$b.txt" || status=1
-    KILN_CUDA_PROFILE=1 "$build/kiln" bench "$out/${m}_b$b.kiln" --backend cuda --runs 50 \
+    "$build/kiln" bench "$out/${m}_b$b.kiln" --backend cuda --node-times --runs 50 \
       > "$out/kiln_${m}_b${b}_layers.txt" || status=1
   done
 done

@@ -25,7 +25,7 @@
 
 namespace {
 
-using kiln::cpu::ConvShape;
+using kiln::ConvGeometry;
 
 enum class Kind { Conv, Depthwise, Pointwise };
 
@@ -101,8 +101,8 @@ constexpr LayerRow kLayers[] = {
     {"resnet50", Kind::Conv, 3, 1, 512, 512, 7, 2},
 };
 
-ConvShape shape_of(const LayerRow& row) {
-  ConvShape s;
+ConvGeometry shape_of(const LayerRow& row) {
+  ConvGeometry s;
   s.N = 1;
   s.H = s.W = row.H;
   s.C = row.C;
@@ -142,7 +142,7 @@ struct Prepared {
   std::unique_ptr<kiln::cpu::ThreadPool> pool;
 };
 
-std::unique_ptr<Prepared> prepare(const ConvShape& s, const kiln::cpu::ConvAlgorithm& algorithm) {
+std::unique_ptr<Prepared> prepare(const ConvGeometry& s, const kiln::cpu::ConvAlgorithm& algorithm) {
   auto p = std::make_unique<Prepared>();
   std::mt19937 rng(42);
   std::uniform_real_distribution<float> dist(-1.f, 1.f);
@@ -172,7 +172,7 @@ struct Current {
 };
 Current g_current;
 
-void bench_layer(benchmark::State& state, ConvShape s, const kiln::cpu::ConvAlgorithm* algorithm, int count) {
+void bench_layer(benchmark::State& state, ConvGeometry s, const kiln::cpu::ConvAlgorithm* algorithm, int count) {
   const std::string key = s.key() + "/" + algorithm->name();
   if (!g_current.prepared || g_current.key != key) {
     g_current.prepared.reset();  // free the previous layer first
@@ -223,7 +223,7 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("kiln_threads", std::to_string(g_settings.threads));
 
   for (const LayerRow& row : kLayers) {
-    const ConvShape s = shape_of(row);
+    const ConvGeometry s = shape_of(row);
     for (const kiln::cpu::ConvAlgorithm* a : kiln::cpu::conv_algorithms()) {
       if (!a->applicable(s)) continue;
       const std::string name = fmt::format("{}/{}/{}", row.model, layer_name(row), a->name());

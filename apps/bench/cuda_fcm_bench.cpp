@@ -3,7 +3,7 @@
 // (depthwise + project 1x1) and its pw->dw pair (expand 1x1 + depthwise) run
 //   - as two cuDNN convolutions (--algorithm fixed:cudnn), and
 //   - as one fused kernel (fixed:fcm_dw_pw / fixed:fcm_pw_dw),
-// timed on the device with per-step CUDA events (KILN_CUDA_PROFILE=1,
+// timed on the device with per-step CUDA events (GpuOptions::profile_nodes,
 // medians over the runs), so input/output copies are not counted.
 //   kiln_cuda_fcm_bench [runs (default 200)]
 // Prints a table and the planner's decision for each pair; exits 1 with
@@ -77,6 +77,7 @@ std::vector<double> node_medians(const kiln::Model& model, const std::string& al
   kiln::SessionOptions o;
   o.backend = "cuda";
   o.algorithm = algorithm;
+  o.gpu.profile_nodes = true;
   kiln::Session s(model, o);
   std::vector<kiln::Tensor> in, out;
   for (const auto& d : s.inputs()) {
@@ -107,7 +108,6 @@ std::vector<double> node_medians(const kiln::Model& model, const std::string& al
 
 int main(int argc, char** argv) {
   const int runs = argc > 1 ? std::max(1, std::atoi(argv[1])) : 200;
-  setenv("KILN_CUDA_PROFILE", "1", 1);
   try {
     const auto devices = kiln::list_devices("cuda");
     fmt::print("device: {} ({})\n", devices.at(0).name, devices.at(0).detail);

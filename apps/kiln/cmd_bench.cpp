@@ -187,7 +187,7 @@ Command add_bench(CLI::App& app) {
     if (args->energy) {
       EnergyMeterOptions eo;
       eo.backend = args->session.backend;
-      eo.device = args->session.device;
+      eo.device = args->session.gpu.device;
       std::unique_ptr<EnergyMeter> meter = open_energy_meter(eo, &energy.reason);
       if (meter) {
         energy.meter = meter->name();
@@ -286,10 +286,16 @@ Command add_bench(CLI::App& app) {
       json j;
       j["model"] = args->model;
       const SessionOptions& o = args->session;
-      j["session"] = {{"backend", o.backend},           {"threads", o.threads},
-                      {"isa", o.isa},                   {"algorithm", o.algorithm},
-                      {"deterministic", o.deterministic}, {"tuning_cache", o.tuning_cache},
-                      {"device", o.device},             {"fp16_storage", o.fp16_storage}};
+      j["session"] = {{"backend", o.backend},
+                      {"threads", o.threads},
+                      {"isa", o.cpu.isa},
+                      {"algorithm", o.algorithm},
+                      {"deterministic", o.deterministic},
+                      {"tuning_cache", o.tuning_cache},
+                      {"device", o.gpu.device},
+                      {"fp16_storage", o.gpu.fp16_storage},
+                      {"cuda_graphs", o.gpu.graphs},
+                      {"node_times", o.gpu.profile_nodes}};
       j["inputs"] = json::array();
       for (const auto& d : session.inputs()) j["inputs"].push_back({{"name", d.name}, {"shape", d.shape}});
       j["batch"] = batch;

@@ -20,30 +20,37 @@ void add_session_flags(CLI::App* cmd, SessionOptions& options) {
   cmd->add_option("--threads", options.threads, "Worker threads")
       ->check(CLI::Range(1, std::numeric_limits<int>::max()))
       ->capture_default_str();
-  cmd->add_option("--isa", options.isa,
+  cmd->add_option("--isa", options.cpu.isa,
                   "Highest instruction set a CPU backend may use, e.g. avx512, avx2, generic "
                   "(default: the best this CPU has)");
   cmd->add_option("--algorithm", options.algorithm, "Convolution algorithm choice: heuristic | tune | fixed:NAME")
       ->check(CLI::Validator(check_algorithm, "heuristic|tune|fixed:NAME"))
       ->capture_default_str();
   cmd->add_flag("--deterministic", options.deterministic, "Same bits for any thread count");
-  cmd->add_flag("--fp16-storage", options.fp16_storage,
+  cmd->add_flag("--fp16-storage", options.gpu.fp16_storage,
                 "Store activations and weights as float16 on devices that support it; arithmetic stays float32 "
                 "(backend vulkan)");
   cmd->add_option("--tuning-cache", options.tuning_cache,
                   "File where --algorithm tune stores and finds its measurements (default: the backend's)");
-  cmd->add_option("--device", options.device, "Device index for GPU backends")
+  cmd->add_option("--device", options.gpu.device, "Device index for GPU backends")
       ->check(CLI::Range(0, std::numeric_limits<int>::max()))
       ->capture_default_str();
+  cmd->add_flag("!--no-cuda-graphs", options.gpu.graphs,
+                "Launch the steps one by one instead of replaying them as one CUDA graph (backend cuda)");
+  cmd->add_flag("--node-times", options.gpu.profile_nodes,
+                "Per-node device times, from an event after every step, about a microsecond each (backend cuda; "
+                "host and Vulkan backends always have them)");
 }
 
 std::string describe_session_options(const SessionOptions& o) {
   std::string s = fmt::format("{}, threads {}, algorithm {}", o.backend, o.threads, o.algorithm);
-  if (!o.isa.empty()) s += ", isa " + o.isa;
+  if (!o.cpu.isa.empty()) s += ", isa " + o.cpu.isa;
   if (o.deterministic) s += ", deterministic";
-  if (o.fp16_storage) s += ", fp16 storage";
+  if (o.gpu.fp16_storage) s += ", fp16 storage";
   if (!o.tuning_cache.empty()) s += ", tuning cache " + o.tuning_cache;
-  if (o.device != 0) s += fmt::format(", device {}", o.device);
+  if (o.gpu.device != 0) s += fmt::format(", device {}", o.gpu.device);
+  if (!o.gpu.graphs) s += ", no CUDA graphs";
+  if (o.gpu.profile_nodes) s += ", node times";
   return s;
 }
 

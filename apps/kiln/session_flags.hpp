@@ -9,6 +9,9 @@
 //   --deterministic     same bits for any thread count
 //   --tuning-cache FILE where `--algorithm tune` keeps its measurements
 //   --device N          device index for GPU backends (default 0)
+//   --fp16-storage      float16 activations and weights (vulkan)
+//   --no-cuda-graphs    launch the steps one by one (cuda)
+//   --node-times        per-node device times (cuda)
 #include <CLI/CLI.hpp>
 #include <string>
 

@@ -2,6 +2,7 @@
 
 #include "engine/core/graph.hpp"
 #include "engine/core/op_info.hpp"
+#include "engine/runtime/algorithm_selection.hpp"
 #include "engine/runtime/backend_registry.hpp"
 #include "kiln/kiln.hpp"
 
@@ -23,7 +24,7 @@ Session::Session(const Model& model, const SessionOptions& options) : impl_(std:
   impl_->backend = BackendRegistry::global().create(options.backend);
   impl_->backend_name = options.backend;
   // Refused here, once for every backend, rather than silently ignored.
-  if (options.fp16_storage && !impl_->backend->supports_fp16_storage())
+  if (options.gpu.fp16_storage && !impl_->backend->supports_fp16_storage())
     throw Error(ErrorCode::InvalidArgument,
                 "--fp16-storage is a Vulkan option; backend '" + options.backend + "' stores float32");
   const Graph& g = *impl_->graph;
@@ -34,12 +35,12 @@ Session::Session(const Model& model, const SessionOptions& options) : impl_(std:
   if (options.threads < 1) throw Error(ErrorCode::InvalidArgument, "threads must be at least 1");
   BackendOptions bo;
   bo.threads = options.threads;
-  bo.algorithm = options.algorithm;
+  bo.selection = parse_selection_mode(options.algorithm, options.deterministic, impl_->backend->algorithm_names(),
+                                      options.backend);
   bo.deterministic = options.deterministic;
-  bo.device = options.device;
-  bo.isa = options.isa;
   bo.tuning_cache = options.tuning_cache;
-  bo.fp16_storage = options.fp16_storage;
+  bo.cpu = options.cpu;
+  bo.gpu = options.gpu;
   impl_->executable = impl_->backend->compile(impl_->graph, bo);
   impl_->inputs = model.inputs();
   impl_->outputs = model.outputs();

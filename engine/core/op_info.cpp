@@ -12,7 +12,7 @@ using A = fb::Attributes;
 using O = OpType;
 
 // One row per operator, in OpType order (checked below).
-constexpr std::array<OpInfo, 32> kOps = {{
+constexpr std::array<OpInfo, kOpCount> kOps = {{
     {O::Conv, "Conv", 2, 3, 1, 1, A::ConvAttrs, false},
     {O::BatchNormalization, "BatchNormalization", 5, 5, 1, 1, A::BatchNormAttrs, false},
     {O::Relu, "Relu", 1, 1, 1, 1, A::NONE, true},
@@ -47,13 +47,11 @@ constexpr std::array<OpInfo, 32> kOps = {{
     {O::Dropout, "Dropout", 1, 1, 1, 1, A::NONE, true},
 }};
 
-constexpr bool table_in_order() {
-  for (size_t i = 0; i < kOps.size(); ++i)
-    if (static_cast<size_t>(kOps[i].op) != i) return false;
-  return true;
-}
-static_assert(table_in_order(), "kOps must list the operators in OpType order");
-static_assert(kOps.size() == static_cast<size_t>(fb::OpType::MAX) + 1, "every OpType needs a row");
+static_assert(covers_every_op_in_order(kOps), "kOps must list every operator once, in OpType order");
+
+constexpr std::array<std::string_view, kOpFamilyCount> kFamilyNames = {
+    "conv", "pool", "activation", "binary", "batchnorm", "softmax", "matmul", "reduce", "shape", "data_movement"};
+static_assert(static_cast<size_t>(OpFamily::DataMovement) + 1 == kFamilyNames.size(), "a name per family");
 
 template <class T>
 std::string join(const std::vector<T>& v, const char* sep = ",") {
@@ -76,6 +74,8 @@ std::string fmt_float(float v) {
 }
 }  // namespace
 
+std::string_view family_name(OpFamily family) { return kFamilyNames.at(static_cast<size_t>(family)); }
+
 const OpInfo& op_info(OpType op) {
   const auto i = static_cast<size_t>(op);
   if (i >= kOps.size()) throw Error(ErrorCode::InvalidModel, "unknown operator code " + std::to_string(i));
@@ -95,34 +95,8 @@ std::optional<OpType> op_from_name(std::string_view name) {
 
 std::span<const OpInfo> all_ops() { return kOps; }
 
-bool is_reshape_like(OpType op) {
-  switch (op) {
-    case O::Reshape:
-    case O::Flatten:
-    case O::Squeeze:
-    case O::Unsqueeze:
-    case O::Identity:
-    case O::Dropout:
-      return true;
-    default:
-      return false;
-  }
-}
-
-bool is_unary_activation(OpType op) {
-  switch (op) {
-    case O::Relu:
-    case O::Clip:
-    case O::LeakyRelu:
-    case O::Sigmoid:
-    case O::HardSigmoid:
-    case O::HardSwish:
-    case O::Tanh:
-      return true;
-    default:
-      return false;
-  }
-}
+bool is_reshape_like(OpType op) { return op_family(op) == OpFamily::Shape; }
+bool is_unary_activation(OpType op) { return op_family(op) == OpFamily::Activation; }
 
 std::string describe_activation(const fb::FusedActivation& act) {
   using K = fb::ActivationKind;

@@ -2,13 +2,109 @@
 // Static facts about each operator: its name, how many inputs and outputs it
 // takes and which attribute table it carries. Used by the loader's checks, the
 // converter and `kiln inspect`.
+#include <array>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string_view>
 
+#include "engine/core/binary_op.hpp"
 #include "engine/core/graph.hpp"
 
 namespace kiln {
+
+// The op families: one grouping used in every folder, so that an op's
+// reference kernel (kernels/reference/<family>.cpp), each backend's lowering
+// (kernels/<backend>/ops/<family>.*), its kernel test
+// (tests/kernels/<family>_test.cpp) and its importer
+// (converter/import_<family>.cpp) are found by the same name.
+enum class OpFamily : uint8_t {
+  Conv,          // Conv
+  Pool,          // MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool
+  Activation,    // Relu, Clip, LeakyRelu, Sigmoid, HardSigmoid, HardSwish, Tanh
+  Binary,        // Add, Sub, Mul, Div (numpy broadcasting)
+  BatchNorm,     // BatchNormalization
+  Softmax,       // Softmax
+  MatMul,        // Gemm, MatMul
+  Reduce,        // ReduceMean
+  Shape,         // Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout: no data moves
+  DataMovement,  // Transpose, Concat, Split, Slice, Pad
+};
+inline constexpr size_t kOpFamilyCount = 10;
+// "conv", "pool", ..., "data_movement": the file-name stem of the family.
+std::string_view family_name(OpFamily family);
+
+constexpr OpFamily op_family(OpType op) {
+  using O = OpType;
+  using F = OpFamily;
+  switch (op) {
+    case O::Conv: return F::Conv;
+    case O::MaxPool:
+    case O::AveragePool:
+    case O::GlobalAveragePool:
+    case O::GlobalMaxPool: return F::Pool;
+    case O::Relu:
+    case O::Clip:
+    case O::LeakyRelu:
+    case O::Sigmoid:
+    case O::HardSigmoid:
+    case O::HardSwish:
+    case O::Tanh: return F::Activation;
+    case O::Add:
+    case O::Sub:
+    case O::Mul:
+    case O::Div: return F::Binary;
+    case O::BatchNormalization: return F::BatchNorm;
+    case O::Softmax: return F::Softmax;
+    case O::Gemm:
+    case O::MatMul: return F::MatMul;
+    case O::ReduceMean: return F::Reduce;
+    case O::Reshape:
+    case O::Flatten:
+    case O::Squeeze:
+    case O::Unsqueeze:
+    case O::Identity:
+    case O::Dropout: return F::Shape;
+    case O::Transpose:
+    case O::Concat:
+    case O::Split:
+    case O::Slice:
+    case O::Pad: return F::DataMovement;
+  }
+  return F::Shape;  // unreachable for valid ops; -Wswitch flags a new op without a family
+}
+
+// The arithmetic of a binary-family op (Add for any other op).
+constexpr BinaryOp binary_op_of(OpType op) {
+  switch (op) {
+    case OpType::Sub: return BinaryOp::Sub;
+    case OpType::Mul: return BinaryOp::Mul;
+    case OpType::Div: return BinaryOp::Div;
+    default: return BinaryOp::Add;
+  }
+}
+
+// One function per family: what a backend gives to lower (or run) every op.
+template <class Fn>
+struct PerFamily {
+  Fn conv, pool, activation, binary, batchnorm, softmax, matmul, reduce, shape, data_movement;
+
+  constexpr Fn operator[](OpFamily f) const {
+    switch (f) {
+      case OpFamily::Conv: return conv;
+      case OpFamily::Pool: return pool;
+      case OpFamily::Activation: return activation;
+      case OpFamily::Binary: return binary;
+      case OpFamily::BatchNorm: return batchnorm;
+      case OpFamily::Softmax: return softmax;
+      case OpFamily::MatMul: return matmul;
+      case OpFamily::Reduce: return reduce;
+      case OpFamily::Shape: return shape;
+      case OpFamily::DataMovement: return data_movement;
+    }
+    return nullptr;
+  }
+};
 
 struct OpInfo {
   OpType op;
@@ -20,6 +116,27 @@ struct OpInfo {
   fb::Attributes attributes;  // NONE if the op has no attributes
   bool elementwise;  // output shape == (broadcast) input shape, one value per element
 };
+
+inline constexpr size_t kOpCount = static_cast<size_t>(fb::OpType::MAX) + 1;
+
+// Whether a table of per-op rows (anything with an `op` member) lists every
+// OpType exactly once, in OpType order: static_assert(covers_every_op_in_order(kTable)).
+template <class Row, size_t N>
+constexpr bool covers_every_op_in_order(const std::array<Row, N>& rows) {
+  if (N != kOpCount) return false;
+  for (size_t i = 0; i < N; ++i)
+    if (static_cast<size_t>(rows[i].op) != i) return false;
+  return true;
+}
+
+// A table indexed by OpType in which each op gets its family's entry
+// (engine/runtime/lowering.hpp builds the backends' lowering tables with it).
+template <class Fn>
+constexpr std::array<Fn, kOpCount> table_by_op(const PerFamily<Fn>& families) {
+  std::array<Fn, kOpCount> t{};
+  for (size_t i = 0; i < kOpCount; ++i) t[i] = families[op_family(static_cast<OpType>(i))];
+  return t;
+}
 
 const OpInfo& op_info(OpType op);
 std::string_view op_name(OpType op);

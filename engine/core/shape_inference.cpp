@@ -224,12 +224,6 @@ Shape infer_unsqueeze(const Graph& g, const Node& n) {
 
 }  // namespace
 
-std::vector<int64_t> strides_of(const Shape& shape) {
-  std::vector<int64_t> s(shape.size(), 1);
-  for (size_t i = shape.size(); i-- > 1;) s[i - 1] = s[i] * shape[i];
-  return s;
-}
-
 Shape broadcast_shapes(const Shape& a, const Shape& b, const std::string& node_name) {
   const size_t rank = std::max(a.size(), b.size());
   Shape out(rank);

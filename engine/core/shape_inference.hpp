@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/core/graph.hpp"
+#include "engine/core/strided_view.hpp"
 
 namespace kiln {
 
@@ -23,19 +24,11 @@ void check_shapes(const Graph& graph);
 // numpy-style broadcast of two shapes; throws if they are incompatible.
 Shape broadcast_shapes(const Shape& a, const Shape& b, const std::string& node_name);
 
-// The elements one axis of a Slice visits: start, start+step, ... (count of them).
-struct SliceRange {
-  int64_t start = 0;
-  int64_t step = 1;
-  int64_t count = 0;
-};
 SliceRange resolve_slice(int64_t dim, int64_t start, int64_t end, int64_t step);
 
 // Per-axis slice ranges for a Slice node on an input of `shape` (unsliced axes
 // get the full range). A fixed-size array, so kernels can call it without
 // allocating; entries past shape.size() are unused.
-inline constexpr size_t kMaxRank = 8;
-using SliceRanges = std::array<SliceRange, kMaxRank>;
 SliceRanges slice_ranges(const Shape& shape, const fb::SliceAttrsT& attrs, const std::string& node_name);
 
 // A Softmax input seen as `outer` blocks of `len` values spaced `inner` apart:
@@ -45,8 +38,5 @@ struct SoftmaxExtents {
   int64_t outer = 1, len = 1, inner = 1;
 };
 SoftmaxExtents softmax_extents(const Shape& input, const fb::SoftmaxAttrsT& attrs);
-
-// Row-major strides of a shape.
-std::vector<int64_t> strides_of(const Shape& shape);
 
 }  // namespace kiln

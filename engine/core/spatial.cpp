@@ -10,19 +10,17 @@ namespace {
 }
 }  // namespace
 
-Window3d make_window(const std::string& node_name, const Shape& input_shape,
-                     const std::vector<int32_t>& kernel, const std::vector<int32_t>& strides,
-                     const std::vector<int32_t>& dilations, const std::vector<int32_t>& pads,
-                     bool ceil_mode) {
+Window3d make_window(const std::string& node_name, const Shape& input_shape, const std::vector<int32_t>& kernel,
+                     const std::vector<int32_t>& strides, const std::vector<int32_t>& dilations,
+                     const std::vector<int32_t>& pads, bool ceil_mode) {
   Window3d w;
   if (input_shape.size() < 3 || input_shape.size() > 5)
-    fail(node_name, "expects an input of rank 3 to 5 (N, C, 1-3 spatial axes), got " +
-                        shape_to_string(input_shape));
+    fail(node_name, "expects an input of rank 3 to 5 (N, C, 1-3 spatial axes), got " + shape_to_string(input_shape));
   w.rank = static_cast<int>(input_shape.size()) - 2;
   const size_t r = static_cast<size_t>(w.rank);
   if (kernel.size() != r)
-    fail(node_name, "kernel_shape has " + std::to_string(kernel.size()) + " entries for " +
-                        std::to_string(r) + " spatial axes");
+    fail(node_name,
+         "kernel_shape has " + std::to_string(kernel.size()) + " entries for " + std::to_string(r) + " spatial axes");
   if (!strides.empty() && strides.size() != r) fail(node_name, "strides length does not match the spatial rank");
   if (!dilations.empty() && dilations.size() != r) fail(node_name, "dilations length does not match the spatial rank");
   if (!pads.empty() && pads.size() != 2 * r) fail(node_name, "pads must have 2 entries per spatial axis");
@@ -55,6 +53,27 @@ Window3d make_window(const std::string& node_name, const Shape& input_shape,
     w.out[a] = out;
   }
   return w;
+}
+
+ConvGeometry conv_geometry(const Node& node, const Shape& x, const Shape& w) {
+  const auto& a = attrs_as<fb::ConvAttrsT>(node);
+  const Window3d win = make_window(node.name, x, a.kernel_shape, a.strides, a.dilations, a.pads, false);
+  auto i = [](int64_t v) { return static_cast<int>(v); };
+  ConvGeometry g;
+  g.rank = win.rank;
+  g.N = i(x[0]), g.C = i(x[1]), g.K = i(w[0]), g.group = a.group;
+  g.D = i(win.in[0]), g.H = i(win.in[1]), g.W = i(win.in[2]);
+  g.OD = i(win.out[0]), g.OH = i(win.out[1]), g.OW = i(win.out[2]);
+  g.KD = i(win.kernel[0]), g.KH = i(win.kernel[1]), g.KW = i(win.kernel[2]);
+  g.sd = i(win.stride[0]), g.sh = i(win.stride[1]), g.sw = i(win.stride[2]);
+  g.dd = i(win.dilation[0]), g.dh = i(win.dilation[1]), g.dw = i(win.dilation[2]);
+  g.pf = i(win.pad_begin[0]), g.pt = i(win.pad_begin[1]), g.pl = i(win.pad_begin[2]);
+  g.pk = i(win.pad_end[0]), g.pb = i(win.pad_end[1]), g.pr = i(win.pad_end[2]);
+  return g;
+}
+
+ConvGeometry conv_geometry(const Graph& graph, const Node& node) {
+  return conv_geometry(node, graph.shape(node.inputs[0]), graph.shape(node.inputs[1]));
 }
 
 }  // namespace kiln

@@ -12,35 +12,54 @@
 
 namespace kiln {
 
-SelectionMode parse_selection_mode(const BackendOptions& options, const std::vector<std::string>& names,
+SelectionMode parse_selection_mode(std::string_view a, bool deterministic, const std::vector<std::string>& names,
                                    std::string_view backend) {
-  const std::string& a = options.algorithm;
   if (a.empty() || a == "heuristic") return {SelectionMode::Kind::Heuristic, {}};
   std::string list;
   for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
   if (a == "tune") {
-    if (options.deterministic)
+    if (deterministic)
       throw Error(ErrorCode::InvalidArgument,
                   "--algorithm tune picks algorithms by timing, which can differ between runs; it cannot be combined "
                   "with deterministic mode");
     return {SelectionMode::Kind::Tune, {}};
   }
   if (a.rfind("fixed:", 0) == 0) {
-    std::string name = a.substr(6);
+    std::string name(a.substr(6));
+    if (names.empty())
+      throw Error(ErrorCode::InvalidArgument, "backend " + std::string(backend) +
+                                                  " has one way to run each layer; --algorithm fixed:" + name +
+                                                  " is for backends with a choice (cpu, vulkan, cuda)");
     if (std::find(names.begin(), names.end(), name) == names.end())
-      throw Error(ErrorCode::InvalidArgument,
-                  "unknown convolution algorithm '" + name + "'" +
-                      (backend.empty() ? std::string() : " for backend " + std::string(backend)) +
-                      " (available: " + list + ")");
+      throw Error(ErrorCode::InvalidArgument, "unknown convolution algorithm '" + name + "' for backend " +
+                                                  std::string(backend) + " (available: " + list + ")");
     return {SelectionMode::Kind::Fixed, std::move(name)};
   }
-  throw Error(ErrorCode::InvalidArgument,
-              "unknown algorithm mode '" + a + "' (expected heuristic, tune or fixed:NAME with NAME one of " + list + ")");
+  throw Error(ErrorCode::InvalidArgument, "unknown algorithm mode '" + std::string(a) +
+                                              "' (expected heuristic, tune or fixed:NAME" +
+                                              (list.empty() ? std::string() : " with NAME one of " + list) + ")");
 }
+
+namespace {
+// The first line of every cache file. Keys are ConvGeometry::key() (shared by
+// every backend since format 2); a file without this line holds keys of an
+// older layout that could be misread, so it is ignored and rewritten.
+constexpr const char* kCacheHeader = "# kiln tuning cache, format 2";
+}  // namespace
 
 TuningCache::TuningCache(std::string path, size_t key_fields) : path_(std::move(path)), key_fields_(key_fields) {
   std::ifstream in(path_);
-  for (std::string line; std::getline(in, line);) {
+  std::string line;
+  if (!std::getline(in, line)) return;  // missing or empty: written fresh on the first record
+  if (line != kCacheHeader) {
+    std::fprintf(stderr,
+                 "note: ignoring the tuning cache %s: an older Kiln wrote it with other layer keys; it will be "
+                 "rewritten\n",
+                 path_.c_str());
+    rewrite_ = true;
+    return;
+  }
+  while (std::getline(in, line)) {
     if (line.empty() || line[0] == '#') continue;
     std::vector<std::string> fields;
     std::stringstream ss(line);
@@ -72,13 +91,17 @@ void TuningCache::record(const Key& key, const std::string& value, double ms) {
   std::error_code ec;
   const auto dir = std::filesystem::path(path_).parent_path();
   if (!dir.empty()) std::filesystem::create_directories(dir, ec);
-  std::ofstream out(path_, std::ios::app);
+  std::error_code size_ec;
+  const bool fresh =
+      rewrite_ || !std::filesystem::exists(path_, size_ec) || std::filesystem::file_size(path_, size_ec) == 0;
+  std::ofstream out(path_, fresh ? std::ios::trunc : std::ios::app);
   if (!out) {
     std::fprintf(stderr, "warning: cannot write the tuning cache %s; results are kept for this session only\n",
                  path_.c_str());
     return;
   }
-  // kiln_core does not link fmt; "%.4f" prints what fmt's "{:.4f}" printed.
+  if (fresh) out << kCacheHeader << '\n';
+  rewrite_ = false;
   char millis[64];
   std::snprintf(millis, sizeof millis, "%.4f", ms);
   for (const std::string& f : key) out << f << '\t';

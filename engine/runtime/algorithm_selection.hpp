@@ -1,10 +1,11 @@
 #pragma once
 // The convolution-algorithm selection plumbing the CPU, Vulkan and CUDA
-// backends share: the mode string of BackendOptions::algorithm, parsed once,
-// the tuning-cache file, and the "cheapest applicable algorithm" loop. What
+// backends share: the algorithm mode, parsed once at the API boundary, the
+// tuning-cache file, and the "cheapest applicable algorithm" loop. What
 // differs between backends stays with them: the algorithm registry, the cost
 // model, how a candidate is timed and what a cache key holds.
 #include <cstddef>
+#include <initializer_list>
 #include <map>
 #include <string>
 #include <string_view>
@@ -14,36 +15,26 @@
 
 namespace kiln {
 
-// BackendOptions::algorithm: "" or "heuristic" (lowest cost estimate), "tune"
-// (time the candidates, remember the winner) or "fixed:NAME".
-struct SelectionMode {
-  enum class Kind { Heuristic, Tune, Fixed };
-  Kind kind = Kind::Heuristic;
-  std::string fixed_name;  // Fixed only: one of the names the backend accepts
+// Parses a SessionOptions::algorithm string ("" or "heuristic", "tune",
+// "fixed:NAME"); throws InvalidArgument for an unknown mode, a NAME not in
+// `names` (every name fixed:NAME accepts, listed in the message, which names
+// `backend`) or tune with `deterministic`. Called once, by the session.
+SelectionMode parse_selection_mode(std::string_view algorithm, bool deterministic,
+                                   const std::vector<std::string>& names, std::string_view backend);
 
-  bool heuristic() const { return kind == Kind::Heuristic; }
-  bool tune() const { return kind == Kind::Tune; }
-  bool fixed() const { return kind == Kind::Fixed; }
-};
-
-// Parses options.algorithm; throws InvalidArgument for an unknown mode, a
-// NAME not in `names` (every name fixed:NAME accepts, listed in the message)
-// or tune with options.deterministic. `backend`, when given, is named in the
-// unknown-algorithm message: the Vulkan backend's message always said "for
-// backend vulkan" and the others' never did, and users match on both.
-SelectionMode parse_selection_mode(const BackendOptions& options, const std::vector<std::string>& names,
-                                   std::string_view backend = {});
-
-// A tuning-cache file: one tab-separated line per timed choice, the key's
-// fields, then the value (an algorithm name, or a backend's own verdict such
-// as the CPU's fused/separate), then the measured milliseconds. Each backend
-// has its own key layout (field count); lines with too few fields and lines
-// starting with '#' are skipped, and later lines win over earlier ones.
+// A tuning-cache file: a format line, then one tab-separated line per timed
+// choice: the key's fields, then the value (an algorithm name, or a backend's
+// own verdict such as the CPU's fused/separate), then the measured
+// milliseconds. Each backend has its own key layout (field count); lines with
+// too few fields and lines starting with '#' are skipped, and later lines win
+// over earlier ones.
 class TuningCache {
  public:
   using Key = std::vector<std::string>;
 
-  // Reads `path` if it exists; a missing or unreadable file is an empty cache.
+  // Reads `path` if it exists; a missing or unreadable file is an empty
+  // cache, and one of an older format (no format line) is ignored with a
+  // one-line note on stderr and replaced on the first record().
   TuningCache(std::string path, size_t key_fields);
   // $XDG_CACHE_HOME/kiln/<backend>-tuning.tsv, else ~/.cache/kiln/..., else
   // kiln-<backend>-tuning.tsv in the working directory.
@@ -62,7 +53,35 @@ class TuningCache {
   std::string path_;
   size_t key_fields_;
   std::map<Key, std::string> entries_;
+  bool rewrite_ = false;  // the file holds an older format: replace it on the first record
 };
+
+// What a backend's selector chose for one layer.
+template <class Algorithm>
+struct Selection {
+  const Algorithm* algorithm = nullptr;
+  double estimated_ms = 0;
+  double measured_ms = -1;  // tune only
+  std::string how;          // "heuristic", "tuned", "tuning cache", "fixed", ...
+};
+
+// A registry's algorithm called `name` (nullptr if none), and every name in it
+// (in registry order) followed by `more` (names fixed:NAME also takes, such as
+// fused pairs that are not single-layer algorithms).
+template <class Algorithm>
+const Algorithm* find_by_name(const std::vector<const Algorithm*>& registry, std::string_view name) {
+  for (const Algorithm* a : registry)
+    if (name == a->name()) return a;
+  return nullptr;
+}
+template <class Algorithm>
+std::vector<std::string> names_of(const std::vector<const Algorithm*>& registry,
+                                  std::initializer_list<const char*> more = {}) {
+  std::vector<std::string> names;
+  for (const Algorithm* a : registry) names.emplace_back(a->name());
+  for (const char* m : more) names.emplace_back(m);
+  return names;
+}
 
 // The algorithm with the lowest `cost` among those `usable` says yes to, in
 // registry order, so ties go to the earlier one; nullptr when none is usable.

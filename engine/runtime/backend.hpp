@@ -10,24 +10,30 @@
 #include <vector>
 
 #include "engine/core/graph.hpp"
+#include "kiln/kiln.hpp"
 
 namespace kiln {
 
+// Convolution algorithm choice, parsed once from SessionOptions::algorithm
+// when a session is created (engine/runtime/algorithm_selection.hpp).
+struct SelectionMode {
+  enum class Kind { Heuristic, Tune, Fixed };
+  Kind kind = Kind::Heuristic;
+  std::string fixed_name;  // Fixed only: one of the backend's algorithm_names()
+
+  bool heuristic() const { return kind == Kind::Heuristic; }
+  bool tune() const { return kind == Kind::Tune; }
+  bool fixed() const { return kind == Kind::Fixed; }
+};
+
 struct BackendOptions {
   int threads = 1;
-  // Convolution algorithm selection for backends that have a choice:
-  // "heuristic", "tune", or "fixed:<name>".
-  std::string algorithm = "heuristic";
+  SelectionMode selection;
   // Same bits for any thread count.
   bool deterministic = false;
-  int device = 0;
-  // Highest instruction set a CPU backend may use ("" = the best available).
-  std::string isa;
   std::string tuning_cache;  // "" = the backend's default location
-  // Store activations and weights as float16 (arithmetic stays float32).
-  // Only for backends whose supports_fp16_storage() is true; the session
-  // refuses it for the others before compile().
-  bool fp16_storage = false;
+  CpuOptions cpu;
+  GpuOptions gpu;  // fp16_storage only reaches backends whose supports_fp16_storage() is true
 };
 
 struct MemoryStats {
@@ -75,6 +81,13 @@ class Backend {
   // Whether compile() honours BackendOptions::fp16_storage. A backend that
   // does may still throw from compile() when the device lacks the feature.
   virtual bool supports_fp16_storage() const { return false; }
+  // Every name --algorithm fixed:NAME accepts; empty for a backend with one
+  // way to run each layer (the session then refuses fixed:NAME).
+  virtual std::vector<std::string> algorithm_names() const { return {}; }
+  // Where `kiln bench --energy` reads this backend's energy: RAPL for the
+  // host's CPU package, NVML for an NVIDIA GPU.
+  enum class EnergySource { HostRapl, GpuNvml };
+  virtual EnergySource energy_source() const { return EnergySource::HostRapl; }
 };
 
 }  // namespace kiln

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <vector>
 
+#include "engine/runtime/backend_registry.hpp"
 #include "kiln/error.hpp"
 
 namespace kiln {
@@ -189,7 +190,14 @@ std::unique_ptr<EnergyMeter> open_rapl_meter(const std::string& powercap_root, s
 }
 
 std::unique_ptr<EnergyMeter> open_energy_meter(const EnergyMeterOptions& options, std::string* why) {
-  const bool gpu = options.backend == "cuda" || options.backend == "vulkan";
+  bool gpu = false;
+  try {
+    gpu = BackendRegistry::global().create(options.backend)->energy_source() == Backend::EnergySource::GpuNvml;
+  } catch (const Error& e) {  // an unknown backend, or a GPU module that cannot be loaded
+    *why = std::string("no energy meter available on this machine for backend ") + options.backend + " (" + e.what() +
+           ")";
+    return nullptr;
+  }
   std::string reason;
   std::unique_ptr<EnergyMeter> m =
       gpu ? open_nvml_meter(options.device, env_or("KILN_NVML_LIBRARY", options.nvml_library), &reason)

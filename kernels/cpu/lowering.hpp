@@ -1,22 +1,111 @@
 #pragma once
-// How the CPU backend turns a graph into steps: it picks a memory layout per
-// tensor (NHWC wherever the fast kernels run, NCHW elsewhere), inserts the
-// layout conversions where a reader wants the other layout, fuses residual
-// Adds into the preceding convolution, and binds each node to a SIMD kernel,
-// a convolution algorithm, or — for ops without one — the reference kernel.
+// How the CPU backend turns a graph into steps. The executable
+// (cpu_backend.cpp) walks the nodes in order and calls the lowering of each
+// node's family through a table (engine/runtime/lowering.hpp, ops/ops.hpp);
+// a lowering picks a memory
+// layout for its outputs (NHWC wherever the fast kernels run, NCHW
+// elsewhere), asks for its inputs in the layout it wants (a conversion step is
+// inserted where a reader wants the other one), binds a SIMD kernel, a
+// convolution algorithm or — for ops without one — the reference kernel, and
+// may take following nodes into its step (a residual Add, a fused chain).
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "engine/core/graph.hpp"
 #include "engine/runtime/backend.hpp"
+#include "engine/runtime/lowering.hpp"
 #include "engine/runtime/memory_planner.hpp"
 #include "kernels/cpu/conv/conv_algorithm.hpp"
+#include "kernels/cpu/conv/gemm_driver.hpp"
+#include "kernels/cpu/conv/select.hpp"
 #include "kernels/cpu/isa.hpp"
 
 namespace kiln::cpu {
 
 enum class Layout : uint8_t { NCHW, NHWC };
+
+// NCHW and NHWC hold the same bytes when there is one channel or one pixel.
+inline bool layouts_coincide(const Shape& s) { return s.size() != 4 || s[1] == 1 || s[2] * s[3] == 1; }
+
+inline Activation to_activation(const fb::FusedActivation& a) {
+  return {static_cast<uint8_t>(a.kind()), a.alpha(), a.beta()};
+}
+
+// One planned step: the graph node it is timed under and what it runs.
+struct Step {
+  int node;
+  std::function<void()> fn;
+};
+
+// Expand(1x1) -> depthwise -> project(1x1) chains chosen to run fused
+// (ops/conv.cpp plans them before lowering).
+struct Chain {
+  ChainLayers layers;
+  int expand = -1, dw = -1, project = -1;  // node indices
+  ChainCost cost;
+  std::optional<ConvSelector::ChainVerdict> verdict;  // tune mode
+};
+
+// The state lowerings build and the helpers they share. Steps capture a
+// pointer to it and read tensor addresses through ptr() when they run, after
+// the executable has planned the memory.
+class Lowering : public LoweringBase {
+ public:
+  Lowering(std::shared_ptr<const Graph> graph, const BackendOptions& options);
+
+  // ---- what a lowering reads
+  // Stable while lowering adds tensors: the graph's own for its tensors.
+  const Shape& shape(TensorId t) const {
+    return static_cast<size_t>(t) < graph_->tensors.size() ? graph_->shape(t) : lowered.shape(t);
+  }
+  bool is_const(TensorId t) const { return lowered.tensor(t).is_constant(); }
+  Layout layout(TensorId t) const { return layouts_[static_cast<size_t>(t)]; }
+  const SimdKernels& simd() const { return *simd_; }
+  ThreadPool& pool() { return pool_; }
+  ConvSelector& selector() { return selector_; }
+
+  // ---- what a lowering does
+  // `t` in layout `want`, converted by an inserted step (once per tensor and layout) if needed.
+  TensorId in_layout(TensorId t, Layout want, int node);
+  void set_layout(TensorId t, Layout l) { layouts_[static_cast<size_t>(t)] = l; }
+  void add_step(int node, OpType op, std::vector<TensorId> in, std::vector<TensorId> out, std::function<void()> fn);
+  // Keeps a prepared convolution (and counts its weights) for the session's life.
+  const ConvKernel* keep(std::unique_ptr<ConvKernel> kernel);
+  // Keeps packed weights of a non-convolution op.
+  const PackedB& keep(PackedB packed);
+  void add_conv_step(int node, const ConvKernel* kernel, TensorId xin, TensorId rin, TensorId out);
+  // The node on the reference kernel, with NCHW inputs and outputs.
+  void lower_with_reference(int node);
+
+  // ---- when steps run
+  float* ptr(TensorId t) const;
+  float* workspace() const { return reinterpret_cast<float*>(workspace_.get()); }
+
+  // ---- what the executable reads back (and LoweringBase::lowered, ::details)
+  std::vector<Step> steps;
+  std::vector<Chain> chains;
+  std::vector<int> chain_of;  // per node: its chain, or -1
+  size_t weight_bytes = 0;    // packed and transformed weights held
+  size_t workspace_bytes() const;
+  // Places the lowered graph's tensors (called once, after lowering).
+  void plan_memory();
+  const MemoryPlan& plan() const { return plan_; }
+
+ private:
+  Isa isa_;
+  const SimdKernels* simd_;
+  ThreadPool pool_;
+  ConvSelector selector_;
+  std::vector<Layout> layouts_;
+  std::map<std::pair<TensorId, Layout>, TensorId> converted_;
+  std::vector<std::unique_ptr<ConvKernel>> conv_kernels_;
+  std::vector<std::unique_ptr<PackedB>> packed_;
+  MemoryPlan plan_;
+  AlignedBytes arena_;
+  AlignedBytes workspace_;
+};
 
 }  // namespace kiln::cpu

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "engine/runtime/backend.hpp"
-#include "kernels/cuda/conv_shape.hpp"
+#include "kernels/cuda/device_model.hpp"
 
 namespace kiln::cuda {
 

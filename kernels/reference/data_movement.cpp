@@ -1,109 +1,70 @@
-#include <cstring>
-
 #include "engine/core/shape_inference.hpp"
-#include "kernels/reference/indexing.hpp"
+#include "engine/core/strided_view.hpp"
 #include "kernels/reference/kernels.hpp"
 
 namespace kiln::reference {
 
-void copy(const KernelArgs& a) {
-  // The memory planner usually gives reshape-like outputs their input's bytes.
-  if (a.outputs[0].data != a.inputs[0].data)
-    std::memcpy(a.outputs[0].data, a.inputs[0].data, static_cast<size_t>(element_count(*a.inputs[0].shape)) * sizeof(float));
-}
-
-void transpose(const KernelArgs& a) {
-  const auto& perm = attrs_as<fb::TransposeAttrsT>(*a.node).perm;
-  const Shape& xs = *a.inputs[0].shape;
-  const Dims in_strides = row_major_strides(xs);
-  Dims permuted(perm.size());
-  for (size_t i = 0; i < perm.size(); ++i) permuted[i] = in_strides[perm[i]];
-  const std::array<Dims, 1> strides = {permuted};
-  const float* x = a.inputs[0].data;
-  float* y = a.outputs[0].data;
-  int64_t i = 0;
-  for_each_index(*a.outputs[0].shape, strides, [&](int64_t src) { y[i++] = x[src]; });
-}
-
 namespace {
-// Splits `shape` at `axis` into (outer count, elements from axis on).
-std::pair<int64_t, int64_t> outer_inner(const Shape& shape, int64_t axis) {
-  int64_t outer = 1;
-  for (int64_t d = 0; d < axis; ++d) outer *= shape[d];
-  int64_t inner = 1;
-  for (size_t d = static_cast<size_t>(axis); d < shape.size(); ++d) inner *= shape[d];
-  return {outer, inner};
+// y[dst view] = x[src view], element by element.
+void copy_view(const float* x, const StridedView& src, float* y, const StridedView& dst) {
+  for_each_offset<2>({&src, &dst}, [&](int64_t s, int64_t d) { y[d] = x[s]; });
+}
+
+int normalized_axis(int64_t axis, size_t rank) {
+  return static_cast<int>(axis < 0 ? axis + static_cast<int64_t>(rank) : axis);
 }
 }  // namespace
 
+void transpose(const KernelArgs& a) {
+  const Shape& ys = *a.outputs[0].shape;
+  copy_view(a.inputs[0].data, transpose_view(*a.inputs[0].shape, attrs_as<fb::TransposeAttrsT>(*a.node).perm),
+            a.outputs[0].data, contiguous_view(ys));
+}
+
 void concat(const KernelArgs& a) {
-  const int64_t axis = attrs_as<fb::ConcatAttrsT>(*a.node).axis;
-  const auto [outer, out_inner] = outer_inner(*a.outputs[0].shape, axis);
-  int64_t col = 0;
+  const Shape& ys = *a.outputs[0].shape;
+  const int axis = normalized_axis(attrs_as<fb::ConcatAttrsT>(*a.node).axis, ys.size());
+  int64_t start = 0;
   for (const InputView& in : a.inputs) {
-    const auto [o, inner] = outer_inner(*in.shape, axis);
-    for (int64_t r = 0; r < outer; ++r)
-      std::memcpy(a.outputs[0].data + r * out_inner + col, in.data + r * inner, static_cast<size_t>(inner) * sizeof(float));
-    col += inner;
+    copy_view(in.data, contiguous_view(*in.shape), a.outputs[0].data, slab_view(ys, *in.shape, axis, start));
+    start += (*in.shape)[static_cast<size_t>(axis)];
   }
 }
 
 void split(const KernelArgs& a) {
-  const int64_t axis = attrs_as<fb::SplitAttrsT>(*a.node).axis;
-  const auto [outer, in_inner] = outer_inner(*a.inputs[0].shape, axis);
-  int64_t col = 0;
+  const Shape& xs = *a.inputs[0].shape;
+  const int axis = normalized_axis(attrs_as<fb::SplitAttrsT>(*a.node).axis, xs.size());
+  int64_t start = 0;
   for (const OutputView& out : a.outputs) {
-    const auto [o, inner] = outer_inner(*out.shape, axis);
-    for (int64_t r = 0; r < outer; ++r)
-      std::memcpy(out.data + r * inner, a.inputs[0].data + r * in_inner + col, static_cast<size_t>(inner) * sizeof(float));
-    col += inner;
+    copy_view(a.inputs[0].data, slab_view(xs, *out.shape, axis, start), out.data, contiguous_view(*out.shape));
+    start += (*out.shape)[static_cast<size_t>(axis)];
   }
 }
 
 void slice(const KernelArgs& a) {
   const Shape& xs = *a.inputs[0].shape;
   const SliceRanges ranges = slice_ranges(xs, attrs_as<fb::SliceAttrsT>(*a.node), a.node->name);
-  const Dims in_strides = row_major_strides(xs);
-  int64_t base = 0;
-  Dims step_strides(xs.size());
-  for (size_t d = 0; d < xs.size(); ++d) {
-    base += ranges[d].start * in_strides[d];
-    // An axis that yields at most one element never steps: skipping the
-    // product keeps huge steps (e.g. INT64_MAX) from overflowing.
-    step_strides[d] = ranges[d].count > 1 ? ranges[d].step * in_strides[d] : 0;
-  }
-  const std::array<Dims, 1> strides = {step_strides};
-  const float* x = a.inputs[0].data + (element_count(*a.outputs[0].shape) > 0 ? base : 0);
-  float* y = a.outputs[0].data;
-  int64_t i = 0;
-  for_each_index(*a.outputs[0].shape, strides, [&](int64_t src) { y[i++] = x[src]; });
+  copy_view(a.inputs[0].data, slice_view(xs, ranges), a.outputs[0].data, contiguous_view(*a.outputs[0].shape));
 }
 
+// Output index o reads input index o - pad_begin (negative pads crop).
 void pad(const KernelArgs& a) {
   const auto& attrs = attrs_as<fb::PadAttrsT>(*a.node);
-  const Shape& xs = *a.inputs[0].shape;
-  const Shape& ys = *a.outputs[0].shape;
-  const size_t rank = xs.size();
-  const Dims in_strides = row_major_strides(xs);
+  const PadView p = pad_view(*a.inputs[0].shape, *a.outputs[0].shape, attrs.pads);
+  const StridedView& v = p.source;
   const float* x = a.inputs[0].data;
   float* y = a.outputs[0].data;
-  const int64_t total = element_count(ys);
-  Dims idx(rank, 0);
+  const int64_t total = v.count();
+  int64_t idx[kMaxRank] = {};
+  int64_t src = v.offset;
   for (int64_t i = 0; i < total; ++i) {
-    // Output index o reads input index o - pad_begin (negative pads crop).
-    int64_t src = 0;
     bool inside = true;
-    for (size_t d = 0; d < rank; ++d) {
-      const int64_t s = idx[d] - attrs.pads[d];
-      if (s < 0 || s >= xs[d]) {
-        inside = false;
-        break;
-      }
-      src += s * in_strides[d];
-    }
+    for (int d = 0; d < v.rank && inside; ++d) inside = idx[d] >= p.begin[d] && idx[d] - p.begin[d] < p.in_shape[d];
     y[i] = inside ? x[src] : attrs.value;
-    for (size_t d = rank; d-- > 0;) {
-      if (++idx[d] < ys[d]) break;
+    for (int d = v.rank; d-- > 0;) {
+      src += v.strides[d];
+      if (++idx[d] < v.shape[d]) break;
+      src -= v.strides[d] * v.shape[d];
       idx[d] = 0;
     }
   }

@@ -1,8 +1,10 @@
 #pragma once
-// Reference kernels: plain, obviously correct float32 loops, one function per
-// operator family. They are the oracle for every optimised backend, so clarity
-// wins over speed here (loop orders are chosen only so that real models finish
-// in seconds).
+// Reference kernels: plain, obviously correct float32 loops, one file per op
+// family (engine/core/op_info.hpp). They are the oracle for every optimised
+// backend, so clarity wins over speed here (loop orders are chosen only so
+// that real models finish in seconds). They allocate nothing: index
+// arithmetic goes through fixed-capacity views (engine/core/strided_view.hpp),
+// so Session::run allocates nothing either.
 #include <span>
 
 #include "engine/core/graph.hpp"
@@ -29,26 +31,36 @@ struct KernelArgs {
 
 using KernelFn = void (*)(const KernelArgs&);
 
-// The kernel for `op`; every OpType has one.
+// The kernel for `op`; every OpType has one (a table checked at compile time).
 KernelFn kernel_for(OpType op);
 
+// conv.cpp
 void conv(const KernelArgs& a);
+// pool.cpp
 void max_pool(const KernelArgs& a);
 void average_pool(const KernelArgs& a);
 void global_average_pool(const KernelArgs& a);
 void global_max_pool(const KernelArgs& a);
-void batch_normalization(const KernelArgs& a);
-void unary_activation(const KernelArgs& a);
+// activation.cpp: Relu, Clip, LeakyRelu, Sigmoid, HardSigmoid, HardSwish, Tanh
+void activation(const KernelArgs& a);
+// binary.cpp: Add, Sub, Mul, Div
 void binary(const KernelArgs& a);
+// batchnorm.cpp
+void batch_normalization(const KernelArgs& a);
+// softmax.cpp
+void softmax(const KernelArgs& a);
+// matmul.cpp
 void gemm(const KernelArgs& a);
 void matmul(const KernelArgs& a);
-void copy(const KernelArgs& a);  // Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout
+// reduce.cpp
+void reduce_mean(const KernelArgs& a);
+// shape.cpp: Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout
+void copy(const KernelArgs& a);
+// data_movement.cpp
 void transpose(const KernelArgs& a);
 void concat(const KernelArgs& a);
 void split(const KernelArgs& a);
 void slice(const KernelArgs& a);
 void pad(const KernelArgs& a);
-void reduce_mean(const KernelArgs& a);
-void softmax(const KernelArgs& a);
 
 }  // namespace kiln::reference

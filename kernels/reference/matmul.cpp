@@ -1,8 +1,7 @@
 #include <algorithm>
 
 #include "engine/core/activation.hpp"
-#include "engine/core/shape_inference.hpp"
-#include "kernels/reference/indexing.hpp"
+#include "engine/core/strided_view.hpp"
 #include "kernels/reference/kernels.hpp"
 
 namespace kiln::reference {
@@ -17,6 +16,11 @@ void matrix_product(int64_t M, int64_t N, int64_t K, A a, B b, float* y) {
       const float av = a(m, k);
       for (int64_t n = 0; n < N; ++n) y[m * N + n] += av * b(k, n);
     }
+}
+
+StridedView scaled(StridedView v, int64_t factor) {
+  for (int d = 0; d < v.rank; ++d) v.strides[d] *= factor;
+  return v;
 }
 }  // namespace
 
@@ -33,55 +37,46 @@ void gemm(const KernelArgs& args) {
   matrix_product(
       M, N, K, [&](int64_t m, int64_t k) { return attrs.trans_a ? A[k * M + m] : A[m * K + k]; },
       [&](int64_t k, int64_t n) { return attrs.trans_b ? B[n * K + k] : B[k * N + n]; }, Y);
-  Dims c_strides(2, 0);
-  const float* C = nullptr;
-  if (args.inputs.size() > 2) {
-    C = args.inputs[2].data;
-    Dims mn(2);
-    mn[0] = M;
-    mn[1] = N;
-    c_strides = broadcast_strides(*args.inputs[2].shape, mn);
-  }
+  const float* C = args.inputs.size() > 2 ? args.inputs[2].data : nullptr;
+  const int64_t mn[2] = {M, N};
+  const StridedView c = C ? broadcast_view(*args.inputs[2].shape, mn) : StridedView{};
   for (int64_t m = 0; m < M; ++m)
     for (int64_t n = 0; n < N; ++n) {
       float v = attrs.alpha * Y[m * N + n];
-      if (C) v += attrs.beta * C[m * c_strides[0] + n * c_strides[1]];
+      if (C) v += attrs.beta * C[m * c.strides[0] + n * c.strides[1]];
       Y[m * N + n] = apply_activation(attrs.activation, v);
     }
 }
 
+// 1-D operands are promoted as numpy does; the batch axes broadcast.
 void matmul(const KernelArgs& args) {
-  // Promote 1-D operands as numpy does, then broadcast the batch axes.
   const Shape& as = *args.inputs[0].shape;
   const Shape& bs = *args.inputs[1].shape;
   const int64_t M = as.size() == 1 ? 1 : as[as.size() - 2];
   const int64_t K = as.back();
   const int64_t N = bs.size() == 1 ? 1 : bs.back();
-  Dims batch_a(as.size() > 2 ? as.size() - 2 : 0), batch_b(bs.size() > 2 ? bs.size() - 2 : 0);
-  for (size_t i = 0; i < batch_a.size(); ++i) batch_a[i] = as[i];
-  for (size_t i = 0; i < batch_b.size(); ++i) batch_b[i] = bs[i];
-  Dims batch(std::max(batch_a.size(), batch_b.size()));
-  for (size_t i = 0; i < batch.size(); ++i) {
-    const size_t ia = i + batch_a.size() - batch.size(), ib = i + batch_b.size() - batch.size();
-    const int64_t da = i + batch_a.size() >= batch.size() ? batch_a[ia] : 1;
-    const int64_t db = i + batch_b.size() >= batch.size() ? batch_b[ib] : 1;
-    batch[i] = da == 1 ? db : da;
+  const std::span<const int64_t> batch_a(as.data(), as.size() > 2 ? as.size() - 2 : 0);
+  const std::span<const int64_t> batch_b(bs.data(), bs.size() > 2 ? bs.size() - 2 : 0);
+  int64_t dims[kMaxRank] = {};
+  const size_t rank = std::max(batch_a.size(), batch_b.size());
+  for (size_t i = 0; i < rank; ++i) {
+    const int64_t da = i + batch_a.size() >= rank ? batch_a[i + batch_a.size() - rank] : 1;
+    const int64_t db = i + batch_b.size() >= rank ? batch_b[i + batch_b.size() - rank] : 1;
+    dims[i] = da == 1 ? db : da;
   }
-  Dims sa = broadcast_strides(batch_a, batch), sb = broadcast_strides(batch_b, batch);
-  for (size_t i = 0; i < batch.size(); ++i) {
-    sa[i] *= M * K;
-    sb[i] *= K * N;
-  }
-  const std::array<Dims, 3> strides = {sa, sb, row_major_strides(batch)};
+  const std::span<const int64_t> batch(dims, rank);
+  const StridedView va = scaled(broadcast_view(batch_a, batch), M * K);
+  const StridedView vb = scaled(broadcast_view(batch_b, batch), K * N);
+  const StridedView vy = scaled(contiguous_view(batch), M * N);
   const float* A = args.inputs[0].data;
   const float* B = args.inputs[1].data;
   float* Y = args.outputs[0].data;
-  for_each_index(batch, strides, [&](int64_t oa, int64_t ob, int64_t oy) {
+  for_each_offset<3>({&va, &vb, &vy}, [&](int64_t oa, int64_t ob, int64_t oy) {
     const float* a = A + oa;
     const float* b = B + ob;
     matrix_product(
         M, N, K, [&](int64_t m, int64_t k) { return a[m * K + k]; }, [&](int64_t k, int64_t n) { return b[k * N + n]; },
-        Y + oy * M * N);
+        Y + oy);
   });
 }
 

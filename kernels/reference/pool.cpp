@@ -16,8 +16,8 @@ void pool(const KernelArgs& a, PoolKind kind) {
   const Shape& xs = *a.inputs[0].shape;
   const float* x = a.inputs[0].data;
   float* y = a.outputs[0].data;
-  const Window3d w = make_window(node.name, xs, attrs.kernel_shape, attrs.strides, attrs.dilations, attrs.pads,
-                                 attrs.ceil_mode);
+  const Window3d w =
+      make_window(node.name, xs, attrs.kernel_shape, attrs.strides, attrs.dilations, attrs.pads, attrs.ceil_mode);
   const int64_t planes = xs[0] * xs[1];
   const int64_t in_plane = w.in[0] * w.in[1] * w.in[2];
   const int64_t out_plane = w.out[0] * w.out[1] * w.out[2];
@@ -31,7 +31,7 @@ void pool(const KernelArgs& a, PoolKind kind) {
           const int64_t o[3] = {od, oh, ow};
           float best = -std::numeric_limits<float>::infinity();
           double sum = 0.0;
-          int64_t valid = 0;  // taps inside the input
+          int64_t valid = 0;   // taps inside the input
           int64_t padded = 1;  // taps inside input + explicit padding (count_include_pad)
           for (int ax = 0; ax < 3; ++ax) {
             const int64_t start = o[ax] * w.stride[ax] - w.pad_begin[ax];

@@ -1,3 +1,4 @@
+#include <array>
 #include <chrono>
 #include <cstring>
 #include <new>
@@ -10,42 +11,58 @@
 namespace kiln {
 namespace reference {
 
+namespace {
+using O = OpType;
+
+struct KernelRow {
+  OpType op;
+  KernelFn fn;
+};
+
+// One row per operator, in OpType order; the kernels live in the file of
+// their family (kernels.hpp).
+constexpr std::array<KernelRow, kOpCount> kKernels = {{
+    {O::Conv, conv},
+    {O::BatchNormalization, batch_normalization},
+    {O::Relu, activation},
+    {O::Clip, activation},
+    {O::LeakyRelu, activation},
+    {O::Sigmoid, activation},
+    {O::HardSigmoid, activation},
+    {O::HardSwish, activation},
+    {O::Tanh, activation},
+    {O::Add, binary},
+    {O::Sub, binary},
+    {O::Mul, binary},
+    {O::Div, binary},
+    {O::MaxPool, max_pool},
+    {O::AveragePool, average_pool},
+    {O::GlobalAveragePool, global_average_pool},
+    {O::GlobalMaxPool, global_max_pool},
+    {O::Gemm, gemm},
+    {O::MatMul, matmul},
+    {O::Flatten, copy},
+    {O::Reshape, copy},
+    {O::Transpose, transpose},
+    {O::Concat, concat},
+    {O::Split, split},
+    {O::Slice, slice},
+    {O::Pad, pad},
+    {O::ReduceMean, reduce_mean},
+    {O::Squeeze, copy},
+    {O::Unsqueeze, copy},
+    {O::Softmax, softmax},
+    {O::Identity, copy},
+    {O::Dropout, copy},
+}};
+static_assert(covers_every_op_in_order(kKernels), "every operator needs a reference kernel, in OpType order");
+}  // namespace
+
 KernelFn kernel_for(OpType op) {
-  switch (op) {
-    case OpType::Conv: return conv;
-    case OpType::BatchNormalization: return batch_normalization;
-    case OpType::Relu:
-    case OpType::Clip:
-    case OpType::LeakyRelu:
-    case OpType::Sigmoid:
-    case OpType::HardSigmoid:
-    case OpType::HardSwish:
-    case OpType::Tanh: return unary_activation;
-    case OpType::Add:
-    case OpType::Sub:
-    case OpType::Mul:
-    case OpType::Div: return binary;
-    case OpType::MaxPool: return max_pool;
-    case OpType::AveragePool: return average_pool;
-    case OpType::GlobalAveragePool: return global_average_pool;
-    case OpType::GlobalMaxPool: return global_max_pool;
-    case OpType::Gemm: return gemm;
-    case OpType::MatMul: return matmul;
-    case OpType::Flatten:
-    case OpType::Reshape:
-    case OpType::Squeeze:
-    case OpType::Unsqueeze:
-    case OpType::Identity:
-    case OpType::Dropout: return copy;
-    case OpType::Transpose: return transpose;
-    case OpType::Concat: return concat;
-    case OpType::Split: return split;
-    case OpType::Slice: return slice;
-    case OpType::Pad: return pad;
-    case OpType::ReduceMean: return reduce_mean;
-    case OpType::Softmax: return softmax;
-  }
-  throw Error(ErrorCode::Internal, "reference backend: no kernel for op " + std::string(op_name(op)));
+  const auto i = static_cast<size_t>(op);
+  if (i >= kKernels.size())
+    throw Error(ErrorCode::Internal, "reference backend: no kernel for op code " + std::to_string(i));
+  return kKernels[i].fn;
 }
 
 namespace {

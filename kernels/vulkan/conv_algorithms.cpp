@@ -8,22 +8,6 @@
 
 namespace kiln::vk {
 
-bool ConvShape::pointwise() const {
-  for (int a = 0; a < 3; ++a)
-    if (kernel[a] != 1 || pad_begin[a] != 0 || pad_end[a] != 0) return false;
-  return true;
-}
-
-int64_t ConvShape::macs() const {
-  return output_elems() * (C / group) * kernel[0] * kernel[1] * kernel[2];
-}
-
-std::string ConvShape::key() const {
-  return fmt::format("N{} C{} K{} in{}x{}x{} k{}x{}x{} s{}x{}x{} d{}x{}x{} p{},{},{}/{},{},{} g{}", N, C, K, in[0], in[1],
-                     in[2], kernel[0], kernel[1], kernel[2], stride[0], stride[1], stride[2], dilation[0], dilation[1],
-                     dilation[2], pad_begin[0], pad_begin[1], pad_begin[2], pad_end[0], pad_end[1], pad_end[2], group);
-}
-
 namespace {
 
 // Roofline: the slower of compute at `efficiency` of the device's peak and
@@ -34,7 +18,7 @@ double roofline(double flops, double bytes, double efficiency, const DeviceModel
   return std::max(compute, memory) * 1e3 + m.launch_ms;
 }
 
-double traffic(const ConvShape& s, const DeviceModel& m) {
+double traffic(const ConvGeometry& s, const DeviceModel& m) {
   return m.element_bytes * static_cast<double>(s.input_elems() + s.output_elems() + s.weight_elems());
 }
 
@@ -48,8 +32,8 @@ class Direct final : public ConvAlgorithm {
  public:
   const char* name() const override { return "direct"; }
   ConvShader shader() const override { return ConvShader::Direct; }
-  bool applicable(const ConvShape&) const override { return true; }
-  double cost_ms(const ConvShape& s, const DeviceModel& m) const override {
+  bool applicable(const ConvGeometry&) const override { return true; }
+  double cost_ms(const ConvGeometry& s, const DeviceModel& m) const override {
     // Every output re-reads its whole window from memory: little reuse.
     return roofline(2.0 * static_cast<double>(s.macs()), traffic(s, m), 0.06, m);
   }
@@ -59,8 +43,8 @@ class Depthwise final : public ConvAlgorithm {
  public:
   const char* name() const override { return "depthwise"; }
   ConvShader shader() const override { return ConvShader::Depthwise; }
-  bool applicable(const ConvShape& s) const override { return s.planar() && s.depthwise(); }
-  double cost_ms(const ConvShape& s, const DeviceModel& m) const override {
+  bool applicable(const ConvGeometry& s) const override { return s.is_planar() && s.is_depthwise(); }
+  double cost_ms(const ConvGeometry& s, const DeviceModel& m) const override {
     return roofline(2.0 * static_cast<double>(s.macs()), traffic(s, m), 0.15, m);
   }
 };
@@ -69,9 +53,9 @@ class Gemm1x1 final : public ConvAlgorithm {
  public:
   const char* name() const override { return "gemm1x1"; }
   ConvShader shader() const override { return ConvShader::Gemm1x1; }
-  bool applicable(const ConvShape& s) const override { return s.planar() && s.pointwise(); }
-  double cost_ms(const ConvShape& s, const DeviceModel& m) const override {
-    const int64_t P = int64_t{s.out[1]} * s.out[2];
+  bool applicable(const ConvGeometry& s) const override { return s.is_planar() && s.is_pointwise(); }
+  double cost_ms(const ConvGeometry& s, const DeviceModel& m) const override {
+    const int64_t P = int64_t{s.OH} * s.OW;
     return roofline(2.0 * static_cast<double>(s.macs()), traffic(s, m), 0.6 * tile_use(s.K / s.group, P, s.C / s.group), m);
   }
 };
@@ -80,10 +64,10 @@ class ImplicitGemm final : public ConvAlgorithm {
  public:
   const char* name() const override { return "implicit_gemm"; }
   ConvShader shader() const override { return ConvShader::ImplicitGemm; }
-  bool applicable(const ConvShape& s) const override { return s.planar(); }
-  double cost_ms(const ConvShape& s, const DeviceModel& m) const override {
-    const int64_t P = int64_t{s.out[1]} * s.out[2];
-    const int64_t R = int64_t{s.C / s.group} * s.kernel[1] * s.kernel[2];
+  bool applicable(const ConvGeometry& s) const override { return s.is_planar(); }
+  double cost_ms(const ConvGeometry& s, const DeviceModel& m) const override {
+    const int64_t P = int64_t{s.OH} * s.OW;
+    const int64_t R = int64_t{s.C / s.group} * s.KH * s.KW;
     // Index arithmetic per gathered tap costs a little over gemm1x1.
     return roofline(2.0 * static_cast<double>(s.macs()), traffic(s, m), 0.45 * tile_use(s.K / s.group, P, R), m);
   }
@@ -100,26 +84,17 @@ const std::vector<const ConvAlgorithm*>& conv_algorithms() {
   return all;
 }
 
-const ConvAlgorithm* find_conv_algorithm(const std::string& name) {
-  for (const ConvAlgorithm* a : conv_algorithms())
-    if (name == a->name()) return a;
-  return nullptr;
+const ConvAlgorithm* find_conv_algorithm(const std::string& name) { return find_by_name(conv_algorithms(), name); }
+
+std::vector<std::string> conv_algorithm_names() { return names_of(conv_algorithms(), {kFusedDwPw}); }
+
+bool fused_applicable(const ConvGeometry& dw, const ConvGeometry& pw) {
+  return dw.is_planar() && dw.is_depthwise() && pw.is_planar() && pw.is_pointwise_stride1() && pw.is_dense() &&
+         pw.C == dw.K && pw.N == dw.N && pw.D == dw.OD && pw.H == dw.OH && pw.W == dw.OW;
 }
 
-std::vector<std::string> conv_algorithm_names() {
-  std::vector<std::string> v;
-  for (const ConvAlgorithm* a : conv_algorithms()) v.emplace_back(a->name());
-  v.emplace_back(kFusedDwPw);
-  return v;
-}
-
-bool fused_applicable(const ConvShape& dw, const ConvShape& pw) {
-  return dw.planar() && dw.depthwise() && pw.planar() && pw.pointwise() && pw.group == 1 && pw.stride[1] == 1 &&
-         pw.stride[2] == 1 && pw.C == dw.K && pw.N == dw.N && pw.in == dw.out;
-}
-
-double fused_cost_ms(const ConvShape& dw, const ConvShape& pw, const DeviceModel& m) {
-  const int64_t P = int64_t{pw.out[1]} * pw.out[2];
+double fused_cost_ms(const ConvGeometry& dw, const ConvGeometry& pw, const DeviceModel& m) {
+  const int64_t P = int64_t{pw.OH} * pw.OW;
   // The depthwise values are recomputed for every 64-channel tile of the 1x1's outputs.
   const double tiles = static_cast<double>((pw.K + 63) / 64);
   const double pw_time = 2.0 * static_cast<double>(pw.macs()) / (0.6 * tile_use(pw.K, P, pw.C));
@@ -130,14 +105,13 @@ double fused_cost_ms(const ConvShape& dw, const ConvShape& pw, const DeviceModel
 
 ConvSelector::ConvSelector(const BackendOptions& options, const Context& ctx)
     : model_(ctx.model), signature_(ctx.signature) {
-  if (options.fp16_storage) {
+  if (options.gpu.fp16_storage) {
     // Half the traffic; and float16-storage timings are not float32 ones, so
     // tune keeps them under their own key.
     model_.element_bytes = 2;
     signature_ += " fp16-storage";
   }
-  // Vulkan's unknown-algorithm message has always named the backend.
-  mode_ = parse_selection_mode(options, conv_algorithm_names(), "vulkan");
+  mode_ = options.selection;
   if (mode_.fixed()) {
     fixed_fused_ = mode_.fixed_name == kFusedDwPw;
     fixed_ = find_conv_algorithm(mode_.fixed_name);
@@ -146,14 +120,14 @@ ConvSelector::ConvSelector(const BackendOptions& options, const Context& ctx)
   if (mode_.tune()) cache_.emplace(TuningCache::path_for(options, "vulkan"), 3);
 }
 
-Selection ConvSelector::heuristic(const ConvShape& s) const {
+Selection ConvSelector::heuristic(const ConvGeometry& s) const {
   const auto best = cheapest(
       conv_algorithms(), [&](const ConvAlgorithm& a) { return a.applicable(s); },
       [&](const ConvAlgorithm& a) { return a.cost_ms(s, model_); });
   return {best.algorithm, best.ms, -1, "heuristic"};
 }
 
-Selection ConvSelector::choose(const ConvShape& s, bool residual, const Measure& measure) {
+Selection ConvSelector::choose(const ConvGeometry& s, bool residual, const Measure& measure) {
   if (mode_.fixed() && fixed_ && fixed_->applicable(s)) return {fixed_, fixed_->cost_ms(s, model_), -1, "fixed"};
   if (mode_.tune()) {
     const TuningCache::Key key{signature_, s.key(), residual ? "1" : "0"};
@@ -178,7 +152,7 @@ Selection ConvSelector::choose(const ConvShape& s, bool residual, const Measure&
   return h;
 }
 
-bool ConvSelector::fuse(const ConvShape& dw, const ConvShape& pw, double separate_ms, double* fused_ms) const {
+bool ConvSelector::fuse(const ConvGeometry& dw, const ConvGeometry& pw, double separate_ms, double* fused_ms) const {
   if (!fused_applicable(dw, pw)) return false;
   *fused_ms = fused_cost_ms(dw, pw, model_);
   if (mode_.fixed()) return fixed_fused_;

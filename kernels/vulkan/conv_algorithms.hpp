@@ -18,30 +18,12 @@
 #include <string>
 #include <vector>
 
+#include "engine/core/conv_geometry.hpp"
 #include "engine/runtime/algorithm_selection.hpp"
 #include "engine/runtime/backend.hpp"
 #include "kernels/vulkan/context.hpp"
 
 namespace kiln::vk {
-
-struct ConvShape {
-  int N = 1, C = 1, K = 1, group = 1;
-  std::array<int, 3> in{1, 1, 1}, out{1, 1, 1}, kernel{1, 1, 1}, stride{1, 1, 1}, dilation{1, 1, 1};
-  std::array<int, 3> pad_begin{0, 0, 0}, pad_end{0, 0, 0};
-
-  // No depth axis: a 1-D or 2-D layer.
-  bool planar() const {
-    return in[0] == 1 && out[0] == 1 && kernel[0] == 1 && pad_begin[0] == 0 && pad_end[0] == 0;
-  }
-  bool depthwise() const { return group == C && group == K; }
-  bool pointwise() const;  // 1x1x1 kernel, no pads
-  int64_t macs() const;
-  int64_t input_elems() const { return int64_t{N} * C * in[0] * in[1] * in[2]; }
-  int64_t output_elems() const { return int64_t{N} * K * out[0] * out[1] * out[2]; }
-  int64_t weight_elems() const { return int64_t{K} * (C / group) * kernel[0] * kernel[1] * kernel[2]; }
-  // "N1 C64 K64 in1x56x56 k1x3x3 s1x1x1 d1x1x1 p0,1,1/0,1,1 g1": the tuning-cache key.
-  std::string key() const;
-};
 
 enum class ConvShader { Direct, Depthwise, Gemm1x1, ImplicitGemm };
 
@@ -50,9 +32,9 @@ class ConvAlgorithm {
   virtual ~ConvAlgorithm() = default;
   virtual const char* name() const = 0;
   virtual ConvShader shader() const = 0;
-  virtual bool applicable(const ConvShape& s) const = 0;
+  virtual bool applicable(const ConvGeometry& s) const = 0;
   // Estimated milliseconds per run; only compared between algorithms.
-  virtual double cost_ms(const ConvShape& s, const DeviceModel& m) const = 0;
+  virtual double cost_ms(const ConvGeometry& s, const DeviceModel& m) const = 0;
 };
 
 // Every single-layer algorithm, in a fixed order (ties go to the earlier one).
@@ -63,15 +45,10 @@ inline constexpr const char* kFusedDwPw = "dw_pw_fused";
 std::vector<std::string> conv_algorithm_names();
 
 // Whether a depthwise layer `dw` and the 1x1 layer `pw` reading its output can run fused.
-bool fused_applicable(const ConvShape& dw, const ConvShape& pw);
-double fused_cost_ms(const ConvShape& dw, const ConvShape& pw, const DeviceModel& m);
+bool fused_applicable(const ConvGeometry& dw, const ConvGeometry& pw);
+double fused_cost_ms(const ConvGeometry& dw, const ConvGeometry& pw, const DeviceModel& m);
 
-struct Selection {
-  const ConvAlgorithm* algorithm = nullptr;
-  double estimated_ms = 0;
-  double measured_ms = -1;  // tune only
-  std::string how;          // "heuristic", "tuned", "tuning cache", "fixed", ...
-};
+using Selection = kiln::Selection<ConvAlgorithm>;
 
 class ConvSelector {
  public:
@@ -79,17 +56,17 @@ class ConvSelector {
   using Measure = std::function<double(const ConvAlgorithm&)>;
 
   ConvSelector(const BackendOptions& options, const Context& ctx);
-  Selection choose(const ConvShape& s, bool residual, const Measure& measure);
+  Selection choose(const ConvGeometry& s, bool residual, const Measure& measure);
   // Whether to fuse dw + pw: fixed:dw_pw_fused fuses wherever it applies,
   // other fixed modes never, heuristic and tune when the estimate beats
   // `separate_ms` (the two layers' own estimates).
-  bool fuse(const ConvShape& dw, const ConvShape& pw, double separate_ms, double* fused_ms) const;
+  bool fuse(const ConvGeometry& dw, const ConvGeometry& pw, double separate_ms, double* fused_ms) const;
   const DeviceModel& model() const { return model_; }
   // The lowest estimate over the applicable algorithms.
-  double heuristic_ms(const ConvShape& s) const { return heuristic(s).estimated_ms; }
+  double heuristic_ms(const ConvGeometry& s) const { return heuristic(s).estimated_ms; }
 
  private:
-  Selection heuristic(const ConvShape& s) const;
+  Selection heuristic(const ConvGeometry& s) const;
 
   SelectionMode mode_;
   const ConvAlgorithm* fixed_ = nullptr;  // null for fixed:dw_pw_fused

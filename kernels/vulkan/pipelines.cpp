@@ -19,6 +19,30 @@ Spec& Spec::i(uint32_t id, int64_t v) {
   return *this;
 }
 
+Spec& Spec::axes(uint32_t first, std::span<const int64_t> values) {
+  for (size_t k = 0; k < values.size(); ++k) i(first + static_cast<uint32_t>(k), values[k]);
+  return *this;
+}
+
+const char* shader_name(Shader shader) {
+  switch (shader) {
+    case Shader::Activation: return "activation";
+    case Shader::Batchnorm: return "batchnorm";
+    case Shader::Binary: return "binary";
+    case Shader::ConvDepthwise: return "conv_depthwise";
+    case Shader::ConvDirect: return "conv_direct";
+    case Shader::ConvGemm: return "conv_gemm";
+    case Shader::Copy: return "copy";
+    case Shader::GlobalPool: return "global_pool";
+    case Shader::Matmul: return "matmul";
+    case Shader::Pad: return "pad";
+    case Shader::Pool: return "pool";
+    case Shader::ReduceMean: return "reduce_mean";
+    case Shader::Softmax: return "softmax";
+  }
+  return "?";
+}
+
 Spec& Spec::f(uint32_t id, float v) {
   uint32_t bits;
   std::memcpy(&bits, &v, sizeof bits);
@@ -59,7 +83,8 @@ VkShaderModule Pipelines::module(const std::string& shader) {
                                                fp16_storage_ ? "float16" : "float32"));
 }
 
-Pipeline Pipelines::get(const std::string& shader, const Spec& spec, uint32_t bindings) {
+Pipeline Pipelines::get(Shader which, const Spec& spec, uint32_t bindings) {
+  const std::string shader = shader_name(which);
   auto& layout = layouts_[bindings];
   if (!layout.first) {
     std::vector<VkDescriptorSetLayoutBinding> b(bindings);

@@ -8,6 +8,7 @@
 // of the shaders: float32, or float16 (--fp16-storage; see shaders/common.glsl).
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,12 +17,33 @@
 
 namespace kiln::vk {
 
-// Specialization constants by id; floats are passed as their bits.
+// Every compute shader, named after its shaders/<stem>.comp.
+enum class Shader {
+  Activation,
+  Batchnorm,
+  Binary,
+  ConvDepthwise,
+  ConvDirect,
+  ConvGemm,
+  Copy,
+  GlobalPool,
+  Matmul,
+  Pad,
+  Pool,
+  ReduceMean,
+  Softmax,
+};
+const char* shader_name(Shader shader);  // the .comp stem, e.g. "conv_gemm"
+
+// Specialization constants by id (shaders/spec_ids.h names them); floats are
+// passed as their bits.
 struct Spec {
   std::vector<std::pair<uint32_t, uint32_t>> entries;
   // Throws kiln::Error if `v` does not fit in a 32-bit int.
   Spec& i(uint32_t id, int64_t v);
   Spec& f(uint32_t id, float v);
+  // values[k] at id first + k.
+  Spec& axes(uint32_t first, std::span<const int64_t> values);
 };
 
 struct Pipeline {
@@ -37,8 +59,8 @@ class Pipelines {
   Pipelines(const Pipelines&) = delete;
   Pipelines& operator=(const Pipelines&) = delete;
 
-  // The pipeline for `shader` (the .comp stem) with `bindings` storage buffers.
-  Pipeline get(const std::string& shader, const Spec& spec, uint32_t bindings);
+  // The pipeline for `shader` with `bindings` storage buffers.
+  Pipeline get(Shader shader, const Spec& spec, uint32_t bindings);
   size_t size() const { return pipelines_.size(); }
   bool fp16_storage() const { return fp16_storage_; }
 

@@ -25,7 +25,7 @@ namespace {
 
 using cpu::Activation;
 using cpu::ConvAlgorithm;
-using cpu::ConvShape;
+using kiln::ConvGeometry;
 using K = fb::ActivationKind;
 
 constexpr size_t kMinShapes = 20;    // every algorithm is checked on at least this many shapes
@@ -40,7 +40,7 @@ double tolerance_for(const std::string& algorithm) { return starts_with(algorith
 // ---- cases ------------------------------------------------------------------------------
 
 struct ConvCase {
-  ConvShape s;
+  ConvGeometry s;
   bool bias = false;
   Activation act;
   bool residual = false;  // used only with algorithms that fuse a residual
@@ -104,7 +104,7 @@ class CaseGenerator {
   }
 
   bool draw(int family, ConvCase& c) {
-    ConvShape& s = c.s;
+    ConvGeometry& s = c.s;
     s.N = pick(1, 2);
     int group = 1;
     bool depthwise = false;
@@ -230,7 +230,7 @@ struct ConvData {
 };
 
 ConvData make_data(const ConvCase& c) {
-  const ConvShape& s = c.s;
+  const ConvGeometry& s = c.s;
   ConvData d;
   d.x = random_values(static_cast<size_t>(s.N) * s.H * s.W * s.C, c.seed * 4 + 1);
   d.w = random_values(static_cast<size_t>(s.K) * s.cin_per_group() * s.KH * s.KW, c.seed * 4 + 2);
@@ -255,7 +255,7 @@ double activate(const Activation& a, double x) {
 
 // y[n][oh][ow][k] = act(bias[k] + Σ x[n][ih][iw][g·Cg + c] · w[k][c][kh][kw] + residual), in double.
 std::vector<double> naive_conv(const ConvCase& c, const ConvData& d, bool with_residual) {
-  const ConvShape& s = c.s;
+  const ConvGeometry& s = c.s;
   const int cg = s.cin_per_group(), kg = s.cout_per_group();
   std::vector<double> y(static_cast<size_t>(s.output_pixels()) * s.K);
   size_t o = 0;
@@ -295,7 +295,7 @@ struct Outcome {
 
 Outcome run_algorithm(const ConvAlgorithm& a, const cpu::SimdKernels& simd, const ConvCase& c, const ConvData& d,
                       bool residual, cpu::ThreadPool& pool, int runs = 1) {
-  const ConvShape& s = c.s;
+  const ConvGeometry& s = c.s;
   cpu::ConvLayer layer;
   layer.shape = s;
   layer.weights = d.w.data();
@@ -341,7 +341,7 @@ struct Comparison {
   std::string where;
 };
 
-Comparison compare(const std::vector<float>& got, const std::vector<double>& ref, const ConvShape& s) {
+Comparison compare(const std::vector<float>& got, const std::vector<double>& ref, const ConvGeometry& s) {
   double scale = 0, worst = 0;
   size_t worst_i = 0;
   for (double r : ref) scale = std::max(scale, std::abs(r));
@@ -432,9 +432,9 @@ INSTANTIATE_TEST_SUITE_P(AllAlgorithmsAllIsas, ConvAlgorithmSweep, ::testing::Va
 // ---- applicability ------------------------------------------------------------------------
 
 // Shapes at the edges of the families, beside the random ones.
-std::vector<ConvShape> edge_shapes() {
+std::vector<ConvGeometry> edge_shapes() {
   auto make = [](int C, int K, int group, int KH, int KW, int sh, int sw, int dh, int dw, int pt, int pl, int pb, int pr) {
-    ConvShape s;
+    ConvGeometry s;
     s.N = 1, s.H = 9, s.W = 7, s.C = C, s.K = K, s.group = group, s.KH = KH, s.KW = KW, s.sh = sh, s.sw = sw, s.dh = dh,
     s.dw = dw, s.pt = pt, s.pl = pl, s.pb = pb, s.pr = pr;
     s.OH = out_size(s.H, KH, sh, dh, pt, pb), s.OW = out_size(s.W, KW, sw, dw, pl, pr);
@@ -473,20 +473,20 @@ TEST(ConvAlgorithms, RegistryIsWellFormed) {
 }
 
 TEST(ConvAlgorithms, ApplicabilityClaimsAreConsistent) {
-  std::vector<ConvShape> shapes = edge_shapes();
+  std::vector<ConvGeometry> shapes = edge_shapes();
   for (const ConvCase& c : base_cases()) shapes.push_back(c.s);
   cpu::MachineModel machine;
-  for (const ConvShape& s : shapes) {
+  for (const ConvGeometry& s : shapes) {
     int usable = 0, fusing = 0;
     for (const ConvAlgorithm* a : cpu::conv_algorithms()) {
       const std::string name = a->name();
       const bool applies = a->applicable(s);
       EXPECT_EQ(applies, a->applicable(s)) << name << ": applicable() changed its answer on [" << s.key() << "]";
       if (name == "depthwise") {
-        EXPECT_EQ(applies, s.depthwise()) << name << " on [" << s.key() << "]";
+        EXPECT_EQ(applies, s.is_depthwise()) << name << " on [" << s.key() << "]";
       }
       if (name == "gemm1x1") {
-        EXPECT_EQ(applies, s.pointwise()) << name << " on [" << s.key() << "]";
+        EXPECT_EQ(applies, s.is_pointwise()) << name << " on [" << s.key() << "]";
       }
       if (name == "direct") {
         EXPECT_TRUE(applies) << "direct claims every shape; not [" << s.key() << "]";
@@ -519,17 +519,17 @@ TEST(ConvAlgorithms, RandomShapesCoverTheRequestedRanges) {
   int depthwise = 0, pointwise = 0, asymmetric = 0, non_square = 0, residual = 0, bias = 0, odd_channels = 0;
   for (int i = 0; i < kBaseShapes; ++i) {
     const ConvCase& c = base_cases()[static_cast<size_t>(i)];
-    const ConvShape& s = c.s;
+    const ConvGeometry& s = c.s;
     channels.insert(s.C), channels.insert(s.K);
     kernels.insert(s.KH), kernels.insert(s.KW);
     strides.insert(s.sh), strides.insert(s.sw);
     dilations.insert(s.dh), dilations.insert(s.dw);
-    groups.insert(s.depthwise() && s.C > 1 ? -1 : s.group);
+    groups.insert(s.is_depthwise() && s.C > 1 ? -1 : s.group);
     batches.insert(s.N);
     spatial.insert(s.H), spatial.insert(s.W);
     acts.insert(c.act.kind);
-    depthwise += s.depthwise();
-    pointwise += s.pointwise();
+    depthwise += s.is_depthwise();
+    pointwise += s.is_pointwise();
     asymmetric += s.pt != s.pb || s.pl != s.pr;
     non_square += s.KH != s.KW;
     residual += c.residual;
@@ -559,7 +559,7 @@ TEST(ConvAlgorithms, NaiveOracleAgreesWithTheReferenceBackend) {
   int compared = 0;
   for (size_t i = 0; i < base_cases().size(); i += 7) {
     ConvCase c = base_cases()[i];
-    const ConvShape& s = c.s;
+    const ConvGeometry& s = c.s;
     const ConvData d = make_data(c);
     const std::vector<double> ref = naive_conv(c, d, false);
     GraphBuilder b;

@@ -27,7 +27,7 @@ SessionOptions cpu_options(int threads, const std::string& isa, const std::strin
   SessionOptions o;
   o.backend = "cpu";
   o.threads = threads;
-  o.isa = isa;
+  o.cpu.isa = isa;
   o.algorithm = algorithm;
   o.deterministic = deterministic;
   return o;
@@ -39,7 +39,7 @@ std::vector<Tensor> run_model(const Model& model, const SessionOptions& options,
 }
 
 double expect_cpu_matches_reference(const Graph& graph, const std::vector<Tensor>& inputs, double rel_tol,
-                                    const std::string& algorithm) {
+                                    const std::string& algorithm, const CpuOptions& cpu) {
   const Model model(std::make_shared<Graph>(graph));
   const std::vector<Tensor> expected = run_model(model, SessionOptions{}, inputs);
   for (const Tensor& e : expected) {
@@ -52,7 +52,9 @@ double expect_cpu_matches_reference(const Graph& graph, const std::vector<Tensor
     for (int threads : {1, 2}) {
       // A first run on other values leaves other bits in the arena, so that a
       // step reading memory before it is written cannot pass by accident.
-      Session session(model, cpu_options(threads, isa, algorithm));
+      SessionOptions options = cpu_options(threads, isa, algorithm);
+      options.cpu.l2_bytes = cpu.l2_bytes;
+      Session session(model, options);
       std::vector<Tensor> other;
       for (const Tensor& t : inputs) {
         Tensor o(t.shape());

@@ -29,8 +29,9 @@ std::vector<Tensor> run_model(const Model& model, const SessionOptions& options,
 // 1 and 2 threads (and `algorithm`), and checks each output against the
 // reference within `rel_tol` (max|a-b| / max|ref|). Fails with the ISA,
 // thread count, output index and error. Returns the largest error seen.
+// `cpu.l2_bytes` is passed on (the ISA is swept).
 double expect_cpu_matches_reference(const Graph& graph, const std::vector<Tensor>& inputs, double rel_tol = 1e-4,
-                                    const std::string& algorithm = "heuristic");
+                                    const std::string& algorithm = "heuristic", const CpuOptions& cpu = {});
 
 // The backend detail string of the node called `node_name` (Session::profile()).
 std::string node_detail(const Session& session, const std::string& node_name);

@@ -137,7 +137,7 @@ TEST(CpuDeterminism, EveryAlgorithmGivesTheSameBitsForAnyThreadCount) {
   cpu::ThreadPool pools[3] = {cpu::ThreadPool(1), cpu::ThreadPool(2), cpu::ThreadPool(3)};
   int compared = 0;
   for (int trial = 0; trial < 30; ++trial) {
-    cpu::ConvShape s;
+    ConvGeometry s;
     s.N = pick(1, 2);
     s.group = pick(0, 3) == 0 ? 2 : 1;
     s.C = s.group * pick(1, 40);
@@ -189,7 +189,7 @@ TEST(CpuDeterminism, HeuristicPicksTheSameAlgorithmForAnyThreadCount) {
   int checked = 0, differing = 0;
   for (int trial = 0; trial < 300; ++trial) {
     cpu::ConvLayer layer;
-    cpu::ConvShape& s = layer.shape;
+    ConvGeometry& s = layer.shape;
     s.N = 1;
     s.C = pick(1, 4) * 8 + pick(0, 1) * pick(1, 7);
     s.K = pick(1, 8) * 8;

@@ -37,9 +37,10 @@ std::vector<Tensor> inputs_for(const Graph& g, uint32_t seed, float lo = -1.0f, 
   return random_inputs(g, seed, lo, hi);
 }
 
-void check(const Graph& g, const std::vector<Tensor>& inputs, const std::string& what, double tol = kTol) {
+void check(const Graph& g, const std::vector<Tensor>& inputs, const std::string& what, double tol = kTol,
+           const CpuOptions& cpu = {}) {
   SCOPED_TRACE(what);
-  expect_cpu_matches_reference(g, inputs, tol);
+  expect_cpu_matches_reference(g, inputs, tol, "heuristic", cpu);
 }
 
 void check(const GraphBuilder& b, uint32_t seed, const std::string& what, float lo = -1.0f, float hi = 1.0f) {
@@ -645,6 +646,15 @@ struct ChainCase {
   bool expand, project, residual;
 };
 
+// The cost model fuses only chains whose intermediates spill out of L2; with
+// an L2 of 0 bytes these small test chains take the fused path all the same.
+const CpuOptions kSpillEverything{.isa = "", .l2_bytes = 0};
+SessionOptions spilling() {
+  SessionOptions o = cpu_options();
+  o.cpu = kSpillEverything;
+  return o;
+}
+
 void PrintTo(const ChainCase& c, std::ostream* os) {
   *os << fmt::format("N{} C{} hidden{} {}x{} out{} k{} s{} d{} expand {} project {} residual {}", c.N, c.C, c.hidden,
                      c.H, c.W, c.out, c.k, c.stride, c.dilation, c.expand, c.project, c.residual);
@@ -679,15 +689,12 @@ TEST(CpuChains, InvertedResidualBlocksMatchTheReference) {
       {1, 8, 40, 30, 30, 16, 3, 1, 1, true, false, false},   // no project
       {1, 8, 40, 30, 30, 40, 3, 2, 1, false, true, false},
   };
-  // The cost model fuses only chains whose intermediates spill out of L2;
-  // these small cases must take the fused path all the same.
-  ScopedEnv spill_everything("KILN_CPU_L2_BYTES", "0");
   int fused = 0;
   for (const ChainCase& c : cases) {
     const Graph g = chain_graph(c);
-    check(g, random_inputs(g, 142), ::testing::PrintToString(c));
+    check(g, random_inputs(g, 142), ::testing::PrintToString(c), kTol, kSpillEverything);
     const std::string first = c.expand ? "expand" : "dw";
-    const std::string detail = detail_on_cpu(g, first);
+    const std::string detail = detail_on_cpu(g, first, spilling());
     fused += detail.rfind("fused", 0) == 0;
     fmt::print("[ figures  ] chain {}: {}\n", ::testing::PrintToString(c), detail);
   }
@@ -702,16 +709,15 @@ TEST(CpuChains, DilatedDepthwiseInsideAChain) {
       {1, 16, 64, 28, 28, 16, 3, 2, 2, true, true, false},
       {1, 16, 64, 28, 28, 16, 3, 1, 2, false, true, false},
   };
-  ScopedEnv spill_everything("KILN_CPU_L2_BYTES", "0");  // fuse these small chains
   // A wrong row pointer can crash the process: each case runs in a child
   // process (gtest's death-test machinery), so a crash fails only this test.
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   for (const ChainCase& c : cases) {
     const Graph g = chain_graph(c);
-    const std::string what = ::testing::PrintToString(c) + "; " + detail_on_cpu(g, c.expand ? "expand" : "dw");
+    const std::string what = ::testing::PrintToString(c) + "; " + detail_on_cpu(g, c.expand ? "expand" : "dw", spilling());
     EXPECT_EXIT(
         {
-          check(g, random_inputs(g, 143), what);
+          check(g, random_inputs(g, 143), what, kTol, kSpillEverything);
           std::exit(::testing::Test::HasFailure() ? 1 : 0);
         },
         ::testing::ExitedWithCode(0), "")
@@ -722,7 +728,6 @@ TEST(CpuChains, DilatedDepthwiseInsideAChain) {
 // The residual of a chain's project is produced by a node that sits between
 // the chain's first (expand) and last (project) node in the graph's order.
 TEST(CpuChains, ResidualProducedBetweenTheChainsNodes) {
-  ScopedEnv spill_everything("KILN_CPU_L2_BYTES", "0");  // fuse this small chain
   GraphBuilder b;
   const TensorId x = b.input("x", {1, 16, 28, 28});
   const TensorId e = conv(b, x, 64, 1, 1, 0, 1, act(K::Clip, 0, 6), "expand");  // node 0
@@ -731,8 +736,9 @@ TEST(CpuChains, ResidualProducedBetweenTheChainsNodes) {
   const TensorId p = conv(b, d, 16, 1, 1, 0, 1, {}, "project");                   // node 3
   b.output(b.node(O::Add, {p, side}, binary_attrs(), "add"));
   const Graph g = b.build();
-  const std::string what = "expand: " + detail_on_cpu(g, "expand") + "; add: " + detail_on_cpu(g, "add");
-  check(g, random_inputs(g, 144), what);
+  const std::string what =
+      "expand: " + detail_on_cpu(g, "expand", spilling()) + "; add: " + detail_on_cpu(g, "add", spilling());
+  check(g, random_inputs(g, 144), what, kTol, kSpillEverything);
 }
 
 // A small network with one conv of each kind, for the fixed:NAME runs.

@@ -68,7 +68,7 @@ TEST(CpuRunAllocations, CounterSeesAllocations) {
 
 void expect_no_allocations(const Model& model, const SessionOptions& options, const std::vector<Tensor>& inputs,
                            const std::vector<Tensor>& reference) {
-  const std::string what = fmt::format("isa '{}', threads {}, algorithm {}", options.isa, options.threads, options.algorithm);
+  const std::string what = fmt::format("isa '{}', threads {}, algorithm {}", options.cpu.isa, options.threads, options.algorithm);
   Session session(model, options);
   std::vector<Tensor> outputs;
   for (const auto& desc : session.outputs()) outputs.emplace_back(desc.shape);

@@ -183,7 +183,7 @@ TEST(CpuTuning, TunedSessionsMatchTheReference) {
   for (const std::string& isa : cpu_isa_names())
     for (int threads : {1, 2}) {
       SessionOptions o = tune_options(cache.str(), threads);
-      o.isa = isa;
+      o.cpu.isa = isa;
       EXPECT_TRUE(tensors_close(run_model(model, o, in)[0], expected[0], 1e-4)) << isa << ", threads " << threads;
     }
 }

@@ -24,8 +24,8 @@ std::vector<float> run_conv(const ConvAlgorithm& a, const ConvLayer& l, const st
   return y;
 }
 
-ConvShape shape_3x3(int N, int H, int W, int C, int K, int pt, int pl, int pb, int pr) {
-  ConvShape s;
+ConvGeometry shape_3x3(int N, int H, int W, int C, int K, int pt, int pl, int pb, int pr) {
+  ConvGeometry s;
   s.N = N, s.H = H, s.W = W, s.C = C, s.K = K;
   s.KH = s.KW = 3;
   s.pt = pt, s.pl = pl, s.pb = pb, s.pr = pr;
@@ -47,19 +47,19 @@ double rel_error(const std::vector<float>& a, const std::vector<float>& b) {
 TEST(Winograd, Applicability) {
   const ConvAlgorithm* w = find_conv_algorithm("winograd");
   ASSERT_NE(w, nullptr);
-  ConvShape s = shape_3x3(1, 8, 8, 4, 4, 1, 1, 1, 1);
+  ConvGeometry s = shape_3x3(1, 8, 8, 4, 4, 1, 1, 1, 1);
   EXPECT_TRUE(w->applicable(s));
   EXPECT_TRUE(w->fuses_residual());
-  ConvShape strided = s;
+  ConvGeometry strided = s;
   strided.sh = 2;
   EXPECT_FALSE(w->applicable(strided));
-  ConvShape dilated = s;
+  ConvGeometry dilated = s;
   dilated.dw = 2;
   EXPECT_FALSE(w->applicable(dilated));
-  ConvShape grouped = s;
+  ConvGeometry grouped = s;
   grouped.group = 2;
   EXPECT_FALSE(w->applicable(grouped));
-  ConvShape five = s;
+  ConvGeometry five = s;
   five.KH = five.KW = 5;
   EXPECT_FALSE(w->applicable(five));
 }
@@ -84,7 +84,7 @@ TEST(Winograd, MatchesDirect) {
         // The output needs at least one row and column.
         while (H + pt + pb < 3) ++pb;
         while (W + pl + pr < 3) ++pr;
-        ConvShape s = shape_3x3(N, H, W, C, K, pt, pl, pb, pr);
+        ConvGeometry s = shape_3x3(N, H, W, C, K, pt, pl, pb, pr);
         std::vector<float> x(static_cast<size_t>(N) * H * W * C), w(static_cast<size_t>(K) * C * 9), bias(K);
         std::vector<float> res(static_cast<size_t>(s.output_pixels()) * K);
         for (float& v : x) v = val(rng);
@@ -114,7 +114,7 @@ TEST(Winograd, LargeChannelsAndThreadInvariance) {
   std::mt19937 rng(3);
   std::uniform_real_distribution<float> val(-1.f, 1.f);
   for (Isa isa : supported_isas()) {
-    ConvShape s = shape_3x3(1, 14, 13, 200, 300, 1, 1, 1, 1);
+    ConvGeometry s = shape_3x3(1, 14, 13, 200, 300, 1, 1, 1, 1);
     std::vector<float> x(static_cast<size_t>(s.H) * s.W * s.C), w(static_cast<size_t>(s.K) * s.C * 9), bias(s.K);
     for (float& v : x) v = val(rng);
     for (float& v : w) v = val(rng);

@@ -14,7 +14,7 @@
 #include <optional>
 #include <random>
 
-#include "kernels/cuda/conv_algorithm.hpp"
+#include "kernels/cuda/conv/conv_algorithm.hpp"
 #include "tests/common/graph_builder.hpp"
 #include "tests/common/test_util.hpp"
 #include "tests/cuda/cuda_test_util.hpp"
@@ -100,8 +100,8 @@ Graph conv_graph(const ConvCase& c, uint32_t seed) {
   return b.build();
 }
 
-cuda::ConvShape shape_of(const ConvCase& c) {
-  cuda::ConvShape s;
+ConvGeometry shape_of(const ConvCase& c) {
+  ConvGeometry s;
   s.N = c.n, s.C = c.c, s.H = c.h, s.W = c.w, s.K = c.k, s.KH = c.kh, s.KW = c.kw, s.sh = c.sh, s.sw = c.sw;
   s.dh = c.dh, s.dw = c.dw, s.pt = c.pt, s.pl = c.pl, s.pb = c.pb, s.pr = c.pr, s.group = c.group;
   s.OH = (c.h + c.pt + c.pb - ((c.kh - 1) * c.dh + 1)) / c.sh + 1;
@@ -115,11 +115,11 @@ TEST(CudaConvAlgorithms, RegistryNamesEveryAlgorithmOfTheIssue) {
   EXPECT_EQ(names, (std::vector<std::string>{"cudnn", "depthwise", "direct", "fcm_dw_pw", "fcm_pw_dw", "gemm1x1",
                                              "im2win", "implicit_gemm"}));
   // Applicability as documented in conv_algorithm.hpp.
-  const cuda::ConvShape dw = shape_of({1, 32, 32, 14, 14, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 32});
+  const ConvGeometry dw = shape_of({1, 32, 32, 14, 14, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 32});
   EXPECT_TRUE(cuda::find_conv_algorithm("depthwise")->applicable(dw));
   EXPECT_FALSE(cuda::find_conv_algorithm("cudnn")->applicable(dw));  // asymmetric pads
   EXPECT_FALSE(cuda::find_conv_algorithm("gemm1x1")->applicable(dw));
-  const cuda::ConvShape pw = shape_of({1, 67, 33, 9, 11, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1});
+  const ConvGeometry pw = shape_of({1, 67, 33, 9, 11, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1});
   EXPECT_TRUE(cuda::find_conv_algorithm("gemm1x1")->applicable(pw));
   EXPECT_TRUE(cuda::find_conv_algorithm("cudnn")->applicable(pw));
   EXPECT_FALSE(cuda::find_conv_algorithm("depthwise")->applicable(pw));
@@ -247,18 +247,6 @@ TEST(CudaConvAlgorithms, Batch32ResNet50Layers) {
   }
 }
 
-// Scoped environment variable for the backend's switches (read when a session is created).
-class EnvVar {
- public:
-  EnvVar(const char* name, const char* value) : name_(name) { setenv(name, value, 1); }
-  ~EnvVar() { unsetenv(name_); }
-  EnvVar(const EnvVar&) = delete;
-  EnvVar& operator=(const EnvVar&) = delete;
-
- private:
-  const char* name_;
-};
-
 // A 2-D chain (3x3 + ReLU, then 1x1) and a grouped 3-D convolution: the tuner
 // measures every applicable algorithm on buffers of the layer's whole shape
 // (3-D included), writes the tuning cache, and a second session reads it.
@@ -317,7 +305,7 @@ TEST(CudaConvAlgorithms, TuneThenReadTheCache) {
   std::filesystem::remove(cache);
 }
 
-// KILN_CUDA_PROFILE=1 with CUDA graphs on: the per-step events are recorded
+// GpuOptions::profile_nodes with CUDA graphs on: the per-step events are recorded
 // by every replay (event-record nodes), so each run gives per-node device
 // times; the same with graphs off. The session must not have fallen back to
 // step-by-step launches (that would hide a capture failure).
@@ -336,13 +324,15 @@ TEST(CudaConvAlgorithms, ProfilingEventsInsideCudaGraphs) {
   Session ref(model);
   const std::vector<Tensor> expected = ref.run(inputs);
   KILN_REQUIRE_CUDA_DEVICE();
-  for (const char* graphs : {"1", "0"}) {
-    SCOPED_TRACE(std::string("KILN_CUDA_GRAPHS=") + graphs);
-    EnvVar profile("KILN_CUDA_PROFILE", "1"), use_graphs("KILN_CUDA_GRAPHS", graphs);
+  for (const bool graphs : {true, false}) {
+    SCOPED_TRACE(graphs ? "CUDA graphs" : "steps one by one");
+    SessionOptions o = cuda_options();
+    o.gpu.profile_nodes = true;
+    o.gpu.graphs = graphs;
     ::testing::internal::CaptureStderr();
     std::optional<Session> s;
     try {
-      s.emplace(model, cuda_options());
+      s.emplace(model, o);
     } catch (const std::exception& e) {
       ::testing::internal::GetCapturedStderr();
       FAIL() << "session creation failed: " << e.what();

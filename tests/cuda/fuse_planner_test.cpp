@@ -4,14 +4,14 @@
 // they move with the SM count and the shared memory.
 #include <gtest/gtest.h>
 
-#include "kernels/cuda/fuse_planner.hpp"
+#include "kernels/cuda/conv/fuse_planner.hpp"
 
 namespace kiln::cuda {
 namespace {
 
 // A depthwise 3x3 layer (pad 1) and 1x1 layers around it, batch n.
-ConvShape dw3x3(int n, int c, int hw, int stride) {
-  ConvShape s;
+ConvGeometry dw3x3(int n, int c, int hw, int stride) {
+  ConvGeometry s;
   s.N = n, s.C = c, s.K = c, s.H = s.W = hw, s.KH = s.KW = 3, s.sh = s.sw = stride;
   s.pt = s.pl = s.pb = s.pr = 1;
   s.group = c;
@@ -19,8 +19,8 @@ ConvShape dw3x3(int n, int c, int hw, int stride) {
   return s;
 }
 
-ConvShape pw(int n, int c, int k, int hw) {
-  ConvShape s;
+ConvGeometry pw(int n, int c, int k, int hw) {
+  ConvGeometry s;
   s.N = n, s.C = c, s.K = k, s.H = s.W = s.OH = s.OW = hw;
   return s;
 }
@@ -40,15 +40,15 @@ const std::vector<Block>& mobilenet_v2_blocks() {
 }
 
 TEST(FusePlanner, ApplicabilityNeedsADepthwiseAndA1x1OfMatchingShapes) {
-  const ConvShape dw = dw3x3(1, 32, 112, 1);
+  const ConvGeometry dw = dw3x3(1, 32, 112, 1);
   EXPECT_TRUE(dw_pw_applicable(dw, pw(1, 32, 16, 112)));
   EXPECT_FALSE(dw_pw_applicable(dw, pw(1, 16, 16, 112)));   // channel mismatch
   EXPECT_FALSE(dw_pw_applicable(dw, pw(1, 32, 16, 56)));    // spatial mismatch
-  ConvShape strided = pw(1, 32, 16, 112);
+  ConvGeometry strided = pw(1, 32, 16, 112);
   strided.sh = strided.sw = 2;
   strided.OH = strided.OW = 56;
   EXPECT_FALSE(dw_pw_applicable(dw, strided));  // a strided 1x1 is not a plain GEMM
-  ConvShape grouped = dw3x3(1, 32, 112, 1);
+  ConvGeometry grouped = dw3x3(1, 32, 112, 1);
   grouped.group = 16;  // two input channels per group: not depthwise
   EXPECT_FALSE(dw_pw_applicable(grouped, pw(1, 32, 16, 112)));
   EXPECT_TRUE(pw_dw_applicable(pw(1, 16, 96, 112), dw3x3(1, 96, 112, 2)));
@@ -59,8 +59,8 @@ TEST(FusePlanner, ChosenTilesFitTheSharedMemoryAndTheKernelLimits) {
   const DeviceModel d = h100_model();
   for (const Block& b : mobilenet_v2_blocks()) {
     for (int n : {1, 32}) {
-      const ConvShape e = pw(n, b.c, b.expanded, b.hw), dw = dw3x3(n, b.expanded, b.hw, b.stride);
-      const ConvShape p = pw(n, b.expanded, b.k, dw.OH);
+      const ConvGeometry e = pw(n, b.c, b.expanded, b.hw), dw = dw3x3(n, b.expanded, b.hw, b.stride);
+      const ConvGeometry p = pw(n, b.expanded, b.k, dw.OH);
       const DwPwPlan a = plan_dw_pw(dw, p, d);
       ASSERT_TRUE(a.applicable);
       EXPECT_LE(a.smem_bytes, d.smem_per_block);
@@ -85,7 +85,7 @@ TEST(FusePlanner, DecisionsFollowTheEstimatesAndBatchOneFusesMore) {
   for (int bi = 0; bi < 2; ++bi) {
     const int n = bi == 0 ? 1 : 32;
     for (const Block& b : mobilenet_v2_blocks()) {
-      const ConvShape dw = dw3x3(n, b.expanded, b.hw, b.stride);
+      const ConvGeometry dw = dw3x3(n, b.expanded, b.hw, b.stride);
       const DwPwPlan a = plan_dw_pw(dw, pw(n, b.expanded, b.k, dw.OH), d);
       const PwDwPlan c = plan_pw_dw(pw(n, b.c, b.expanded, b.hw), dw, d);
       EXPECT_EQ(a.fuse, a.fused.ms < a.separate.ms) << a.why;
@@ -104,8 +104,8 @@ TEST(FusePlanner, TheIntermediateIsWhatFusionSaves) {
   // reads the input once and never writes the depthwise output, so with the
   // same weight traffic it moves exactly the intermediate's write and read less.
   DeviceModel d = h100_model();
-  const ConvShape dw = dw3x3(8, 64, 8, 1);  // 8x8 pixels: a 64-pixel tile is one image
-  const ConvShape p = pw(8, 64, 32, 8);
+  const ConvGeometry dw = dw3x3(8, 64, 8, 1);  // 8x8 pixels: a 64-pixel tile is one image
+  const ConvGeometry p = pw(8, 64, 32, 8);
   const DwPwPlan plan = plan_dw_pw(dw, p, d);
   ASSERT_TRUE(plan.applicable);
   EXPECT_LT(plan.fused.bytes, plan.separate.bytes) << plan.why;
@@ -115,11 +115,11 @@ TEST(FusePlanner, SmallGridsPreferSmallTilesAndBigGridsBigOnes) {
   // 7x7 output at batch 1 has 49 pixels: the tile that keeps the 132 SMs
   // busy is the narrow one; at batch 32 and 112x112 the widest tiles win.
   const DeviceModel d = h100_model();
-  const ConvShape small = dw3x3(1, 960, 7, 1);
+  const ConvGeometry small = dw3x3(1, 960, 7, 1);
   const DwPwPlan s = plan_dw_pw(small, pw(1, 960, 320, 7), d);
   EXPECT_EQ(s.tile.tile_p, 32) << s.why;
   EXPECT_EQ(s.tile.tile_k, 32) << s.why;
-  const ConvShape big = dw3x3(32, 32, 112, 1);
+  const ConvGeometry big = dw3x3(32, 32, 112, 1);
   const DwPwPlan bg = plan_dw_pw(big, pw(32, 32, 16, 112), d);
   EXPECT_GE(bg.tile.tile_p, 64) << bg.why;
 }
@@ -129,15 +129,15 @@ TEST(FusePlanner, FewerSmsMakeTheNarrowTileLessAttractive) {
   // recomputation of the depthwise for every channel tile decides.
   DeviceModel few = h100_model();
   few.sm_count = 8;
-  const ConvShape dw = dw3x3(1, 960, 7, 1);
+  const ConvGeometry dw = dw3x3(1, 960, 7, 1);
   const DwPwPlan plan = plan_dw_pw(dw, pw(1, 960, 320, 7), few);
   EXPECT_GT(plan.tile.tile_k, 32) << plan.why;
 }
 
 TEST(FusePlanner, TinySharedMemoryRulesOutTilesOrFusionAltogether) {
   DeviceModel d = h100_model();
-  const ConvShape dw = dw3x3(1, 144, 56, 1);
-  const ConvShape e = pw(1, 24, 144, 56), p = pw(1, 144, 24, 56);
+  const ConvGeometry dw = dw3x3(1, 144, 56, 1);
+  const ConvGeometry e = pw(1, 24, 144, 56), p = pw(1, 144, 24, 56);
   d.smem_per_block = dw_pw_smem_bytes({32, 32});  // only the smallest dw->pw tile fits
   const DwPwPlan a = plan_dw_pw(dw, p, d);
   EXPECT_EQ(a.tile.tile_p, 32);
@@ -154,7 +154,7 @@ TEST(FusePlanner, PwDwRecomputesTheHaloSoHugeExpansionsAreNotFused) {
   // A 1x1 with many input channels in front of a strided 7x7 depthwise
   // recomputes the expensive pointwise on a wide halo: not worth fusing.
   const DeviceModel d = h100_model();
-  ConvShape dw = dw3x3(1, 1024, 28, 2);
+  ConvGeometry dw = dw3x3(1, 1024, 28, 2);
   dw.KH = dw.KW = 7;
   dw.pt = dw.pl = dw.pb = dw.pr = 3;
   dw.OH = dw.OW = 14;

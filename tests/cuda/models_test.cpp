@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "kernels/cuda/conv_algorithm.hpp"
+#include "kernels/cuda/conv/conv_algorithm.hpp"
 #include "tests/common/test_util.hpp"
 #include "tests/common/model_util.hpp"
 #include "tests/cuda/cuda_test_util.hpp"
@@ -72,16 +72,6 @@ TEST(CudaModelsDeterminism, SameBitsAcrossRunsAndSessions) {
   EXPECT_TRUE(same_bits(run(*model, cuda_options("heuristic", true), input), first)) << "second session";
 }
 
-// Scoped environment variable for the backend's switches.
-class EnvVar {
- public:
-  EnvVar(const char* name, const char* value) : name_(name) { setenv(name, value, 1); }
-  ~EnvVar() { unsetenv(name_); }
-
- private:
-  const char* name_;
-};
-
 TEST(CudaModelsGraph, ReplayEqualsStepByStepLaunches) {
   KILN_REQUIRE_CUDA_DEVICE();
   const Model* model = nullptr;
@@ -89,11 +79,9 @@ TEST(CudaModelsGraph, ReplayEqualsStepByStepLaunches) {
   std::string skip;
   if (!load("mobilenet_v2_1_0_224", &model, &input, &skip)) GTEST_SKIP() << skip;
   Session graphed(*model, cuda_options("heuristic", true));
-  std::vector<Tensor> eager;
-  {
-    EnvVar off("KILN_CUDA_GRAPHS", "0");
-    eager = run(*model, cuda_options("heuristic", true), input);
-  }
+  SessionOptions step_by_step = cuda_options("heuristic", true);
+  step_by_step.gpu.graphs = false;
+  const std::vector<Tensor> eager = run(*model, step_by_step, input);
   const auto g1 = graphed.run({input});
   EXPECT_TRUE(same_bits(g1, eager));
   // A replay with other inputs gives other outputs (the graph reads the new input).
@@ -111,8 +99,9 @@ TEST(CudaModelsGraph, ProfilingGivesPerNodeDeviceTimes) {
   Tensor input;
   std::string skip;
   if (!load("mobilenet_v2_1_0_224", &model, &input, &skip)) GTEST_SKIP() << skip;
-  EnvVar on("KILN_CUDA_PROFILE", "1");
-  Session s(*model, cuda_options());
+  SessionOptions o = cuda_options();
+  o.gpu.profile_nodes = true;
+  Session s(*model, o);
   s.run({input});
   double sum = 0;
   int timed_convs = 0;

@@ -1,5 +1,6 @@
-// Reference Transpose, Concat, Split, Slice, Pad, ReduceMean and Softmax.
-#include <cmath>
+// Reference Transpose, Concat, Split, Slice and Pad: hand-computed cases, then
+// random against naive.cpp.
+#include <algorithm>
 #include <limits>
 #include <random>
 
@@ -11,16 +12,12 @@
 namespace kiln::test {
 namespace {
 
-using O = OpType;
-using naive::make;
 constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
 constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
 
-std::vector<float> iota(int64_t n, float start = 0.0f) {
-  std::vector<float> v(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) v[static_cast<size_t>(i)] = start + static_cast<float>(i);
-  return v;
-}
+// The hand-computed cases here index from 0, so count from 0 (kernel_util's
+// iota starts at 1).
+std::vector<float> iota(int64_t n, float start = 0.0f) { return kiln::test::iota(n, start); }
 
 // ---- Transpose -----------------------------------------------------------------
 
@@ -224,64 +221,6 @@ TEST(PadKernel, RandomAgainstNaive) {
     ASSERT_TRUE(close_to(run_node(O::Pad, {x}, pad_attrs(pads, 0.25f)), naive::pad(x, pads, 0.25f), 0.0))
         << shape_to_string(s);
   }
-}
-
-// ---- ReduceMean --------------------------------------------------------------------
-
-TEST(ReduceMeanKernel, HandComputed) {
-  const Tensor x = make({2, 3}, {1, 2, 3, 4, 5, 6});
-  EXPECT_TRUE(values_are(run_node(O::ReduceMean, {x}, reduce_attrs({1}, true)), {2, 1}, {2, 5}));
-  EXPECT_TRUE(values_are(run_node(O::ReduceMean, {x}, reduce_attrs({0}, false)), {3}, {2.5f, 3.5f, 4.5f}));
-  EXPECT_TRUE(values_are(run_node(O::ReduceMean, {x}, reduce_attrs({}, false)), {}, {3.5f}));
-  EXPECT_TRUE(values_are(run_node(O::ReduceMean, {x}, reduce_attrs({0, 1}, true)), {1, 1}, {3.5f}));
-}
-
-TEST(ReduceMeanKernel, RandomAgainstNaive) {
-  const Tensor x = random_tensor({3, 4, 5, 2}, 55);
-  for (const auto& axes : std::vector<std::vector<int32_t>>{{0}, {1}, {3}, {1, 2}, {0, 3}, {0, 1, 2, 3}, {}})
-    for (bool keep : {true, false})
-      EXPECT_TRUE(close_to(run_node(O::ReduceMean, {x}, reduce_attrs(axes, keep)), naive::reduce_mean(x, axes, keep),
-                           1e-6))
-          << "axes " << axes.size() << " keepdims " << keep;
-}
-
-// ---- Softmax -----------------------------------------------------------------------
-
-TEST(SoftmaxKernel, SingleAxis) {
-  const Tensor y = run_node(O::Softmax, {make({2, 3}, {1, 2, 3, 1, 1, 1})}, softmax_attrs(1));
-  EXPECT_TRUE(values_are(y, {2, 3}, {0.0900305732f, 0.244728471f, 0.665240956f, 1.0f / 3, 1.0f / 3, 1.0f / 3}, 1e-6f));
-  // Along axis 0: column j is normalised over the rows.
-  const float ln3 = std::log(3.0f);
-  const Tensor z = run_node(O::Softmax, {make({2, 2}, {0, 0, ln3, 0})}, softmax_attrs(0));
-  EXPECT_TRUE(values_are(z, {2, 2}, {0.25f, 0.5f, 0.75f, 0.5f}, 1e-6f));
-}
-
-TEST(SoftmaxKernel, AxisAloneVersusTrailingAxes) {
-  const float ln5 = std::log(5.0f);
-  const Tensor x = make({2, 2, 2}, {0, 0, 0, ln5, 1, 1, 1, 1});
-  // Jointly over axes 1 and 2 (opset < 13): each batch of four sums to one.
-  EXPECT_TRUE(values_are(run_node(O::Softmax, {x}, softmax_attrs(1, true)), {2, 2, 2},
-                         {0.125f, 0.125f, 0.125f, 0.625f, 0.25f, 0.25f, 0.25f, 0.25f}, 1e-6f));
-  // Along axis 1 only: pairs (x[b][0][k], x[b][1][k]).
-  EXPECT_TRUE(values_are(run_node(O::Softmax, {x}, softmax_attrs(1, false)), {2, 2, 2},
-                         {0.5f, 1.0f / 6, 0.5f, 5.0f / 6, 0.5f, 0.5f, 0.5f, 0.5f}, 1e-6f));
-  // The last axis: both modes agree.
-  EXPECT_TRUE(values_are(run_node(O::Softmax, {x}, softmax_attrs(2, true)), {2, 2, 2},
-                         {0.5f, 0.5f, 1.0f / 6, 5.0f / 6, 0.5f, 0.5f, 0.5f, 0.5f}, 1e-6f));
-}
-
-TEST(SoftmaxKernel, LargeValuesDoNotOverflow) {
-  EXPECT_TRUE(values_are(run_node(O::Softmax, {make({1, 2}, {1000, 1001})}, softmax_attrs(1)), {1, 2},
-                         {0.268941421f, 0.731058579f}, 1e-6f));
-}
-
-TEST(SoftmaxKernel, RandomAgainstNaive) {
-  const Tensor x = random_tensor({3, 4, 5, 2}, 66, -5.0f, 5.0f);
-  for (int32_t axis = 0; axis < 4; ++axis)
-    for (bool trailing : {false, true})
-      EXPECT_TRUE(close_to(run_node(O::Softmax, {x}, softmax_attrs(axis, trailing)), naive::softmax(x, axis, trailing),
-                           1e-6))
-          << "axis " << axis << " trailing " << trailing;
 }
 
 }  // namespace

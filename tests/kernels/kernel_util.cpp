@@ -4,8 +4,19 @@
 
 #include "tests/common/graph_builder.hpp"
 #include "tests/common/test_util.hpp"
+#include "tests/kernels/naive.hpp"
 
 namespace kiln::test {
+
+std::vector<float> iota(int64_t n, float start, float step) {
+  std::vector<float> v(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) v[static_cast<size_t>(i)] = start + step * static_cast<float>(i);
+  return v;
+}
+
+std::vector<int32_t> i32(const std::vector<int64_t>& v) { return {v.begin(), v.end()}; }
+
+Tensor vec(const std::vector<float>& v) { return naive::make({static_cast<int64_t>(v.size())}, v); }
 
 std::vector<Tensor> run_node_n(OpType op, const std::vector<Tensor>& inputs, fb::AttributesUnion attrs,
                                size_t n_outputs) {

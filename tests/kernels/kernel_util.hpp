@@ -1,13 +1,32 @@
 #pragma once
-// Helpers for the kernel tests: run one node on the reference backend, and
-// compare a result against hand-written values.
+// Helpers for the kernel tests: build small inputs, run one node on the
+// reference backend, and compare a result against hand-written values.
+#include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "engine/core/graph.hpp"
 #include "gtest/gtest.h"
 #include "kiln/kiln.hpp"
+#include "tests/kernels/naive.hpp"
 
 namespace kiln::test {
+
+// Shorthand that the kernel tests share.
+using O = OpType;
+using K = fb::ActivationKind;
+using naive::make;
+
+inline constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+inline constexpr float kInf = std::numeric_limits<float>::infinity();
+
+// n values from `start`, `step` apart: 1..n by default, like the hand-computed
+// cases' inputs.
+std::vector<float> iota(int64_t n, float start = 1.0f, float step = 1.0f);
+// The naive formulas take int64 parameters, the attribute tables int32.
+std::vector<int32_t> i32(const std::vector<int64_t>& v);
+// A 1-D tensor holding `v`.
+Tensor vec(const std::vector<float>& v);
 
 // Runs a one-node graph whose inputs are all graph inputs (so they travel
 // through the session's arena like any activation) and returns its outputs.

@@ -1,7 +1,8 @@
 // The selection plumbing the backends share (engine/runtime/algorithm_selection):
-// the mode string and its error messages, the tuning-cache file (load, append,
-// round trip through a second instance, the layouts the CPU, Vulkan and CUDA
-// backends write, the warning for an unwritable file) and the cheapest loop.
+// the mode string and its error messages (parsed once, by the session), the
+// tuning-cache file (load, append, round trip through a second instance, the
+// layouts the CPU, Vulkan and CUDA backends write, an older format ignored and
+// rewritten, the warning for an unwritable file) and the cheapest loop.
 #include "engine/runtime/algorithm_selection.hpp"
 
 #include <gmock/gmock.h>
@@ -12,6 +13,8 @@
 #include <sstream>
 
 #include "kiln/error.hpp"
+#include "kiln/kiln.hpp"
+#include "tests/common/graph_builder.hpp"
 #include "tests/common/test_util.hpp"
 
 namespace kiln::test {
@@ -22,16 +25,15 @@ namespace fs = std::filesystem;
 
 const std::vector<std::string> kNames = {"gemm", "direct", "fused"};
 
-SelectionMode parse(const std::string& algorithm, bool deterministic = false, std::string_view backend = {}) {
-  BackendOptions o;
-  o.algorithm = algorithm;
-  o.deterministic = deterministic;
-  return parse_selection_mode(o, kNames, backend);
+SelectionMode parse(const std::string& algorithm, bool deterministic = false, std::string_view backend = "cpu",
+                    const std::vector<std::string>& names = kNames) {
+  return parse_selection_mode(algorithm, deterministic, names, backend);
 }
 
-std::string error_of(const std::string& algorithm, bool deterministic = false, std::string_view backend = {}) {
+std::string error_of(const std::string& algorithm, bool deterministic = false, std::string_view backend = "cpu",
+                     const std::vector<std::string>& names = kNames) {
   try {
-    parse(algorithm, deterministic, backend);
+    parse(algorithm, deterministic, backend, names);
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);
     return e.what();
@@ -61,10 +63,11 @@ TEST(SelectionModeTest, ParsesTheThreeModes) {
 }
 
 TEST(SelectionModeTest, ErrorsListTheAlgorithms) {
-  EXPECT_EQ(error_of("fixed:winograd"), "unknown convolution algorithm 'winograd' (available: gemm, direct, fused)");
+  EXPECT_EQ(error_of("fixed:winograd"),
+            "unknown convolution algorithm 'winograd' for backend cpu (available: gemm, direct, fused)");
   EXPECT_EQ(error_of("fixed:winograd", false, "vulkan"),
             "unknown convolution algorithm 'winograd' for backend vulkan (available: gemm, direct, fused)");
-  EXPECT_EQ(error_of("fixed:"), "unknown convolution algorithm '' (available: gemm, direct, fused)");
+  EXPECT_EQ(error_of("fixed:"), "unknown convolution algorithm '' for backend cpu (available: gemm, direct, fused)");
   EXPECT_EQ(error_of("fastest"),
             "unknown algorithm mode 'fastest' (expected heuristic, tune or fixed:NAME with NAME one of gemm, direct, "
             "fused)");
@@ -73,6 +76,37 @@ TEST(SelectionModeTest, ErrorsListTheAlgorithms) {
             "fused)");
   EXPECT_THAT(error_of("tune", true), HasSubstr("it cannot be combined with deterministic mode"));
   EXPECT_THAT(error_of("tune", true), HasSubstr("--algorithm tune picks algorithms by timing"));
+}
+
+// A backend with one way to run each layer (the reference) takes heuristic
+// and tune (nothing to choose: no effect) and refuses fixed:NAME by name.
+TEST(SelectionModeTest, BackendWithoutAlgorithmsRefusesFixed) {
+  EXPECT_TRUE(parse("heuristic", false, "reference", {}).heuristic());
+  EXPECT_TRUE(parse("tune", false, "reference", {}).tune());
+  EXPECT_EQ(error_of("fixed:direct", false, "reference", {}),
+            "backend reference has one way to run each layer; --algorithm fixed:direct is for backends with a "
+            "choice (cpu, vulkan, cuda)");
+  EXPECT_EQ(error_of("fastest", false, "reference", {}),
+            "unknown algorithm mode 'fastest' (expected heuristic, tune or fixed:NAME)");
+}
+
+// The session parses the mode once, against the backend's own names.
+TEST(SelectionModeTest, TheSessionParsesOnceAgainstTheBackendsNames) {
+  GraphBuilder b;
+  const TensorId x = b.input("x", {1, 2, 5, 5});
+  b.output(b.node(OpType::Conv, {x, b.random_constant("w", {3, 2, 3, 3}, 1)}, conv_attrs({3, 3})));
+  const Model model(std::make_shared<Graph>(b.build()));
+  SessionOptions o;
+  o.backend = "reference";
+  o.algorithm = "fixed:direct";
+  try {
+    Session s(model, o);
+    ADD_FAILURE() << "fixed:direct was accepted by the reference backend";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("backend reference has one way to run each layer"));
+  }
+  o.algorithm = "heuristic";
+  EXPECT_NO_THROW(Session(model, o));
 }
 
 TEST(TuningCacheTest, DefaultPathFollowsXdgThenHome) {
@@ -102,9 +136,10 @@ TEST(TuningCacheTest, AppendsCreatesTheDirectoryAndRoundTrips) {
     ASSERT_NE(cache.find({"sig", "2", "N1 H8", "0"}), nullptr);
     EXPECT_EQ(*cache.find({"sig", "2", "N1 H8", "0"}), "gemm");
   }
-  // The exact bytes the backends wrote before the shared cache: key fields,
-  // value and milliseconds with four decimals, tab-separated.
-  EXPECT_EQ(read(path), "sig\t2\tN1 H8\t0\tgemm\t1.2346\nsig\t2\tchain:a|b|-\t0\tfused\t0.5000\n");
+  // The format line, then key fields, value and milliseconds with four
+  // decimals, tab-separated.
+  EXPECT_EQ(read(path), "# kiln tuning cache, format 2\nsig\t2\tN1 H8\t0\tgemm\t1.2346\n"
+                        "sig\t2\tchain:a|b|-\t0\tfused\t0.5000\n");
   TuningCache again(path, 4);
   ASSERT_NE(again.find({"sig", "2", "N1 H8", "0"}), nullptr);
   EXPECT_EQ(*again.find({"sig", "2", "N1 H8", "0"}), "gemm");
@@ -115,7 +150,8 @@ TEST(TuningCacheTest, AppendsCreatesTheDirectoryAndRoundTrips) {
 
 TEST(TuningCacheTest, ReadsEachBackendsExistingLayout) {
   TempPath file("kiln_tuning_layouts", ".tsv");
-  std::ofstream(file.str()) << "# comment\tx\ty\tz\tw\n"
+  std::ofstream(file.str()) << "# kiln tuning cache, format 2\n"
+                            << "# comment\tx\ty\tz\tw\n"
                             << "\n"
                             << "AMD EPYC avx2\t4\tN1 H56 W56 C64 K64 k3x3 s1x1 d1x1 p1,1,1,1 g1\t1\twinograd\t0.8000\n"
                             << "too\tfew\n"
@@ -133,6 +169,29 @@ TEST(TuningCacheTest, ReadsEachBackendsExistingLayout) {
   ASSERT_NE(cuda.find({"dev", "N1 C3"}), nullptr);
   EXPECT_EQ(*cuda.find({"dev", "N1 C3"}), "gemm1x1");
   EXPECT_EQ(cuda.find({"too", "few"}), nullptr);  // no value field
+}
+
+// Keys changed with the shared ConvGeometry (format 2): a file an older Kiln
+// wrote (no format line) is ignored with one line on stderr, never misread,
+// and replaced by the first record.
+TEST(TuningCacheTest, AnOlderFormatIsIgnoredWithANoteAndRewritten) {
+  TempPath file("kiln_tuning_old", ".tsv");
+  std::ofstream(file.str()) << "dev\tN1 H56 W56 C64 K64 k3x3 s1x1 d1x1 p1,1,1,1 g1\twinograd\t0.8000\n";
+  ::testing::internal::CaptureStderr();
+  TuningCache cache(file.str(), 2);
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(err, "note: ignoring the tuning cache " + file.str() +
+                     ": an older Kiln wrote it with other layer keys; it will be rewritten\n");
+  EXPECT_EQ(cache.find({"dev", "N1 H56 W56 C64 K64 k3x3 s1x1 d1x1 p1,1,1,1 g1"}), nullptr);
+  cache.record({"dev", "N1 C64 H56"}, "direct", 1.0);
+  cache.record({"dev", "N1 C64 H28"}, "gemm", 2.0);
+  EXPECT_EQ(read(file.str()), "# kiln tuning cache, format 2\ndev\tN1 C64 H56\tdirect\t1.0000\n"
+                              "dev\tN1 C64 H28\tgemm\t2.0000\n");
+  ::testing::internal::CaptureStderr();
+  const TuningCache again(file.str(), 2);
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+  ASSERT_NE(again.find({"dev", "N1 C64 H56"}), nullptr);
+  EXPECT_EQ(*again.find({"dev", "N1 C64 H56"}), "direct");
 }
 
 TEST(TuningCacheTest, MissingFileIsEmpty) {

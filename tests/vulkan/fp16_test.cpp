@@ -1,9 +1,11 @@
-// --fp16-storage (SessionOptions::fp16_storage) on backend "vulkan": the host
+// --fp16-storage (GpuOptions::fp16_storage) on backend "vulkan": the host
 // float16 conversions, the halved memory report, the refusals (host backends,
 // a device without storageBuffer16BitAccess, constants beyond float16's
 // range), and real models end to end against the reference backend with the
-// same top-1 class. Every op and shader in float16 storage is checked by
-// kiln_vulkan_fp16_ops_test (ops_test.cpp built a second time).
+// same top-1 class. Every op in float16 storage is checked by the generic
+// harness (tests/backends, configuration vulkan_fp16), every forced
+// convolution algorithm by kiln_vulkan_fp16_ops_test (ops_test.cpp built a
+// second time).
 // Without a Vulkan device every test that needs one is skipped, saying why.
 #include <fmt/format.h>
 
@@ -26,7 +28,7 @@ using O = OpType;
 
 SessionOptions fp16_options(const std::string& algorithm = "heuristic") {
   SessionOptions o = vulkan_options(algorithm);
-  o.fp16_storage = true;
+  o.gpu.fp16_storage = true;
   return o;
 }
 
@@ -105,7 +107,7 @@ TEST(VulkanFp16, HostBackendsRefuseIt) {
   for (const char* backend : {"cpu", "reference"}) {
     SessionOptions o;
     o.backend = backend;
-    o.fp16_storage = true;
+    o.gpu.fp16_storage = true;
     try {
       Session s(model, o);
       ADD_FAILURE() << backend << " accepted fp16_storage";

@@ -23,7 +23,7 @@ SessionOptions vulkan_options(const std::string& algorithm) {
   o.backend = "vulkan";
   o.algorithm = algorithm;
 #ifdef KILN_VULKAN_TEST_FP16_STORAGE
-  o.fp16_storage = true;
+  o.gpu.fp16_storage = true;
 #endif
   return o;
 }

@@ -19,7 +19,7 @@ class EnergyMeter {
 };
 
 struct EnergyMeterOptions {
-  std::string backend = "cpu";  // GPU backends (cuda, vulkan) use NVML, host backends RAPL
+  std::string backend = "cpu";  // backends with a GPU device use NVML, host backends RAPL (Backend::energy_source)
   int device = 0;               // NVML device index (NVML counts in PCI bus order)
   // Overridable for tests; the environment variables KILN_POWERCAP_ROOT and
   // KILN_NVML_LIBRARY override these defaults too.

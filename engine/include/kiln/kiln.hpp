@@ -102,21 +102,44 @@ class Model {
   std::shared_ptr<const Graph> graph_;
 };
 
+// Settings only the CPU backend reads.
+struct CpuOptions {
+  // Highest instruction set the kernels may use: "" (the best this CPU has),
+  // or e.g. "avx512", "avx2", "generic".
+  std::string isa;
+  // Per-core L2 size the fused-chain cost model assumes; empty = read it from
+  // sysfs (1 MiB when unknown). 0 makes every intermediate count as memory
+  // traffic, so that even small chains fuse (tests use it).
+  std::optional<size_t> l2_bytes;
+};
+
+// Settings of the GPU backends (vulkan, cuda); host backends ignore them.
+struct GpuOptions {
+  int device = 0;  // index into list_devices(backend)
+  // Store activations and weights as float16; arithmetic stays float32,
+  // inputs and outputs stay float32 at the API. Vulkan only: other backends
+  // refuse it (kiln::Error, InvalidArgument).
+  bool fp16_storage = false;
+  // CUDA: replay the whole run as one CUDA graph (false: launch the steps one by one).
+  bool graphs = true;
+  // CUDA: record an event after every step so that profile() has per-node
+  // device times (about a microsecond per node per run); otherwise node times
+  // are 0 and only device_time_ms() is measured.
+  bool profile_nodes = false;
+};
+
 struct SessionOptions {
   std::string backend = "reference";
   int threads = 1;
-  std::string algorithm = "heuristic";  // heuristic | tune | fixed:<name>
+  // Convolution algorithm choice: "heuristic" (lowest cost estimate), "tune"
+  // (time the candidates, remember the winner) or "fixed:NAME". Checked once
+  // against the backend's algorithms when the session is created.
+  std::string algorithm = "heuristic";
   bool deterministic = false;
-  int device = 0;
-  // Highest instruction set a CPU backend may use: "" (the best this CPU has),
-  // or e.g. "avx512", "avx2", "generic".
-  std::string isa;
   // Where `tune` stores and finds its measurements ("" = the default cache file).
   std::string tuning_cache;
-  // Store activations and weights as float16 on devices that support it;
-  // arithmetic stays float32, inputs and outputs stay float32 at the API.
-  // Vulkan only: other backends refuse it (kiln::Error, InvalidArgument).
-  bool fp16_storage = false;
+  CpuOptions cpu;
+  GpuOptions gpu;
 };
 
 struct NodeProfile {

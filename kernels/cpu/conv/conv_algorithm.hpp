@@ -9,27 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "engine/core/conv_geometry.hpp"
 #include "kernels/cpu/simd/simd_kernels.hpp"
 #include "kernels/cpu/thread_pool.hpp"
 
 namespace kiln::cpu {
-
-struct ConvShape {
-  int N = 1, H = 1, W = 1, C = 1;  // input
-  int OH = 1, OW = 1, K = 1;       // output
-  int KH = 1, KW = 1, sh = 1, sw = 1, dh = 1, dw = 1;
-  int pt = 0, pl = 0, pb = 0, pr = 0;
-  int group = 1;
-
-  int cin_per_group() const { return C / group; }
-  int cout_per_group() const { return K / group; }
-  bool depthwise() const { return group == C && group == K; }
-  bool pointwise() const { return KH == 1 && KW == 1 && pt == 0 && pl == 0 && pb == 0 && pr == 0; }
-  int64_t macs() const;
-  int64_t output_pixels() const { return int64_t{N} * OH * OW; }
-  // "N1 H56 W56 C64 K64 k3x3 s1x1 d1x1 p1,1,1,1 g1": the tuning-cache key.
-  std::string key() const;
-};
 
 // What the machine can do, for the cost estimates.
 struct MachineModel {
@@ -60,7 +44,7 @@ class ConvKernel {
 };
 
 struct ConvLayer {
-  ConvShape shape;
+  ConvGeometry shape;
   const float* weights;  // ONNX order [K][C/group][KH][KW]
   const float* bias;     // [K] or null
   Activation act;
@@ -72,9 +56,9 @@ class ConvAlgorithm {
  public:
   virtual ~ConvAlgorithm() = default;
   virtual const char* name() const = 0;
-  virtual bool applicable(const ConvShape& s) const = 0;
+  virtual bool applicable(const ConvGeometry& s) const = 0;
   // Estimated milliseconds per run; only compared between algorithms.
-  virtual double cost_ms(const ConvShape& s, const MachineModel& m) const = 0;
+  virtual double cost_ms(const ConvGeometry& s, const MachineModel& m) const = 0;
   virtual std::unique_ptr<ConvKernel> prepare(const ConvLayer& layer) const = 0;
   // Whether run() honours ConvRun::residual (a following Add fused in).
   virtual bool fuses_residual() const { return true; }

@@ -12,7 +12,7 @@ namespace kiln::cpu {
 
 // ONNX weight w[k][c][kh][kw] of a layer (c within the group).
 inline float onnx_weight(const ConvLayer& l, int k, int c, int kh, int kw) {
-  const ConvShape& s = l.shape;
+  const ConvGeometry& s = l.shape;
   return l.weights[((static_cast<size_t>(k) * s.cin_per_group() + c) * s.KH + kh) * s.KW + kw];
 }
 
@@ -79,7 +79,7 @@ inline int panels_per_task(const SimdKernels& k, int panels) {
 // first channel.
 template <class RowPtr>
 void run_grouped_gemm(const ConvLayer& l, const ConvRun& r, const std::vector<PackedB>& b, int nseg, RowPtr&& row_ptr) {
-  const ConvShape& s = l.shape;
+  const ConvGeometry& s = l.shape;
   const SimdKernels& kern = *l.simd;
   const int cg = s.cin_per_group(), kg = s.cout_per_group();
   const int64_t M = s.output_pixels();
@@ -111,7 +111,7 @@ void run_grouped_gemm(const ConvLayer& l, const ConvRun& r, const std::vector<Pa
 std::string human_bytes(size_t bytes);
 
 // Sustained FLOP rate of a fraction `efficiency` of the machine's peak, in ms.
-inline double compute_ms(const ConvShape& s, const MachineModel& m, double efficiency) {
+inline double compute_ms(const ConvGeometry& s, const MachineModel& m, double efficiency) {
   return 2.0 * static_cast<double>(s.macs()) / (m.gflops_per_thread * m.threads * efficiency * 1e6);
 }
 inline double memory_ms(double bytes, const MachineModel& m) { return bytes / (m.bandwidth_gbs * m.threads * 1e6); }

@@ -40,15 +40,15 @@ class DepthwiseKernel final : public ConvKernel {
 
  private:
   ConvLayer l_;
-  ConvShape s_;
+  ConvGeometry s_;
   std::vector<float> w_;
 };
 
 class Depthwise final : public ConvAlgorithm {
  public:
   const char* name() const override { return "depthwise"; }
-  bool applicable(const ConvShape& s) const override { return s.depthwise(); }
-  double cost_ms(const ConvShape& s, const MachineModel& m) const override {
+  bool applicable(const ConvGeometry& s) const override { return s.is_depthwise(); }
+  double cost_ms(const ConvGeometry& s, const MachineModel& m) const override {
     const double bytes = 4.0 * (static_cast<double>(s.N) * s.H * s.W * s.C + static_cast<double>(s.output_pixels()) * s.K);
     return compute_ms(s, m, 0.35) + memory_ms(bytes, m);
   }

@@ -32,7 +32,7 @@ class DirectKernel final : public ConvKernel {
 
  private:
   ConvLayer l_;
-  ConvShape s_;
+  ConvGeometry s_;
   std::vector<PackedB> b_;
   std::vector<float> zeros_;
 };
@@ -40,8 +40,8 @@ class DirectKernel final : public ConvKernel {
 class Direct final : public ConvAlgorithm {
  public:
   const char* name() const override { return "direct"; }
-  bool applicable(const ConvShape&) const override { return true; }
-  double cost_ms(const ConvShape& s, const MachineModel& m) const override {
+  bool applicable(const ConvGeometry&) const override { return true; }
+  double cost_ms(const ConvGeometry& s, const MachineModel& m) const override {
     // Short per-tap runs (few channels per group) leave the FMA units idle
     // while row addresses are computed.
     const double per_tap = std::min(1.0, s.cin_per_group() / 64.0);

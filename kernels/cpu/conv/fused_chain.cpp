@@ -7,7 +7,7 @@
 namespace kiln::cpu {
 namespace {
 
-bool plain_pointwise(const ConvShape& s) { return s.pointwise() && s.sh == 1 && s.sw == 1 && s.group == 1; }
+bool plain_pointwise(const ConvGeometry& s) { return s.is_pointwise_stride1() && s.is_dense(); }
 
 class ChainKernel final : public ConvKernel {
  public:
@@ -141,7 +141,7 @@ class ChainKernel final : public ConvKernel {
   }
 
   ChainLayers c_;
-  ConvShape d_;
+  ConvGeometry d_;
   std::vector<float> dw_w_;
   PackedB expand_b_, project_b_;
   int span_ = 1;
@@ -152,22 +152,22 @@ class ChainKernel final : public ConvKernel {
 }  // namespace
 
 bool chain_applicable(const ChainLayers& c) {
-  const ConvShape& d = c.depthwise.shape;
+  const ConvGeometry& d = c.depthwise.shape;
   // The ring assumes consecutive input rows (unit vertical dilation).
-  if (!d.depthwise() || d.dh != 1) return false;
+  if (!d.is_depthwise() || d.dh != 1) return false;
   if (c.expand) {
-    const ConvShape& e = c.expand->shape;
+    const ConvGeometry& e = c.expand->shape;
     if (!plain_pointwise(e) || e.K != d.C || e.OH != d.H || e.OW != d.W || e.N != d.N) return false;
   }
   if (c.project) {
-    const ConvShape& p = c.project->shape;
+    const ConvGeometry& p = c.project->shape;
     if (!plain_pointwise(p) || p.C != d.K || p.H != d.OH || p.W != d.OW || p.N != d.N) return false;
   }
   return c.expand || c.project;
 }
 
 ChainCost chain_cost(const ChainLayers& c, double separate_compute_ms, const MachineModel& m) {
-  const ConvShape& d = c.depthwise.shape;
+  const ConvGeometry& d = c.depthwise.shape;
   ChainCost cost;
   // Intermediates written by one layer and read back by the next.
   if (c.expand) cost.intermediate_bytes += 4.0 * d.N * d.H * d.W * d.C;

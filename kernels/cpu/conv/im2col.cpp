@@ -73,7 +73,7 @@ class Im2colKernel final : public ConvKernel {
 
  private:
   ConvLayer l_;
-  ConvShape s_;
+  ConvGeometry s_;
   int k_total_;
   int rows_;
   PackedB b_;
@@ -83,8 +83,8 @@ class Im2colKernel final : public ConvKernel {
 class Im2col final : public ConvAlgorithm {
  public:
   const char* name() const override { return "im2col"; }
-  bool applicable(const ConvShape& s) const override { return s.group == 1; }
-  double cost_ms(const ConvShape& s, const MachineModel& m) const override {
+  bool applicable(const ConvGeometry& s) const override { return s.group == 1; }
+  double cost_ms(const ConvGeometry& s, const MachineModel& m) const override {
     const double copied = 4.0 * static_cast<double>(s.output_pixels()) * s.KH * s.KW * s.C;
     return compute_ms(s, m, 0.75) + memory_ms(2 * copied, m);
   }

@@ -81,7 +81,7 @@ class Im2winKernel final : public ConvKernel {
   // rows, so narrow layers (7×7: 7 pixels a row) whose weights exceed L2 take
   // several rows at once — one row at a time re-read ResNet-50's 9 MiB
   // layer4 weights from L3 for every output row. Bounded by 512 KiB of windows.
-  static int output_rows_per_task(const ConvShape& s, size_t window_floats, const PackedB& b) {
+  static int output_rows_per_task(const ConvGeometry& s, size_t window_floats, const PackedB& b) {
     if (b.bytes() <= 512 * 1024) return 1;
     const int want = (64 + s.OW - 1) / s.OW;  // about 64 GEMM rows
     const int by_memory = static_cast<int>(std::max<size_t>(1, (512 * 1024 / sizeof(float)) / window_floats));
@@ -119,7 +119,7 @@ class Im2winKernel final : public ConvKernel {
   }
 
   ConvLayer l_;
-  ConvShape s_;
+  ConvGeometry s_;
   int padded_w_;
   size_t window_floats_;
   PackedB b_;
@@ -130,8 +130,8 @@ class Im2winKernel final : public ConvKernel {
 class Im2win final : public ConvAlgorithm {
  public:
   const char* name() const override { return "im2win"; }
-  bool applicable(const ConvShape& s) const override { return s.group == 1 && !s.pointwise(); }
-  double cost_ms(const ConvShape& s, const MachineModel& m) const override {
+  bool applicable(const ConvGeometry& s) const override { return s.group == 1 && !s.is_pointwise(); }
+  double cost_ms(const ConvGeometry& s, const MachineModel& m) const override {
     const double copied = 4.0 * s.N * s.OH * static_cast<double>(s.W + s.pl + s.pr) * s.KH * s.C;
     return compute_ms(s, m, 0.75) + memory_ms(2 * copied, m);
   }

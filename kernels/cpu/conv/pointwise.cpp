@@ -26,15 +26,15 @@ class PointwiseKernel final : public ConvKernel {
 
  private:
   ConvLayer l_;
-  ConvShape s_;
+  ConvGeometry s_;
   std::vector<PackedB> b_;
 };
 
 class Pointwise final : public ConvAlgorithm {
  public:
   const char* name() const override { return "gemm1x1"; }
-  bool applicable(const ConvShape& s) const override { return s.pointwise(); }
-  double cost_ms(const ConvShape& s, const MachineModel& m) const override {
+  bool applicable(const ConvGeometry& s) const override { return s.is_pointwise(); }
+  double cost_ms(const ConvGeometry& s, const MachineModel& m) const override {
     // Reads the input in place: no traffic beyond what every algorithm has.
     return compute_ms(s, m, 0.8);
   }

@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include "engine/runtime/algorithm_selection.hpp"
 #include "kernels/cpu/conv/conv_common.hpp"
 
 namespace kiln::cpu {
@@ -18,20 +19,7 @@ const std::vector<const ConvAlgorithm*>& conv_algorithms() {
   return all;
 }
 
-const ConvAlgorithm* find_conv_algorithm(const std::string& name) {
-  for (const ConvAlgorithm* a : conv_algorithms())
-    if (name == a->name()) return a;
-  return nullptr;
-}
-
-int64_t ConvShape::macs() const {
-  return output_pixels() * K * static_cast<int64_t>(cin_per_group()) * KH * KW;
-}
-
-std::string ConvShape::key() const {
-  return fmt::format("N{} H{} W{} C{} K{} k{}x{} s{}x{} d{}x{} p{},{},{},{} g{}", N, H, W, C, K, KH, KW, sh, sw, dh, dw,
-                     pt, pl, pb, pr, group);
-}
+const ConvAlgorithm* find_conv_algorithm(const std::string& name) { return find_by_name(conv_algorithms(), name); }
 
 std::string human_bytes(size_t bytes) {
   if (bytes >= (size_t{1} << 20)) return fmt::format("{:.2f} MiB", static_cast<double>(bytes) / (1 << 20));

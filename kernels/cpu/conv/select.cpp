@@ -13,19 +13,13 @@ namespace kiln::cpu {
 
 namespace {
 
-std::vector<std::string> algorithm_names() {
-  std::vector<std::string> names;
-  for (const ConvAlgorithm* a : conv_algorithms()) names.emplace_back(a->name());
-  return names;
-}
-
-bool usable(const ConvAlgorithm* a, const ConvShape& s, bool residual) {
+bool usable(const ConvAlgorithm* a, const ConvGeometry& s, bool residual) {
   return a->applicable(s) && (!residual || a->fuses_residual());
 }
 
 // Best of three runs after a warm-up, on random input of `in`'s input shape
 // into `out`'s output shape.
-double time_kernel(const ConvKernel& kernel, const ConvShape& in, const ConvShape& out, bool residual, ThreadPool& pool) {
+double time_kernel(const ConvKernel& kernel, const ConvGeometry& in, const ConvGeometry& out, bool residual, ThreadPool& pool) {
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> dist(-1.f, 1.f);
   std::vector<float> x(static_cast<size_t>(in.N) * in.H * in.W * in.C), y(static_cast<size_t>(out.output_pixels()) * out.K);
@@ -43,11 +37,11 @@ double time_kernel(const ConvKernel& kernel, const ConvShape& in, const ConvShap
   return ms;
 }
 
-// The L2 size per core: $KILN_CPU_L2_BYTES when set (for machines whose sysfs
-// is wrong or missing, and for tests that need the cost model to see every
-// intermediate as spilled), else CPU 0's from sysfs ("1024K"), else -1.
-double l2_cache_bytes() {
-  if (const char* env = std::getenv("KILN_CPU_L2_BYTES"); env && *env) return std::atof(env);
+// The L2 size per core: CpuOptions::l2_bytes when set (for machines whose
+// sysfs is wrong or missing, and for tests that need the cost model to see
+// every intermediate as spilled), else CPU 0's from sysfs ("1024K"), else -1.
+double l2_cache_bytes(const CpuOptions& options) {
+  if (options.l2_bytes) return static_cast<double>(*options.l2_bytes);
   std::ifstream in("/sys/devices/system/cpu/cpu0/cache/index2/size");
   std::string text;
   if (!(in >> text) || text.empty()) return -1;
@@ -59,17 +53,19 @@ double l2_cache_bytes() {
 
 }  // namespace
 
+std::vector<std::string> algorithm_names() { return names_of(conv_algorithms()); }
+
 ConvSelector::ConvSelector(const BackendOptions& options, Isa isa) {
   // Sustained per-thread FMA rates of the kernels at each level (measured
   // orders of magnitude; only their ratios between algorithms matter).
   machine_.gflops_per_thread = isa == Isa::Avx512 ? 110 : isa == Isa::Avx2 ? 60 : 20;
   machine_.bandwidth_gbs = 25;
-  if (const double l2 = l2_cache_bytes(); l2 >= 0) machine_.l2_bytes = l2;
+  if (const double l2 = l2_cache_bytes(options.cpu); l2 >= 0) machine_.l2_bytes = l2;
   // Deterministic mode must choose the same algorithms for any thread count,
   // so its estimates assume one thread.
   machine_.threads = options.deterministic ? 1 : options.threads;
   signature_ = cpu_signature(isa);
-  mode_ = parse_selection_mode(options, algorithm_names());
+  mode_ = options.selection;
   if (mode_.fixed()) fixed_ = find_conv_algorithm(mode_.fixed_name);
   // Key: CPU signature, threads, shape, residual (4 fields, then the algorithm or chain verdict).
   if (mode_.tune()) cache_.emplace(TuningCache::path_for(options, "cpu"), 4);
@@ -79,7 +75,7 @@ TuningCache::Key ConvSelector::key(std::string shape, bool residual) const {
   return {signature_, std::to_string(machine_.threads), std::move(shape), residual ? "1" : "0"};
 }
 
-Selection ConvSelector::heuristic(const ConvShape& s, bool residual) const {
+Selection ConvSelector::heuristic(const ConvGeometry& s, bool residual) const {
   const auto best = cheapest(
       conv_algorithms(), [&](const ConvAlgorithm& a) { return usable(&a, s, residual); },
       [&](const ConvAlgorithm& a) { return a.cost_ms(s, machine_); });
@@ -87,7 +83,7 @@ Selection ConvSelector::heuristic(const ConvShape& s, bool residual) const {
 }
 
 Selection ConvSelector::choose(const ConvLayer& layer, bool residual) {
-  const ConvShape& s = layer.shape;
+  const ConvGeometry& s = layer.shape;
   if (mode_.fixed() && usable(fixed_, s, residual)) {
     return {fixed_, fixed_->cost_ms(s, machine_), -1, "fixed"};
   }
@@ -98,7 +94,7 @@ Selection ConvSelector::choose(const ConvLayer& layer, bool residual) {
 }
 
 Selection ConvSelector::tune(const ConvLayer& layer, bool residual) {
-  const ConvShape& s = layer.shape;
+  const ConvGeometry& s = layer.shape;
   const TuningCache::Key k = key(s.key(), residual);
   if (const std::string* cached = cache_->find(k)) {
     if (const ConvAlgorithm* a = find_conv_algorithm(*cached); a && usable(a, s, residual))
@@ -123,8 +119,8 @@ Selection ConvSelector::tune(const ConvLayer& layer, bool residual) {
 
 std::optional<ConvSelector::ChainVerdict> ConvSelector::tune_chain(const ChainLayers& c) {
   if (!mode_.tune()) return std::nullopt;
-  const ConvShape& first = c.expand ? c.expand->shape : c.depthwise.shape;
-  const ConvShape& last = c.project ? c.project->shape : c.depthwise.shape;
+  const ConvGeometry& first = c.expand ? c.expand->shape : c.depthwise.shape;
+  const ConvGeometry& last = c.project ? c.project->shape : c.depthwise.shape;
   // A chain's verdict shares the layers' file and key layout: "chain:" and
   // the layers' shapes in the shape field, never residual.
   const std::string chain = fmt::format("chain:{}|{}|{}", c.expand ? c.expand->shape.key() : "-",

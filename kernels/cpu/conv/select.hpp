@@ -14,12 +14,10 @@
 
 namespace kiln::cpu {
 
-struct Selection {
-  const ConvAlgorithm* algorithm = nullptr;
-  double estimated_ms = 0;
-  double measured_ms = -1;  // tune only
-  std::string how;          // "heuristic", "tuned", "tuning cache", "fixed"
-};
+// Every name fixed:NAME accepts (the registered algorithms).
+std::vector<std::string> algorithm_names();
+
+using Selection = kiln::Selection<ConvAlgorithm>;
 
 class ConvSelector {
  public:
@@ -39,7 +37,7 @@ class ConvSelector {
   bool fixed_mode() const { return mode_.fixed(); }
 
  private:
-  Selection heuristic(const ConvShape& s, bool residual) const;
+  Selection heuristic(const ConvGeometry& s, bool residual) const;
   Selection tune(const ConvLayer& layer, bool residual);
   TuningCache::Key key(std::string shape, bool residual) const;
 

@@ -49,7 +49,7 @@ struct Plan {
   int64_t tasks() const { return groups * splits; }
 };
 
-Plan make_plan(const ConvShape& s, int mr, int group_cols, int threads) {
+Plan make_plan(const ConvGeometry& s, int mr, int group_cols, int threads) {
   Plan p;
   p.tiles_h = (s.OH + 3) / 4;
   p.tiles_w = (s.OW + 3) / 4;
@@ -232,7 +232,7 @@ class WinogradKernel final : public ConvKernel {
 
  private:
   ConvLayer l_;
-  ConvShape s_;
+  ConvGeometry s_;
   Plan p_;
   std::vector<float> zeros_;
   size_t v_stride_, m_stride_;  // floats from one point's V (M) to the next
@@ -243,10 +243,10 @@ class WinogradKernel final : public ConvKernel {
 class Winograd final : public ConvAlgorithm {
  public:
   const char* name() const override { return "winograd"; }
-  bool applicable(const ConvShape& s) const override {
+  bool applicable(const ConvGeometry& s) const override {
     return s.group == 1 && s.KH == 3 && s.KW == 3 && s.sh == 1 && s.sw == 1 && s.dh == 1 && s.dw == 1;
   }
-  double cost_ms(const ConvShape& s, const MachineModel& m) const override {
+  double cost_ms(const ConvGeometry& s, const MachineModel& m) const override {
     // AVX-512's register tile (8 rows) and column groups (256) are assumed.
     const Plan p = make_plan(s, 8, 256, m.threads);
     const double tiles = static_cast<double>(p.tiles), C = s.C, K = s.K;

@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "engine/core/binary_op.hpp"
+
 namespace kiln::cpu {
 
 // A fused activation as the kernels see it (mirrors fb::FusedActivation).
@@ -59,7 +61,6 @@ struct PoolArgs {
   bool count_include_pad;
 };
 
-enum class BinaryOp : uint8_t { Add, Sub, Mul, Div };
 
 // Winograd F(4×4, 3×3) tile transforms (conv/winograd.cpp), vectorised along
 // n channels; every point of a tile is n contiguous floats given by a pointer.

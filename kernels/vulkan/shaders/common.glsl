@@ -1,4 +1,5 @@
 // Shared by every Kiln compute shader (included after #version).
+#include "spec_ids.h"
 // Shapes arrive as specialization constants, so each pipeline is compiled for
 // one layer shape and the driver can fold the index arithmetic.
 
@@ -23,15 +24,15 @@ uint flat_index() {
   return (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
 }
 
-// The fused activations of engine/core/activation.hpp (ActivationKind values).
+// The fused activations of engine/core/activation.hpp (ACT_* kinds of spec_ids.h).
 float activate(float x, int kind, float a, float b) {
-  if (kind == 1) return max(x, 0.0);
-  if (kind == 2) return max(min(x, b), a);
-  if (kind == 3) return x >= 0.0 ? x : a * x;
-  if (kind == 4) return 1.0 / (1.0 + exp(-x));
-  if (kind == 5) return clamp(a * x + b, 0.0, 1.0);
-  if (kind == 6) return x * clamp((1.0 / 6.0) * x + 0.5, 0.0, 1.0);
+  if (kind == ACT_RELU) return max(x, 0.0);
+  if (kind == ACT_CLIP) return max(min(x, b), a);
+  if (kind == ACT_LEAKY_RELU) return x >= 0.0 ? x : a * x;
+  if (kind == ACT_SIGMOID) return 1.0 / (1.0 + exp(-x));
+  if (kind == ACT_HARD_SIGMOID) return clamp(a * x + b, 0.0, 1.0);
+  if (kind == ACT_HARD_SWISH) return x * clamp((1.0 / 6.0) * x + 0.5, 0.0, 1.0);
   // tanh through exp overflows to inf/inf for large |x|; tanh(15) is 1 in float.
-  if (kind == 7) return tanh(clamp(x, -15.0, 15.0));
+  if (kind == ACT_TANH) return tanh(clamp(x, -15.0, 15.0));
   return x;
 }

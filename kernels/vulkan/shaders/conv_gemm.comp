@@ -4,20 +4,21 @@
 // is a [Kg x OH*OW] matrix = W [Kg x R] * X [R x OH*OW]; a workgroup of 16x16
 // threads computes a 64x64 tile, each thread 4x4 outputs, with 16-deep slices
 // of W and X staged in shared memory. MODE picks how X's elements are made:
-//   0 implicit GEMM: R = Cg*KH*KW, X(r, p) is the input tap (zero in the pads);
-//   1 1x1 (pointwise, no pads, any stride): R = Cg, X(r, p) is one input pixel;
-//   2 fused depthwise + pointwise: this layer is the 1x1 (stride 1, group 1)
+//   CONV_GEMM_IMPLICIT: R = Cg*KH*KW, X(r, p) is the input tap (zero in the pads);
+//   CONV_GEMM_1X1 (pointwise, no pads, any stride): R = Cg, X(r, p) is one input pixel;
+//   CONV_GEMM_DW_PW, fused depthwise + pointwise: this layer is the 1x1 (stride 1, group 1)
 //     after a depthwise layer whose geometry the constants describe; X(r, p) is
 //     that depthwise output, computed on the fly, so it never reaches memory.
 layout(local_size_x = 256) in;
 #include "common.glsl"
+#include "spec_ids.h"
 #include "conv_params.glsl"
-layout(constant_id = 30) const int MODE = 0;
-layout(constant_id = 31) const int KOUT = 1;  // output channels (mode 2: of the pointwise layer)
-layout(constant_id = 32) const int DW_ACT = 0;
-layout(constant_id = 33) const float DW_A = 0.0;
-layout(constant_id = 34) const float DW_B = 0.0;
-layout(constant_id = 35) const int DW_HAS_BIAS = 0;
+layout(constant_id = SPEC_CONV_GEMM_MODE) const int MODE = CONV_GEMM_IMPLICIT;
+layout(constant_id = SPEC_CONV_GEMM_KOUT) const int KOUT = 1;  // output channels (mode 2: of the pointwise layer)
+layout(constant_id = SPEC_CONV_DW_ACT_KIND) const int DW_ACT = 0;
+layout(constant_id = SPEC_CONV_DW_ACT_ALPHA) const float DW_A = 0.0;
+layout(constant_id = SPEC_CONV_DW_ACT_BETA) const float DW_B = 0.0;
+layout(constant_id = SPEC_CONV_DW_HAS_BIAS) const int DW_HAS_BIAS = 0;
 layout(std430, binding = 0) writeonly buffer Y { STORE_T y[]; };
 layout(std430, binding = 1) readonly buffer X { STORE_T x[]; };
 layout(std430, binding = 2) readonly buffer Wt { STORE_T w[]; };
@@ -33,10 +34,10 @@ shared float Xs[TR][TN + 1];
 float x_value(int n, int g, int r, int p) {
   int cg = C / GROUP;
   int oh = p / OW, ow = p % OW;
-  if (MODE == 1) {
+  if (MODE == CONV_GEMM_1X1) {
     return float(x[((n * C + g * cg + r) * IH + oh * SH) * IW + ow * SW]);
   }
-  if (MODE == 2) {
+  if (MODE == CONV_GEMM_DW_PW) {
     int h0 = oh * SH - PH, w0 = ow * SW - PW;
     int xb = (n * C + r) * IH * IW;
     float acc = DW_HAS_BIAS != 0 ? float(dw_bias[r]) : 0.0;
@@ -62,7 +63,7 @@ float x_value(int n, int g, int r, int p) {
 void main() {
   int cg = C / GROUP;
   int kg = KOUT / GROUP;
-  int R = MODE == 0 ? cg * KH * KW : cg;
+  int R = MODE == CONV_GEMM_IMPLICIT ? cg * KH * KW : cg;
   int P = OH * OW;
   int lid = int(gl_LocalInvocationID.x);
   int tx = lid % 16, ty = lid / 16;

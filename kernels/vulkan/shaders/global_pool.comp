@@ -3,11 +3,12 @@
 // GlobalAveragePool / GlobalMaxPool: one workgroup of 64 threads per (n, c) plane.
 layout(local_size_x = 64) in;
 #include "common.glsl"
+#include "spec_ids.h"
 layout(std430, binding = 0) writeonly buffer Y { STORE_T y[]; };
 layout(std430, binding = 1) readonly buffer X { STORE_T x[]; };
-layout(constant_id = 1) const int PLANES = 1;
-layout(constant_id = 2) const int PLANE = 1;
-layout(constant_id = 3) const int IS_MAX = 0;
+layout(constant_id = SPEC_COUNT) const int PLANES = 1;
+layout(constant_id = SPEC_GLOBAL_POOL_PLANE) const int PLANE = 1;
+layout(constant_id = SPEC_GLOBAL_POOL_IS_MAX) const int IS_MAX = 0;
 shared float part[64];
 void main() {
   uint plane = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;

@@ -3,32 +3,33 @@
 // MaxPool / AveragePool over 1-3 spatial axes (padded to 3), one output per thread.
 layout(local_size_x = 64) in;
 #include "common.glsl"
+#include "spec_ids.h"
 layout(std430, binding = 0) writeonly buffer Y { STORE_T y[]; };
 layout(std430, binding = 1) readonly buffer X { STORE_T x[]; };
-layout(constant_id = 1) const int COUNT = 1;  // planes * output plane
-layout(constant_id = 2) const int IS_MAX = 1;
-layout(constant_id = 3) const int INCLUDE_PAD = 0;
-layout(constant_id = 10) const int ID = 1;
-layout(constant_id = 11) const int IH = 1;
-layout(constant_id = 12) const int IW = 1;
-layout(constant_id = 13) const int OD = 1;
-layout(constant_id = 14) const int OH = 1;
-layout(constant_id = 15) const int OW = 1;
-layout(constant_id = 16) const int KD = 1;
-layout(constant_id = 17) const int KH = 1;
-layout(constant_id = 18) const int KW = 1;
-layout(constant_id = 19) const int SD = 1;
-layout(constant_id = 20) const int SH = 1;
-layout(constant_id = 21) const int SW = 1;
-layout(constant_id = 22) const int DD = 1;
-layout(constant_id = 23) const int DH = 1;
-layout(constant_id = 24) const int DW = 1;
-layout(constant_id = 25) const int PD = 0;
-layout(constant_id = 26) const int PH = 0;
-layout(constant_id = 27) const int PW = 0;
-layout(constant_id = 28) const int ED = 0;  // end pads
-layout(constant_id = 29) const int EH = 0;
-layout(constant_id = 30) const int EW = 0;
+layout(constant_id = SPEC_COUNT) const int COUNT = 1;  // planes * output plane
+layout(constant_id = SPEC_POOL_IS_MAX) const int IS_MAX = 1;
+layout(constant_id = SPEC_POOL_INCLUDE_PAD) const int INCLUDE_PAD = 0;
+layout(constant_id = SPEC_POOL_IN + 0) const int ID = 1;
+layout(constant_id = SPEC_POOL_IN + 1) const int IH = 1;
+layout(constant_id = SPEC_POOL_IN + 2) const int IW = 1;
+layout(constant_id = SPEC_POOL_OUT + 0) const int OD = 1;
+layout(constant_id = SPEC_POOL_OUT + 1) const int OH = 1;
+layout(constant_id = SPEC_POOL_OUT + 2) const int OW = 1;
+layout(constant_id = SPEC_POOL_KERNEL + 0) const int KD = 1;
+layout(constant_id = SPEC_POOL_KERNEL + 1) const int KH = 1;
+layout(constant_id = SPEC_POOL_KERNEL + 2) const int KW = 1;
+layout(constant_id = SPEC_POOL_STRIDE + 0) const int SD = 1;
+layout(constant_id = SPEC_POOL_STRIDE + 1) const int SH = 1;
+layout(constant_id = SPEC_POOL_STRIDE + 2) const int SW = 1;
+layout(constant_id = SPEC_POOL_DILATION + 0) const int DD = 1;
+layout(constant_id = SPEC_POOL_DILATION + 1) const int DH = 1;
+layout(constant_id = SPEC_POOL_DILATION + 2) const int DW = 1;
+layout(constant_id = SPEC_POOL_PAD_BEGIN + 0) const int PD = 0;
+layout(constant_id = SPEC_POOL_PAD_BEGIN + 1) const int PH = 0;
+layout(constant_id = SPEC_POOL_PAD_BEGIN + 2) const int PW = 0;
+layout(constant_id = SPEC_POOL_PAD_END + 0) const int ED = 0;  // end pads
+layout(constant_id = SPEC_POOL_PAD_END + 1) const int EH = 0;
+layout(constant_id = SPEC_POOL_PAD_END + 2) const int EW = 0;
 
 int padded_taps(int start, int k, int dil, int n, int pad_end) {
   int c = 0;

@@ -4,34 +4,35 @@
 // reduced axes are summed (rank <= 8; reduced axes have kept size 1).
 layout(local_size_x = 64) in;
 #include "common.glsl"
+#include "spec_ids.h"
 layout(std430, binding = 0) writeonly buffer Y { STORE_T y[]; };
 layout(std430, binding = 1) readonly buffer X { STORE_T x[]; };
-layout(constant_id = 1) const int COUNT = 1;
-layout(constant_id = 2) const int RED_COUNT = 1;
-layout(constant_id = 10) const int K0 = 1;
-layout(constant_id = 11) const int K1 = 1;
-layout(constant_id = 12) const int K2 = 1;
-layout(constant_id = 13) const int K3 = 1;
-layout(constant_id = 14) const int K4 = 1;
-layout(constant_id = 15) const int K5 = 1;
-layout(constant_id = 16) const int K6 = 1;
-layout(constant_id = 17) const int K7 = 1;
-layout(constant_id = 20) const int R0 = 1;
-layout(constant_id = 21) const int R1 = 1;
-layout(constant_id = 22) const int R2 = 1;
-layout(constant_id = 23) const int R3 = 1;
-layout(constant_id = 24) const int R4 = 1;
-layout(constant_id = 25) const int R5 = 1;
-layout(constant_id = 26) const int R6 = 1;
-layout(constant_id = 27) const int R7 = 1;
-layout(constant_id = 30) const int S0 = 0;  // input strides
-layout(constant_id = 31) const int S1 = 0;
-layout(constant_id = 32) const int S2 = 0;
-layout(constant_id = 33) const int S3 = 0;
-layout(constant_id = 34) const int S4 = 0;
-layout(constant_id = 35) const int S5 = 0;
-layout(constant_id = 36) const int S6 = 0;
-layout(constant_id = 37) const int S7 = 0;
+layout(constant_id = SPEC_COUNT) const int COUNT = 1;
+layout(constant_id = SPEC_REDUCE_COUNT) const int RED_COUNT = 1;
+layout(constant_id = SPEC_REDUCE_KEPT_DIMS + 0) const int K0 = 1;
+layout(constant_id = SPEC_REDUCE_KEPT_DIMS + 1) const int K1 = 1;
+layout(constant_id = SPEC_REDUCE_KEPT_DIMS + 2) const int K2 = 1;
+layout(constant_id = SPEC_REDUCE_KEPT_DIMS + 3) const int K3 = 1;
+layout(constant_id = SPEC_REDUCE_KEPT_DIMS + 4) const int K4 = 1;
+layout(constant_id = SPEC_REDUCE_KEPT_DIMS + 5) const int K5 = 1;
+layout(constant_id = SPEC_REDUCE_KEPT_DIMS + 6) const int K6 = 1;
+layout(constant_id = SPEC_REDUCE_KEPT_DIMS + 7) const int K7 = 1;
+layout(constant_id = SPEC_REDUCE_REDUCED_DIMS + 0) const int R0 = 1;
+layout(constant_id = SPEC_REDUCE_REDUCED_DIMS + 1) const int R1 = 1;
+layout(constant_id = SPEC_REDUCE_REDUCED_DIMS + 2) const int R2 = 1;
+layout(constant_id = SPEC_REDUCE_REDUCED_DIMS + 3) const int R3 = 1;
+layout(constant_id = SPEC_REDUCE_REDUCED_DIMS + 4) const int R4 = 1;
+layout(constant_id = SPEC_REDUCE_REDUCED_DIMS + 5) const int R5 = 1;
+layout(constant_id = SPEC_REDUCE_REDUCED_DIMS + 6) const int R6 = 1;
+layout(constant_id = SPEC_REDUCE_REDUCED_DIMS + 7) const int R7 = 1;
+layout(constant_id = SPEC_REDUCE_STRIDES + 0) const int S0 = 0;  // input strides
+layout(constant_id = SPEC_REDUCE_STRIDES + 1) const int S1 = 0;
+layout(constant_id = SPEC_REDUCE_STRIDES + 2) const int S2 = 0;
+layout(constant_id = SPEC_REDUCE_STRIDES + 3) const int S3 = 0;
+layout(constant_id = SPEC_REDUCE_STRIDES + 4) const int S4 = 0;
+layout(constant_id = SPEC_REDUCE_STRIDES + 5) const int S5 = 0;
+layout(constant_id = SPEC_REDUCE_STRIDES + 6) const int S6 = 0;
+layout(constant_id = SPEC_REDUCE_STRIDES + 7) const int S7 = 0;
 void main() {
   uint i = flat_index();
   if (i >= uint(COUNT)) return;

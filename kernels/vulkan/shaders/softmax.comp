@@ -3,11 +3,12 @@
 // Softmax over N elements at stride INNER; one thread per (outer, inner) row.
 layout(local_size_x = 64) in;
 #include "common.glsl"
+#include "spec_ids.h"
 layout(std430, binding = 0) buffer Y { STORE_T y[]; };
 layout(std430, binding = 1) readonly buffer X { STORE_T x[]; };
-layout(constant_id = 1) const int ROWS = 1;  // outer * inner
-layout(constant_id = 2) const int N = 1;
-layout(constant_id = 3) const int INNER = 1;
+layout(constant_id = SPEC_COUNT) const int ROWS = 1;  // outer * inner
+layout(constant_id = SPEC_SOFTMAX_LEN) const int N = 1;
+layout(constant_id = SPEC_SOFTMAX_INNER) const int INNER = 1;
 void main() {
   uint r = flat_index();
   if (r >= uint(ROWS)) return;
