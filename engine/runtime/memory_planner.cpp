@@ -16,7 +16,6 @@ struct Group {
   int64_t offset = -1;
 };
 
-size_t align_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
 
 }  // namespace
 

@@ -19,6 +19,9 @@
 
 namespace kiln {
 
+// n rounded up to a multiple of a.
+inline size_t align_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
+
 struct MemoryPlan {
   std::vector<int64_t> offsets;  // per tensor; -1 for constants (not in the arena)
   size_t arena_bytes = 0;

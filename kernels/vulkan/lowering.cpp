@@ -10,10 +10,10 @@ std::array<uint32_t, 3> groups_1d(int64_t count, uint32_t local) {
   return {static_cast<uint32_t>(gx), static_cast<uint32_t>((n + gx - 1) / gx), 1};
 }
 
-std::array<int64_t, kMaxDims> right_aligned(std::span<const int64_t> values, int64_t fill) {
-  std::array<int64_t, kMaxDims> out;
+std::array<int64_t, kMaxRank> right_aligned(std::span<const int64_t> values, int64_t fill) {
+  std::array<int64_t, kMaxRank> out;
   out.fill(fill);
-  for (size_t k = 0; k < values.size(); ++k) out[kMaxDims - values.size() + k] = values[k];
+  for (size_t k = 0; k < values.size(); ++k) out[kMaxRank - values.size() + k] = values[k];
   return out;
 }
 

@@ -23,7 +23,6 @@
 
 namespace kiln::vk {
 
-inline constexpr int kMaxDims = 8;      // index spaces of the 1-D shaders, right-aligned
 inline constexpr uint32_t kLocal = 64;  // threads per workgroup of the 1-D shaders
 inline constexpr TensorId kNone = -1;   // an unused binding (bound to a dummy range)
 
@@ -41,9 +40,10 @@ struct Step {
 // (x is limited to 65535 groups).
 std::array<uint32_t, 3> groups_1d(int64_t count, uint32_t local = kLocal);
 
-// `values` (one per axis of a rank-r index space) right-aligned into 8 slots,
-// the rest `fill`: the layout of the 1-D shaders' per-axis constants.
-std::array<int64_t, kMaxDims> right_aligned(std::span<const int64_t> values, int64_t fill);
+// `values` (one per axis of a rank-r index space) right-aligned into
+// kMaxRank (8) slots, the rest `fill`: the layout of the 1-D shaders'
+// per-axis constants.
+std::array<int64_t, kMaxRank> right_aligned(std::span<const int64_t> values, int64_t fill);
 
 // The device resources a lowering may need beyond its dispatches: tuning
 // times candidate convolutions on the device.

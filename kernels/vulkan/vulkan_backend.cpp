@@ -41,7 +41,6 @@ struct Loc {
   VkDeviceSize bytes = 0;
 };
 
-size_t align_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
 
 constexpr auto kLowerings = lowering_table<Lowering>();
 

@@ -6,14 +6,11 @@
 #include <cmath>
 #include <cstring>
 
+#include "engine/runtime/memory_planner.hpp"
 #include "kernels/vulkan/half.hpp"
 #include "kiln/error.hpp"
 
 namespace kiln::vk {
-
-namespace {
-size_t align_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
-}  // namespace
 
 Weights::Weights(const std::shared_ptr<Context>& ctx, const Graph& g, bool fp16, size_t align, VkCommandPool pool,
                  VkFence fence) {

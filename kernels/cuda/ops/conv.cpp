@@ -108,7 +108,6 @@ void plan_pairs(Lowering& l) {
   const std::string& fixed = l.selector().fixed_name();
   const bool only_dw_pw = fixed == kFcmDwPw, only_pw_dw = fixed == kFcmPwDw;
   if (l.selector().fixed_mode() && !only_dw_pw && !only_pw_dw) return;  // fixed:NAME means that algorithm
-  const auto producers = g.producers();
   auto private_reader = [&](TensorId t) {
     const auto& r = l.consumers()[static_cast<size_t>(t)];
     return r.size() == 1 && !g.is_graph_output(t) ? r[0] : -1;
@@ -135,7 +134,7 @@ void plan_pairs(Lowering& l) {
       }
     }
     // pw -> dw: the depthwise input comes from the previous node, a 1x1 read only here.
-    const int e = producers[static_cast<size_t>(g.nodes[i].inputs[0])];
+    const int e = l.producers()[static_cast<size_t>(g.nodes[i].inputs[0])];
     if (e == d - 1 && e >= 0 && l.pair_of[static_cast<size_t>(e)] < 0 && private_reader(g.nodes[i].inputs[0]) == d &&
         !only_dw_pw) {
       if (const auto pw = conv_layer_of(l, e)) {

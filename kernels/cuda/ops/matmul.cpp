@@ -61,17 +61,9 @@ void lower_batched_matmul(Lowering& l, int i) {
   const Shape batch = broadcast_shapes(ba, bb, node.name);
   const StridedView va = broadcast_view(ba, batch), vb = broadcast_view(bb, batch);
   std::vector<std::array<int64_t, 3>> offsets;  // a, b, y element offsets
-  const int64_t count = element_count(batch);
-  for (int64_t k = 0; k < count; ++k) {
-    int64_t rest = k, oa = 0, ob = 0;
-    for (int d = va.rank - 1; d >= 0; --d) {
-      const int64_t idx = rest % va.shape[d];
-      rest /= va.shape[d];
-      oa += idx * va.strides[d];
-      ob += idx * vb.strides[d];
-    }
-    offsets.push_back({oa * M * K, ob * K * N, k * M * N});
-  }
+  for_each_offset<2>({&va, &vb}, [&](int64_t oa, int64_t ob) {
+    offsets.push_back({oa * M * K, ob * K * N, static_cast<int64_t>(offsets.size()) * M * N});
+  });
   const TensorId A = node.inputs[0], B = node.inputs[1], y = node.outputs[0];
   l.set_detail(i, fmt::format("cuBLAS sgemm x{}", offsets.size()));
   GpuContext* ctx = &l.ctx();
