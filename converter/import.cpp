@@ -133,9 +133,9 @@ void Importer::add_inputs() {
       throw_unsupported("graph input '" + name + "' is " + std::string(kind) + " type; Kiln takes float32 tensors only");
     }
     const auto elem = type.tensor_type().elem_type();
-    if (elem != dtype::kFloat)
+    if (elem != dtype::kFloat && elem != dtype::kUInt8 && elem != dtype::kInt8)
       throw_unsupported("graph input '" + name + "' has data type " + dtype_name(elem) +
-                        "; Kiln takes float32 inputs only");
+                        "; Kiln takes float32, uint8 and int8 inputs (the latter read by a DequantizeLinear)");
     if (!type.tensor_type().has_shape())
       throw_unsupported("graph input '" + name + "' has no shape; Kiln needs static input shapes");
     Shape shape;
@@ -169,9 +169,11 @@ void Importer::add_inputs() {
     first = false;
     check_plausible_shape(shape, kMaxInputElements, "graph input '" + name + "'");
     Value v;
-    v.dtype = dtype::kFloat;
+    v.dtype = elem;
     v.shape = shape;
     v.graph = graph_.add_tensor(unique_name(name), shape);
+    // Its quantization comes from the DequantizeLinear that reads it (import_quantize.cpp).
+    if (elem != dtype::kFloat) graph_.tensors.back().dtype = elem == dtype::kUInt8 ? DataType::UInt8 : DataType::Int8;
     graph_.inputs.push_back(v.graph);
     values_.emplace(name, std::move(v));
   }
@@ -204,7 +206,7 @@ TensorId Importer::graph_tensor(const std::string& name, const std::string& wher
   }
   if (!is_floating(v.dtype))
     throw_unsupported(where + ": reads tensor '" + name + "' of data type " + dtype_name(v.dtype) +
-                      " as data; Kiln computes in float32 only");
+                      " as data; Kiln reads integer tensors only through DequantizeLinear");
   std::vector<float> data = v.proto ? decode_floats(*v.proto, "tensor '" + name + "'") : v.host->to_floats();
   // A graph output keeps its name for the node that produces it.
   const std::string tensor_name = unique_name(output_names_.count(name) ? name + "_value" : name);

@@ -11,7 +11,7 @@ namespace kiln::onnx_import {
 
 namespace {
 // Grouped by op family, one group per import_<family>.cpp (see op_importers.hpp).
-constexpr std::array<std::pair<std::string_view, ImportFn>, 32> kImporters = {{
+constexpr std::array<std::pair<std::string_view, ImportFn>, 34> kImporters = {{
     {"Conv", import_conv},
 
     {"MaxPool", import_pool},
@@ -53,6 +53,9 @@ constexpr std::array<std::pair<std::string_view, ImportFn>, 32> kImporters = {{
     {"Split", import_split},
     {"Slice", import_slice},
     {"Pad", import_pad},
+
+    {"QuantizeLinear", import_quantize_linear},
+    {"DequantizeLinear", import_dequantize_linear},
 }};
 }  // namespace
 

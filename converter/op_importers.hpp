@@ -48,4 +48,8 @@ void import_split(NodeContext& ctx);
 void import_slice(NodeContext& ctx);
 void import_pad(NodeContext& ctx);
 
+// import_quantize.cpp
+void import_quantize_linear(NodeContext& ctx);
+void import_dequantize_linear(NodeContext& ctx);
+
 }  // namespace kiln::onnx_import

@@ -22,7 +22,7 @@ Command add_classify(CLI::App& app) {
   cmd->add_option("images", args->images, "Image files")->required();
   cmd->add_option("--labels", args->labels, "Labels file, one class per line (default: the labels in the model)");
   cmd->add_option("--top", args->top, "How many classes to show")->check(CLI::PositiveNumber);
-  cmd->add_option("--preprocess", args->preprocess, "imagenet | inception | caffe | raw (default: from the model)");
+  cmd->add_option("--preprocess", args->preprocess, "imagenet | inception | caffe | raw | centered128 (default: from the model)");
   add_session_flags(cmd, args->session);
   return [args] {
     const Model model = Model::load(args->model);
@@ -30,7 +30,7 @@ Command add_classify(CLI::App& app) {
     if (!args->preprocess.empty()) meta.preprocess = parse_preprocess_name(args->preprocess);
     if (meta.preprocess == Preprocess::Unknown)
       throw Error(ErrorCode::InvalidArgument, args->model + ": the model carries no preprocessing preset; pass "
-                                                            "--preprocess imagenet|inception|caffe|raw");
+                                                            "--preprocess imagenet|inception|caffe|raw|centered128");
     if (!args->labels.empty()) meta.labels = models::read_labels(args->labels);
     const auto inputs = model.inputs();
     if (inputs.size() != 1)

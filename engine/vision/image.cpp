@@ -220,9 +220,11 @@ void preprocess_image_into(const Image& image, int size, Preprocess preset, Resi
           break;
         }
         case Preprocess::Raw: out[c * plane + p] = v; break;
+        case Preprocess::Centered128: out[c * plane + p] = (v - 128.0f) / 128.0f; break;
         case Preprocess::Unknown:
           throw Error(ErrorCode::InvalidArgument,
-                      "no preprocessing preset known for this model; choose one (imagenet, inception, caffe, raw)");
+                      "no preprocessing preset known for this model; choose one (imagenet, inception, caffe, raw, "
+                      "centered128)");
       }
     }
 }
@@ -238,8 +240,9 @@ Preprocess parse_preprocess_name(const std::string& name) {
   if (name == "inception") return Preprocess::Inception;
   if (name == "caffe") return Preprocess::Caffe;
   if (name == "raw") return Preprocess::Raw;
+  if (name == "centered128") return Preprocess::Centered128;
   throw Error(ErrorCode::InvalidArgument,
-              "unknown preprocessing preset '" + name + "' (choose imagenet, inception, caffe or raw)");
+              "unknown preprocessing preset '" + name + "' (choose imagenet, inception, caffe, raw or centered128)");
 }
 
 const char* preprocess_name(Preprocess preset) {
@@ -248,6 +251,7 @@ const char* preprocess_name(Preprocess preset) {
     case Preprocess::Inception: return "inception";
     case Preprocess::Caffe: return "caffe";
     case Preprocess::Raw: return "raw";
+    case Preprocess::Centered128: return "centered128";
     case Preprocess::Unknown: break;
   }
   return "unknown";

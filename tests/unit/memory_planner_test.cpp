@@ -134,7 +134,7 @@ TEST(MemoryPlanner, ChainReusesMemory) {
   }
   b.output(t);
   const Graph g = b.build();
-  const MemoryPlan plan = plan_memory_float32(g);
+  const MemoryPlan plan = plan_memory_dense(g);
   const size_t one = 8 * 16 * 16 * 4;
   EXPECT_EQ(plan.naive_bytes, 13 * one);  // input + 12 node outputs
   // Conv cannot write over its input; Relu works in place: two buffers suffice.
@@ -152,7 +152,7 @@ TEST(MemoryPlanner, ChainWithoutSharingOptionsStillReusesDeadMemory) {
   PlannerOptions options;
   options.allow_alias = false;
   options.allow_in_place = false;
-  const MemoryPlan plan = plan_memory_float32(g, options);
+  const MemoryPlan plan = plan_memory_dense(g, options);
   // 35 floats = 140 bytes -> 192 with alignment; two ping-pong buffers.
   EXPECT_EQ(plan.naive_bytes, 9u * 192);
   EXPECT_EQ(plan.arena_bytes, 2u * 192);
@@ -171,7 +171,7 @@ TEST(MemoryPlanner, AliasAndInPlaceShareOnlyWhenLegal) {
   b.output(f);
   b.output(s);
   const Graph g = b.build();
-  const MemoryPlan plan = plan_memory_float32(g);
+  const MemoryPlan plan = plan_memory_dense(g);
   EXPECT_EQ(plan.offsets[r], plan.offsets[x]) << "reshape aliases its input";
   EXPECT_EQ(plan.offsets[f], plan.offsets[a]) << "flatten aliases its input";
   EXPECT_NE(plan.offsets[a], plan.offsets[x]) << "relu must not overwrite x, which sigmoid still reads";
@@ -187,7 +187,7 @@ TEST(MemoryPlanner, GraphOutputsAreNeverOverwritten) {
   b.output(r);
   b.output(s);
   const Graph g = b.build();
-  const MemoryPlan plan = plan_memory_float32(g);
+  const MemoryPlan plan = plan_memory_dense(g);
   EXPECT_NE(plan.offsets[t], plan.offsets[r]);
   EXPECT_NE(plan.offsets[s], plan.offsets[r]);
   check_plan(g, plan, [&](TensorId id) { return float_bytes(g, id); }, 64);
@@ -195,12 +195,12 @@ TEST(MemoryPlanner, GraphOutputsAreNeverOverwritten) {
 
 TEST(MemoryPlanner, AllOpsGraph) {
   const Graph g = all_ops_graph();
-  const MemoryPlan plan = plan_memory_float32(g);
+  const MemoryPlan plan = plan_memory_dense(g);
   check_plan(g, plan, [&](TensorId id) { return float_bytes(g, id); }, 64);
   for (size_t alignment : {16u, 128u}) {
     PlannerOptions o;
     o.alignment = alignment;
-    check_plan(g, plan_memory_float32(g, o), [&](TensorId id) { return float_bytes(g, id); }, alignment);
+    check_plan(g, plan_memory_dense(g, o), [&](TensorId id) { return float_bytes(g, id); }, alignment);
   }
 }
 
@@ -302,7 +302,7 @@ TEST(MemoryPlanner, CheckerCatchesAnOverlap) {
   const TensorId t = b.node(O::Add, {r, s}, binary_attrs());
   b.output(t);
   const Graph g = b.build();
-  MemoryPlan plan = plan_memory_float32(g);
+  MemoryPlan plan = plan_memory_dense(g);
   plan.offsets[s] = plan.offsets[r];  // r is still read by Add when s is written
   ::testing::TestPartResultArray failures;
   {

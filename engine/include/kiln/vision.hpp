@@ -38,6 +38,8 @@ Image center_crop(const Image& image, int width, int height);
 //   Inception: RGB/127.5 - 1
 //   Caffe:     BGR 0..255 minus (104,117,123)
 //   Raw:       RGB 0..255
+//   Centered128: (RGB - 128)/128 (quantized models whose input QuantizeLinear
+//              has scale 1/128 and zero point 128 then see the pixel bytes)
 Tensor preprocess_image(const Image& image, int size, Preprocess preset, ResizePolicy policy,
                         ResizeFilter filter = ResizeFilter::Bilinear);
 // Writes the preprocessed image into `out` (3*size*size floats).

@@ -1,0 +1,121 @@
+// A quantized graph as float32, for backends without integer kernels (vulkan,
+// cuda): quantized constants are dequantized once, quantized activations
+// become float32, and the QuantizeLinear/DequantizeLinear nodes between them
+// disappear. The model then computes what its float original computed, with
+// the quantized weights (rounding of activations is not simulated). Quantized
+// graph inputs and outputs keep their dtype, behind a DequantizeLinear or
+// QuantizeLinear.
+#include <cstring>
+
+#include "engine/core/quantization.hpp"
+#include "engine/passes/passes.hpp"
+
+namespace kiln {
+
+namespace {
+
+ConstantData dequantized_constant(const TensorInfo& x) {
+  const int64_t count = element_count(x.shape);
+  std::vector<float> out(static_cast<size_t>(count));
+  int64_t inner = 1, size = 1;
+  if (x.quant->per_axis()) {
+    size = x.shape[static_cast<size_t>(x.quant->axis)];
+    for (size_t d = static_cast<size_t>(x.quant->axis) + 1; d < x.shape.size(); ++d) inner *= x.shape[d];
+  }
+  for (int64_t i = 0; i < count; ++i) {
+    int32_t q;
+    if (x.dtype == DataType::Int32)
+      std::memcpy(&q, x.constant->bytes() + i * 4, 4);
+    else if (x.dtype == DataType::Int8)
+      q = static_cast<int8_t>(x.constant->bytes()[i]);
+    else
+      q = static_cast<uint8_t>(x.constant->bytes()[i]);
+    const int64_t c = x.quant->per_axis() ? i / inner % size : 0;
+    out[static_cast<size_t>(i)] = quant::dequantize(q, x.quant->scale_at(c), x.quant->zero_point_at(c));
+  }
+  return ConstantData::from_floats(out);
+}
+
+}  // namespace
+
+bool has_quantized_tensors(const Graph& graph) {
+  for (const TensorInfo& t : graph.tensors)
+    if (t.dtype != DataType::Float32) return true;
+  return false;
+}
+
+int dequantize_to_float(Graph& g) {
+  int rewrites = 0;
+  const size_t original_tensors = g.tensors.size();
+  std::vector<char> border(original_tensors, 0);  // graph inputs and outputs keep their dtype
+  for (TensorId t : g.inputs) border[static_cast<size_t>(t)] = 1;
+  for (TensorId t : g.outputs) border[static_cast<size_t>(t)] = 1;
+
+  std::vector<Node> nodes;
+  // A quantized graph input read by anything but a DequantizeLinear: dequantized first.
+  for (TensorId t : g.inputs) {
+    if (g.tensor(t).dtype == DataType::Float32) continue;
+    const TensorId f = g.add_tensor(g.unique_tensor_name(g.tensor(t).name + "_float"), g.shape(t));
+    bool used = false;
+    for (Node& n : g.nodes) {
+      if (n.op == OpType::DequantizeLinear) continue;
+      for (TensorId& in : n.inputs)
+        if (in == t) in = f, used = true;
+    }
+    if (!used) continue;
+    Node dq;
+    dq.name = g.tensor(t).name + "_dequantize";
+    dq.op = OpType::DequantizeLinear;
+    dq.inputs = {t};
+    dq.outputs = {f};
+    nodes.push_back(std::move(dq));
+    ++rewrites;
+  }
+  std::vector<Node> tail;
+  for (TensorId t : g.outputs) {
+    const int p = g.producers()[static_cast<size_t>(t)];
+    if (g.tensor(t).dtype == DataType::Float32 || p < 0 || g.nodes[static_cast<size_t>(p)].op == OpType::QuantizeLinear)
+      continue;
+    // A quantized graph output made by a quantized op: the op writes float, a QuantizeLinear the output.
+    const TensorId f = g.add_tensor(g.unique_tensor_name(g.tensor(t).name + "_float"), g.shape(t));
+    for (Node& n : g.nodes) {
+      for (TensorId& o : n.outputs)
+        if (o == t) o = f;
+      for (TensorId& in : n.inputs)
+        if (in == t) in = f;
+    }
+    Node q;
+    q.name = g.tensor(t).name + "_quantize";
+    q.op = OpType::QuantizeLinear;
+    q.inputs = {f};
+    q.outputs = {t};
+    tail.push_back(std::move(q));
+    ++rewrites;
+  }
+
+  for (Node& n : g.nodes) {
+    const bool q = n.op == OpType::QuantizeLinear, dq = n.op == OpType::DequantizeLinear;
+    if ((q && !border[static_cast<size_t>(n.outputs[0])]) ||
+        (dq && !(static_cast<size_t>(n.inputs[0]) < original_tensors && border[static_cast<size_t>(n.inputs[0])]))) {
+      n.op = OpType::Identity;
+      n.attrs = {};
+      ++rewrites;
+    }
+    nodes.push_back(std::move(n));
+  }
+  for (Node& n : tail) nodes.push_back(std::move(n));
+  g.nodes = std::move(nodes);
+
+  for (size_t i = 0; i < original_tensors; ++i) {
+    TensorInfo& t = g.tensors[i];
+    if (t.dtype == DataType::Float32 || border[i]) continue;
+    if (t.constant) t.constant = dequantized_constant(t);
+    t.dtype = DataType::Float32;
+    t.quant.reset();
+  }
+  eliminate_identity(g);
+  g.remove_unused_tensors();
+  return rewrites;
+}
+
+}  // namespace kiln
