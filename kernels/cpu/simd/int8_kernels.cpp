@@ -47,28 +47,57 @@ inline vi load_i(const int32_t* p, int n) {
   return load_i(tmp);
 }
 inline vf load_f(const float* p, int n) { return n == kVL ? load(p) : load_partial(p, n); }
+// Widening loads and the narrowing store. GCC 12 turns __builtin_convertvector
+// from bytes into one insert per lane, so the x86 levels name the instructions.
+#if KILN_SIMD_LEVEL >= 2
+// The zero-masked forms: GCC 12 warns that the unmasked ones' undefined pass-through may be uninitialized.
+constexpr __mmask16 kAll16 = 0xFFFF;
+inline vi load_u8(const uint8_t* p) {
+  return reinterpret_cast<vi>(_mm512_maskz_cvtepu8_epi32(kAll16, _mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+}
+inline vi load_i16(const int16_t* p) {
+  return reinterpret_cast<vi>(
+      _mm512_maskz_cvtepi16_epi32(kAll16, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))));
+}
+inline void store_u8(uint8_t* p, vi v) {
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm512_maskz_cvtepi32_epi8(kAll16, reinterpret_cast<__m512i>(v)));
+}
+#elif KILN_SIMD_LEVEL == 1
+inline vi load_u8(const uint8_t* p) {
+  return reinterpret_cast<vi>(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+}
+inline vi load_i16(const int16_t* p) {
+  return reinterpret_cast<vi>(_mm256_cvtepi16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+}
+inline void store_u8(uint8_t* p, vi v) {
+  // Lanes are in [0, 255]: packing with signed then unsigned saturation keeps them.
+  const __m256i x = reinterpret_cast<__m256i>(v);
+  const __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(x), _mm256_extracti128_si256(x, 1));
+  _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm_packus_epi16(w, w));
+}
+#else
 inline vi load_u8(const uint8_t* p) { return __builtin_convertvector(*reinterpret_cast<const vu8_mem*>(p), vi); }
+inline vi load_i16(const int16_t* p) { return __builtin_convertvector(*reinterpret_cast<const vi16_mem*>(p), vi); }
+// Values are in [0, 255] (clamped before), so truncation is the saturating narrowing.
+inline void store_u8(uint8_t* p, vi v) { *reinterpret_cast<vu8_mem*>(p) = __builtin_convertvector(v, vu8); }
+#endif
 inline vi load_u8(const uint8_t* p, int n) {
   if (n == kVL) return load_u8(p);
   uint8_t tmp[kVL] = {};
   std::memcpy(tmp, p, static_cast<size_t>(n));
   return load_u8(tmp);
 }
-inline vi load_i16(const int16_t* p) { return __builtin_convertvector(*reinterpret_cast<const vi16_mem*>(p), vi); }
 inline vi load_i16(const int16_t* p, int n) {
   if (n == kVL) return load_i16(p);
   int16_t tmp[kVL] = {};
   std::memcpy(tmp, p, static_cast<size_t>(n) * sizeof(int16_t));
   return load_i16(tmp);
 }
-// Values are in [0, 255] (clamped before), so truncation is the saturating narrowing.
 inline void store_u8(uint8_t* p, vi v, int n) {
-  const vu8 b = __builtin_convertvector(v, vu8);
-  if (n == kVL) {
-    *reinterpret_cast<vu8_mem*>(p) = b;
-  } else {
-    std::memcpy(p, &b, static_cast<size_t>(n));
-  }
+  if (n == kVL) return store_u8(p, v);
+  uint8_t tmp[kVL];
+  store_u8(tmp, v);
+  std::memcpy(p, tmp, static_cast<size_t>(n));
 }
 
 // Round to nearest, ties to even, for |t| <= 2^22: adding 1.5·2^23 leaves no
@@ -300,6 +329,37 @@ void gemm_epilogue(const QGemmArgs& g, const int32_t* acc, int rows, int n0, int
   }
 }
 
+// Σ_k row[k], without reading past row[K − 1].
+int32_t row_sum(const uint8_t* row, int K) {
+#if KILN_SIMD_LEVEL >= 2
+  __m512i s = _mm512_setzero_si512();
+  for (int k = 0; k < K; k += 64) {
+    const __mmask64 m = K - k >= 64 ? ~__mmask64{0} : (__mmask64{1} << (K - k)) - 1;
+    s = _mm512_add_epi64(s, _mm512_sad_epu8(_mm512_maskz_loadu_epi8(m, row + k), _mm512_setzero_si512()));
+  }
+  alignas(64) uint64_t lanes[8];
+  _mm512_store_si512(lanes, s);
+  uint64_t total = 0;
+  for (uint64_t v : lanes) total += v;
+  return static_cast<int32_t>(total);
+#elif KILN_SIMD_LEVEL == 1
+  __m256i s = _mm256_setzero_si256();
+  int k = 0;
+  for (; k + 32 <= K; k += 32)
+    s = _mm256_add_epi64(
+        s, _mm256_sad_epu8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + k)), _mm256_setzero_si256()));
+  alignas(32) uint64_t lanes[4];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), s);
+  uint64_t total = lanes[0] + lanes[1] + lanes[2] + lanes[3];
+  for (; k < K; ++k) total += row[k];
+  return static_cast<int32_t>(total);
+#else
+  uint32_t s = 0;
+  for (int k = 0; k < K; ++k) s += row[k];
+  return static_cast<int32_t>(s);
+#endif
+}
+
 void gemm(const QGemmArgs& g) {
   if (g.M <= 0 || g.N <= 0) return;
   // Rows per chunk: the chunk's A stays in L1/L2 while every panel of B passes over it.
@@ -313,12 +373,7 @@ void gemm(const QGemmArgs& g) {
     const int mc = std::min(chunk, g.M - m0);
     const uint8_t* a = g.a + static_cast<size_t>(m0) * g.lda;
     if (g.row_coef != nullptr) {
-      for (int r = 0; r < mc; ++r) {
-        const uint8_t* row = a + static_cast<size_t>(r) * g.lda;
-        uint32_t s = 0;
-        for (int k = 0; k < g.K; ++k) s += row[k];
-        rowsum[r] = static_cast<int32_t>(s);
-      }
+      for (int r = 0; r < mc; ++r) rowsum[r] = row_sum(a + static_cast<size_t>(r) * g.lda, g.K);
     }
     for (int p = 0; p < panels; ++p) {
       const int n0 = p * kNR, nc = std::min(kNR, g.N - n0);
