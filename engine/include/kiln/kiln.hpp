@@ -134,7 +134,7 @@ class Model {
 // Settings only the CPU backend reads.
 struct CpuOptions {
   // Highest instruction set the kernels may use: "" (the best this CPU has),
-  // or e.g. "avx512", "avx2", "generic".
+  // or e.g. "avx512_vnni", "avx512", "avx2", "generic".
   std::string isa;
   // Per-core L2 size the fused-chain cost model assumes; empty = read it from
   // sysfs (1 MiB when unknown). 0 makes every intermediate count as memory

@@ -1,0 +1,527 @@
+// The int8 kernels of the CPU backend (simd/int8_kernels.hpp), compiled once
+// per ISA level like simd/kernels.cpp, but with -ffp-contract=off: the
+// requantization rule (engine/core/quantization.hpp) is a rounded float
+// multiplication followed by a rounded addition, and a fused multiply-add would
+// change the bits on some levels only.
+//
+// Integer sums are exact on every level, and the float steps are the same IEEE
+// operations in the same order, so every level gives the rule's bits. The
+// element-wise kernels and every epilogue are written once with GCC vector
+// extensions; only the GEMM's inner product uses intrinsics:
+//   avx512_vnni  vpdpbusd: u8 activations × s8 weights, 4 along K per lane.
+//   avx512, avx2 vpmaddwd on int16: the u8 × s8 products are exact in int16 and
+//                the pair sums in int32 (vpmaddubsw would saturate: 2·255·127 > 32767).
+//   generic      plain loops.
+#include "kernels/cpu/simd/int8_kernels.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <utility>
+
+#include "engine/core/quantization.hpp"
+#include "kernels/cpu/simd/vec.hpp"
+
+#if KILN_SIMD_LEVEL >= 1
+#include <immintrin.h>
+#endif
+
+namespace kiln::cpu::KILN_SIMD_NS {
+namespace {
+
+// ---- vectors of kVL lanes --------------------------------------------------------------
+typedef uint8_t vu8 __attribute__((vector_size(kVL)));
+typedef uint8_t vu8_mem __attribute__((vector_size(kVL), aligned(1), may_alias));
+typedef int16_t vi16 __attribute__((vector_size(kVL * 2)));
+typedef int16_t vi16_mem __attribute__((vector_size(kVL * 2), aligned(2), may_alias));
+typedef int vi_mem __attribute__((vector_size(kVL * 4), aligned(4), may_alias));
+
+inline vi splat_i(int32_t x) { return vi{} + x; }
+inline vi load_i(const int32_t* p) { return *reinterpret_cast<const vi_mem*>(p); }
+inline void store_i(int32_t* p, vi v) { *reinterpret_cast<vi_mem*>(p) = v; }
+// n <= kVL lanes; the rest zero.
+inline vi load_i(const int32_t* p, int n) {
+  if (n == kVL) return load_i(p);
+  int32_t tmp[kVL] = {};
+  std::memcpy(tmp, p, static_cast<size_t>(n) * sizeof(int32_t));
+  return load_i(tmp);
+}
+inline vf load_f(const float* p, int n) { return n == kVL ? load(p) : load_partial(p, n); }
+// Widening loads and the narrowing store. GCC 12 turns __builtin_convertvector
+// from bytes into one insert per lane, so the x86 levels name the instructions.
+#if KILN_SIMD_LEVEL >= 2
+// The zero-masked forms: GCC 12 warns that the unmasked ones' undefined pass-through may be uninitialized.
+constexpr __mmask16 kAll16 = 0xFFFF;
+inline vi load_u8(const uint8_t* p) {
+  return reinterpret_cast<vi>(_mm512_maskz_cvtepu8_epi32(kAll16, _mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+}
+inline vi load_i16(const int16_t* p) {
+  return reinterpret_cast<vi>(
+      _mm512_maskz_cvtepi16_epi32(kAll16, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))));
+}
+inline void store_u8(uint8_t* p, vi v) {
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm512_maskz_cvtepi32_epi8(kAll16, reinterpret_cast<__m512i>(v)));
+}
+#elif KILN_SIMD_LEVEL == 1
+inline vi load_u8(const uint8_t* p) {
+  return reinterpret_cast<vi>(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+}
+inline vi load_i16(const int16_t* p) {
+  return reinterpret_cast<vi>(_mm256_cvtepi16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+}
+inline void store_u8(uint8_t* p, vi v) {
+  // Lanes are in [0, 255]: packing with signed then unsigned saturation keeps them.
+  const __m256i x = reinterpret_cast<__m256i>(v);
+  const __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(x), _mm256_extracti128_si256(x, 1));
+  _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm_packus_epi16(w, w));
+}
+#else
+inline vi load_u8(const uint8_t* p) { return __builtin_convertvector(*reinterpret_cast<const vu8_mem*>(p), vi); }
+inline vi load_i16(const int16_t* p) { return __builtin_convertvector(*reinterpret_cast<const vi16_mem*>(p), vi); }
+// Values are in [0, 255] (clamped before), so truncation is the saturating narrowing.
+inline void store_u8(uint8_t* p, vi v) { *reinterpret_cast<vu8_mem*>(p) = __builtin_convertvector(v, vu8); }
+#endif
+inline vi load_u8(const uint8_t* p, int n) {
+  if (n == kVL) return load_u8(p);
+  uint8_t tmp[kVL] = {};
+  std::memcpy(tmp, p, static_cast<size_t>(n));
+  return load_u8(tmp);
+}
+inline vi load_i16(const int16_t* p, int n) {
+  if (n == kVL) return load_i16(p);
+  int16_t tmp[kVL] = {};
+  std::memcpy(tmp, p, static_cast<size_t>(n) * sizeof(int16_t));
+  return load_i16(tmp);
+}
+inline void store_u8(uint8_t* p, vi v, int n) {
+  if (n == kVL) return store_u8(p, v);
+  uint8_t tmp[kVL];
+  store_u8(tmp, v);
+  std::memcpy(p, tmp, static_cast<size_t>(n));
+}
+
+// Round to nearest, ties to even, for |t| <= 2^22: adding 1.5·2^23 leaves no
+// fraction bits, so the IEEE addition does the rounding (in the default
+// mode, as nearbyint does), and the subtraction is exact. Every level rounds
+// the same way without an ISA-specific conversion.
+inline vi round_even(vf t) {
+  const vf magic = splat(12582912.0f);
+  return __builtin_convertvector((t + magic) - magic, vi);
+}
+
+// quant::requantize on kVL lanes.
+struct RqConst {
+  vf lo, hi;
+  vi zp;
+  explicit RqConst(const Requant& rq)
+      : lo(splat(static_cast<float>(rq.lo - rq.zero_point))),
+        hi(splat(static_cast<float>(rq.hi - rq.zero_point))),
+        zp(splat_i(rq.zero_point)) {}
+  explicit RqConst(int32_t lo_, int32_t hi_, int32_t zero_point)
+      : lo(splat(static_cast<float>(lo_ - zero_point))),
+        hi(splat(static_cast<float>(hi_ - zero_point))),
+        zp(splat_i(zero_point)) {}
+  vi clamp_round(vf t) const {
+    t = t < lo ? lo : t;  // std::clamp's comparisons, in its order
+    t = hi < t ? hi : t;
+    return round_even(t) + zp;
+  }
+  vi requantize(vi acc, vf multiplier) const { return clamp_round(__builtin_convertvector(acc, vf) * multiplier); }
+};
+
+inline vf multipliers(const Requant& rq, size_t c, int n) {
+  return rq.per_channel ? load_f(rq.multiplier + c, n) : splat(rq.multiplier[0]);
+}
+
+inline int ceil_div(int a, int b) { return (a + b - 1) / b; }
+inline int round_up(int a, int b) { return ceil_div(a, b) * b; }
+
+// ---- GEMM --------------------------------------------------------------------------------
+// B is packed in panels of kNR columns (the last one zero-padded), K in groups
+// of 4 (zero-padded to a multiple of 4). The layout of a group of one panel
+// depends on the level:
+//   vnni, generic  kNR columns × 4 int8 (w[k], w[k+1], w[k+2], w[k+3]): one
+//                  int32 lane per column, as vpdpbusd reads it.
+//   avx512, avx2   per vector of kVL columns, two vectors of int16 pairs:
+//                  "even" (w[k], w[k+2]) then "odd" (w[k+1], w[k+3]), so that
+//                  one broadcast of 4 activation bytes, masked and shifted,
+//                  gives the matching u8 pairs without widening A in memory.
+// A is read straight from the caller's rows, 4 bytes per broadcast; the last,
+// partial group of a row is copied so that no byte past K is read.
+#if KILN_SIMD_LEVEL == 3
+constexpr int kMR = 8, kNV = 3;  // 24 zmm accumulators
+constexpr int kWeightBytes = 1;
+#elif KILN_SIMD_LEVEL == 2
+constexpr int kMR = 8, kNV = 2;  // 16 zmm accumulators + 4 weight vectors + 4 activation temporaries
+constexpr int kWeightBytes = 2;
+#elif KILN_SIMD_LEVEL == 1
+constexpr int kMR = 4, kNV = 2;  // 8 ymm accumulators + 4 weight vectors + 4 temporaries of 16 registers
+constexpr int kWeightBytes = 2;
+#else
+constexpr int kMR = 4, kNV = 4;
+constexpr int kWeightBytes = 1;
+#endif
+constexpr int kNR = kNV * kVL;
+// Bytes of one group of 4 K values in one panel.
+constexpr size_t kGroupBytes = static_cast<size_t>(kNR) * 4 * kWeightBytes;
+
+size_t panel_bytes(int K) { return static_cast<size_t>(ceil_div(K, 4)) * kGroupBytes; }
+
+size_t packed_b_size(int N, int K) {
+  const size_t bytes = static_cast<size_t>(ceil_div(N, kNR)) * panel_bytes(K);
+  return std::max<size_t>(64, (bytes + 63) / 64 * 64);
+}
+
+void pack_b(const int8_t* w8, int N, int K, void* out) {
+  std::memset(out, 0, packed_b_size(N, K));
+  const size_t pb = panel_bytes(K);
+  for (int n = 0; n < N; ++n) {
+    auto* panel = static_cast<uint8_t*>(out) + static_cast<size_t>(n / kNR) * pb;
+    const int j = n % kNR;
+    for (int k = 0; k < K; ++k) {
+      const int g = k / 4, q = k % 4;
+      const int8_t w = w8[static_cast<size_t>(n) * K + k];
+      if constexpr (kWeightBytes == 1) {
+        panel[static_cast<size_t>(g) * kGroupBytes + j * 4 + q] = static_cast<uint8_t>(w);
+      } else {
+        auto* p = reinterpret_cast<int16_t*>(panel + static_cast<size_t>(g) * kGroupBytes);
+        const int v = j / kVL, lane = j % kVL;
+        p[((v * 2 + (q & 1)) * kVL + lane) * 2 + (q >> 1)] = w;
+      }
+    }
+  }
+}
+
+// The 4 bytes of group g of a row; the partial last group is zero-filled.
+inline uint32_t group_bytes(const uint8_t* row, int g, int K) {
+  uint32_t v = 0;
+  std::memcpy(&v, row + 4 * g, static_cast<size_t>(std::min(4, K - 4 * g)));
+  return v;
+}
+
+#if KILN_SIMD_LEVEL >= 2
+using W = __m512i;
+inline W w_zero() { return _mm512_setzero_si512(); }
+inline W w_splat(uint32_t x) { return _mm512_set1_epi32(static_cast<int>(x)); }
+inline W w_load(const uint8_t* p) { return _mm512_loadu_si512(p); }
+inline void w_store(int32_t* p, W v) { _mm512_storeu_si512(p, v); }
+inline W w_add(W a, W b) { return _mm512_add_epi32(a, b); }
+#if KILN_SIMD_LEVEL == 3
+inline W w_dot4(W acc, W a, W b) { return _mm512_dpbusd_epi32(acc, a, b); }
+#else
+inline W w_madd(W a, W b) { return _mm512_madd_epi16(a, b); }
+inline W w_and(W a, W b) { return _mm512_and_si512(a, b); }
+inline W w_odd_bytes(W a) { return _mm512_srli_epi16(a, 8); }
+#endif
+#elif KILN_SIMD_LEVEL == 1
+using W = __m256i;
+inline W w_zero() { return _mm256_setzero_si256(); }
+inline W w_splat(uint32_t x) { return _mm256_set1_epi32(static_cast<int>(x)); }
+inline W w_load(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+inline void w_store(int32_t* p, W v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
+inline W w_add(W a, W b) { return _mm256_add_epi32(a, b); }
+inline W w_madd(W a, W b) { return _mm256_madd_epi16(a, b); }
+inline W w_and(W a, W b) { return _mm256_and_si256(a, b); }
+inline W w_odd_bytes(W a) { return _mm256_srli_epi16(a, 8); }
+#endif
+
+// acc[r][0 .. NV·kVL) of R rows × NV vectors of one panel, stored to out (rows of kNR).
+template <int R, int NV>
+void gemm_tile(const uint8_t* a, size_t lda, int K, const uint8_t* b, int32_t* out) {
+  const int groups = ceil_div(K, 4);
+  const uint8_t* rows[R];
+  for (int r = 0; r < R; ++r) rows[r] = a + static_cast<size_t>(r) * lda;
+#if KILN_SIMD_LEVEL >= 1
+  constexpr int kVB = kVL * 4;  // bytes per vector
+  W acc[R][NV];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[r][v] = w_zero();
+  auto step = [&](const uint8_t* bg, const uint32_t* av) __attribute__((always_inline)) {
+#if KILN_SIMD_LEVEL == 3
+    W bv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) bv[v] = w_load(bg + v * kVB);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const W ab = w_splat(av[r]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[r][v] = w_dot4(acc[r][v], ab, bv[v]);
+    }
+#else
+    W even[NV], odd[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      even[v] = w_load(bg + (2 * v) * kVB);
+      odd[v] = w_load(bg + (2 * v + 1) * kVB);
+    }
+    const W low_bytes = w_splat(0x00FF00FFu);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const W ab = w_splat(av[r]);
+      const W ae = w_and(ab, low_bytes), ao = w_odd_bytes(ab);  // (a0, a2), (a1, a3) as int16 pairs
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[r][v] = w_add(acc[r][v], w_add(w_madd(ae, even[v]), w_madd(ao, odd[v])));
+    }
+#endif
+  };
+  const int full = K / 4;
+  uint32_t av[R];
+  for (int g = 0; g < full; ++g) {
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) std::memcpy(&av[r], rows[r] + 4 * g, 4);
+    step(b + static_cast<size_t>(g) * kGroupBytes, av);
+  }
+  if (full < groups) {
+    for (int r = 0; r < R; ++r) av[r] = group_bytes(rows[r], full, K);
+    step(b + static_cast<size_t>(full) * kGroupBytes, av);
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) w_store(out + r * kNR + v * kVL, acc[r][v]);
+#else
+  constexpr int kCols = NV * kVL;
+  int32_t acc[R][kCols] = {};
+  for (int g = 0; g < groups; ++g) {
+    uint8_t ag[R][4];
+    for (int r = 0; r < R; ++r) {
+      const uint32_t v = group_bytes(rows[r], g, K);
+      std::memcpy(ag[r], &v, 4);
+    }
+    const auto* bg = reinterpret_cast<const int8_t*>(b + static_cast<size_t>(g) * kGroupBytes);
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < kCols; ++j) {
+        int32_t s = 0;
+        for (int q = 0; q < 4; ++q) s += static_cast<int32_t>(ag[r][q]) * bg[j * 4 + q];
+        acc[r][j] += s;
+      }
+  }
+  for (int r = 0; r < R; ++r) std::memcpy(out + r * kNR, acc[r], sizeof(acc[r]));
+#endif
+}
+
+using TileFn = void (*)(const uint8_t*, size_t, int, const uint8_t*, int32_t*);
+template <size_t... I>
+constexpr std::array<TileFn, sizeof...(I)> make_tiles(std::index_sequence<I...>) {
+  return {&gemm_tile<static_cast<int>(I) / kNV + 1, static_cast<int>(I) % kNV + 1>...};
+}
+// kTiles[(rows − 1)·kNV + vectors − 1]
+constexpr auto kTiles = make_tiles(std::make_index_sequence<kMR * kNV>{});
+
+// C[r][0 .. nc) of one tile = requant(acc + bias + row_coef·rowsum).
+void gemm_epilogue(const QGemmArgs& g, const int32_t* acc, int rows, int n0, int nc, const int32_t* rowsum,
+                   uint8_t* c) {
+  const RqConst rq(g.rq);
+  for (int j = 0; j < nc; j += kVL) {
+    const int n = std::min(kVL, nc - j);
+    const vi bias = load_i(g.bias + n0 + j, n);
+    const vf mult = multipliers(g.rq, static_cast<size_t>(n0 + j), n);
+    if (g.row_coef != nullptr) {
+      const vi coef = load_i(g.row_coef + n0 + j, n);
+      for (int r = 0; r < rows; ++r)
+        store_u8(c + r * g.ldc + j, rq.requantize(load_i(acc + r * kNR + j) + bias + coef * rowsum[r], mult), n);
+    } else {
+      for (int r = 0; r < rows; ++r)
+        store_u8(c + r * g.ldc + j, rq.requantize(load_i(acc + r * kNR + j) + bias, mult), n);
+    }
+  }
+}
+
+// Σ_k row[k], without reading past row[K − 1].
+int32_t row_sum(const uint8_t* row, int K) {
+#if KILN_SIMD_LEVEL >= 2
+  __m512i s = _mm512_setzero_si512();
+  for (int k = 0; k < K; k += 64) {
+    const __mmask64 m = K - k >= 64 ? ~__mmask64{0} : (__mmask64{1} << (K - k)) - 1;
+    s = _mm512_add_epi64(s, _mm512_sad_epu8(_mm512_maskz_loadu_epi8(m, row + k), _mm512_setzero_si512()));
+  }
+  alignas(64) uint64_t lanes[8];
+  _mm512_store_si512(lanes, s);
+  uint64_t total = 0;
+  for (uint64_t v : lanes) total += v;
+  return static_cast<int32_t>(total);
+#elif KILN_SIMD_LEVEL == 1
+  __m256i s = _mm256_setzero_si256();
+  int k = 0;
+  for (; k + 32 <= K; k += 32)
+    s = _mm256_add_epi64(
+        s, _mm256_sad_epu8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + k)), _mm256_setzero_si256()));
+  alignas(32) uint64_t lanes[4];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), s);
+  uint64_t total = lanes[0] + lanes[1] + lanes[2] + lanes[3];
+  for (; k < K; ++k) total += row[k];
+  return static_cast<int32_t>(total);
+#else
+  uint32_t s = 0;
+  for (int k = 0; k < K; ++k) s += row[k];
+  return static_cast<int32_t>(s);
+#endif
+}
+
+void gemm(const QGemmArgs& g) {
+  if (g.M <= 0 || g.N <= 0) return;
+  // Rows per chunk: the chunk's A stays in L1/L2 while every panel of B passes over it.
+  constexpr int kMaxChunk = 256;
+  const int chunk = std::clamp((48 * 1024) / std::max(g.K, 1) / kMR * kMR, kMR, kMaxChunk);
+  const size_t pb = panel_bytes(g.K);
+  const int panels = ceil_div(g.N, kNR);
+  alignas(64) int32_t acc[kMR * kNR];
+  int32_t rowsum[kMaxChunk];
+  for (int m0 = 0; m0 < g.M; m0 += chunk) {
+    const int mc = std::min(chunk, g.M - m0);
+    const uint8_t* a = g.a + static_cast<size_t>(m0) * g.lda;
+    if (g.row_coef != nullptr) {
+      for (int r = 0; r < mc; ++r) rowsum[r] = row_sum(a + static_cast<size_t>(r) * g.lda, g.K);
+    }
+    for (int p = 0; p < panels; ++p) {
+      const int n0 = p * kNR, nc = std::min(kNR, g.N - n0);
+      const TileFn* tiles = &kTiles[ceil_div(nc, kVL) - 1];
+      const uint8_t* b = static_cast<const uint8_t*>(g.b) + static_cast<size_t>(p) * pb;
+      for (int mt = 0; mt < mc; mt += kMR) {
+        const int rows = std::min(kMR, mc - mt);
+        tiles[(rows - 1) * kNV](a + static_cast<size_t>(mt) * g.lda, g.lda, g.K, b, acc);
+        gemm_epilogue(g, acc, rows, n0, nc, rowsum + mt, g.c + static_cast<size_t>(m0 + mt) * g.ldc + n0);
+      }
+    }
+  }
+}
+
+// ---- depthwise convolution ------------------------------------------------------------
+// Vectorised along C; the taps that fall in the image are found once per
+// output pixel (padding reads as the zero point, i.e. contributes nothing).
+// kBlock vectors of channels share the tap loop.
+constexpr int kBlock = 4;
+
+template <int NB>
+inline void depthwise_block(const QDepthwiseArgs& p, const RqConst& rq, int c, int ih0, int kh0, int kh1, int iw0,
+                            int kw0, int kw1, uint8_t* y) {
+  vi acc[NB];
+  for (int b = 0; b < NB; ++b) acc[b] = load_i(p.bias + c + b * kVL);
+  const vi zx = splat_i(p.x_zero_point);
+  const size_t C = static_cast<size_t>(p.C);
+  for (int kh = kh0; kh < kh1; ++kh) {
+    const uint8_t* xr = p.x + static_cast<size_t>(ih0 + kh * p.dh) * p.W * C + c;
+    const int16_t* wr = p.w + static_cast<size_t>(kh) * p.KW * C + c;
+    for (int kw = kw0; kw < kw1; ++kw) {
+      const uint8_t* xp = xr + static_cast<size_t>(iw0 + kw * p.dw) * C;
+      const int16_t* wp = wr + static_cast<size_t>(kw) * C;
+#pragma GCC unroll 4
+      for (int b = 0; b < NB; ++b) acc[b] += (load_u8(xp + b * kVL) - zx) * load_i16(wp + b * kVL);
+    }
+  }
+#pragma GCC unroll 4
+  for (int b = 0; b < NB; ++b)
+    store_u8(y + c + b * kVL, rq.requantize(acc[b], multipliers(p.rq, c + b * kVL, kVL)), kVL);
+}
+
+void depthwise_tail(const QDepthwiseArgs& p, const RqConst& rq, int c, int ih0, int kh0, int kh1, int iw0, int kw0,
+                    int kw1, uint8_t* y) {
+  const int n = p.C - c;
+  vi acc = load_i(p.bias + c, n);
+  const vi zx = splat_i(p.x_zero_point);
+  const size_t C = static_cast<size_t>(p.C);
+  for (int kh = kh0; kh < kh1; ++kh)
+    for (int kw = kw0; kw < kw1; ++kw) {
+      const uint8_t* xp = p.x + (static_cast<size_t>(ih0 + kh * p.dh) * p.W + (iw0 + kw * p.dw)) * C + c;
+      const int16_t* wp = p.w + (static_cast<size_t>(kh) * p.KW + kw) * C + c;
+      acc += (load_u8(xp, n) - zx) * load_i16(wp, n);
+    }
+  store_u8(y + c, rq.requantize(acc, multipliers(p.rq, c, n)), n);
+}
+
+// Taps t in [t0, t1) with 0 <= i0 + t·d < size.
+inline void tap_range(int i0, int d, int taps, int size, int& t0, int& t1) {
+  t0 = 0;
+  while (t0 < taps && i0 + t0 * d < 0) ++t0;
+  t1 = taps;
+  while (t1 > t0 && i0 + (t1 - 1) * d >= size) --t1;
+}
+
+void depthwise(const QDepthwiseArgs& p) {
+  const RqConst rq(p.rq);
+  const int C = p.C;
+  for (int oh = p.oh_begin; oh < p.oh_end; ++oh) {
+    const int ih0 = oh * p.sh - p.pt;
+    int kh0, kh1;
+    tap_range(ih0, p.dh, p.KH, p.H, kh0, kh1);
+    for (int ow = 0; ow < p.OW; ++ow) {
+      const int iw0 = ow * p.sw - p.pl;
+      int kw0, kw1;
+      tap_range(iw0, p.dw, p.KW, p.W, kw0, kw1);
+      uint8_t* y = p.y + (static_cast<size_t>(oh) * p.OW + ow) * C;
+      int c = 0;
+      for (; c + kBlock * kVL <= C; c += kBlock * kVL)
+        depthwise_block<kBlock>(p, rq, c, ih0, kh0, kh1, iw0, kw0, kw1, y);
+      for (; c + kVL <= C; c += kVL) depthwise_block<1>(p, rq, c, ih0, kh0, kh1, iw0, kw0, kw1, y);
+      if (c < C) depthwise_tail(p, rq, c, ih0, kh0, kh1, iw0, kw0, kw1, y);
+    }
+  }
+}
+
+// ---- element-wise -----------------------------------------------------------------------
+void add(uint8_t* y, const uint8_t* a, const uint8_t* b, size_t n, const QAddParams& p) {
+  const RqConst rq(p.lo, p.hi, p.zy);
+  const vi za = splat_i(p.za), zb = splat_i(p.zb);
+  const vf ma = splat(p.ma), mb = splat(p.mb);
+  for (size_t i = 0; i < n; i += kVL) {
+    const int m = static_cast<int>(std::min<size_t>(kVL, n - i));
+    const vf pa = __builtin_convertvector(load_u8(a + i, m) - za, vf) * ma;
+    const vf pb = __builtin_convertvector(load_u8(b + i, m) - zb, vf) * mb;
+    store_u8(y + i, rq.clamp_round(pa + pb), m);
+  }
+}
+
+void global_avgpool(uint8_t* y, const uint8_t* x, size_t pixels, size_t C, int32_t x_zero_point, const Requant& rq) {
+  const RqConst q(rq);
+  // Channels in blocks whose int32 sums stay in registers or L1 while the pixels stream by.
+  constexpr size_t kChannels = 256;
+  alignas(64) int32_t sum[kChannels];
+  const int32_t offset = -static_cast<int32_t>(pixels) * x_zero_point;
+  for (size_t c0 = 0; c0 < C; c0 += kChannels) {
+    const size_t cn = std::min(kChannels, C - c0);
+    for (size_t c = 0; c < cn; ++c) sum[c] = offset;
+    for (size_t px = 0; px < pixels; ++px) {
+      const uint8_t* row = x + px * C + c0;
+      for (size_t c = 0; c < cn; ++c) sum[c] += row[c];
+    }
+    for (size_t c = 0; c < cn; c += kVL) {
+      const int n = static_cast<int>(std::min<size_t>(kVL, cn - c));
+      store_u8(y + c0 + c, q.requantize(load_i(sum + c, n), multipliers(rq, c0 + c, n)), n);
+    }
+  }
+}
+
+void quantize(uint8_t* y, const float* x, size_t n, float scale, int32_t zero_point, int32_t lo, int32_t hi) {
+  const RqConst rq(lo, hi, zero_point);
+  const vf s = splat(scale);
+  for (size_t i = 0; i < n; i += kVL) {
+    const int m = static_cast<int>(std::min<size_t>(kVL, n - i));
+    vf t = load_f(x + i, m) / s;
+    t = t == t ? t : vf{};  // NaN maps to the zero point
+    store_u8(y + i, rq.clamp_round(t), m);
+  }
+}
+
+void dequantize(float* y, const uint8_t* x, size_t n, float scale, int32_t zero_point) {
+  const vi zp = splat_i(zero_point);
+  const vf s = splat(scale);
+  for (size_t i = 0; i < n; i += kVL) {
+    const int m = static_cast<int>(std::min<size_t>(kVL, n - i));
+    const vf v = __builtin_convertvector(load_u8(x + i, m) - zp, vf) * s;
+    if (m == kVL) {
+      store(y + i, v);
+    } else {
+      store_partial(y + i, v, m);
+    }
+  }
+}
+
+}  // namespace
+
+extern const Int8Kernels kInt8Kernels;
+const Int8Kernels kInt8Kernels = {KILN_SIMD_NAME, packed_b_size, pack_b,    gemm, depthwise, add,
+                                  global_avgpool, quantize,      dequantize};
+
+}  // namespace kiln::cpu::KILN_SIMD_NS
