@@ -106,7 +106,7 @@ std::vector<OpCase> quantize_cases() {
   };
   // Round trips, saturating at both ends (inputs beyond the representable range).
   for (auto [dt, zp] : {std::pair{DataType::UInt8, 128}, {DataType::UInt8, 0}, {DataType::Int8, -5}}) {
-    add(std::string("QuantizeDequantize_") + (dt == DataType::UInt8 ? "u8_z" : "i8_z") + std::to_string(zp), [dt, zp] {
+    add(std::string("QuantizeDequantize_") + (dt == DataType::UInt8 ? "u8_z" : "i8_z") + (zp < 0 ? "minus" : "") + std::to_string(std::abs(zp)), [dt, zp] {
       GraphBuilder b;
       const TensorId x = b.input("x", {2, 3, 5, 7});
       b.output(dequantize(b, quantize(b, x, dt, per_tensor(0.01f, zp))));
@@ -155,11 +155,11 @@ std::vector<OpCase> quantize_cases() {
   s.w_zero_points = {-7};
   s.conv = {1, 6, 9, 7, 7, 3, 3, 1, 1, 1, 1, 3, {1, 1, 1, 1}, true, {}};
   conv("int8_activations_grouped", s);
-  s = QConvSpec{};
-  s.x_zero_point = 0;
-  s.w_zero_points = {255};
-  s.conv = {1, 64, 8, 4, 4, 1, 1, 1, 1, 1, 1, 1, {0, 0, 0, 0}, true, {}};
-  conv("pointwise_saturating_zero_points", s);
+  QConvSpec extreme;
+  extreme.x_zero_point = 0;
+  extreme.w_zero_points = {255};
+  extreme.conv = {1, 64, 8, 4, 4, 1, 1, 1, 1, 1, 1, 1, {0, 0, 0, 0}, true, {}};
+  conv("pointwise_saturating_zero_points", extreme);
 
   // Add (residual), average and max pools, concat with other scales, reshape.
   add("QAdd_relu", [] {
