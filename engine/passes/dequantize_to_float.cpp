@@ -1,13 +1,17 @@
 // A quantized graph as float32, for backends without integer kernels (vulkan,
 // cuda): quantized constants are dequantized once, quantized activations
-// become float32, and the QuantizeLinear/DequantizeLinear nodes between them
-// disappear. The model then computes what its float original computed, with
-// the quantized weights (rounding of activations is not simulated). Quantized
+// become float32 clamped to the range their dtype could hold (a QuantizeLinear
+// becomes a Clip, a quantized Conv/Gemm/Add clamps in its epilogue, other
+// quantized ops that requantize get a Clip), and DequantizeLinear nodes
+// disappear. Saturation is kept; the rounding of each activation to its
+// scale's step is not (an error of at most half a step per layer). Quantized
 // graph inputs and outputs keep their dtype, behind a DequantizeLinear or
 // QuantizeLinear.
 #include <cstring>
 
+#include "engine/core/op_info.hpp"
 #include "engine/core/quantization.hpp"
+#include "engine/core/quantized_ops.hpp"
 #include "engine/passes/passes.hpp"
 
 namespace kiln {
@@ -34,6 +38,22 @@ ConstantData dequantized_constant(const TensorInfo& x) {
     out[static_cast<size_t>(i)] = quant::dequantize(q, x.quant->scale_at(c), x.quant->zero_point_at(c));
   }
   return ConstantData::from_floats(out);
+}
+
+// The real values a per-tensor quantized tensor can hold.
+std::pair<float, float> representable(const TensorInfo& t) {
+  const quant::Range r = dtype_range(t.dtype);
+  return {quant::dequantize(r.lo, t.quant->scale[0], t.quant->zero_point[0]),
+          quant::dequantize(r.hi, t.quant->scale[0], t.quant->zero_point[0])};
+}
+
+fb::FusedActivation* epilogue(Node& n) {
+  switch (n.op) {
+    case OpType::Conv: return &attrs_as<fb::ConvAttrsT>(n).activation;
+    case OpType::Gemm: return &attrs_as<fb::GemmAttrsT>(n).activation;
+    case OpType::Add: return &attrs_as<fb::BinaryAttrsT>(n).activation;
+    default: return nullptr;
+  }
 }
 
 }  // namespace
@@ -93,13 +113,59 @@ int dequantize_to_float(Graph& g) {
     ++rewrites;
   }
 
+  auto internal = [&](TensorId t) { return static_cast<size_t>(t) < original_tensors && !border[static_cast<size_t>(t)]; };
   for (Node& n : g.nodes) {
     const bool q = n.op == OpType::QuantizeLinear, dq = n.op == OpType::DequantizeLinear;
-    if ((q && !border[static_cast<size_t>(n.outputs[0])]) ||
-        (dq && !(static_cast<size_t>(n.inputs[0]) < original_tensors && border[static_cast<size_t>(n.inputs[0])]))) {
+    const TensorId out = n.outputs.empty() ? -1 : n.outputs[0];
+    const TensorInfo* y = out >= 0 && internal(out) && is_quantized_dtype(g.tensor(out).dtype) &&
+                                  !g.tensor(out).quant->per_axis()
+                              ? &g.tensor(out)
+                              : nullptr;
+    if (q && internal(out)) {
+      // Quantizing saturates at the dtype's range: a Clip to it.
+      if (y) {
+        const auto [lo, hi] = representable(*y);
+        fb::ClipAttrsT clip;
+        clip.min = lo;
+        clip.max = hi;
+        n.op = OpType::Clip;
+        n.attrs = make_attrs(clip);
+      } else {
+        n.op = OpType::Identity;
+        n.attrs = {};
+      }
+      ++rewrites;
+    } else if (dq && internal(n.inputs[0])) {
       n.op = OpType::Identity;
       n.attrs = {};
       ++rewrites;
+    } else if (y && !q && !dq) {
+      const auto [lo, hi] = representable(*y);
+      if (fb::FusedActivation* act = epilogue(n)) {
+        // Relu, Clip or none (the only epilogues of quantized ops) narrowed to the range.
+        float a = lo, b = hi;
+        if (act->kind() == fb::ActivationKind::Relu) a = std::max(a, 0.0f);
+        if (act->kind() == fb::ActivationKind::Clip) a = std::max(a, act->alpha()), b = std::min(b, act->beta());
+        *act = fb::FusedActivation(fb::ActivationKind::Clip, a, b);
+      } else if (!is_reshape_like(n.op) && !(n.inputs.size() == 1 && requantization(g.tensor(n.inputs[0]), *y).identity)) {
+        // Requantizing into another range may saturate: a Clip after the op.
+        const TensorId f = g.add_tensor(g.unique_tensor_name(g.tensor(out).name + "_unclamped"), g.shape(out));
+        for (TensorId& o : n.outputs)
+          if (o == out) o = f;
+        fb::ClipAttrsT clip;
+        clip.min = lo;
+        clip.max = hi;
+        Node c;
+        c.name = n.name + "_saturate";
+        c.op = OpType::Clip;
+        c.inputs = {f};
+        c.outputs = {out};
+        c.attrs = make_attrs(clip);
+        nodes.push_back(std::move(n));
+        nodes.push_back(std::move(c));
+        ++rewrites;
+        continue;
+      }
     }
     nodes.push_back(std::move(n));
   }
