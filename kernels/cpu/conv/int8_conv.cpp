@@ -87,7 +87,7 @@ class QGemmConv final : public QConvKernel {
     cin_g_ = s_.cin_per_group();
     cout_g_ = s_.cout_per_group();
     k_ = s_.KH * s_.KW * cin_g_;
-    lda_ = direct_ ? static_cast<size_t>(s_.C) : align_up(static_cast<size_t>(k_), 64);
+    lda_ = direct_ ? static_cast<size_t>(s_.C) : static_cast<size_t>(k_);
     const bool signed_w = l.w->dtype == DataType::Int8;
     // Per output channel n: w − zw = w8 + d, w8 = w − 128 (uint8) or w (int8).
     bias_.resize(static_cast<size_t>(s_.K));
@@ -183,7 +183,7 @@ class QGemmConv final : public QConvKernel {
   }
 
  private:
-  // Rows [m0, m0 + rows) of group g's patch matrix, K bytes each (then zeros to lda).
+  // Rows [m0, m0 + rows) of group g's patch matrix, K bytes each.
   void im2col(const uint8_t* x, uint8_t* out, int64_t m0, int rows, int g, uint8_t zx) const {
     const int64_t per_image = int64_t{s_.OH} * s_.OW;
     for (int r = 0; r < rows; ++r) {
@@ -191,8 +191,18 @@ class QGemmConv final : public QConvKernel {
       const int64_t n = m / per_image, pix = m % per_image;
       const int oh = static_cast<int>(pix / s_.OW), ow = static_cast<int>(pix % s_.OW);
       uint8_t* row = out + static_cast<size_t>(r) * lda_;
+      const int iw0 = ow * s_.sw - s_.pl;
+      // One group and undilated columns: a kernel row's KW pixels are KW·C contiguous bytes.
+      const bool contiguous = s_.group == 1 && s_.dw == 1 && iw0 >= 0 && iw0 + s_.KW <= s_.W;
       for (int kh = 0; kh < s_.KH; ++kh) {
         const int ih = oh * s_.sh - s_.pt + kh * s_.dh;
+        if (contiguous && ih >= 0 && ih < s_.H) {
+          // A byte loop: these runs are short (9 bytes for an RGB stem), where a memcpy call costs more.
+          const uint8_t* src = x + ((static_cast<size_t>(n) * s_.H + ih) * s_.W + iw0) * s_.C;
+          uint8_t* dst = row + kh * s_.KW * cin_g_;
+          for (int b = 0; b < s_.KW * cin_g_; ++b) dst[b] = src[b];
+          continue;
+        }
         for (int kw = 0; kw < s_.KW; ++kw) {
           const int iw = ow * s_.sw - s_.pl + kw * s_.dw;
           uint8_t* dst = row + (kh * s_.KW + kw) * cin_g_;
@@ -205,7 +215,6 @@ class QGemmConv final : public QConvKernel {
           }
         }
       }
-      std::memset(row + k_, 0, lda_ - static_cast<size_t>(k_));
     }
   }
 

@@ -9,6 +9,8 @@ namespace kiln::cpu {
 namespace {
 // Elements per task: whole cache lines, so that threads never share one.
 constexpr size_t kChunk = 16384;
+// Pixels per strip of the NCHW -> NHWC quantization.
+constexpr size_t kStrip = 256;
 }  // namespace
 
 void lower_quantize(Lowering& l, int i) {
@@ -21,6 +23,39 @@ void lower_quantize(Lowering& l, int i) {
   const float scale = q.quant->scale[0];
   const int32_t zp = q.quant->zero_point[0];
   const size_t n = static_cast<size_t>(element_count(l.shape(x)));
+  const Shape& xs = l.shape(x);
+  if (node.op == OpType::QuantizeLinear && xs.size() == 4 && l.layout(x) == Layout::NCHW && !layouts_coincide(xs)) {
+    // A float NCHW image (the model's input) quantized straight into NHWC,
+    // where the integer convolutions read it: a plane strip at a time into a
+    // buffer, then interleaved.
+    const size_t N = static_cast<size_t>(xs[0]), C = static_cast<size_t>(xs[1]), HW = static_cast<size_t>(xs[2] * xs[3]);
+
+    auto strip = std::make_shared<std::vector<uint8_t>>(C * kStrip);
+    l.set_layout(out, Layout::NHWC);
+    l.set_detail(i, "int8 quantize to nhwc");
+    l.add_step(i, node.op, {x}, {out}, [&l, x, out, N, C, HW, scale, zp, strip] {
+      const float* src = l.ptr(x);
+      uint8_t* dst = l.bytes(out);
+      uint8_t* buf = strip->data();
+      for (size_t b = 0; b < N; ++b)
+        for (size_t p0 = 0; p0 < HW; p0 += kStrip) {
+          const size_t len = std::min(kStrip, HW - p0);
+          for (size_t c = 0; c < C; ++c) l.int8().quantize(buf + c * kStrip, src + (b * C + c) * HW + p0, len, scale, zp, 0, 255);
+          uint8_t* d = dst + (b * HW + p0) * C;
+          if (C == 3) {  // RGB, the common input: unrolled
+            for (size_t p = 0; p < len; ++p) {
+              d[p * 3] = buf[p];
+              d[p * 3 + 1] = buf[kStrip + p];
+              d[p * 3 + 2] = buf[2 * kStrip + p];
+            }
+          } else {
+            for (size_t p = 0; p < len; ++p)
+              for (size_t c = 0; c < C; ++c) d[p * C + c] = buf[c * kStrip + p];
+          }
+        }
+    });
+    return;
+  }
   l.set_layout(out, l.layout(x));  // elementwise: any layout will do
   if (node.op == OpType::QuantizeLinear) {
     l.set_detail(i, "int8 quantize");
