@@ -23,7 +23,8 @@ Image load_image(const std::string& path);
 Image decode_image(const uint8_t* data, size_t size, const std::string& name);
 
 // Bilinear resize. ResizeFilter::Bilinear samples the 2x2 neighbourhood of each
-// output pixel's centre (OpenCV's INTER_LINEAR); AntialiasedBilinear widens the
+// output pixel's centre, bit for bit as OpenCV's INTER_LINEAR on 8-bit images
+// (11-bit fixed-point weights and its rounding); AntialiasedBilinear widens the
 // triangle filter by the scale factor when shrinking (PIL's BILINEAR), so large
 // photos do not alias. Models are evaluated with the one they were made with.
 Image resize_bilinear(const Image& image, int width, int height,
