@@ -591,46 +591,56 @@ __attribute__((always_inline)) inline vi dw3_sum(const Dw3Weights& w, vi a0, vi 
   return dot_pairs(acc, b2, w.last[2]);
 }
 
-// One output row at one vector of channels: outputs [ow_lo, ow_hi) read only
-// columns inside the image, the others are the border.
+// One output row at one vector of channels, along a window of input columns:
+// each output reads the columns not shared with the previous one (1 at stride
+// 1, 2 at stride 2). From ow_lo on those are >= 0; in [ow_lo, ow_hi) they are
+// also < W and read without checks; the window before ow_lo and the columns
+// from ow_hi on are checked (zx outside the image).
 template <int S>
 void dw3_row(const Dw3Row<S>& r, const Dw3Weights& w, const Dw3Requant& rq, vf mult, int pl, int OW, int ow_lo,
              int ow_hi, uint8_t* y, size_t C) {
-  auto border = [&](int ow) {
+  for (int ow = 0; ow < ow_lo; ++ow) {  // only with padding wider than the kernel's reach
     const int iw = ow * S - pl;
     const vi acc = dw3_sum(w, r.pair_at(iw), r.last_at(iw), r.pair_at(iw + 1), r.last_at(iw + 1), r.pair_at(iw + 2),
                            r.last_at(iw + 2));
     rq.store(y + static_cast<size_t>(ow) * C, acc, mult);
+  }
+  if (ow_lo >= OW) return;
+  const uint8_t *q0 = r.row[0], *q1 = r.row[1], *q2 = r.row[2];
+  const size_t s0 = r.step[0], s1 = r.step[1], s2 = r.step[2];
+  auto pair = [&](int col) __attribute__((always_inline)) {
+    return load_u8_pair(q0 + static_cast<size_t>(col) * s0, q1 + static_cast<size_t>(col) * s1);
   };
-  for (int ow = 0; ow < ow_lo; ++ow) border(ow);
-  if (ow_lo < ow_hi) {
-    int iw = ow_lo * S - pl;
-    const uint8_t* p0 = r.row[0] + iw * r.step[0];
-    const uint8_t* p1 = r.row[1] + iw * r.step[1];
-    const uint8_t* p2 = r.row[2] + iw * r.step[2];
-    const size_t s0 = r.step[0], s1 = r.step[1], s2 = r.step[2];
-    auto pair = [&](size_t i) __attribute__((always_inline)) { return load_u8_pair(p0 + i * s0, p1 + i * s1); };
-    auto last = [&](size_t i) __attribute__((always_inline)) { return load_u8(p2 + i * s2); };
-    uint8_t* out = y + static_cast<size_t>(ow_lo) * C;
-    vi a0 = pair(0), b0 = last(0);
-    if constexpr (S == 1) {
-      vi a1 = pair(1), b1 = last(1);
-      for (int ow = ow_lo; ow < ow_hi; ++ow) {
-        const vi a2 = pair(2), b2 = last(2);
-        rq.store(out, dw3_sum(w, a0, b0, a1, b1, a2, b2), mult);
-        a0 = a1, b0 = b1, a1 = a2, b1 = b2;
-        p0 += s0, p1 += s1, p2 += s2, out += C;
-      }
-    } else {
-      for (int ow = ow_lo; ow < ow_hi; ++ow) {
-        const vi a1 = pair(1), b1 = last(1), a2 = pair(2), b2 = last(2);
-        rq.store(out, dw3_sum(w, a0, b0, a1, b1, a2, b2), mult);
-        a0 = a2, b0 = b2;
-        p0 += 2 * s0, p1 += 2 * s1, p2 += 2 * s2, out += C;
-      }
+  auto last = [&](int col) __attribute__((always_inline)) { return load_u8(q2 + static_cast<size_t>(col) * s2); };
+  int col = ow_lo * S - pl;  // the output's first column
+  uint8_t* out = y + static_cast<size_t>(ow_lo) * C;
+  vi a0 = r.pair_at(col), b0 = r.last_at(col);
+  if constexpr (S == 1) {
+    vi a1 = r.pair_at(col + 1), b1 = r.last_at(col + 1);
+    int ow = ow_lo;
+    for (; ow < ow_hi; ++ow, ++col, out += C) {
+      const vi a2 = pair(col + 2), b2 = last(col + 2);
+      rq.store(out, dw3_sum(w, a0, b0, a1, b1, a2, b2), mult);
+      a0 = a1, b0 = b1, a1 = a2, b1 = b2;
+    }
+    for (; ow < OW; ++ow, ++col, out += C) {
+      const vi a2 = r.pair_at(col + 2), b2 = r.last_at(col + 2);
+      rq.store(out, dw3_sum(w, a0, b0, a1, b1, a2, b2), mult);
+      a0 = a1, b0 = b1, a1 = a2, b1 = b2;
+    }
+  } else {
+    int ow = ow_lo;
+    for (; ow < ow_hi; ++ow, col += 2, out += C) {
+      const vi a1 = pair(col + 1), b1 = last(col + 1), a2 = pair(col + 2), b2 = last(col + 2);
+      rq.store(out, dw3_sum(w, a0, b0, a1, b1, a2, b2), mult);
+      a0 = a2, b0 = b2;
+    }
+    for (; ow < OW; ++ow, col += 2, out += C) {
+      const vi a1 = r.pair_at(col + 1), b1 = r.last_at(col + 1), a2 = r.pair_at(col + 2), b2 = r.last_at(col + 2);
+      rq.store(out, dw3_sum(w, a0, b0, a1, b1, a2, b2), mult);
+      a0 = a2, b0 = b2;
     }
   }
-  for (int ow = std::max(ow_lo, ow_hi); ow < OW; ++ow) border(ow);
 }
 
 // Channels [0, C − C % kVL) of rows [oh_begin, oh_end).
@@ -639,9 +649,10 @@ void depthwise_3x3(const QDepthwiseArgs& p) {
   const Dw3Requant rq(p.rq);
   const size_t C = static_cast<size_t>(p.C);
   const int vectors = p.C / kVL;
-  // Outputs whose 3 columns lie in the image.
-  const int ow_lo = std::min(p.OW, ceil_div(p.pl, S));
-  const int ow_hi = p.W - 3 + p.pl < 0 ? ow_lo : std::max(ow_lo, std::min(p.OW, (p.W - 3 + p.pl) / S + 1));
+  // The first output whose new columns (ow·S − pl + 3 − S .. ow·S − pl + 2) are >= 0, and the end
+  // of the outputs whose last column is < W (see dw3_row).
+  const int ow_lo = std::min(p.OW, std::max(0, ceil_div(p.pl - 3 + S, S)));
+  const int ow_hi = p.W - 3 + p.pl < 0 ? ow_lo : std::clamp((p.W - 3 + p.pl) / S + 1, ow_lo, p.OW);
   alignas(64) uint8_t zx_bytes[64];
   std::memset(zx_bytes, p.x_zero_point, sizeof(zx_bytes));
   const vi zx = splat_i(p.x_zero_point);
