@@ -288,19 +288,42 @@ struct DwShape {
   int H, W, C, KH, KW, sh, sw, dh, dw, pt, pl, pb, pr;
 };
 
-void check_depthwise(std::mt19937& rng, const DwShape& s, bool per_channel, const std::string& what) {
+// Random: x, w, zx uniform. Extreme: x in {0, 255}, w in {−255, 255}, zx in {0, 255}.
+// Max / Min: x = 255, zx = 0, w = 255 / −255 everywhere (the largest sums of either sign).
+enum class DwFill { Random, Extreme, Max, Min };
+
+// Rows are computed in three calls (the middle range first), or one call per
+// row in a shuffled order when single_rows.
+void check_depthwise(std::mt19937& rng, const DwShape& s, bool per_channel, const std::string& what,
+                     DwFill fill = DwFill::Random, bool single_rows = false) {
   const int OH = (s.H + s.pt + s.pb - s.dh * (s.KH - 1) - 1) / s.sh + 1;
   const int OW = (s.W + s.pl + s.pr - s.dw * (s.KW - 1) - 1) / s.sw + 1;
   ASSERT_GT(OH, 0);
   ASSERT_GT(OW, 0);
   std::uniform_int_distribution<int> u8(0, 255), w(-255, 255), bias(-(1 << 16), 1 << 16);
   GuardedBytes x(static_cast<size_t>(s.H) * s.W * s.C);
-  for (size_t i = 0; i < x.size(); ++i) x.data()[i] = static_cast<uint8_t>(u8(rng));
   std::vector<int16_t> wt(static_cast<size_t>(s.KH) * s.KW * s.C);
-  for (auto& v : wt) v = static_cast<int16_t>(w(rng));
   std::vector<int32_t> b(s.C);
-  for (auto& v : b) v = bias(rng);
-  const int32_t zx = u8(rng);
+  int32_t zx = 0;
+  switch (fill) {
+    case DwFill::Random:
+      for (size_t i = 0; i < x.size(); ++i) x.data()[i] = static_cast<uint8_t>(u8(rng));
+      for (auto& v : wt) v = static_cast<int16_t>(w(rng));
+      for (auto& v : b) v = bias(rng);
+      zx = u8(rng);
+      break;
+    case DwFill::Extreme:
+      for (size_t i = 0; i < x.size(); ++i) x.data()[i] = rng() % 2 ? 255 : 0;
+      for (auto& v : wt) v = rng() % 2 ? 255 : -255;
+      for (auto& v : b) v = bias(rng);
+      zx = rng() % 2 ? 255 : 0;
+      break;
+    case DwFill::Max:
+    case DwFill::Min:
+      for (size_t i = 0; i < x.size(); ++i) x.data()[i] = 255;
+      for (auto& v : wt) v = fill == DwFill::Max ? 255 : -255;
+      break;
+  }
 
   std::vector<int64_t> acc(static_cast<size_t>(OH) * OW * s.C);
   int64_t max_abs = 1;
@@ -333,20 +356,30 @@ void check_depthwise(std::mt19937& rng, const DwShape& s, bool per_channel, cons
     a.H = s.H, a.W = s.W, a.C = s.C, a.OH = OH, a.OW = OW, a.KH = s.KH, a.KW = s.KW;
     a.sh = s.sh, a.sw = s.sw, a.dh = s.dh, a.dw = s.dw, a.pt = s.pt, a.pl = s.pl;
     a.rq = rq.rq;
-    // Rows in three calls, the middle range first; each writes only its rows.
-    const int cut1 = OH / 3, cut2 = std::max(cut1, 2 * OH / 3);
     const size_t row = static_cast<size_t>(OW) * s.C;
-    a.oh_begin = cut1, a.oh_end = cut2;
-    cpu::int8_kernels(isa).depthwise(a);
-    for (size_t i = 0; i < y.size(); ++i) {
-      if (i < cut1 * row || i >= cut2 * row) {
-        ASSERT_EQ(y[i], kGuard) << "byte " << i << " outside rows written";
+    if (single_rows) {
+      std::vector<int> order(OH);
+      for (int r = 0; r < OH; ++r) order[r] = r;
+      std::shuffle(order.begin(), order.end(), rng);
+      for (int r : order) {
+        a.oh_begin = r, a.oh_end = r + 1;
+        cpu::int8_kernels(isa).depthwise(a);
       }
+    } else {
+      // Rows in three calls, the middle range first; each writes only its rows.
+      const int cut1 = OH / 3, cut2 = std::max(cut1, 2 * OH / 3);
+      a.oh_begin = cut1, a.oh_end = cut2;
+      cpu::int8_kernels(isa).depthwise(a);
+      for (size_t i = 0; i < y.size(); ++i) {
+        if (i < cut1 * row || i >= cut2 * row) {
+          ASSERT_EQ(y[i], kGuard) << "byte " << i << " outside rows written";
+        }
+      }
+      a.oh_begin = 0, a.oh_end = cut1;
+      cpu::int8_kernels(isa).depthwise(a);
+      a.oh_begin = cut2, a.oh_end = OH;
+      cpu::int8_kernels(isa).depthwise(a);
     }
-    a.oh_begin = 0, a.oh_end = cut1;
-    cpu::int8_kernels(isa).depthwise(a);
-    a.oh_begin = cut2, a.oh_end = OH;
-    cpu::int8_kernels(isa).depthwise(a);
     int mismatches = 0;
     for (size_t i = 0; i < expected.size() && mismatches < 5; ++i)
       if (y[i] != expected[i]) {
@@ -378,6 +411,50 @@ TEST(CpuInt8Kernels, Depthwise) {
     check_depthwise(rng, s, false, "shape " + std::to_string(i) + " per tensor");
     ++i;
   }
+}
+
+// The 3×3 stride 1 and 2 path: every padding of each side (0, 1, 2), images
+// down to 1×1 (every output a border one) and wide enough for long interiors,
+// channel counts around the vector widths (8, 16) with and without a
+// remainder, many channels (several chunks of weights), extreme values, and
+// single-row calls in any order.
+TEST(CpuInt8Kernels, Depthwise3x3) {
+  std::mt19937 rng(33);
+  int i = 0;
+  auto run = [&](const DwShape& s, DwFill fill, bool single_rows) {
+    const std::string what = "3x3 case " + std::to_string(i++) + " (" + std::to_string(s.H) + "x" +
+                             std::to_string(s.W) + "x" + std::to_string(s.C) + " s" + std::to_string(s.sh) +
+                             " pads " + std::to_string(s.pt) + std::to_string(s.pl) + std::to_string(s.pb) +
+                             std::to_string(s.pr) + " fill " + std::to_string(static_cast<int>(fill)) + ")";
+    check_depthwise(rng, s, rng() % 2, what, fill, single_rows);
+  };
+  const int channels[] = {1, 7, 8, 9, 16, 17, 24, 31, 32, 33, 48, 63, 64, 96, 144};
+  for (int stride : {1, 2})
+    for (int pt = 0; pt <= 2; ++pt)
+      for (int pl = 0; pl <= 2; ++pl)
+        for (int pb = 0; pb <= 2; ++pb)
+          for (int pr = 0; pr <= 2; ++pr) {
+            const int H = 1 + static_cast<int>(rng() % 9), W = 1 + static_cast<int>(rng() % 12);
+            if (H + pt + pb < 3 || W + pl + pr < 3) continue;
+            const int C = channels[rng() % std::size(channels)];
+            run({H, W, C, 3, 3, stride, stride, 1, 1, pt, pl, pb, pr}, DwFill::Random, rng() % 4 == 0);
+          }
+  const DwShape shapes[] = {
+      // H W C KH KW sh sw dh dw pt pl pb pr
+      {1, 1, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},     {2, 2, 16, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1},
+      {3, 3, 24, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0},     {3, 3, 40, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0},
+      {4, 40, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},    {5, 41, 32, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1},
+      {6, 37, 48, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},    {7, 7, 960, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+      {14, 14, 584, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1},  {14, 14, 600, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+      {9, 9, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},     {24, 20, 72, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+      {24, 20, 72, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},   {10, 10, 32, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1},
+      {10, 10, 32, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1},   {10, 10, 32, 3, 3, 1, 1, 2, 1, 1, 2, 1, 2},
+  };
+  for (const DwShape& s : shapes)
+    for (DwFill fill : {DwFill::Random, DwFill::Extreme, DwFill::Max, DwFill::Min}) {
+      run(s, fill, false);
+      if (fill == DwFill::Random) run(s, fill, true);
+    }
 }
 
 // ---- element-wise -------------------------------------------------------------------------

@@ -81,6 +81,19 @@ inline vi load_i16(const int16_t* p) { return __builtin_convertvector(*reinterpr
 // Values are in [0, 255] (clamped before), so truncation is the saturating narrowing.
 inline void store_u8(uint8_t* p, vi v) { *reinterpret_cast<vu8_mem*>(p) = __builtin_convertvector(v, vu8); }
 #endif
+// x·w for x in [0, 255] and w in int16 range, exact. On x86 one vpmaddwd instead
+// of vpmulld (two uops): x's upper int16 half is zero, so the pair sum is x·w.
+#if KILN_SIMD_LEVEL >= 2
+inline vi mul_u8_i16(vi x, vi w) {
+  return reinterpret_cast<vi>(_mm512_madd_epi16(reinterpret_cast<__m512i>(x), reinterpret_cast<__m512i>(w)));
+}
+#elif KILN_SIMD_LEVEL == 1
+inline vi mul_u8_i16(vi x, vi w) {
+  return reinterpret_cast<vi>(_mm256_madd_epi16(reinterpret_cast<__m256i>(x), reinterpret_cast<__m256i>(w)));
+}
+#else
+inline vi mul_u8_i16(vi x, vi w) { return x * w; }
+#endif
 inline vi load_u8(const uint8_t* p, int n) {
   if (n == kVL) return load_u8(p);
   uint8_t tmp[kVL] = {};
@@ -397,8 +410,8 @@ constexpr int kBlock = 4;
 template <int NB>
 inline void depthwise_block(const QDepthwiseArgs& p, const RqConst& rq, int c, int ih0, int kh0, int kh1, int iw0,
                             int kw0, int kw1, uint8_t* y) {
-  vi acc[NB];
-  for (int b = 0; b < NB; ++b) acc[b] = load_i(p.bias + c + b * kVL);
+  vi acc[NB], wsum[NB];
+  for (int b = 0; b < NB; ++b) acc[b] = load_i(p.bias + c + b * kVL), wsum[b] = vi{};
   const vi zx = splat_i(p.x_zero_point);
   const size_t C = static_cast<size_t>(p.C);
   for (int kh = kh0; kh < kh1; ++kh) {
@@ -408,9 +421,16 @@ inline void depthwise_block(const QDepthwiseArgs& p, const RqConst& rq, int c, i
       const uint8_t* xp = xr + static_cast<size_t>(iw0 + kw * p.dw) * C;
       const int16_t* wp = wr + static_cast<size_t>(kw) * C;
 #pragma GCC unroll 4
-      for (int b = 0; b < NB; ++b) acc[b] += (load_u8(xp + b * kVL) - zx) * load_i16(wp + b * kVL);
+      for (int b = 0; b < NB; ++b) {
+        // Σ(x − zx)·w = Σx·w − zx·Σw, so that x·w is one vpmaddwd (mul_u8_i16).
+        const vi w = load_i16(wp + b * kVL);
+        acc[b] += mul_u8_i16(load_u8(xp + b * kVL), w);
+        wsum[b] += w;
+      }
     }
   }
+#pragma GCC unroll 4
+  for (int b = 0; b < NB; ++b) acc[b] -= zx * wsum[b];
 #pragma GCC unroll 4
   for (int b = 0; b < NB; ++b)
     store_u8(y + c + b * kVL, rq.requantize(acc[b], multipliers(p.rq, c + b * kVL, kVL)), kVL);
@@ -439,7 +459,8 @@ inline void tap_range(int i0, int d, int taps, int size, int& t0, int& t1) {
   while (t1 > t0 && i0 + (t1 - 1) * d >= size) --t1;
 }
 
-void depthwise(const QDepthwiseArgs& p) {
+// The general path, for channels [c_begin, C).
+void depthwise_general(const QDepthwiseArgs& p, int c_begin) {
   const RqConst rq(p.rq);
   const int C = p.C;
   for (int oh = p.oh_begin; oh < p.oh_end; ++oh) {
@@ -451,13 +472,248 @@ void depthwise(const QDepthwiseArgs& p) {
       int kw0, kw1;
       tap_range(iw0, p.dw, p.KW, p.W, kw0, kw1);
       uint8_t* y = p.y + (static_cast<size_t>(oh) * p.OW + ow) * C;
-      int c = 0;
+      int c = c_begin;
       for (; c + kBlock * kVL <= C; c += kBlock * kVL)
         depthwise_block<kBlock>(p, rq, c, ih0, kh0, kh1, iw0, kw0, kw1, y);
       for (; c + kVL <= C; c += kVL) depthwise_block<1>(p, rq, c, ih0, kh0, kh1, iw0, kw0, kw1, y);
       if (c < C) depthwise_tail(p, rq, c, ih0, kh0, kh1, iw0, kw0, kw1, y);
     }
   }
+}
+
+#if KILN_SIMD_LEVEL >= 1
+// ---- 3×3, stride 1 or 2, no dilation -----------------------------------------------------
+// Per vector of kVL channels, the zero point is folded out of the sum,
+//   acc = Σ_taps x·w + k,   k = bias − zx·Σ_taps w,
+// and a tap outside the image reads x = zx (the padding value), which makes
+// the same formula exact at the borders: the kernel never checks a tap, it
+// reads an out-of-image row from a vector of zx (column step 0) and an
+// out-of-image column, only in the few border outputs, as zx.
+// x·w is summed by vpmaddwd on int16 pairs (vpdpwssd on avx512_vnni): taps
+// (0, kw) and (1, kw) share one int32 lane as (x, x') · (w, w'), and tap
+// (2, kw) is (x, 0) · (w, ·). Per output that is 6 multiply-adds for 9 taps;
+// the input columns of a row are widened once and reused by the neighbouring
+// outputs (2 of 3 columns at stride 1, 1 of 3 at stride 2).
+// Every int32 sum is exact or wraps like the true accumulator, which fits int32.
+
+// Per vector of channels: the weight pairs (w[0][kw], w[1][kw]) as int32 lanes
+// (low half, high half), the last row's weights w[2][kw], and k.
+struct Dw3Weights {
+  vi pair[3], last[3], k;
+};
+
+inline vi int16_pair(vi lo, vi hi) { return (lo & splat_i(0xFFFF)) | (hi << 16); }
+
+// int16_pair(load_u8(lo), load_u8(hi)) in 2 instructions instead of 4: the
+// second row's bytes are broadcast to every 128-bit lane (a plain load) and
+// vpshufb moves channel 4·lane + j to byte 2 of dword j, which the mask merges
+// into the first row's widened bytes (avx2: vpshufb zeroes the other bytes, and an or merges).
+inline vi load_u8_pair(const uint8_t* lo, const uint8_t* hi) {
+#if KILN_SIMD_LEVEL >= 2
+  static constexpr auto kCtl = [] {
+    std::array<int8_t, 64> c{};
+    for (int b = 0; b < 64; ++b) c[b] = b % 4 == 2 ? static_cast<int8_t>(4 * (b / 16) + b % 16 / 4) : -128;
+    return c;
+  }();
+  const __m512i ctl = _mm512_loadu_si512(kCtl.data());
+  const __m512i h = _mm512_maskz_broadcast_i32x4(kAll16, _mm_loadu_si128(reinterpret_cast<const __m128i*>(hi)));
+  return reinterpret_cast<vi>(
+      _mm512_mask_shuffle_epi8(reinterpret_cast<__m512i>(load_u8(lo)), 0x4444444444444444ull, h, ctl));
+#else
+  static constexpr auto kCtl = [] {
+    std::array<int8_t, 32> c{};
+    for (int b = 0; b < 32; ++b) c[b] = b % 4 == 2 ? static_cast<int8_t>(4 * (b / 16) + b % 16 / 4) : -128;
+    return c;
+  }();
+  const __m256i ctl = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kCtl.data()));
+  int64_t bytes;
+  std::memcpy(&bytes, hi, 8);
+  const __m256i h = _mm256_shuffle_epi8(_mm256_set1_epi64x(bytes), ctl);
+  return load_u8(lo) | reinterpret_cast<vi>(h);
+#endif
+}
+
+inline vi dot_pairs(vi acc, vi a, vi b) {
+#if KILN_SIMD_LEVEL == 3
+  return reinterpret_cast<vi>(
+      _mm512_dpwssd_epi32(reinterpret_cast<__m512i>(acc), reinterpret_cast<__m512i>(a), reinterpret_cast<__m512i>(b)));
+#else
+  return acc + mul_u8_i16(a, b);  // vpmaddwd: the pair sum, for any int16 pairs
+#endif
+}
+
+// quant::requantize with the one-instruction conversion (cvtps2dq, ties to
+// even in the default mode, as round_even): the same bits, NaN included.
+struct Dw3Requant {
+  vf lo, hi;
+  vi zp;
+  explicit Dw3Requant(const Requant& rq)
+      : lo(splat(static_cast<float>(rq.lo - rq.zero_point))),
+        hi(splat(static_cast<float>(rq.hi - rq.zero_point))),
+        zp(splat_i(rq.zero_point)) {}
+  void store(uint8_t* y, vi acc, vf multiplier) const {
+    vf t = __builtin_convertvector(acc, vf) * multiplier;
+    t = t < lo ? lo : t;
+    t = hi < t ? hi : t;
+#if KILN_SIMD_LEVEL >= 2
+    const vi r = reinterpret_cast<vi>(_mm512_maskz_cvtps_epi32(kAll16, reinterpret_cast<__m512>(t)));
+#else
+    const vi r = reinterpret_cast<vi>(_mm256_cvtps_epi32(reinterpret_cast<__m256>(t)));
+#endif
+    store_u8(y, r + zp);
+  }
+};
+
+template <int S>
+struct Dw3Row {
+  // Input rows kh = 0, 1, 2 at the vector's channels, and their column steps (C, or 0 for a row of zx).
+  const uint8_t* row[3];
+  size_t step[3];
+  int W;
+  vi zx, zx_pair;
+  // Column iw of the pair rows and of the last row; zx outside the image.
+  vi pair_at(int iw) const {
+    if (iw < 0 || iw >= W) return zx_pair;
+    return load_u8_pair(row[0] + iw * step[0], row[1] + iw * step[1]);
+  }
+  vi last_at(int iw) const {
+    if (iw < 0 || iw >= W) return zx;
+    return load_u8(row[2] + iw * step[2]);
+  }
+};
+
+__attribute__((always_inline)) inline vi dw3_sum(const Dw3Weights& w, vi a0, vi b0, vi a1, vi b1, vi a2, vi b2) {
+  vi acc = dot_pairs(w.k, a0, w.pair[0]);
+  acc = dot_pairs(acc, b0, w.last[0]);
+  acc = dot_pairs(acc, a1, w.pair[1]);
+  acc = dot_pairs(acc, b1, w.last[1]);
+  acc = dot_pairs(acc, a2, w.pair[2]);
+  return dot_pairs(acc, b2, w.last[2]);
+}
+
+// One output row at one vector of channels, along a window of input columns:
+// each output reads the columns not shared with the previous one (1 at stride
+// 1, 2 at stride 2). From ow_lo on those are >= 0; in [ow_lo, ow_hi) they are
+// also < W and read without checks; the window before ow_lo and the columns
+// from ow_hi on are checked (zx outside the image).
+template <int S>
+void dw3_row(const Dw3Row<S>& r, const Dw3Weights& w, const Dw3Requant& rq, vf mult, int pl, int OW, int ow_lo,
+             int ow_hi, uint8_t* y, size_t C) {
+  for (int ow = 0; ow < ow_lo; ++ow) {  // only with padding wider than the kernel's reach
+    const int iw = ow * S - pl;
+    const vi acc = dw3_sum(w, r.pair_at(iw), r.last_at(iw), r.pair_at(iw + 1), r.last_at(iw + 1), r.pair_at(iw + 2),
+                           r.last_at(iw + 2));
+    rq.store(y + static_cast<size_t>(ow) * C, acc, mult);
+  }
+  if (ow_lo >= OW) return;
+  const uint8_t *q0 = r.row[0], *q1 = r.row[1], *q2 = r.row[2];
+  const size_t s0 = r.step[0], s1 = r.step[1], s2 = r.step[2];
+  auto pair = [&](int col) __attribute__((always_inline)) {
+    return load_u8_pair(q0 + static_cast<size_t>(col) * s0, q1 + static_cast<size_t>(col) * s1);
+  };
+  auto last = [&](int col) __attribute__((always_inline)) { return load_u8(q2 + static_cast<size_t>(col) * s2); };
+  int col = ow_lo * S - pl;  // the output's first column
+  uint8_t* out = y + static_cast<size_t>(ow_lo) * C;
+  vi a0 = r.pair_at(col), b0 = r.last_at(col);
+  if constexpr (S == 1) {
+    vi a1 = r.pair_at(col + 1), b1 = r.last_at(col + 1);
+    int ow = ow_lo;
+    for (; ow < ow_hi; ++ow, ++col, out += C) {
+      const vi a2 = pair(col + 2), b2 = last(col + 2);
+      rq.store(out, dw3_sum(w, a0, b0, a1, b1, a2, b2), mult);
+      a0 = a1, b0 = b1, a1 = a2, b1 = b2;
+    }
+    for (; ow < OW; ++ow, ++col, out += C) {
+      const vi a2 = r.pair_at(col + 2), b2 = r.last_at(col + 2);
+      rq.store(out, dw3_sum(w, a0, b0, a1, b1, a2, b2), mult);
+      a0 = a1, b0 = b1, a1 = a2, b1 = b2;
+    }
+  } else {
+    int ow = ow_lo;
+    for (; ow < ow_hi; ++ow, col += 2, out += C) {
+      const vi a1 = pair(col + 1), b1 = last(col + 1), a2 = pair(col + 2), b2 = last(col + 2);
+      rq.store(out, dw3_sum(w, a0, b0, a1, b1, a2, b2), mult);
+      a0 = a2, b0 = b2;
+    }
+    for (; ow < OW; ++ow, col += 2, out += C) {
+      const vi a1 = r.pair_at(col + 1), b1 = r.last_at(col + 1), a2 = r.pair_at(col + 2), b2 = r.last_at(col + 2);
+      rq.store(out, dw3_sum(w, a0, b0, a1, b1, a2, b2), mult);
+      a0 = a2, b0 = b2;
+    }
+  }
+}
+
+// Channels [0, C − C % kVL) of rows [oh_begin, oh_end).
+template <int S>
+void depthwise_3x3(const QDepthwiseArgs& p) {
+  const Dw3Requant rq(p.rq);
+  const size_t C = static_cast<size_t>(p.C);
+  const int vectors = p.C / kVL;
+  // The first output whose new columns (ow·S − pl + 3 − S .. ow·S − pl + 2) are >= 0, and the end
+  // of the outputs whose last column is < W (see dw3_row).
+  const int ow_lo = std::min(p.OW, std::max(0, ceil_div(p.pl - 3 + S, S)));
+  const int ow_hi = p.W - 3 + p.pl < 0 ? ow_lo : std::clamp((p.W - 3 + p.pl) / S + 1, ow_lo, p.OW);
+  alignas(64) uint8_t zx_bytes[64];
+  std::memset(zx_bytes, p.x_zero_point, sizeof(zx_bytes));
+  const vi zx = splat_i(p.x_zero_point);
+  // Weights of a chunk of channel vectors, reused by every row of the call.
+  constexpr int kChunk = 32;
+  Dw3Weights wts[kChunk];
+  for (int v0 = 0; v0 < vectors; v0 += kChunk) {
+    const int nv = std::min(kChunk, vectors - v0);
+    for (int v = 0; v < nv; ++v) {
+      const int c = (v0 + v) * kVL;
+      vi wsum = vi{};
+      vi t[9];
+      for (int i = 0; i < 9; ++i) wsum += t[i] = load_i16(p.w + static_cast<size_t>(i) * C + c);
+      for (int kw = 0; kw < 3; ++kw) {
+        wts[v].pair[kw] = int16_pair(t[kw], t[3 + kw]);
+        wts[v].last[kw] = t[6 + kw];
+      }
+      wts[v].k = load_i(p.bias + c) - zx * wsum;
+    }
+    for (int oh = p.oh_begin; oh < p.oh_end; ++oh) {
+      Dw3Row<S> r;
+      r.W = p.W;
+      r.zx = zx;
+      r.zx_pair = int16_pair(zx, zx);
+      const uint8_t* rows[3];
+      size_t steps[3];
+      for (int kh = 0; kh < 3; ++kh) {
+        const int ih = oh * S - p.pt + kh;
+        const bool in = ih >= 0 && ih < p.H;
+        rows[kh] = in ? p.x + static_cast<size_t>(ih) * p.W * C : zx_bytes;
+        steps[kh] = in ? C : 0;
+      }
+      uint8_t* y = p.y + static_cast<size_t>(oh) * p.OW * C;
+      for (int v = 0; v < nv; ++v) {
+        const int c = (v0 + v) * kVL;
+        for (int kh = 0; kh < 3; ++kh) {
+          r.row[kh] = steps[kh] ? rows[kh] + c : rows[kh];
+          r.step[kh] = steps[kh];
+        }
+        const vf mult = p.rq.per_channel ? load(p.rq.multiplier + c) : splat(p.rq.multiplier[0]);
+        dw3_row<S>(r, wts[v], rq, mult, p.pl, p.OW, ow_lo, ow_hi, y + c, C);
+      }
+    }
+  }
+}
+#endif
+
+void depthwise(const QDepthwiseArgs& p) {
+#if KILN_SIMD_LEVEL >= 1
+  if (p.KH == 3 && p.KW == 3 && p.dh == 1 && p.dw == 1 && p.sh == p.sw && (p.sh == 1 || p.sh == 2) &&
+      p.C >= kVL) {
+    if (p.sh == 1) {
+      depthwise_3x3<1>(p);
+    } else {
+      depthwise_3x3<2>(p);
+    }
+    if (p.C % kVL != 0) depthwise_general(p, p.C - p.C % kVL);
+    return;
+  }
+#endif
+  depthwise_general(p, 0);
 }
 
 // ---- element-wise -----------------------------------------------------------------------
