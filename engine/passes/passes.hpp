@@ -38,6 +38,10 @@ int fold_qdq(Graph& graph);
 // QuantizeLinear.
 bool has_quantized_tensors(const Graph& graph);
 int dequantize_to_float(Graph& graph);
+// Not a convert-time pass either: for backends whose integer kernels read
+// uint8 (cpu), int8 activations (not graph inputs or outputs) become uint8
+// with zero point + 128 — the same values, the same results bit for bit.
+int activations_to_uint8(Graph& graph);
 // Nodes none of whose outputs is read or is a graph output are removed.
 int remove_dead_nodes(Graph& graph);
 

@@ -1,9 +1,11 @@
 // The CPU backend: NHWC SIMD kernels, per-layer convolution algorithms and a
 // thread pool. Lowering (lowering.hpp, one file per op family under ops/)
 // happens once, at compile time; run() only calls the bound steps.
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
+#include "engine/passes/passes.hpp"
 #include "engine/runtime/backend_registry.hpp"
 #include "kernels/cpu/lowering.hpp"
 #include "kernels/cpu/ops/ops.hpp"
@@ -208,6 +210,15 @@ class CpuBackend final : public Backend {
   }
   bool supports(const Graph&, const Node&) const override { return true; }
   std::unique_ptr<Executable> compile(std::shared_ptr<const Graph> graph, const BackendOptions& options) override {
+    // The integer kernels read uint8 activations.
+    const bool int8_activations = std::any_of(graph->tensors.begin(), graph->tensors.end(), [](const TensorInfo& t) {
+      return t.dtype == DataType::Int8 && !t.is_constant();
+    });
+    if (int8_activations) {
+      auto shifted = std::make_shared<Graph>(*graph);
+      activations_to_uint8(*shifted);
+      graph = std::move(shifted);
+    }
     return std::make_unique<CpuExecutable>(std::move(graph), options);
   }
   std::vector<std::string> algorithm_names() const override { return cpu::algorithm_names(); }
