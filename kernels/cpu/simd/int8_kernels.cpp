@@ -6,8 +6,10 @@
 //
 // Integer sums are exact on every level, and the float steps are the same IEEE
 // operations in the same order, so every level gives the rule's bits. The
-// element-wise kernels and every epilogue are written once with GCC vector
-// extensions; only the GEMM's inner product uses intrinsics:
+// element-wise kernels and the depthwise epilogue are written once with GCC
+// vector extensions; the GEMM uses intrinsics on the x86 levels, for its
+// inner product and for its epilogue, which requantizes straight from the
+// accumulator registers (cvtps2dq rounding to nearest even, masked stores):
 //   avx512_vnni  vpdpbusd: u8 activations × s8 weights, 4 along K per lane.
 //   avx512, avx2 vpmaddwd on int16: the u8 × s8 products are exact in int16 and
 //                the pair sums in int32 (vpmaddubsw would saturate: 2·255·127 > 32767).
@@ -161,19 +163,26 @@ inline int round_up(int a, int b) { return ceil_div(a, b) * b; }
 //                  gives the matching u8 pairs without widening A in memory.
 // A is read straight from the caller's rows, 4 bytes per broadcast; the last,
 // partial group of a row is copied so that no byte past K is read.
+// kRows[v − 1]: rows of a tile of v vectors. Narrow tiles are taller, so that
+// each weight vector loaded serves more rows (N = 16, 24, 32 are common).
 #if KILN_SIMD_LEVEL == 3
-constexpr int kMR = 8, kNV = 3;  // 24 zmm accumulators
+constexpr int kNV = 3;
+constexpr int kRows[kNV] = {16, 12, 8};  // 16, 24, 24 zmm accumulators
 constexpr int kWeightBytes = 1;
 #elif KILN_SIMD_LEVEL == 2
-constexpr int kMR = 8, kNV = 2;  // 16 zmm accumulators + 4 weight vectors + 4 activation temporaries
+constexpr int kNV = 2;
+constexpr int kRows[kNV] = {12, 8};  // 12, 16 zmm accumulators + 2·v weight vectors + activation temporaries
 constexpr int kWeightBytes = 2;
 #elif KILN_SIMD_LEVEL == 1
-constexpr int kMR = 4, kNV = 2;  // 8 ymm accumulators + 4 weight vectors + 4 temporaries of 16 registers
+constexpr int kNV = 2;
+constexpr int kRows[kNV] = {8, 4};  // 8 ymm accumulators + 2·v weight vectors + temporaries of 16 registers
 constexpr int kWeightBytes = 2;
 #else
-constexpr int kMR = 4, kNV = 4;
+constexpr int kNV = 4;
+constexpr int kRows[kNV] = {4, 4, 4, 4};
 constexpr int kWeightBytes = 1;
 #endif
+constexpr int kMR = *std::max_element(kRows, kRows + kNV);
 constexpr int kNR = kNV * kVL;
 // Bytes of one group of 4 K values in one panel.
 constexpr size_t kGroupBytes = static_cast<size_t>(kNR) * 4 * kWeightBytes;
@@ -212,98 +221,234 @@ inline uint32_t group_bytes(const uint8_t* row, int g, int K) {
   return v;
 }
 
+// What a tile needs besides its rows of A: the panel of B, its columns' bias,
+// row_coef and multipliers (offset to the panel's first column), the tile's
+// row sums and where its uint8 results go. The tile requantizes straight from
+// its accumulator registers.
+struct TileCtx {
+  const uint8_t* a = nullptr;  // the tile's first row
+  size_t lda = 0;
+  int K = 0;
+  const uint8_t* b = nullptr;  // the panel
+  const int32_t* bias = nullptr;
+  const int32_t* coef = nullptr;  // null: no row term
+  const float* mult = nullptr;    // per column, or null: mult1 for every column
+  float mult1 = 0;
+  const int32_t* rowsum = nullptr;  // the tile's rows, when coef is set
+  bool rowsum_i16 = false;          // every row sum and coef fits int16: coef·rowsum in one vpmaddwd
+  uint8_t* c = nullptr;             // the tile's first row, first column
+  size_t ldc = 0;
+  int nc = 0;  // columns to write, (NV − 1)·kVL < nc <= NV·kVL
+  float lo = 0, hi = 0;  // rq.lo − zp, rq.hi − zp
+  int32_t zp = 0;
+};
+
 #if KILN_SIMD_LEVEL >= 2
 using W = __m512i;
+using F = __m512;
 inline W w_zero() { return _mm512_setzero_si512(); }
 inline W w_splat(uint32_t x) { return _mm512_set1_epi32(static_cast<int>(x)); }
 inline W w_load(const uint8_t* p) { return _mm512_loadu_si512(p); }
-inline void w_store(int32_t* p, W v) { _mm512_storeu_si512(p, v); }
 inline W w_add(W a, W b) { return _mm512_add_epi32(a, b); }
-#if KILN_SIMD_LEVEL == 3
-inline W w_dot4(W acc, W a, W b) { return _mm512_dpbusd_epi32(acc, a, b); }
-#else
 inline W w_madd(W a, W b) { return _mm512_madd_epi16(a, b); }
+#if KILN_SIMD_LEVEL == 3
+// As an asm statement: with the intrinsic, GCC 12 copies and spills the
+// accumulators of the taller tiles around every vpdpbusd.
+inline W w_dot4(W acc, W a, W b) {
+  asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
+  return acc;
+}
+#else
 inline W w_and(W a, W b) { return _mm512_and_si512(a, b); }
 inline W w_odd_bytes(W a) { return _mm512_srli_epi16(a, 8); }
 #endif
+inline __mmask16 lane_mask(int n) { return static_cast<__mmask16>((1u << n) - 1); }
+// n <= kVL lanes of columns (the rest zero), never reading past them.
+inline W col_load_i(const int32_t* p, int n) { return _mm512_maskz_loadu_epi32(lane_mask(n), p); }
+inline F col_load_f(const float* p, int n) { return _mm512_maskz_loadu_ps(lane_mask(n), p); }
+inline F f_splat(float x) { return _mm512_set1_ps(x); }
+inline W w_mullo(W a, W b) { return _mm512_mullo_epi32(a, b); }
+// quant::requantize: max(lo, t) is t < lo ? lo : t and min(hi, t) is hi < t ? hi : t
+// (std::clamp's comparisons); cvtps2dq rounds to nearest even in the default
+// mode, as nearbyint does.
+// (The zero-masked forms, as in load_u8: GCC 12 warns on the unmasked ones.)
+inline W w_requant(W acc, F mult, F lo, F hi, W zp) {
+  F t = _mm512_mul_ps(_mm512_maskz_cvtepi32_ps(kAll16, acc), mult);
+  t = _mm512_maskz_min_ps(kAll16, hi, _mm512_maskz_max_ps(kAll16, lo, t));
+  return _mm512_add_epi32(_mm512_maskz_cvtps_epi32(kAll16, t), zp);
+}
+// n <= kVL bytes of values in [0, 255].
+inline void w_store_u8(uint8_t* p, W v, int n) { _mm512_mask_cvtepi32_storeu_epi8(p, lane_mask(n), v); }
 #elif KILN_SIMD_LEVEL == 1
 using W = __m256i;
+using F = __m256;
 inline W w_zero() { return _mm256_setzero_si256(); }
 inline W w_splat(uint32_t x) { return _mm256_set1_epi32(static_cast<int>(x)); }
 inline W w_load(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
-inline void w_store(int32_t* p, W v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
 inline W w_add(W a, W b) { return _mm256_add_epi32(a, b); }
 inline W w_madd(W a, W b) { return _mm256_madd_epi16(a, b); }
 inline W w_and(W a, W b) { return _mm256_and_si256(a, b); }
 inline W w_odd_bytes(W a) { return _mm256_srli_epi16(a, 8); }
+inline W lane_mask(int n) { return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)); }
+inline W col_load_i(const int32_t* p, int n) {
+  return n == kVL ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)) : _mm256_maskload_epi32(p, lane_mask(n));
+}
+inline F col_load_f(const float* p, int n) {
+  return n == kVL ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, lane_mask(n));
+}
+inline F f_splat(float x) { return _mm256_set1_ps(x); }
+inline W w_mullo(W a, W b) { return _mm256_mullo_epi32(a, b); }
+inline W w_requant(W acc, F mult, F lo, F hi, W zp) {
+  F t = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), mult);
+  t = _mm256_min_ps(hi, _mm256_max_ps(lo, t));
+  return _mm256_add_epi32(_mm256_cvtps_epi32(t), zp);
+}
+inline void w_store_u8(uint8_t* p, W v, int n) {
+  // Lanes are in [0, 255]: packing with signed then unsigned saturation keeps them.
+  const __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  const __m128i b = _mm_packus_epi16(w, w);
+  if (n == kVL) {
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(p), b);
+  } else {
+    alignas(16) uint8_t tmp[16];
+    _mm_store_si128(reinterpret_cast<__m128i*>(tmp), b);
+    std::memcpy(p, tmp, static_cast<size_t>(n));
+  }
+}
 #endif
 
-// acc[r][0 .. NV·kVL) of R rows × NV vectors of one panel, stored to out (rows of kNR).
-template <int R, int NV>
-void gemm_tile(const uint8_t* a, size_t lda, int K, const uint8_t* b, int32_t* out) {
-  const int groups = ceil_div(K, 4);
-  const uint8_t* rows[R];
-  for (int r = 0; r < R; ++r) rows[r] = a + static_cast<size_t>(r) * lda;
 #if KILN_SIMD_LEVEL >= 1
+inline W w_bcast4(const uint8_t* p) {
+  int32_t x;
+  std::memcpy(&x, p, 4);
+  return w_splat(static_cast<uint32_t>(x));
+}
+
+// acc[r][v] += Σ_q row(r)[q] · w[q][column] over the 4 K values of one group; bg: the group in the panel.
+template <int R, int NV, class RowFn>
+__attribute__((always_inline)) inline void dot_group(W (&acc)[R][NV], const uint8_t* bg, RowFn row) {
   constexpr int kVB = kVL * 4;  // bytes per vector
-  W acc[R][NV];
-#pragma GCC unroll 8
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) acc[r][v] = w_zero();
-  auto step = [&](const uint8_t* bg, const uint32_t* av) __attribute__((always_inline)) {
 #if KILN_SIMD_LEVEL == 3
-    W bv[NV];
+  W bv[NV];
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) bv[v] = w_load(bg + v * kVB);
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-      const W ab = w_splat(av[r]);
+  for (int v = 0; v < NV; ++v) bv[v] = w_load(bg + v * kVB);
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) {
+    const W ab = w_bcast4(row(r));
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[r][v] = w_dot4(acc[r][v], ab, bv[v]);
-    }
+    for (int v = 0; v < NV; ++v) acc[r][v] = w_dot4(acc[r][v], ab, bv[v]);
+  }
 #else
-    W even[NV], odd[NV];
+  W even[NV], odd[NV];
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) {
-      even[v] = w_load(bg + (2 * v) * kVB);
-      odd[v] = w_load(bg + (2 * v + 1) * kVB);
-    }
-    const W low_bytes = w_splat(0x00FF00FFu);
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-      const W ab = w_splat(av[r]);
-      const W ae = w_and(ab, low_bytes), ao = w_odd_bytes(ab);  // (a0, a2), (a1, a3) as int16 pairs
+  for (int v = 0; v < NV; ++v) {
+    even[v] = w_load(bg + (2 * v) * kVB);
+    odd[v] = w_load(bg + (2 * v + 1) * kVB);
+  }
+  const W low_bytes = w_splat(0x00FF00FFu);
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) {
+    const W ab = w_bcast4(row(r));
+    const W ae = w_and(ab, low_bytes), ao = w_odd_bytes(ab);  // (a0, a2), (a1, a3) as int16 pairs
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[r][v] = w_add(acc[r][v], w_add(w_madd(ae, even[v]), w_madd(ao, odd[v])));
-    }
+    for (int v = 0; v < NV; ++v) acc[r][v] = w_add(acc[r][v], w_add(w_madd(ae, even[v]), w_madd(ao, odd[v])));
+  }
 #endif
+}
+
+// Rows [0, R) × vectors [0, NV) of one panel: acc starts at the bias, takes the
+// K loop, then coef·rowsum, and is requantized and stored from the registers.
+template <int R, int NV>
+void gemm_tile(const TileCtx& t) {
+  const int K = t.K;
+  const int groups = ceil_div(K, 4);
+  const int last = t.nc - (NV - 1) * kVL;  // columns of the last vector
+  W acc[R][NV];
+  {
+    W bias[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) bias[v] = col_load_i(t.bias + v * kVL, v == NV - 1 ? last : kVL);
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[r][v] = bias[v];
+  }
+  // Rows are addressed from one base pointer per 4 rows plus 0, 1, 2 or 3 × lda,
+  // which keeps the pointers in registers for up to 16 rows.
+  constexpr int kBases = (R + 3) / 4;
+  const uint8_t* base[kBases];
+#pragma GCC unroll 4
+  for (int i = 0; i < kBases; ++i) base[i] = t.a + static_cast<size_t>(4 * i) * t.lda;
+  const size_t l1 = t.lda, l3 = 3 * t.lda;
+  auto row = [&](int r) __attribute__((always_inline)) {
+    const uint8_t* q = base[r / 4];
+    return r % 4 == 0 ? q : r % 4 == 1 ? q + l1 : r % 4 == 2 ? q + 2 * l1 : q + l3;
   };
+  const uint8_t* b = t.b;
   const int full = K / 4;
-  uint32_t av[R];
   for (int g = 0; g < full; ++g) {
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) std::memcpy(&av[r], rows[r] + 4 * g, 4);
-    step(b + static_cast<size_t>(g) * kGroupBytes, av);
+    dot_group<R, NV>(acc, b, [&](int r) __attribute__((always_inline)) { return row(r); });
+#pragma GCC unroll 4
+    for (int i = 0; i < kBases; ++i) base[i] += 4;
+    b += kGroupBytes;
   }
   if (full < groups) {
-    for (int r = 0; r < R; ++r) av[r] = group_bytes(rows[r], full, K);
-    step(b + static_cast<size_t>(full) * kGroupBytes, av);
+    // The last, partial group, copied so that no byte past K is read (B is zero there).
+    uint32_t tail[R];
+    for (int r = 0; r < R; ++r) {
+      tail[r] = 0;
+      std::memcpy(&tail[r], row(r), static_cast<size_t>(K - 4 * full));
+    }
+    dot_group<R, NV>(acc, b, [&](int r) __attribute__((always_inline)) {
+      return reinterpret_cast<const uint8_t*>(tail + r);
+    });
   }
-#pragma GCC unroll 8
+  if (t.coef != nullptr) {
+    W coef[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) coef[v] = col_load_i(t.coef + v * kVL, v == NV - 1 ? last : kVL);
+    if (t.rowsum_i16) {
+      // The row sum's upper int16 half is zero, so the pair sum is rowsum·coef (exact).
+#pragma GCC unroll 16
+      for (int r = 0; r < R; ++r) {
+        const W rs = w_splat(static_cast<uint32_t>(t.rowsum[r]));
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) acc[r][v] = w_add(acc[r][v], w_madd(rs, coef[v]));
+      }
+    } else {
+#pragma GCC unroll 16
+      for (int r = 0; r < R; ++r) {
+        const W rs = w_splat(static_cast<uint32_t>(t.rowsum[r]));
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) acc[r][v] = w_add(acc[r][v], w_mullo(rs, coef[v]));
+      }
+    }
+  }
+  F mult[NV];
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v)
+    mult[v] = t.mult != nullptr ? col_load_f(t.mult + v * kVL, v == NV - 1 ? last : kVL) : f_splat(t.mult1);
+  const F lo = f_splat(t.lo), hi = f_splat(t.hi);
+  const W zp = w_splat(static_cast<uint32_t>(t.zp));
+#pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) w_store(out + r * kNR + v * kVL, acc[r][v]);
+    for (int v = 0; v < NV; ++v)
+      w_store_u8(t.c + r * t.ldc + v * kVL, w_requant(acc[r][v], mult[v], lo, hi, zp), v == NV - 1 ? last : kVL);
+}
 #else
+template <int R, int NV>
+void gemm_tile(const TileCtx& t) {
   constexpr int kCols = NV * kVL;
+  const int K = t.K, groups = ceil_div(K, 4);
   int32_t acc[R][kCols] = {};
   for (int g = 0; g < groups; ++g) {
     uint8_t ag[R][4];
     for (int r = 0; r < R; ++r) {
-      const uint32_t v = group_bytes(rows[r], g, K);
+      const uint32_t v = group_bytes(t.a + static_cast<size_t>(r) * t.lda, g, K);
       std::memcpy(ag[r], &v, 4);
     }
-    const auto* bg = reinterpret_cast<const int8_t*>(b + static_cast<size_t>(g) * kGroupBytes);
+    const auto* bg = reinterpret_cast<const int8_t*>(t.b + static_cast<size_t>(g) * kGroupBytes);
     for (int r = 0; r < R; ++r)
       for (int j = 0; j < kCols; ++j) {
         int32_t s = 0;
@@ -311,91 +456,132 @@ void gemm_tile(const uint8_t* a, size_t lda, int K, const uint8_t* b, int32_t* o
         acc[r][j] += s;
       }
   }
-  for (int r = 0; r < R; ++r) std::memcpy(out + r * kNR, acc[r], sizeof(acc[r]));
-#endif
-}
-
-using TileFn = void (*)(const uint8_t*, size_t, int, const uint8_t*, int32_t*);
-template <size_t... I>
-constexpr std::array<TileFn, sizeof...(I)> make_tiles(std::index_sequence<I...>) {
-  return {&gemm_tile<static_cast<int>(I) / kNV + 1, static_cast<int>(I) % kNV + 1>...};
-}
-// kTiles[(rows − 1)·kNV + vectors − 1]
-constexpr auto kTiles = make_tiles(std::make_index_sequence<kMR * kNV>{});
-
-// C[r][0 .. nc) of one tile = requant(acc + bias + row_coef·rowsum).
-void gemm_epilogue(const QGemmArgs& g, const int32_t* acc, int rows, int n0, int nc, const int32_t* rowsum,
-                   uint8_t* c) {
-  const RqConst rq(g.rq);
-  for (int j = 0; j < nc; j += kVL) {
-    const int n = std::min(kVL, nc - j);
-    const vi bias = load_i(g.bias + n0 + j, n);
-    const vf mult = multipliers(g.rq, static_cast<size_t>(n0 + j), n);
-    if (g.row_coef != nullptr) {
-      const vi coef = load_i(g.row_coef + n0 + j, n);
-      for (int r = 0; r < rows; ++r)
-        store_u8(c + r * g.ldc + j, rq.requantize(load_i(acc + r * kNR + j) + bias + coef * rowsum[r], mult), n);
-    } else {
-      for (int r = 0; r < rows; ++r)
-        store_u8(c + r * g.ldc + j, rq.requantize(load_i(acc + r * kNR + j) + bias, mult), n);
+  const vf lo = splat(t.lo), hi = splat(t.hi);
+  const vi zp = splat_i(t.zp);
+  for (int j = 0; j < t.nc; j += kVL) {
+    const int n = std::min(kVL, t.nc - j);
+    const vi bias = load_i(t.bias + j, n);
+    const vi coef = t.coef != nullptr ? load_i(t.coef + j, n) : vi{};
+    const vf mult = t.mult != nullptr ? load_f(t.mult + j, n) : splat(t.mult1);
+    for (int r = 0; r < R; ++r) {
+      vi x = load_i(acc[r] + j) + bias;
+      if (t.coef != nullptr) x += coef * t.rowsum[r];
+      vf f = __builtin_convertvector(x, vf) * mult;
+      f = f < lo ? lo : f;  // std::clamp's comparisons, in its order
+      f = hi < f ? hi : f;
+      store_u8(t.c + r * t.ldc + j, round_even(f) + zp, n);
     }
   }
 }
+#endif
 
-// Σ_k row[k], without reading past row[K − 1].
-int32_t row_sum(const uint8_t* row, int K) {
+using TileFn = void (*)(const TileCtx&);
+// kTiles[(vectors − 1)·kMR + rows − 1], rows <= kRows[vectors − 1] (the other entries are never called).
+template <size_t... I>
+constexpr std::array<TileFn, sizeof...(I)> make_tiles(std::index_sequence<I...>) {
+  return {&gemm_tile<std::min(static_cast<int>(I) % kMR + 1, kRows[static_cast<int>(I) / kMR]),
+                     static_cast<int>(I) / kMR + 1>...};
+}
+constexpr auto kTiles = make_tiles(std::make_index_sequence<kMR * kNV>{});
+
+// out[r] = Σ_k a[r·lda + k] for r < rows, without reading past a row's K bytes.
+void row_sums(const uint8_t* a, size_t lda, int rows, int K, int32_t* out) {
 #if KILN_SIMD_LEVEL >= 2
-  __m512i s = _mm512_setzero_si512();
-  for (int k = 0; k < K; k += 64) {
-    const __mmask64 m = K - k >= 64 ? ~__mmask64{0} : (__mmask64{1} << (K - k)) - 1;
-    s = _mm512_add_epi64(s, _mm512_sad_epu8(_mm512_maskz_loadu_epi8(m, row + k), _mm512_setzero_si512()));
+  if (K <= 16) {
+    const __mmask16 m = static_cast<__mmask16>((1u << K) - 1);
+    for (int r = 0; r < rows; ++r) {
+      const __m128i s = _mm_sad_epu8(_mm_maskz_loadu_epi8(m, a + r * lda), _mm_setzero_si128());
+      out[r] = _mm_cvtsi128_si32(_mm_add_epi32(s, _mm_unpackhi_epi64(s, s)));
+    }
+  } else if (K <= 32) {
+    const __mmask32 m = K == 32 ? ~__mmask32{0} : (__mmask32{1} << K) - 1;
+    for (int r = 0; r < rows; ++r) {
+      const __m256i s = _mm256_sad_epu8(_mm256_maskz_loadu_epi8(m, a + r * lda), _mm256_setzero_si256());
+      const __m128i h = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+      out[r] = _mm_cvtsi128_si32(_mm_add_epi32(h, _mm_unpackhi_epi64(h, h)));
+    }
+  } else {
+    for (int r = 0; r < rows; ++r) {
+      const uint8_t* row = a + r * lda;
+      __m512i s = _mm512_setzero_si512();
+      for (int k = 0; k < K; k += 64) {
+        const __mmask64 m = K - k >= 64 ? ~__mmask64{0} : (__mmask64{1} << (K - k)) - 1;
+        s = _mm512_add_epi64(s, _mm512_sad_epu8(_mm512_maskz_loadu_epi8(m, row + k), _mm512_setzero_si512()));
+      }
+      typedef int64_t v8 __attribute__((vector_size(64)));
+      const v8 x = reinterpret_cast<v8>(s);
+      out[r] = static_cast<int32_t>(((x[0] + x[1]) + (x[2] + x[3])) + ((x[4] + x[5]) + (x[6] + x[7])));
+    }
   }
-  alignas(64) uint64_t lanes[8];
-  _mm512_store_si512(lanes, s);
-  uint64_t total = 0;
-  for (uint64_t v : lanes) total += v;
-  return static_cast<int32_t>(total);
 #elif KILN_SIMD_LEVEL == 1
-  __m256i s = _mm256_setzero_si256();
-  int k = 0;
-  for (; k + 32 <= K; k += 32)
-    s = _mm256_add_epi64(
-        s, _mm256_sad_epu8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + k)), _mm256_setzero_si256()));
-  alignas(32) uint64_t lanes[4];
-  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), s);
-  uint64_t total = lanes[0] + lanes[1] + lanes[2] + lanes[3];
-  for (; k < K; ++k) total += row[k];
-  return static_cast<int32_t>(total);
+  // Whole 32-byte blocks, then the whole dwords of the rest by a masked load (which never faults on
+  // the lanes it leaves out), then the last K % 4 bytes.
+  const int blocks = K / 32, dwords = (K % 32) / 4, tail = K % 4;
+  const __m256i dmask = lane_mask(dwords);
+  for (int r = 0; r < rows; ++r) {
+    const uint8_t* row = a + r * lda;
+    __m256i s = _mm256_setzero_si256();
+    for (int i = 0; i < blocks; ++i)
+      s = _mm256_add_epi64(s, _mm256_sad_epu8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 32 * i)),
+                                              _mm256_setzero_si256()));
+    const uint8_t* rest = row + 32 * blocks;
+    if (dwords > 0)
+      s = _mm256_add_epi64(s, _mm256_sad_epu8(_mm256_maskload_epi32(reinterpret_cast<const int*>(rest), dmask),
+                                              _mm256_setzero_si256()));
+    const __m128i h = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+    int32_t total = _mm_cvtsi128_si32(_mm_add_epi64(h, _mm_unpackhi_epi64(h, h)));
+    for (int k = 4 * dwords; k < 4 * dwords + tail; ++k) total += rest[k];
+    out[r] = total;
+  }
 #else
-  uint32_t s = 0;
-  for (int k = 0; k < K; ++k) s += row[k];
-  return static_cast<int32_t>(s);
+  for (int r = 0; r < rows; ++r) {
+    uint32_t s = 0;
+    for (int k = 0; k < K; ++k) s += a[r * lda + k];
+    out[r] = static_cast<int32_t>(s);
+  }
 #endif
 }
 
 void gemm(const QGemmArgs& g) {
   if (g.M <= 0 || g.N <= 0) return;
-  // Rows per chunk: the chunk's A stays in L1/L2 while every panel of B passes over it.
-  constexpr int kMaxChunk = 256;
-  const int chunk = std::clamp((48 * 1024) / std::max(g.K, 1) / kMR * kMR, kMR, kMaxChunk);
+  // Rows per chunk: the chunk's A stays in L1/L2 while every panel of B passes
+  // over it. A multiple of every tile height, so that only the last chunk has a short tile.
+  constexpr int kUnit = 48;
+  static_assert(kUnit % kRows[0] == 0 && kUnit % kRows[kNV - 1] == 0 && kUnit % kRows[(kNV - 1) / 2] == 0);
+  constexpr int kMaxChunk = 5 * kUnit;
+  const int chunk = std::clamp((48 * 1024) / std::max(g.K, 1) / kUnit * kUnit, kUnit, kMaxChunk);
   const size_t pb = panel_bytes(g.K);
   const int panels = ceil_div(g.N, kNR);
-  alignas(64) int32_t acc[kMR * kNR];
   int32_t rowsum[kMaxChunk];
+  TileCtx t;
+  t.lda = g.lda, t.K = g.K, t.ldc = g.ldc;
+  t.coef = g.row_coef;
+  t.mult1 = g.rq.multiplier[0];
+  t.lo = static_cast<float>(g.rq.lo - g.rq.zero_point), t.hi = static_cast<float>(g.rq.hi - g.rq.zero_point);
+  t.zp = g.rq.zero_point;
+  if (g.row_coef != nullptr && 255 * static_cast<int64_t>(g.K) <= 32767) {
+    t.rowsum_i16 = true;
+    for (int n = 0; n < g.N; ++n) t.rowsum_i16 = t.rowsum_i16 && g.row_coef[n] >= -32768 && g.row_coef[n] <= 32767;
+  }
   for (int m0 = 0; m0 < g.M; m0 += chunk) {
     const int mc = std::min(chunk, g.M - m0);
     const uint8_t* a = g.a + static_cast<size_t>(m0) * g.lda;
-    if (g.row_coef != nullptr) {
-      for (int r = 0; r < mc; ++r) rowsum[r] = row_sum(a + static_cast<size_t>(r) * g.lda, g.K);
-    }
+    if (g.row_coef != nullptr) row_sums(a, g.lda, mc, g.K, rowsum);
     for (int p = 0; p < panels; ++p) {
-      const int n0 = p * kNR, nc = std::min(kNR, g.N - n0);
-      const TileFn* tiles = &kTiles[ceil_div(nc, kVL) - 1];
-      const uint8_t* b = static_cast<const uint8_t*>(g.b) + static_cast<size_t>(p) * pb;
-      for (int mt = 0; mt < mc; mt += kMR) {
-        const int rows = std::min(kMR, mc - mt);
-        tiles[(rows - 1) * kNV](a + static_cast<size_t>(mt) * g.lda, g.lda, g.K, b, acc);
-        gemm_epilogue(g, acc, rows, n0, nc, rowsum + mt, g.c + static_cast<size_t>(m0 + mt) * g.ldc + n0);
+      const int n0 = p * kNR, nc = std::min(kNR, g.N - n0), nv = ceil_div(nc, kVL);
+      const int height = kRows[nv - 1];
+      const TileFn* tiles = &kTiles[static_cast<size_t>(nv - 1) * kMR];
+      t.b = static_cast<const uint8_t*>(g.b) + static_cast<size_t>(p) * pb;
+      t.bias = g.bias + n0;
+      t.coef = g.row_coef != nullptr ? g.row_coef + n0 : nullptr;
+      t.mult = g.rq.per_channel ? g.rq.multiplier + n0 : nullptr;
+      t.nc = nc;
+      for (int mt = 0; mt < mc; mt += height) {
+        const int rows = std::min(height, mc - mt);
+        t.a = a + static_cast<size_t>(mt) * g.lda;
+        t.rowsum = rowsum + mt;
+        t.c = g.c + static_cast<size_t>(m0 + mt) * g.ldc + n0;
+        tiles[rows - 1](t);
       }
     }
   }
