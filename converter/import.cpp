@@ -85,8 +85,12 @@ void Importer::check_ops_supported() const {
   for (int i = 0; i < onnx_graph_.node_size(); ++i) {
     const onnx::NodeProto& n = onnx_graph_.node(i);
     std::string op = n.op_type();
-    if (!is_default_domain(n.domain())) op = n.domain() + "." + op;
-    else if (find_importer(op) || has_host_impl(op)) continue;
+    if (!is_default_domain(n.domain())) {
+      op = n.domain() + "." + op;
+      if (find_importer(op)) continue;
+    } else if (find_importer(op) || has_host_impl(op)) {
+      continue;
+    }
     const bool seen = std::any_of(missing.begin(), missing.end(), [&](const auto& m) { return m.first == op; });
     if (!seen) missing.emplace_back(op, node_name(i));
   }
@@ -318,7 +322,7 @@ void Importer::import_node(int index) {
     return;
   }
 
-  const ImportFn importer = find_importer(op);
+  const ImportFn importer = find_importer(is_default_domain(node.domain()) ? op : node.domain() + "." + op);
   bool all_constant = true, any_non_float = false;
   int64_t largest = 0;
   std::string runtime_input;
