@@ -140,8 +140,10 @@ void validate_graph(const Graph& graph) {
     if (!produced[id] && !graph.is_graph_input(id))
       fail("graph output '" + graph.tensor(id).name + "' is not produced by any node");
   }
-  for (const Node& node : graph.nodes) check_node_dtypes(graph, node);
+  // Shapes first: check_shapes also checks each node's input and output counts,
+  // which check_node_dtypes relies on (it reads inputs[0], inputs[1], outputs[0]).
   check_shapes(graph);
+  for (const Node& node : graph.nodes) check_node_dtypes(graph, node);
 }
 
 }  // namespace kiln

@@ -8,6 +8,7 @@
 // graph inputs and outputs keep their dtype, behind a DequantizeLinear or
 // QuantizeLinear.
 #include <cstring>
+#include <map>
 
 #include "engine/core/op_info.hpp"
 #include "engine/core/quantization.hpp"
@@ -71,6 +72,14 @@ int dequantize_to_float(Graph& g) {
   for (TensorId t : g.inputs) border[static_cast<size_t>(t)] = 1;
   for (TensorId t : g.outputs) border[static_cast<size_t>(t)] = 1;
 
+  // The float tensors made below for quantized graph inputs and outputs, and
+  // the quantized tensor each stands for (whose range its readers and writer keep).
+  std::map<TensorId, TensorId> stands_for;
+  auto quantized = [&](TensorId t) -> const TensorInfo& {
+    const auto it = stands_for.find(t);
+    return g.tensor(it == stands_for.end() ? t : it->second);
+  };
+
   std::vector<Node> nodes;
   // A quantized graph input read by anything but a DequantizeLinear: dequantized first.
   for (TensorId t : g.inputs) {
@@ -83,6 +92,7 @@ int dequantize_to_float(Graph& g) {
         if (in == t) in = f, used = true;
     }
     if (!used) continue;
+    stands_for[f] = t;
     Node dq;
     dq.name = g.tensor(t).name + "_dequantize";
     dq.op = OpType::DequantizeLinear;
@@ -98,6 +108,7 @@ int dequantize_to_float(Graph& g) {
       continue;
     // A quantized graph output made by a quantized op: the op writes float, a QuantizeLinear the output.
     const TensorId f = g.add_tensor(g.unique_tensor_name(g.tensor(t).name + "_float"), g.shape(t));
+    stands_for[f] = t;
     for (Node& n : g.nodes) {
       for (TensorId& o : n.outputs)
         if (o == t) o = f;
@@ -117,10 +128,12 @@ int dequantize_to_float(Graph& g) {
   for (Node& n : g.nodes) {
     const bool q = n.op == OpType::QuantizeLinear, dq = n.op == OpType::DequantizeLinear;
     const TensorId out = n.outputs.empty() ? -1 : n.outputs[0];
-    const TensorInfo* y = out >= 0 && internal(out) && is_quantized_dtype(g.tensor(out).dtype) &&
-                                  !g.tensor(out).quant->per_axis()
-                              ? &g.tensor(out)
-                              : nullptr;
+    // The quantized tensor the node writes (for a quantized graph output: the one its float output stands for).
+    const bool writes_quantized = out >= 0 && (internal(out) || stands_for.count(out));
+    const TensorInfo* y =
+        writes_quantized && is_quantized_dtype(quantized(out).dtype) && !quantized(out).quant->per_axis()
+            ? &quantized(out)
+            : nullptr;
     if (q && internal(out)) {
       // Quantizing saturates at the dtype's range: a Clip to it.
       if (y) {
@@ -147,7 +160,8 @@ int dequantize_to_float(Graph& g) {
         if (act->kind() == fb::ActivationKind::Relu) a = std::max(a, 0.0f);
         if (act->kind() == fb::ActivationKind::Clip) a = std::max(a, act->alpha()), b = std::min(b, act->beta());
         *act = fb::FusedActivation(fb::ActivationKind::Clip, a, b);
-      } else if (!is_reshape_like(n.op) && !(n.inputs.size() == 1 && requantization(g.tensor(n.inputs[0]), *y).identity)) {
+      } else if (!is_reshape_like(n.op) &&
+                 !(n.inputs.size() == 1 && requantization(quantized(n.inputs[0]), *y).identity)) {
         // Requantizing into another range may saturate: a Clip after the op.
         const TensorId f = g.add_tensor(g.unique_tensor_name(g.tensor(out).name + "_unclamped"), g.shape(out));
         for (TensorId& o : n.outputs)

@@ -121,7 +121,10 @@ int check_plan(const Graph& g, const MemoryPlan& plan, const std::function<size_
   return shared;
 }
 
-size_t float_bytes(const Graph& g, TensorId t) { return static_cast<size_t>(element_count(g.shape(t))) * 4; }
+// Bytes of a tensor of the graph (its dtype's size: all_ops_graph() has uint8 and int8 tensors too).
+size_t tensor_bytes(const Graph& g, TensorId t) {
+  return static_cast<size_t>(element_count(g.shape(t))) * dtype_size(g.tensor(t).dtype);
+}
 
 TEST(MemoryPlanner, ChainReusesMemory) {
   // x -> Conv -> Relu -> Conv -> Relu -> ... : at most a few tensors alive at once.
@@ -140,7 +143,7 @@ TEST(MemoryPlanner, ChainReusesMemory) {
   // Conv cannot write over its input; Relu works in place: two buffers suffice.
   EXPECT_EQ(plan.arena_bytes, 2 * one);
   EXPECT_LT(plan.arena_bytes, plan.naive_bytes);
-  EXPECT_GT(check_plan(g, plan, [&](TensorId id) { return float_bytes(g, id); }, 64), 0);
+  EXPECT_GT(check_plan(g, plan, [&](TensorId id) { return tensor_bytes(g, id); }, 64), 0);
 }
 
 TEST(MemoryPlanner, ChainWithoutSharingOptionsStillReusesDeadMemory) {
@@ -156,7 +159,7 @@ TEST(MemoryPlanner, ChainWithoutSharingOptionsStillReusesDeadMemory) {
   // 35 floats = 140 bytes -> 192 with alignment; two ping-pong buffers.
   EXPECT_EQ(plan.naive_bytes, 9u * 192);
   EXPECT_EQ(plan.arena_bytes, 2u * 192);
-  check_plan(g, plan, [&](TensorId id) { return float_bytes(g, id); }, 64);
+  check_plan(g, plan, [&](TensorId id) { return tensor_bytes(g, id); }, 64);
   // Each node's output is disjoint from its input when in-place is off.
   for (const Node& n : g.nodes) EXPECT_NE(plan.offsets[n.inputs[0]], plan.offsets[n.outputs[0]]) << n.name;
 }
@@ -175,7 +178,7 @@ TEST(MemoryPlanner, AliasAndInPlaceShareOnlyWhenLegal) {
   EXPECT_EQ(plan.offsets[r], plan.offsets[x]) << "reshape aliases its input";
   EXPECT_EQ(plan.offsets[f], plan.offsets[a]) << "flatten aliases its input";
   EXPECT_NE(plan.offsets[a], plan.offsets[x]) << "relu must not overwrite x, which sigmoid still reads";
-  check_plan(g, plan, [&](TensorId id) { return float_bytes(g, id); }, 64);
+  check_plan(g, plan, [&](TensorId id) { return tensor_bytes(g, id); }, 64);
 }
 
 TEST(MemoryPlanner, GraphOutputsAreNeverOverwritten) {
@@ -190,17 +193,17 @@ TEST(MemoryPlanner, GraphOutputsAreNeverOverwritten) {
   const MemoryPlan plan = plan_memory_dense(g);
   EXPECT_NE(plan.offsets[t], plan.offsets[r]);
   EXPECT_NE(plan.offsets[s], plan.offsets[r]);
-  check_plan(g, plan, [&](TensorId id) { return float_bytes(g, id); }, 64);
+  check_plan(g, plan, [&](TensorId id) { return tensor_bytes(g, id); }, 64);
 }
 
 TEST(MemoryPlanner, AllOpsGraph) {
   const Graph g = all_ops_graph();
   const MemoryPlan plan = plan_memory_dense(g);
-  check_plan(g, plan, [&](TensorId id) { return float_bytes(g, id); }, 64);
+  check_plan(g, plan, [&](TensorId id) { return tensor_bytes(g, id); }, 64);
   for (size_t alignment : {16u, 128u}) {
     PlannerOptions o;
     o.alignment = alignment;
-    check_plan(g, plan_memory_dense(g, o), [&](TensorId id) { return float_bytes(g, id); }, alignment);
+    check_plan(g, plan_memory_dense(g, o), [&](TensorId id) { return tensor_bytes(g, id); }, alignment);
   }
 }
 
@@ -307,7 +310,7 @@ TEST(MemoryPlanner, CheckerCatchesAnOverlap) {
   ::testing::TestPartResultArray failures;
   {
     ::testing::ScopedFakeTestPartResultReporter reporter(::testing::ScopedFakeTestPartResultReporter::INTERCEPT_ONLY_CURRENT_THREAD, &failures);
-    check_plan(g, plan, [&](TensorId id) { return float_bytes(g, id); }, 64);
+    check_plan(g, plan, [&](TensorId id) { return tensor_bytes(g, id); }, 64);
   }
   EXPECT_GT(failures.size(), 0);
 }
