@@ -378,8 +378,9 @@ void Importer::add_outputs() {
     const std::string where = "graph output '" + name + "'";
     if (out.type().has_tensor_type()) {
       const auto elem = out.type().tensor_type().elem_type();
-      if (elem != dtype::kUndefined && elem != dtype::kFloat)
-        throw_unsupported(where + " has data type " + dtype_name(elem) + "; Kiln computes float32 outputs only");
+      if (elem != dtype::kUndefined && elem != dtype::kFloat && elem != dtype::kUInt8 && elem != dtype::kInt8)
+        throw_unsupported(where + " has data type " + dtype_name(elem) +
+                          "; Kiln computes float32 outputs, and uint8/int8 ones of quantized models");
     } else if (out.has_type() && out.type().value_case() != onnx::TypeProto::VALUE_NOT_SET) {
       throw_unsupported(where + " is not a tensor; Kiln computes float32 tensors only");
     }
@@ -388,6 +389,16 @@ void Importer::add_outputs() {
     Value& v = it->second;
     if (v.graph < 0 && v.deferred_node >= 0) emit_deferred(v.deferred_node);
     if (v.graph >= 0 && !graph_.tensor(v.graph).is_constant()) {
+      const TensorInfo& t = graph_.tensor(v.graph);
+      if (out.type().has_tensor_type()) {
+        const auto elem = out.type().tensor_type().elem_type();
+        const DataType declared = elem == dtype::kUInt8  ? DataType::UInt8
+                                  : elem == dtype::kInt8 ? DataType::Int8
+                                                         : DataType::Float32;
+        if (elem != dtype::kUndefined && declared != t.dtype)
+          throw_invalid(where + " is declared " + dtype_name(elem) + " but its producer makes " +
+                        fb::EnumNameDataType(t.dtype));
+      }
       graph_.outputs.push_back(v.graph);
       continue;
     }
