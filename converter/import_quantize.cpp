@@ -112,7 +112,7 @@ TensorId quantized_operand(NodeContext& ctx, size_t data, size_t scale, size_t z
   if (!t.quant) {
     t.quant = std::move(q);  // a quantized graph input
   } else if (!(*t.quant == q)) {
-    ctx.unsupported("it reads '" + t.name + "' with other quantization parameters (" + describe_dtype(t.dtype, q) +
+    ctx.unsupported("it reads '" + t.name + "' with other parameters (" + describe_dtype(t.dtype, q) +
                     ") than the node that made it (" + describe_dtype(t.dtype, t.quant) + ")");
   }
   return x;

@@ -25,6 +25,7 @@
 #include <optional>
 
 #include "engine/core/graph.hpp"
+#include "engine/runtime/backend_registry.hpp"
 #include "kiln/convert.hpp"
 #include "kiln/vision.hpp"
 #include "tests/common/test_util.hpp"
@@ -176,22 +177,41 @@ TEST_P(QdqMobileNet, ReferenceAndCpuMatchArmnnAndEachOther) {
   }
 }
 
+// The GPU backends run the model in float32 with dequantized weights: ArmNN's top-1.
+void expect_gpu_top1(const QdqModel& m, const Model& model, const std::vector<Int8Ref>& refs,
+                     const std::string& backend) {
+  Session gpu(model, on(backend));
+  for (size_t k = 0; k < refs.size(); ++k)
+    expect_matches_armnn(gpu.run({refs[k].input})[0], refs[k].armnn,
+                         fmt::format("{} int8_ref_{} {}", m.name, k, backend), false);
+}
+
 TEST_P(QdqMobileNet, VulkanGivesArmnnsTop1) {
+  if (!BackendRegistry::global().has("vulkan")) GTEST_SKIP() << "this build has no vulkan backend";
   try {
     list_devices("vulkan");
   } catch (const Error& e) {
     GTEST_SKIP() << "no vulkan device: " << e.what();
   }
-  const QdqModel& m = GetParam();
-  const std::vector<Int8Ref> refs = int8_refs(m);
+  const std::vector<Int8Ref> refs = int8_refs(GetParam());
   if (HasFailure()) return;
   const std::optional<Model> loaded = load();
   if (!loaded) return;
-  const Model& model = *loaded;
-  Session vulkan(model, on("vulkan"));
-  for (size_t k = 0; k < refs.size(); ++k)
-    expect_matches_armnn(vulkan.run({refs[k].input})[0], refs[k].armnn, fmt::format("{} int8_ref_{} vulkan", m.name, k),
-                         false);
+  expect_gpu_top1(GetParam(), *loaded, refs, "vulkan");
+}
+
+TEST_P(QdqMobileNet, CudaGivesArmnnsTop1) {
+  if (!BackendRegistry::global().has("cuda")) GTEST_SKIP() << "this build has no cuda backend";
+  try {
+    list_devices("cuda");
+  } catch (const Error& e) {
+    GTEST_SKIP() << "no cuda device: " << e.what();
+  }
+  const std::vector<Int8Ref> refs = int8_refs(GetParam());
+  if (HasFailure()) return;
+  const std::optional<Model> loaded = load();
+  if (!loaded) return;
+  expect_gpu_top1(GetParam(), *loaded, refs, "cuda");
 }
 
 TEST_P(QdqMobileNet, PhotosGiveArmnnsTop1) {
