@@ -80,7 +80,10 @@ bool lower_quantized_add(Lowering& l, int i) {
       const size_t begin = c * kChunk, len = std::min(kChunk, n - begin);
       l.int8().add(l.bytes(out) + begin, l.bytes(ai) + begin, l.bytes(bi) + begin, len, p);
     };
-    l.pool().parallel_for((n + kChunk - 1) / kChunk, task);
+    if (n <= kChunk)
+      task(0);  // waking the workers costs more than a small Add
+    else
+      l.pool().parallel_for((n + kChunk - 1) / kChunk, task);
   });
   return true;
 }

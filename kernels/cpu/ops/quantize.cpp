@@ -11,6 +11,17 @@ namespace {
 constexpr size_t kChunk = 16384;
 // Pixels per strip of the NCHW -> NHWC quantization.
 constexpr size_t kStrip = 256;
+// Calls task(c) for the kChunk-element chunks of n elements: on the threads, or
+// inline for a single chunk (waking the workers costs more than it saves).
+template <class Task>
+void run_chunks(Lowering& l, size_t n, Task& task) {
+  const size_t chunks = (n + kChunk - 1) / kChunk;
+  if (chunks <= 1) {
+    if (n > 0) task(0);
+  } else {
+    l.pool().parallel_for(chunks, task);
+  }
+}
 }  // namespace
 
 void lower_quantize(Lowering& l, int i) {
@@ -29,18 +40,20 @@ void lower_quantize(Lowering& l, int i) {
     // where the integer convolutions read it: a plane strip at a time into a
     // buffer, then interleaved.
     const size_t N = static_cast<size_t>(xs[0]), C = static_cast<size_t>(xs[1]), HW = static_cast<size_t>(xs[2] * xs[3]);
-
-    auto strip = std::make_shared<std::vector<uint8_t>>(C * kStrip);
+    const size_t strips = (HW + kStrip - 1) / kStrip;
+    // One buffer per strip, so that the strips of an image run in parallel.
+    auto buffers = std::make_shared<std::vector<uint8_t>>(strips * C * kStrip);
     l.set_layout(out, Layout::NHWC);
     l.set_detail(i, "int8 quantize to nhwc");
-    l.add_step(i, node.op, {x}, {out}, [&l, x, out, N, C, HW, scale, zp, strip] {
+    l.add_step(i, node.op, {x}, {out}, [&l, x, out, N, C, HW, scale, zp, strips, buffers] {
       const float* src = l.ptr(x);
       uint8_t* dst = l.bytes(out);
-      uint8_t* buf = strip->data();
-      for (size_t b = 0; b < N; ++b)
-        for (size_t p0 = 0; p0 < HW; p0 += kStrip) {
-          const size_t len = std::min(kStrip, HW - p0);
-          for (size_t c = 0; c < C; ++c) l.int8().quantize(buf + c * kStrip, src + (b * C + c) * HW + p0, len, scale, zp, 0, 255);
+      for (size_t b = 0; b < N; ++b) {
+        auto task = [&](size_t s) {
+          const size_t p0 = s * kStrip, len = std::min(kStrip, HW - p0);
+          uint8_t* buf = buffers->data() + s * C * kStrip;
+          for (size_t c = 0; c < C; ++c)
+            l.int8().quantize(buf + c * kStrip, src + (b * C + c) * HW + p0, len, scale, zp, 0, 255);
           uint8_t* d = dst + (b * HW + p0) * C;
           if (C == 3) {  // RGB, the common input: unrolled
             for (size_t p = 0; p < len; ++p) {
@@ -52,7 +65,9 @@ void lower_quantize(Lowering& l, int i) {
             for (size_t p = 0; p < len; ++p)
               for (size_t c = 0; c < C; ++c) d[p * C + c] = buf[c * kStrip + p];
           }
-        }
+        };
+        l.pool().parallel_for(strips, task);
+      }
     });
     return;
   }
@@ -64,7 +79,7 @@ void lower_quantize(Lowering& l, int i) {
         const size_t begin = c * kChunk, len = std::min(kChunk, n - begin);
         l.int8().quantize(l.bytes(out) + begin, l.ptr(x) + begin, len, scale, zp, 0, 255);
       };
-      l.pool().parallel_for((n + kChunk - 1) / kChunk, task);
+      run_chunks(l, n, task);
     });
   } else {
     l.set_detail(i, "int8 dequantize");
@@ -73,7 +88,7 @@ void lower_quantize(Lowering& l, int i) {
         const size_t begin = c * kChunk, len = std::min(kChunk, n - begin);
         l.int8().dequantize(l.ptr(out) + begin, l.bytes(x) + begin, len, scale, zp);
       };
-      l.pool().parallel_for((n + kChunk - 1) / kChunk, task);
+      run_chunks(l, n, task);
     });
   }
 }
