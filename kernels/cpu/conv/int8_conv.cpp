@@ -45,7 +45,9 @@ class QDepthwise final : public QConvKernel {
   }
 
   void run(const uint8_t* x, uint8_t* y, void*, ThreadPool& pool) const override {
-    const int rows = std::max(1, s_.OH / (4 * l_.threads));
+    // About four tasks per thread, of at least two rows: each call prepares
+    // its channels' weight pairs once and reuses them for every row it gets.
+    const int rows = std::max(2, (s_.OH + 4 * l_.threads - 1) / (4 * l_.threads));
     const int64_t per_image = (s_.OH + rows - 1) / rows;
     auto task = [&](size_t i) {
       const int n = static_cast<int>(static_cast<int64_t>(i) / per_image);
