@@ -19,7 +19,7 @@ namespace kiln {
 namespace onnx_import {
 
 namespace {
-constexpr int64_t kMaxOpset = 17;
+constexpr int64_t kMaxOpset = 19;
 
 bool is_default_domain(const std::string& domain) { return domain.empty() || domain == "ai.onnx"; }
 
@@ -396,8 +396,9 @@ void Importer::add_outputs() {
                                   : elem == dtype::kInt8 ? DataType::Int8
                                                          : DataType::Float32;
         if (elem != dtype::kUndefined && declared != t.dtype)
-          throw_invalid(where + " is declared " + dtype_name(elem) + " but its producer makes " +
-                        fb::EnumNameDataType(t.dtype));
+          throw_unsupported(where + " is " + dtype_name(elem) + " but its producer computes " +
+                            fb::EnumNameDataType(t.dtype) +
+                            ": Kiln computes integer tensors only as quantized values (QuantizeLinear, QLinear ops)");
       }
       graph_.outputs.push_back(v.graph);
       continue;
@@ -444,6 +445,13 @@ Graph Importer::run() {
          " in their first axis and now use the new batch (first: " + first_rescaled_ + ")");
   if (graph_.inputs.empty())
     throw_unsupported("the model has no inputs (its outputs are constants); a Kiln model needs at least one input");
+  for (TensorId t : graph_.inputs) {
+    const TensorInfo& in = graph_.tensor(t);
+    if (in.dtype != DataType::Float32 && !in.quant)
+      throw_unsupported("graph input '" + in.name + "' is " + fb::EnumNameDataType(in.dtype) +
+                        " but no DequantizeLinear or QLinear op reads it: Kiln computes integer tensors only as "
+                        "quantized values");
+  }
   graph_.remove_unused_tensors();
   validate_graph(graph_);
   return std::move(graph_);
