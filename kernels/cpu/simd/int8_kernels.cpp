@@ -468,6 +468,30 @@ void gemm_tile(const TileCtx& t) {
     mult[v] = t.mult != nullptr ? col_load_f(t.mult + v * kVL, v == NV - 1 ? last : kVL) : f_splat(t.mult1);
   const F lo = f_splat(t.lo), hi = f_splat(t.hi);
   const W zp = w_splat(static_cast<uint32_t>(t.zp));
+#if KILN_SIMD_LEVEL == 1
+  if constexpr (NV == 2) {
+    // Both vectors of a row at once: the rounded values before the zero point
+    // lie in [lo − zp, hi − zp] ⊂ [−255, 255], so packing to int16, adding zp
+    // there and packing to uint8 is exact.
+    const W zp16 = _mm256_set1_epi16(static_cast<int16_t>(t.zp));
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+      W p = _mm256_packs_epi32(w_requant(acc[r][0], mult[0], lo, hi, w_zero()),
+                               w_requant(acc[r][1], mult[1], lo, hi, w_zero()));
+      p = _mm256_add_epi16(_mm256_permute4x64_epi64(p, 0xD8), zp16);
+      const __m128i b = _mm_packus_epi16(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
+      uint8_t* c = t.c + r * t.ldc;
+      if (last == kVL) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(c), b);
+      } else {
+        alignas(16) uint8_t tmp[16];
+        _mm_store_si128(reinterpret_cast<__m128i*>(tmp), b);
+        std::memcpy(c, tmp, static_cast<size_t>(kVL + last));
+      }
+    }
+    return;
+  }
+#endif
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
