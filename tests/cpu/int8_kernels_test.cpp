@@ -266,6 +266,47 @@ TEST(CpuInt8Kernels, GemmExtremeValues) {
       }
 }
 
+// Without vpdpbusd, the avx2 and avx512 levels use vpmaddubsw, whose int16 pair
+// sums saturate unless the pair's positive weights sum to at most 128 and its
+// negative ones to at least −128; pack_b splits the other pairs into a safe
+// main part and a fix part added in a second pass over the groups that need
+// one. Small weights (no fix) next to single unsafe pairs, pairs at the
+// boundary (±128 safe, ±129 not), the partial last group and several panels,
+// with activations at 255 where saturation would show.
+TEST(CpuInt8Kernels, GemmPairSaturationBoundary) {
+  std::mt19937 rng(21);
+  const int pairs[][2] = {{64, 64},   {64, 65},    {127, 1},    {127, 2},     {127, 127}, {-64, -64}, {-64, -65},
+                          {-128, 0},  {-128, -1},  {-128, -128}, {127, -128}, {1, 127},   {-1, -127}, {100, 100},
+                          {-100, -29}, {-100, -28}, {0, 0}};
+  for (int K : {4, 6, 27, 64, 99, 320})
+    for (int N : {5, 16, 50, 100})
+      for (bool full_a : {true, false}) {
+        GemmCase g = make_gemm(rng, 13, N, K, 3, (K + N) % 2 == 0, true);
+        std::uniform_int_distribution<int> small(-40, 40);
+        for (auto& w : g.w8) w = static_cast<int8_t>(small(rng));
+        if (full_a)
+          for (auto& v : g.a) v = rng() % 8 == 0 ? static_cast<uint8_t>(rng() % 256) : 255;
+        // A few boundary pairs at random even k (the partial last group included), in a few columns.
+        const int count = 1 + static_cast<int>(rng() % 6);
+        for (int i = 0; i < count; ++i) {
+          const int n = static_cast<int>(rng() % N), k = 2 * static_cast<int>(rng() % ((K + 1) / 2));
+          const auto& p = pairs[rng() % (sizeof pairs / sizeof pairs[0])];
+          g.w8[static_cast<size_t>(n) * K + k] = static_cast<int8_t>(p[0]);
+          if (k + 1 < K) g.w8[static_cast<size_t>(n) * K + k + 1] = static_cast<int8_t>(p[1]);
+        }
+        // Column 0 carries every boundary pair when K allows.
+        for (int i = 0; 2 * i + 1 < K && i < static_cast<int>(sizeof pairs / sizeof pairs[0]); ++i) {
+          g.w8[2 * i] = static_cast<int8_t>(pairs[i][0]);
+          g.w8[2 * i + 1] = static_cast<int8_t>(pairs[i][1]);
+        }
+        int64_t max_abs = 1;
+        for (int64_t v : gemm_acc(g)) max_abs = std::max(max_abs, v < 0 ? -v : v);
+        g.rq = random_requant(rng, N, true, max_abs);
+        check_gemm(g, "pair boundary K " + std::to_string(K) + " N " + std::to_string(N) +
+                          (full_a ? " a mostly 255" : " a random"));
+      }
+}
+
 // Multipliers that are powers of two make exact .5 results common: ties go to even.
 TEST(CpuInt8Kernels, GemmTiesToEven) {
   std::mt19937 rng(11);

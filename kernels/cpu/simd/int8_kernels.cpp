@@ -11,8 +11,9 @@
 // inner product and for its epilogue, which requantizes straight from the
 // accumulator registers (cvtps2dq rounding to nearest even, masked stores):
 //   avx512_vnni  vpdpbusd: u8 activations × s8 weights, 4 along K per lane.
-//   avx512, avx2 vpmaddwd on int16: the u8 × s8 products are exact in int16 and
-//                the pair sums in int32 (vpmaddubsw would saturate: 2·255·127 > 32767).
+//   avx512, avx2 vpmaddubsw (u8 × s8, pairs summed in int16) then vpmaddwd by
+//                ones: exact because pack_b splits every weight pair whose sum
+//                could saturate into a safe part and a fix part (see the GEMM).
 //   generic      plain loops.
 #include "kernels/cpu/simd/int8_kernels.hpp"
 
@@ -20,6 +21,7 @@
 #include <array>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #include "engine/core/quantization.hpp"
 #include "kernels/cpu/simd/vec.hpp"
@@ -153,41 +155,57 @@ inline int round_up(int a, int b) { return ceil_div(a, b) * b; }
 
 // ---- GEMM --------------------------------------------------------------------------------
 // B is packed in panels of kNR columns (the last one zero-padded), K in groups
-// of 4 (zero-padded to a multiple of 4). The layout of a group of one panel
-// depends on the level:
-//   vnni, generic  kNR columns × 4 int8 (w[k], w[k+1], w[k+2], w[k+3]): one
-//                  int32 lane per column, as vpdpbusd reads it.
-//   avx512, avx2   per vector of kVL columns, two vectors of int16 pairs:
-//                  "even" (w[k], w[k+2]) then "odd" (w[k+1], w[k+3]), so that
-//                  one broadcast of 4 activation bytes, masked and shifted,
-//                  gives the matching u8 pairs without widening A in memory.
-// A is read straight from the caller's rows, 4 bytes per broadcast; the last,
-// partial group of a row is copied so that no byte past K is read.
+// of 4 (zero-padded to a multiple of 4): per group, kNR columns × 4 int8
+// (w[k], w[k+1], w[k+2], w[k+3]), one int32 lane per column, as vpdpbusd and
+// vpmaddubsw read them. A is read straight from the caller's rows, 4 bytes per
+// broadcast; the last, partial group of a row is copied so that no byte past K
+// is read.
+//
+// avx512 and avx2 have no vpdpbusd. vpmaddubsw multiplies u8 × s8 and sums
+// adjacent pairs into int16 with saturation, and vpmaddwd by ones then sums
+// the two pairs into the int32 lane: three uops per 4 K of one vector, where
+// widening to int16 and two vpmaddwd + two vpaddd took six. A pair sum
+// a0·w0 + a1·w1 over every a in [0, 255] stays in int16 exactly when
+// 255·(w0⁺ + w1⁺) <= 32767 and 255·(w0⁻ + w1⁻) >= −32768, i.e. the positive
+// weights of the pair sum to at most 128 and the negative ones to at least
+// −128. pack_b knows the weights, so it splits every pair that could
+// saturate, (w0, w1) = main + fix with both parts safe:
+//   w0 + w1 > 128:  main = (128 − w1, w1), fix = (w0 + w1 − 128, 0)
+//   w0 + w1 < −128: main = (−128 − w1, w1), fix = (w0 + w1 + 128, 0)
+// (the pair's weights then share a sign; fix fits int8). The main weights
+// fill the panel's groups as above; the groups of a panel where any column
+// needs a fix are listed after them with their fix weights, and the tile adds
+// those products in a second, short pass. Quantized models rarely need one
+// (MobileNetV2: about 1% of the 16-column groups); uniformly random weights
+// need one in most groups, which costs up to twice the inner loop but stays exact.
+// A panel therefore has room for every group's fix (packed_b_size cannot see
+// the weights): main groups | fix count (64 bytes) | fix group indices (int32,
+// to a 64-byte multiple) | fix groups.
 // kRows[v − 1]: rows of a tile of v vectors. Narrow tiles are taller, so that
 // each weight vector loaded serves more rows (N = 16, 24, 32 are common).
-#if KILN_SIMD_LEVEL == 3
+#if KILN_SIMD_LEVEL >= 2
 constexpr int kNV = 3;
 constexpr int kRows[kNV] = {16, 12, 8};  // 16, 24, 24 zmm accumulators
-constexpr int kWeightBytes = 1;
-#elif KILN_SIMD_LEVEL == 2
-constexpr int kNV = 2;
-constexpr int kRows[kNV] = {12, 8};  // 12, 16 zmm accumulators + 2·v weight vectors + activation temporaries
-constexpr int kWeightBytes = 2;
 #elif KILN_SIMD_LEVEL == 1
 constexpr int kNV = 2;
-constexpr int kRows[kNV] = {8, 4};  // 8 ymm accumulators + 2·v weight vectors + temporaries of 16 registers
-constexpr int kWeightBytes = 2;
+constexpr int kRows[kNV] = {12, 6};  // 12 ymm accumulators + a broadcast, ones and a product
 #else
 constexpr int kNV = 4;
 constexpr int kRows[kNV] = {4, 4, 4, 4};
-constexpr int kWeightBytes = 1;
 #endif
+constexpr bool kFix = KILN_SIMD_LEVEL == 1 || KILN_SIMD_LEVEL == 2;
 constexpr int kMR = *std::max_element(kRows, kRows + kNV);
 constexpr int kNR = kNV * kVL;
 // Bytes of one group of 4 K values in one panel.
-constexpr size_t kGroupBytes = static_cast<size_t>(kNR) * 4 * kWeightBytes;
+constexpr size_t kGroupBytes = static_cast<size_t>(kNR) * 4;
 
-size_t panel_bytes(int K) { return static_cast<size_t>(ceil_div(K, 4)) * kGroupBytes; }
+size_t main_bytes(int K) { return static_cast<size_t>(ceil_div(K, 4)) * kGroupBytes; }
+// The fix list's offsets in a panel (kFix): its count, its group indices, its groups.
+size_t fix_index_offset(int K) { return main_bytes(K) + 64; }
+size_t fix_groups_offset(int K) {
+  return fix_index_offset(K) + static_cast<size_t>(round_up(ceil_div(K, 4), 16)) * sizeof(int32_t);
+}
+size_t panel_bytes(int K) { return kFix ? fix_groups_offset(K) + main_bytes(K) : main_bytes(K); }
 
 size_t packed_b_size(int N, int K) {
   const size_t bytes = static_cast<size_t>(ceil_div(N, kNR)) * panel_bytes(K);
@@ -197,20 +215,36 @@ size_t packed_b_size(int N, int K) {
 void pack_b(const int8_t* w8, int N, int K, void* out) {
   std::memset(out, 0, packed_b_size(N, K));
   const size_t pb = panel_bytes(K);
-  for (int n = 0; n < N; ++n) {
-    auto* panel = static_cast<uint8_t*>(out) + static_cast<size_t>(n / kNR) * pb;
-    const int j = n % kNR;
-    for (int k = 0; k < K; ++k) {
-      const int g = k / 4, q = k % 4;
-      const int8_t w = w8[static_cast<size_t>(n) * K + k];
-      if constexpr (kWeightBytes == 1) {
-        panel[static_cast<size_t>(g) * kGroupBytes + j * 4 + q] = static_cast<uint8_t>(w);
-      } else {
-        auto* p = reinterpret_cast<int16_t*>(panel + static_cast<size_t>(g) * kGroupBytes);
-        const int v = j / kVL, lane = j % kVL;
-        p[((v * 2 + (q & 1)) * kVL + lane) * 2 + (q >> 1)] = w;
+  const int groups = ceil_div(K, 4);
+  auto weight = [&](int n, int k) -> int32_t { return k < K ? w8[static_cast<size_t>(n) * K + k] : 0; };
+  std::vector<uint8_t> fix(kFix ? kGroupBytes : 0);
+  for (int n0 = 0; n0 < N; n0 += kNR) {
+    auto* panel = static_cast<uint8_t*>(out) + static_cast<size_t>(n0 / kNR) * pb;
+    int32_t fixes = 0;
+    for (int g = 0; g < groups; ++g) {
+      uint8_t* main = panel + static_cast<size_t>(g) * kGroupBytes;
+      bool any_fix = false;
+      std::fill(fix.begin(), fix.end(), uint8_t{0});
+      for (int j = 0; j < kNR && n0 + j < N; ++j) {
+        for (int q = 0; q < 4; q += 2) {
+          int32_t w0 = weight(n0 + j, 4 * g + q), w1 = weight(n0 + j, 4 * g + q + 1), f0 = 0;
+          if constexpr (kFix) {
+            if (w0 + w1 > 128) f0 = w0 + w1 - 128;
+            if (w0 + w1 < -128) f0 = w0 + w1 + 128;
+            w0 -= f0;
+            if (f0 != 0) fix[static_cast<size_t>(j) * 4 + q] = static_cast<uint8_t>(static_cast<int8_t>(f0)), any_fix = true;
+          }
+          main[j * 4 + q] = static_cast<uint8_t>(static_cast<int8_t>(w0));
+          main[j * 4 + q + 1] = static_cast<uint8_t>(static_cast<int8_t>(w1));
+        }
+      }
+      if (any_fix) {
+        reinterpret_cast<int32_t*>(panel + fix_index_offset(K))[fixes] = g;
+        std::memcpy(panel + fix_groups_offset(K) + static_cast<size_t>(fixes) * kGroupBytes, fix.data(), kGroupBytes);
+        ++fixes;
       }
     }
+    if constexpr (kFix) std::memcpy(panel + main_bytes(K), &fixes, sizeof fixes);
   }
 }
 
@@ -259,8 +293,10 @@ inline W w_dot4(W acc, W a, W b) {
   return acc;
 }
 #else
-inline W w_and(W a, W b) { return _mm512_and_si512(a, b); }
-inline W w_odd_bytes(W a) { return _mm512_srli_epi16(a, 8); }
+// u8 a × s8 b, 4 along K per lane: exact when every pair of b is safe (pack_b).
+inline W w_dot4(W acc, W a, W b) {
+  return _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_maddubs_epi16(a, b), _mm512_set1_epi16(1)));
+}
 #endif
 inline __mmask16 lane_mask(int n) { return static_cast<__mmask16>((1u << n) - 1); }
 // n <= kVL lanes of columns (the rest zero), never reading past them.
@@ -287,8 +323,9 @@ inline W w_splat(uint32_t x) { return _mm256_set1_epi32(static_cast<int>(x)); }
 inline W w_load(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
 inline W w_add(W a, W b) { return _mm256_add_epi32(a, b); }
 inline W w_madd(W a, W b) { return _mm256_madd_epi16(a, b); }
-inline W w_and(W a, W b) { return _mm256_and_si256(a, b); }
-inline W w_odd_bytes(W a) { return _mm256_srli_epi16(a, 8); }
+inline W w_dot4(W acc, W a, W b) {
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), _mm256_set1_epi16(1)));
+}
 inline W lane_mask(int n) { return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)); }
 inline W col_load_i(const int32_t* p, int n) {
   return n == kVL ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)) : _mm256_maskload_epi32(p, lane_mask(n));
@@ -328,7 +365,6 @@ inline W w_bcast4(const uint8_t* p) {
 template <int R, int NV, class RowFn>
 __attribute__((always_inline)) inline void dot_group(W (&acc)[R][NV], const uint8_t* bg, RowFn row) {
   constexpr int kVB = kVL * 4;  // bytes per vector
-#if KILN_SIMD_LEVEL == 3
   W bv[NV];
 #pragma GCC unroll 4
   for (int v = 0; v < NV; ++v) bv[v] = w_load(bg + v * kVB);
@@ -338,22 +374,6 @@ __attribute__((always_inline)) inline void dot_group(W (&acc)[R][NV], const uint
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[r][v] = w_dot4(acc[r][v], ab, bv[v]);
   }
-#else
-  W even[NV], odd[NV];
-#pragma GCC unroll 4
-  for (int v = 0; v < NV; ++v) {
-    even[v] = w_load(bg + (2 * v) * kVB);
-    odd[v] = w_load(bg + (2 * v + 1) * kVB);
-  }
-  const W low_bytes = w_splat(0x00FF00FFu);
-#pragma GCC unroll 16
-  for (int r = 0; r < R; ++r) {
-    const W ab = w_bcast4(row(r));
-    const W ae = w_and(ab, low_bytes), ao = w_odd_bytes(ab);  // (a0, a2), (a1, a3) as int16 pairs
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) acc[r][v] = w_add(acc[r][v], w_add(w_madd(ae, even[v]), w_madd(ao, odd[v])));
-  }
-#endif
 }
 
 // Rows [0, R) × vectors [0, NV) of one panel: acc starts at the bias, takes the
@@ -392,9 +412,9 @@ void gemm_tile(const TileCtx& t) {
     for (int i = 0; i < kBases; ++i) base[i] += 4;
     b += kGroupBytes;
   }
+  // The last, partial group, copied so that no byte past K is read (B is zero there).
+  uint32_t tail[R];
   if (full < groups) {
-    // The last, partial group, copied so that no byte past K is read (B is zero there).
-    uint32_t tail[R];
     for (int r = 0; r < R; ++r) {
       tail[r] = 0;
       std::memcpy(&tail[r], row(r), static_cast<size_t>(K - 4 * full));
@@ -402,6 +422,24 @@ void gemm_tile(const TileCtx& t) {
     dot_group<R, NV>(acc, b, [&](int r) __attribute__((always_inline)) {
       return reinterpret_cast<const uint8_t*>(tail + r);
     });
+  }
+  if constexpr (kFix) {
+    // The groups whose fix weights are not all zero (see pack_b); row(r) now points at group `full`.
+    int32_t fixes;
+    std::memcpy(&fixes, t.b + main_bytes(K), sizeof fixes);
+    const auto* index = reinterpret_cast<const int32_t*>(t.b + fix_index_offset(K));
+    const uint8_t* fb = t.b + fix_groups_offset(K);
+    for (int i = 0; i < fixes; ++i, fb += kGroupBytes) {
+      const int g = index[i];
+      if (g < full) {
+        const ptrdiff_t back = 4 * static_cast<ptrdiff_t>(g - full);
+        dot_group<R, NV>(acc, fb, [&](int r) __attribute__((always_inline)) { return row(r) + back; });
+      } else {
+        dot_group<R, NV>(acc, fb, [&](int r) __attribute__((always_inline)) {
+          return reinterpret_cast<const uint8_t*>(tail + r);
+        });
+      }
+    }
   }
   if (t.coef != nullptr) {
     W coef[NV];
@@ -430,6 +468,30 @@ void gemm_tile(const TileCtx& t) {
     mult[v] = t.mult != nullptr ? col_load_f(t.mult + v * kVL, v == NV - 1 ? last : kVL) : f_splat(t.mult1);
   const F lo = f_splat(t.lo), hi = f_splat(t.hi);
   const W zp = w_splat(static_cast<uint32_t>(t.zp));
+#if KILN_SIMD_LEVEL == 1
+  if constexpr (NV == 2) {
+    // Both vectors of a row at once: the rounded values before the zero point
+    // lie in [lo − zp, hi − zp] ⊂ [−255, 255], so packing to int16, adding zp
+    // there and packing to uint8 is exact.
+    const W zp16 = _mm256_set1_epi16(static_cast<int16_t>(t.zp));
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+      W p = _mm256_packs_epi32(w_requant(acc[r][0], mult[0], lo, hi, w_zero()),
+                               w_requant(acc[r][1], mult[1], lo, hi, w_zero()));
+      p = _mm256_add_epi16(_mm256_permute4x64_epi64(p, 0xD8), zp16);
+      const __m128i b = _mm_packus_epi16(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
+      uint8_t* c = t.c + r * t.ldc;
+      if (last == kVL) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(c), b);
+      } else {
+        alignas(16) uint8_t tmp[16];
+        _mm_store_si128(reinterpret_cast<__m128i*>(tmp), b);
+        std::memcpy(c, tmp, static_cast<size_t>(kVL + last));
+      }
+    }
+    return;
+  }
+#endif
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
