@@ -14,10 +14,14 @@ namespace {
 
 DataType kiln_dtype(DType t) {
   switch (t) {
-    case dtype::kUInt8: return DataType::UInt8;
-    case dtype::kInt8: return DataType::Int8;
-    case dtype::kInt32: return DataType::Int32;
-    default: return DataType::Float32;
+    case dtype::kUInt8:
+      return DataType::UInt8;
+    case dtype::kInt8:
+      return DataType::Int8;
+    case dtype::kInt32:
+      return DataType::Int32;
+    default:
+      return DataType::Float32;
   }
 }
 
@@ -39,7 +43,8 @@ QuantParams read_quant_params(NodeContext& ctx, size_t scale_input, size_t zp_in
       ctx.invalid("zero point shape " + shape_to_string(z.shape) + " differs from scale shape " +
                   shape_to_string(scale.shape));
   }
-  if (scale.shape.size() > 1) ctx.unsupported("a scale of rank " + std::to_string(scale.shape.size()) + " (blocked quantization)");
+  if (scale.shape.size() > 1)
+    ctx.unsupported("a scale of rank " + std::to_string(scale.shape.size()) + " (blocked quantization)");
   QuantParams q;
   for (size_t i = 0; i < scale.size(); ++i) {
     q.scale.push_back(static_cast<float>(scale.get_double(i)));
@@ -60,7 +65,6 @@ QuantParams read_quant_params(NodeContext& ctx, size_t scale_input, size_t zp_in
   return q;
 }
 
-
 TensorId Importer::quantized_constant(const std::string& name, const std::string& where, QuantParams quant) {
   Value& v = value(name, where);
   if (v.graph >= 0 && graph_.tensor(v.graph).quant == quant) return v.graph;
@@ -80,8 +84,8 @@ TensorId Importer::quantized_constant(const std::string& name, const std::string
       bytes[i] = static_cast<uint8_t>(x);
     }
   }
-  const TensorId id = graph_.add_constant(unique_name(name), v.shape, dt, ConstantData::copy_of(bytes.data(), bytes.size()),
-                                          std::move(quant));
+  const TensorId id = graph_.add_constant(unique_name(name), v.shape, dt,
+                                          ConstantData::copy_of(bytes.data(), bytes.size()), std::move(quant));
   if (v.graph < 0) v.graph = id;
   return id;
 }

@@ -32,14 +32,14 @@ void check_weight(const Graph& g, const Node& node, TensorId id, int axis) {
 void check_bias(const Graph& g, const Node& node, TensorId id) {
   const TensorInfo& b = g.tensor(id);
   if (b.dtype != DataType::Int32 || !b.is_constant())
-    fail(ErrorCode::Unsupported, node, "the bias of a quantized op must be an int32 constant; " + dtype_text(b) + " is not");
+    fail(ErrorCode::Unsupported, node,
+         "the bias of a quantized op must be an int32 constant; " + dtype_text(b) + " is not");
 }
 
 void check_activation(const Node& node, const fb::FusedActivation& act) {
   using K = fb::ActivationKind;
   if (act.kind() != K::None && act.kind() != K::Relu && act.kind() != K::Clip)
-    fail(ErrorCode::Unsupported, node,
-         "a quantized op can end in Relu or Clip only, not " + describe_activation(act));
+    fail(ErrorCode::Unsupported, node, "a quantized op can end in Relu or Clip only, not " + describe_activation(act));
 }
 
 }  // namespace
@@ -68,8 +68,10 @@ bool has_quantized_form(OpType op) {
     case OpType::Slice:
     case OpType::Pad:
     case OpType::QuantizeLinear:
-    case OpType::DequantizeLinear: return true;
-    default: return is_reshape_like(op);
+    case OpType::DequantizeLinear:
+      return true;
+    default:
+      return is_reshape_like(op);
   }
 }
 
@@ -105,7 +107,8 @@ void check_node_dtypes(const Graph& g, const Node& node) {
         fail(ErrorCode::Unsupported, node,
              "reads " + dtype_text(g.tensor(t)) + " but its output is float32: Kiln runs " +
                  std::string(op_name(node.op)) +
-                 " either on float32 tensors or with quantized input and output (insert QuantizeLinear/DequantizeLinear)");
+                 " either on float32 tensors or with quantized input and output (insert "
+                 "QuantizeLinear/DequantizeLinear)");
     for (TensorId t : node.outputs)
       if (dtype(t) != DataType::Float32)
         fail(ErrorCode::Unsupported, node,

@@ -57,7 +57,8 @@ struct QuantizedAdd {
   float ma = 1, mb = 1;
   quant::Range clamp{0, 255};
 };
-QuantizedAdd quantized_add(const TensorInfo& a, const TensorInfo& b, const TensorInfo& y, const fb::FusedActivation& act);
+QuantizedAdd quantized_add(const TensorInfo& a, const TensorInfo& b, const TensorInfo& y,
+                           const fb::FusedActivation& act);
 
 // Requantization from tensor `from` to tensor `to` (per-tensor both):
 // y = quant::requantize(x − z_from, s_from / s_to, z_to, lo, hi). Identity when the parameters agree.

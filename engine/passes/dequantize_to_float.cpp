@@ -50,10 +50,14 @@ std::pair<float, float> representable(const TensorInfo& t) {
 
 fb::FusedActivation* epilogue(Node& n) {
   switch (n.op) {
-    case OpType::Conv: return &attrs_as<fb::ConvAttrsT>(n).activation;
-    case OpType::Gemm: return &attrs_as<fb::GemmAttrsT>(n).activation;
-    case OpType::Add: return &attrs_as<fb::BinaryAttrsT>(n).activation;
-    default: return nullptr;
+    case OpType::Conv:
+      return &attrs_as<fb::ConvAttrsT>(n).activation;
+    case OpType::Gemm:
+      return &attrs_as<fb::GemmAttrsT>(n).activation;
+    case OpType::Add:
+      return &attrs_as<fb::BinaryAttrsT>(n).activation;
+    default:
+      return nullptr;
   }
 }
 
@@ -124,7 +128,9 @@ int dequantize_to_float(Graph& g) {
     ++rewrites;
   }
 
-  auto internal = [&](TensorId t) { return static_cast<size_t>(t) < original_tensors && !border[static_cast<size_t>(t)]; };
+  auto internal = [&](TensorId t) {
+    return static_cast<size_t>(t) < original_tensors && !border[static_cast<size_t>(t)];
+  };
   for (Node& n : g.nodes) {
     const bool q = n.op == OpType::QuantizeLinear, dq = n.op == OpType::DequantizeLinear;
     const TensorId out = n.outputs.empty() ? -1 : n.outputs[0];

@@ -60,7 +60,8 @@ std::optional<Roles> roles_of(const Graph& g, const Node& n) {
       if (!activation_ok(attrs_as<fb::BinaryAttrsT>(n).activation)) return std::nullopt;
       if (g.shape(n.inputs[0]) != g.shape(n.inputs[1])) return std::nullopt;
       break;
-    default: break;
+    default:
+      break;
   }
   return r;
 }
@@ -138,9 +139,12 @@ int fold_qdq(Graph& g) {
       if (!ok) break;
       const TensorId q = g.nodes[p].inputs[0];
       const TensorInfo& t = g.tensor(q);
-      if (static_cast<int>(k) == roles->weight) ok = weight_ok(t, roles->weight_axis);
-      else if (static_cast<int>(k) == roles->bias) ok = t.dtype == DataType::Int32 && t.is_constant();
-      else ok = is_quantized_dtype(t.dtype) && !t.quant->per_axis() && !t.is_constant();
+      if (static_cast<int>(k) == roles->weight)
+        ok = weight_ok(t, roles->weight_axis);
+      else if (static_cast<int>(k) == roles->bias)
+        ok = t.dtype == DataType::Int32 && t.is_constant();
+      else
+        ok = is_quantized_dtype(t.dtype) && !t.quant->per_axis() && !t.is_constant();
       q_inputs.push_back(q);
     }
     if (!ok) continue;

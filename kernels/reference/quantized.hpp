@@ -43,11 +43,11 @@ inline void requantize_elements(const QIn& x, const QOut& y, int64_t n, const Re
 
 // The quantized forms of the kernels that branch to them (data movement and
 // reshape-like kernels handle both forms in place).
-void conv_quantized(const KernelArgs& a);                // conv.cpp
-void gemm_quantized(const KernelArgs& a);                // matmul.cpp
-void matmul_quantized(const KernelArgs& a);              // matmul.cpp
-void add_quantized(const KernelArgs& a);                 // binary.cpp
-void pool_quantized(const KernelArgs& a);                // pool.cpp: Max/Average/Global*
-void activation_quantized(const KernelArgs& a);          // activation.cpp: Relu, Clip
+void conv_quantized(const KernelArgs& a);        // conv.cpp
+void gemm_quantized(const KernelArgs& a);        // matmul.cpp
+void matmul_quantized(const KernelArgs& a);      // matmul.cpp
+void add_quantized(const KernelArgs& a);         // binary.cpp
+void pool_quantized(const KernelArgs& a);        // pool.cpp: Max/Average/Global*
+void activation_quantized(const KernelArgs& a);  // activation.cpp: Relu, Clip
 
 }  // namespace kiln::reference

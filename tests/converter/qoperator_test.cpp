@@ -24,7 +24,9 @@ void int_initializer(OnnxBuilder& b, const std::string& name, int type, std::vec
 }
 
 void scalar(OnnxBuilder& b, const std::string& name, float v) { b.initializer(name, {}, {v}); }
-void zero_point(OnnxBuilder& b, const std::string& name, int type, int32_t v) { int_initializer(b, name, type, {}, {v}); }
+void zero_point(OnnxBuilder& b, const std::string& name, int type, int32_t v) {
+  int_initializer(b, name, type, {}, {v});
+}
 
 std::vector<int32_t> random_ints(size_t n, int32_t lo, int32_t hi, uint32_t seed) {
   std::mt19937 rng(seed);

@@ -90,9 +90,13 @@ RqSetup random_requant(std::mt19937& rng, int channels, bool per_channel, int64_
   s.rq.per_channel = per_channel;
   s.rq.zero_point = zps[rng() % 5];
   switch (rng() % 3) {
-    case 0: s.rq.lo = 0, s.rq.hi = 255; break;
-    case 1: s.rq.lo = s.rq.zero_point, s.rq.hi = 255; break;  // Relu
-    default:                                                  // Relu6-like Clip
+    case 0:
+      s.rq.lo = 0, s.rq.hi = 255;
+      break;
+    case 1:
+      s.rq.lo = s.rq.zero_point, s.rq.hi = 255;
+      break;  // Relu
+    default:  // Relu6-like Clip
       s.rq.lo = s.rq.zero_point;
       s.rq.hi = std::min(255, s.rq.zero_point + static_cast<int>(rng() % 100));
   }
@@ -196,10 +200,18 @@ GemmCase make_gemm(std::mt19937& rng, int M, int N, int K, size_t lda_extra, boo
   g.w8.resize(static_cast<size_t>(N) * K);
   for (size_t i = 0; i < g.w8.size(); ++i) {
     switch (fill) {
-      case Fill::Random: g.w8[i] = static_cast<int8_t>(s8(rng)); break;
-      case Fill::AllMax: g.w8[i] = 127; break;
-      case Fill::AllMin: g.w8[i] = -128; break;
-      case Fill::Alternating: g.w8[i] = (i % 2) ? 127 : -128; break;
+      case Fill::Random:
+        g.w8[i] = static_cast<int8_t>(s8(rng));
+        break;
+      case Fill::AllMax:
+        g.w8[i] = 127;
+        break;
+      case Fill::AllMin:
+        g.w8[i] = -128;
+        break;
+      case Fill::Alternating:
+        g.w8[i] = (i % 2) ? 127 : -128;
+        break;
     }
   }
   for (int n = 0; n < N; ++n) g.bias.push_back(fill == Fill::Random ? bias(rng) : 0);
@@ -275,9 +287,9 @@ TEST(CpuInt8Kernels, GemmExtremeValues) {
 // with activations at 255 where saturation would show.
 TEST(CpuInt8Kernels, GemmPairSaturationBoundary) {
   std::mt19937 rng(21);
-  const int pairs[][2] = {{64, 64},   {64, 65},    {127, 1},    {127, 2},     {127, 127}, {-64, -64}, {-64, -65},
-                          {-128, 0},  {-128, -1},  {-128, -128}, {127, -128}, {1, 127},   {-1, -127}, {100, 100},
-                          {-100, -29}, {-100, -28}, {0, 0}};
+  const int pairs[][2] = {{64, 64},   {64, 65},   {127, 1},    {127, 2},     {127, 127},  {-64, -64},
+                          {-64, -65}, {-128, 0},  {-128, -1},  {-128, -128}, {127, -128}, {1, 127},
+                          {-1, -127}, {100, 100}, {-100, -29}, {-100, -28},  {0, 0}};
   for (int K : {4, 6, 27, 64, 99, 320})
     for (int N : {5, 16, 50, 100})
       for (bool full_a : {true, false}) {
@@ -464,9 +476,9 @@ TEST(CpuInt8Kernels, Depthwise3x3) {
   int i = 0;
   auto run = [&](const DwShape& s, DwFill fill, bool single_rows) {
     const std::string what = "3x3 case " + std::to_string(i++) + " (" + std::to_string(s.H) + "x" +
-                             std::to_string(s.W) + "x" + std::to_string(s.C) + " s" + std::to_string(s.sh) +
-                             " pads " + std::to_string(s.pt) + std::to_string(s.pl) + std::to_string(s.pb) +
-                             std::to_string(s.pr) + " fill " + std::to_string(static_cast<int>(fill)) + ")";
+                             std::to_string(s.W) + "x" + std::to_string(s.C) + " s" + std::to_string(s.sh) + " pads " +
+                             std::to_string(s.pt) + std::to_string(s.pl) + std::to_string(s.pb) + std::to_string(s.pr) +
+                             " fill " + std::to_string(static_cast<int>(fill)) + ")";
     check_depthwise(rng, s, rng() % 2, what, fill, single_rows);
   };
   const int channels[] = {1, 7, 8, 9, 16, 17, 24, 31, 32, 33, 48, 63, 64, 96, 144};
@@ -482,14 +494,14 @@ TEST(CpuInt8Kernels, Depthwise3x3) {
           }
   const DwShape shapes[] = {
       // H W C KH KW sh sw dh dw pt pl pb pr
-      {1, 1, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},     {2, 2, 16, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1},
-      {3, 3, 24, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0},     {3, 3, 40, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0},
-      {4, 40, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},    {5, 41, 32, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1},
-      {6, 37, 48, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},    {7, 7, 960, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
-      {14, 14, 584, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1},  {14, 14, 600, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
-      {9, 9, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},     {24, 20, 72, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
-      {24, 20, 72, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},   {10, 10, 32, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1},
-      {10, 10, 32, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1},   {10, 10, 32, 3, 3, 1, 1, 2, 1, 1, 2, 1, 2},
+      {1, 1, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},    {2, 2, 16, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1},
+      {3, 3, 24, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0},    {3, 3, 40, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0},
+      {4, 40, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},   {5, 41, 32, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1},
+      {6, 37, 48, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},   {7, 7, 960, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+      {14, 14, 584, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1}, {14, 14, 600, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+      {9, 9, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},    {24, 20, 72, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+      {24, 20, 72, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},  {10, 10, 32, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1},
+      {10, 10, 32, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1},  {10, 10, 32, 3, 3, 1, 1, 2, 1, 1, 2, 1, 2},
   };
   for (const DwShape& s : shapes)
     for (DwFill fill : {DwFill::Random, DwFill::Extreme, DwFill::Max, DwFill::Min}) {

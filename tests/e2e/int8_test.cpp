@@ -293,7 +293,7 @@ TEST(QdqMobileNetV2, CpuBitwiseEqualAcrossIsasAndThreads) {
   const Model model = with_logits(full);
   std::vector<Tensor> inputs{refs[0].input, refs[1].input};
   inputs.push_back(preprocess_image(load_image(photo.string()), 224, meta.preprocess, meta.resize, meta.resize_filter));
-  std::vector<std::vector<Tensor>> expected;  // {probabilities, logits} per input
+  std::vector<std::vector<Tensor> > expected;  // {probabilities, logits} per input
   {
     Session best(model, on("cpu", 1));
     for (const Tensor& x : inputs) expected.push_back(best.run({x}));

@@ -216,8 +216,9 @@ class QGemmConv final : public QConvKernel {
           if (ih < 0 || ih >= s_.H || iw < 0 || iw >= s_.W) {
             std::memset(d, zx, static_cast<size_t>(cin_g_));
           } else {
-            std::memcpy(d, image + static_cast<size_t>(ih) * row_bytes + static_cast<size_t>(iw) * s_.C +
-                               static_cast<size_t>(g) * cin_g_,
+            std::memcpy(d,
+                        image + static_cast<size_t>(ih) * row_bytes + static_cast<size_t>(iw) * s_.C +
+                            static_cast<size_t>(g) * cin_g_,
                         static_cast<size_t>(cin_g_));
           }
         }

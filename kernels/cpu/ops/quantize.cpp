@@ -39,7 +39,8 @@ void lower_quantize(Lowering& l, int i) {
     // A float NCHW image (the model's input) quantized straight into NHWC,
     // where the integer convolutions read it: a plane strip at a time into a
     // buffer, then interleaved.
-    const size_t N = static_cast<size_t>(xs[0]), C = static_cast<size_t>(xs[1]), HW = static_cast<size_t>(xs[2] * xs[3]);
+    const size_t N = static_cast<size_t>(xs[0]), C = static_cast<size_t>(xs[1]),
+                 HW = static_cast<size_t>(xs[2] * xs[3]);
     const size_t strips = (HW + kStrip - 1) / kStrip;
     // One buffer per strip, so that the strips of an image run in parallel.
     auto buffers = std::make_shared<std::vector<uint8_t>>(strips * C * kStrip);

@@ -232,7 +232,8 @@ void pack_b(const int8_t* w8, int N, int K, void* out) {
             if (w0 + w1 > 128) f0 = w0 + w1 - 128;
             if (w0 + w1 < -128) f0 = w0 + w1 + 128;
             w0 -= f0;
-            if (f0 != 0) fix[static_cast<size_t>(j) * 4 + q] = static_cast<uint8_t>(static_cast<int8_t>(f0)), any_fix = true;
+            if (f0 != 0)
+              fix[static_cast<size_t>(j) * 4 + q] = static_cast<uint8_t>(static_cast<int8_t>(f0)), any_fix = true;
           }
           main[j * 4 + q] = static_cast<uint8_t>(static_cast<int8_t>(w0));
           main[j * 4 + q + 1] = static_cast<uint8_t>(static_cast<int8_t>(w1));
@@ -272,7 +273,7 @@ struct TileCtx {
   bool rowsum_i16 = false;          // every row sum and coef fits int16: coef·rowsum in one vpmaddwd
   uint8_t* c = nullptr;             // the tile's first row, first column
   size_t ldc = 0;
-  int nc = 0;  // columns to write, (NV − 1)·kVL < nc <= NV·kVL
+  int nc = 0;            // columns to write, (NV − 1)·kVL < nc <= NV·kVL
   float lo = 0, hi = 0;  // rq.lo − zp, rq.hi − zp
   int32_t zp = 0;
 };
@@ -326,7 +327,9 @@ inline W w_madd(W a, W b) { return _mm256_madd_epi16(a, b); }
 inline W w_dot4(W acc, W a, W b) {
   return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), _mm256_set1_epi16(1)));
 }
-inline W lane_mask(int n) { return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)); }
+inline W lane_mask(int n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
 inline W col_load_i(const int32_t* p, int n) {
   return n == kVL ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)) : _mm256_maskload_epi32(p, lane_mask(n));
 }
@@ -407,7 +410,8 @@ void gemm_tile(const TileCtx& t) {
   const uint8_t* b = t.b;
   const int full = K / 4;
   for (int g = 0; g < full; ++g) {
-    dot_group<R, NV>(acc, b, [&](int r) __attribute__((always_inline)) { return row(r); });
+    dot_group<R, NV>(
+        acc, b, [&](int r) __attribute__((always_inline)) { return row(r); });
 #pragma GCC unroll 4
     for (int i = 0; i < kBases; ++i) base[i] += 4;
     b += kGroupBytes;
@@ -419,9 +423,8 @@ void gemm_tile(const TileCtx& t) {
       tail[r] = 0;
       std::memcpy(&tail[r], row(r), static_cast<size_t>(K - 4 * full));
     }
-    dot_group<R, NV>(acc, b, [&](int r) __attribute__((always_inline)) {
-      return reinterpret_cast<const uint8_t*>(tail + r);
-    });
+    dot_group<R, NV>(
+        acc, b, [&](int r) __attribute__((always_inline)) { return reinterpret_cast<const uint8_t*>(tail + r); });
   }
   if constexpr (kFix) {
     // The groups whose fix weights are not all zero (see pack_b); row(r) now points at group `full`.
@@ -433,11 +436,11 @@ void gemm_tile(const TileCtx& t) {
       const int g = index[i];
       if (g < full) {
         const ptrdiff_t back = 4 * static_cast<ptrdiff_t>(g - full);
-        dot_group<R, NV>(acc, fb, [&](int r) __attribute__((always_inline)) { return row(r) + back; });
+        dot_group<R, NV>(
+            acc, fb, [&](int r) __attribute__((always_inline)) { return row(r) + back; });
       } else {
-        dot_group<R, NV>(acc, fb, [&](int r) __attribute__((always_inline)) {
-          return reinterpret_cast<const uint8_t*>(tail + r);
-        });
+        dot_group<R, NV>(
+            acc, fb, [&](int r) __attribute__((always_inline)) { return reinterpret_cast<const uint8_t*>(tail + r); });
       }
     }
   }
@@ -588,8 +591,8 @@ void row_sums(const uint8_t* a, size_t lda, int rows, int K, int32_t* out) {
                                               _mm256_setzero_si256()));
     const uint8_t* rest = row + 32 * blocks;
     if (dwords > 0)
-      s = _mm256_add_epi64(s, _mm256_sad_epu8(_mm256_maskload_epi32(reinterpret_cast<const int*>(rest), dmask),
-                                              _mm256_setzero_si256()));
+      s = _mm256_add_epi64(
+          s, _mm256_sad_epu8(_mm256_maskload_epi32(reinterpret_cast<const int*>(rest), dmask), _mm256_setzero_si256()));
     const __m128i h = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
     int32_t total = _mm_cvtsi128_si32(_mm_add_epi64(h, _mm_unpackhi_epi64(h, h)));
     for (int k = 4 * dwords; k < 4 * dwords + tail; ++k) total += rest[k];
@@ -950,8 +953,7 @@ void depthwise_3x3(const QDepthwiseArgs& p) {
 
 void depthwise(const QDepthwiseArgs& p) {
 #if KILN_SIMD_LEVEL >= 1
-  if (p.KH == 3 && p.KW == 3 && p.dh == 1 && p.dw == 1 && p.sh == p.sw && (p.sh == 1 || p.sh == 2) &&
-      p.C >= kVL) {
+  if (p.KH == 3 && p.KW == 3 && p.dh == 1 && p.dw == 1 && p.sh == p.sw && (p.sh == 1 || p.sh == 2) && p.C >= kVL) {
     if (p.sh == 1) {
       depthwise_3x3<1>(p);
     } else {

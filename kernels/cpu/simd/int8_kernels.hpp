@@ -33,9 +33,9 @@ struct QGemmArgs {
   const uint8_t* a = nullptr;
   size_t lda = 0;
   int M = 0, N = 0, K = 0;
-  const void* b = nullptr;           // from pack_b(w8, N, K)
-  const int32_t* bias = nullptr;     // N values, never null
-  const int32_t* row_coef = nullptr; // N values, or null when every d[n] is 0
+  const void* b = nullptr;            // from pack_b(w8, N, K)
+  const int32_t* bias = nullptr;      // N values, never null
+  const int32_t* row_coef = nullptr;  // N values, or null when every d[n] is 0
   uint8_t* c = nullptr;
   size_t ldc = 0;
   Requant rq;
@@ -44,9 +44,9 @@ struct QGemmArgs {
 // Depthwise convolution of one image, rows [oh_begin, oh_end) of the output:
 // acc[oh][ow][c] = Σ_taps (x − x_zero_point)·w + bias[c]; padding reads as x_zero_point.
 struct QDepthwiseArgs {
-  const uint8_t* x = nullptr;  // [H][W][C]
-  uint8_t* y = nullptr;        // [OH][OW][C]
-  const int16_t* w = nullptr;  // [KH][KW][C]: w − zw, exact in int16
+  const uint8_t* x = nullptr;     // [H][W][C]
+  uint8_t* y = nullptr;           // [OH][OW][C]
+  const int16_t* w = nullptr;     // [KH][KW][C]: w − zw, exact in int16
   const int32_t* bias = nullptr;  // [C]
   int32_t x_zero_point = 0;
   int H = 0, W = 0, C = 0, OH = 0, OW = 0, KH = 0, KW = 0, sh = 1, sw = 1, dh = 1, dw = 1, pt = 0, pl = 0;

@@ -46,8 +46,8 @@ TensorId quantized_weight(GraphBuilder& b, const std::string& name, Shape shape,
     q.zero_point.push_back(zp[static_cast<size_t>(i) % zp.size()]);
   }
   Graph& g = b.graph();
-  return g.add_constant(g.unique_tensor_name(name), std::move(shape), dt, ConstantData::copy_of(bytes.data(), bytes.size()),
-                        std::move(q));
+  return g.add_constant(g.unique_tensor_name(name), std::move(shape), dt,
+                        ConstantData::copy_of(bytes.data(), bytes.size()), std::move(q));
 }
 
 // An int32 bias in units of sx·sw[n].
@@ -87,8 +87,8 @@ Graph quantized_conv_graph(const QConvSpec& s) {
                                       s.w_zero_points, 2.0f / 255 / std::sqrt(fan_in), 11);
   std::vector<TensorId> in{xq, w};
   if (c.bias) in.push_back(quantized_bias(b, "bias", c.cout, sx, *b.graph().tensor(w).quant, 12));
-  const TensorId y = b.node(O::Conv, in, conv_attrs({c.kh, c.kw}, {c.sh, c.sw}, c.pads, {c.dh, c.dw}, c.group,
-                                                    c.activation));
+  const TensorId y =
+      b.node(O::Conv, in, conv_attrs({c.kh, c.kw}, {c.sh, c.sw}, c.pads, {c.dh, c.dw}, c.group, c.activation));
   // An output scale that uses most of the range without saturating much.
   as_quantized(b, y, DataType::UInt8, per_tensor(0.012f, s.y_zero_point));
   b.output(dequantize(b, y));
@@ -106,12 +106,14 @@ std::vector<OpCase> quantize_cases() {
   };
   // Round trips, saturating at both ends (inputs beyond the representable range).
   for (auto [dt, zp] : {std::pair{DataType::UInt8, 128}, {DataType::UInt8, 0}, {DataType::Int8, -5}}) {
-    add(std::string("QuantizeDequantize_") + (dt == DataType::UInt8 ? "u8_z" : "i8_z") + (zp < 0 ? "minus" : "") + std::to_string(std::abs(zp)), [dt, zp] {
-      GraphBuilder b;
-      const TensorId x = b.input("x", {2, 3, 5, 7});
-      b.output(dequantize(b, quantize(b, x, dt, per_tensor(0.01f, zp))));
-      return b.build();
-    });
+    add(std::string("QuantizeDequantize_") + (dt == DataType::UInt8 ? "u8_z" : "i8_z") + (zp < 0 ? "minus" : "") +
+            std::to_string(std::abs(zp)),
+        [dt, zp] {
+          GraphBuilder b;
+          const TensorId x = b.input("x", {2, 3, 5, 7});
+          b.output(dequantize(b, quantize(b, x, dt, per_tensor(0.01f, zp))));
+          return b.build();
+        });
   }
   add("Requantize_u8_to_i8", [] {
     GraphBuilder b;
@@ -196,10 +198,10 @@ std::vector<OpCase> quantize_cases() {
     const TensorId x = b.input("x", {1, 3, 4, 4}), z = b.input("z", {1, 5, 4, 4});
     const TensorId xq = quantize(b, x, DataType::UInt8, per_tensor(0.01f, 128));
     const TensorId zq = quantize(b, z, DataType::UInt8, per_tensor(0.02f, 100));
-    const TensorId c = as_quantized(b, b.node(O::Concat, {xq, zq}, concat_attrs(1)), DataType::UInt8,
-                                    per_tensor(0.015f, 110));
-    b.output(dequantize(b, as_quantized(b, b.node(O::Flatten, {c}, flatten_attrs(1)), DataType::UInt8,
-                                        per_tensor(0.015f, 110))));
+    const TensorId c =
+        as_quantized(b, b.node(O::Concat, {xq, zq}, concat_attrs(1)), DataType::UInt8, per_tensor(0.015f, 110));
+    b.output(dequantize(
+        b, as_quantized(b, b.node(O::Flatten, {c}, flatten_attrs(1)), DataType::UInt8, per_tensor(0.015f, 110))));
     return b.build();
   });
   add("QGemm_per_channel", [] {
