@@ -70,6 +70,9 @@ struct Requantization {
 };
 Requantization requantization(const TensorInfo& from, const TensorInfo& to);
 
+// The float32 values of a quantized constant (uint8, int8 or int32; per tensor or per axis).
+ConstantData dequantized_constant(const TensorInfo& x);
+
 // The multiplier of a quantized average of `count` values: sx / (sy · count), rounded once to float.
 float average_multiplier(const TensorInfo& x, const TensorInfo& y, int64_t count);
 

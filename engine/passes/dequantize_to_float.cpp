@@ -7,7 +7,6 @@
 // scale's step is not (an error of at most half a step per layer). Quantized
 // graph inputs and outputs keep their dtype, behind a DequantizeLinear or
 // QuantizeLinear.
-#include <cstring>
 #include <map>
 
 #include "engine/core/op_info.hpp"
@@ -19,26 +18,11 @@ namespace kiln {
 
 namespace {
 
-ConstantData dequantized_constant(const TensorInfo& x) {
-  const int64_t count = element_count(x.shape);
-  std::vector<float> out(static_cast<size_t>(count));
-  int64_t inner = 1, size = 1;
-  if (x.quant->per_axis()) {
-    size = x.shape[static_cast<size_t>(x.quant->axis)];
-    for (size_t d = static_cast<size_t>(x.quant->axis) + 1; d < x.shape.size(); ++d) inner *= x.shape[d];
-  }
-  for (int64_t i = 0; i < count; ++i) {
-    int32_t q;
-    if (x.dtype == DataType::Int32)
-      std::memcpy(&q, x.constant->bytes() + i * 4, 4);
-    else if (x.dtype == DataType::Int8)
-      q = static_cast<int8_t>(x.constant->bytes()[i]);
-    else
-      q = static_cast<uint8_t>(x.constant->bytes()[i]);
-    const int64_t c = x.quant->per_axis() ? i / inner % size : 0;
-    out[static_cast<size_t>(i)] = quant::dequantize(q, x.quant->scale_at(c), x.quant->zero_point_at(c));
-  }
-  return ConstantData::from_floats(out);
+fb::AttributesUnion clip_to(float lo, float hi) {
+  fb::ClipAttrsT clip;
+  clip.min = lo;
+  clip.max = hi;
+  return make_attrs(clip);
 }
 
 // The real values a per-tensor quantized tensor can hold.
@@ -144,11 +128,8 @@ int dequantize_to_float(Graph& g) {
       // Quantizing saturates at the dtype's range: a Clip to it.
       if (y) {
         const auto [lo, hi] = representable(*y);
-        fb::ClipAttrsT clip;
-        clip.min = lo;
-        clip.max = hi;
         n.op = OpType::Clip;
-        n.attrs = make_attrs(clip);
+        n.attrs = clip_to(lo, hi);
       } else {
         n.op = OpType::Identity;
         n.attrs = {};
@@ -172,15 +153,12 @@ int dequantize_to_float(Graph& g) {
         const TensorId f = g.add_tensor(g.unique_tensor_name(g.tensor(out).name + "_unclamped"), g.shape(out));
         for (TensorId& o : n.outputs)
           if (o == out) o = f;
-        fb::ClipAttrsT clip;
-        clip.min = lo;
-        clip.max = hi;
         Node c;
         c.name = n.name + "_saturate";
         c.op = OpType::Clip;
         c.inputs = {f};
         c.outputs = {out};
-        c.attrs = make_attrs(clip);
+        c.attrs = clip_to(lo, hi);
         nodes.push_back(std::move(n));
         nodes.push_back(std::move(c));
         ++rewrites;

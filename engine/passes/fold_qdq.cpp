@@ -6,7 +6,6 @@
 // not all Q/DQ stays float, with its Q/DQ nodes kept at the border; a
 // DequantizeLinear of a constant left over at the end becomes a float constant.
 #include <cmath>
-#include <cstring>
 
 #include "engine/core/op_info.hpp"
 #include "engine/core/quantized_ops.hpp"
@@ -95,29 +94,6 @@ bool same_bias_units(const TensorInfo& b, const TensorInfo& x, const TensorInfo&
   return true;
 }
 
-// A DequantizeLinear of a constant, evaluated: the float constant it stands for.
-ConstantData dequantized(const TensorInfo& x) {
-  const int64_t count = element_count(x.shape);
-  std::vector<float> out(static_cast<size_t>(count));
-  int64_t inner = 1, size = 1;
-  if (x.quant->per_axis()) {
-    size = x.shape[static_cast<size_t>(x.quant->axis)];
-    for (size_t d = static_cast<size_t>(x.quant->axis) + 1; d < x.shape.size(); ++d) inner *= x.shape[d];
-  }
-  for (int64_t i = 0; i < count; ++i) {
-    int32_t q;
-    if (x.dtype == DataType::Int32)
-      std::memcpy(&q, x.constant->bytes() + i * 4, 4);
-    else if (x.dtype == DataType::Int8)
-      q = static_cast<int8_t>(x.constant->bytes()[i]);
-    else
-      q = static_cast<uint8_t>(x.constant->bytes()[i]);
-    const int64_t c = x.quant->per_axis() ? i / inner % size : 0;
-    out[static_cast<size_t>(i)] = quant::dequantize(q, x.quant->scale_at(c), x.quant->zero_point_at(c));
-  }
-  return ConstantData::from_floats(out);
-}
-
 }  // namespace
 
 int fold_qdq(Graph& g) {
@@ -188,7 +164,7 @@ int fold_qdq(Graph& g) {
     if (removed[i] || n.op != OpType::DequantizeLinear || !g.tensor(n.inputs[0]).is_constant() ||
         g.is_graph_output(n.outputs[0]))
       continue;
-    g.tensor(n.outputs[0]).constant = dequantized(g.tensor(n.inputs[0]));
+    g.tensor(n.outputs[0]).constant = dequantized_constant(g.tensor(n.inputs[0]));
     removed[i] = 1;
   }
 

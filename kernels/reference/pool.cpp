@@ -8,6 +8,39 @@ namespace kiln::reference {
 
 namespace {
 
+// Taps of the window at output (od, oh, ow) that fall inside the input, as
+// offsets into an input plane, and how many taps lie inside input + explicit
+// padding (the divisor of count_include_pad).
+template <class F>
+void for_each_tap(const Window3d& w, int64_t od, int64_t oh, int64_t ow, F&& f) {
+  for (int64_t kd = 0; kd < w.kernel[0]; ++kd) {
+    const int64_t id = od * w.stride[0] - w.pad_begin[0] + kd * w.dilation[0];
+    if (id < 0 || id >= w.in[0]) continue;
+    for (int64_t kh = 0; kh < w.kernel[1]; ++kh) {
+      const int64_t ih = oh * w.stride[1] - w.pad_begin[1] + kh * w.dilation[1];
+      if (ih < 0 || ih >= w.in[1]) continue;
+      for (int64_t kw = 0; kw < w.kernel[2]; ++kw) {
+        const int64_t iw = ow * w.stride[2] - w.pad_begin[2] + kw * w.dilation[2];
+        if (iw < 0 || iw >= w.in[2]) continue;
+        f((id * w.in[1] + ih) * w.in[2] + iw);
+      }
+    }
+  }
+}
+
+int64_t padded_count(const Window3d& w, int64_t od, int64_t oh, int64_t ow) {
+  const int64_t o[3] = {od, oh, ow};
+  int64_t padded = 1;
+  for (int ax = 0; ax < 3; ++ax) {
+    const int64_t start = o[ax] * w.stride[ax] - w.pad_begin[ax];
+    int64_t c = 0;
+    for (int64_t k = 0; k < w.kernel[ax]; ++k)
+      if (start + k * w.dilation[ax] < w.in[ax] + w.pad_end[ax]) ++c;
+    padded *= c;
+  }
+  return padded;
+}
+
 enum class PoolKind { Max, Average };
 
 void pool(const KernelArgs& a, PoolKind kind) {
@@ -29,39 +62,19 @@ void pool(const KernelArgs& a, PoolKind kind) {
     for (int64_t od = 0; od < w.out[0]; ++od)
       for (int64_t oh = 0; oh < w.out[1]; ++oh)
         for (int64_t ow = 0; ow < w.out[2]; ++ow) {
-          const int64_t o[3] = {od, oh, ow};
           float best = -std::numeric_limits<float>::infinity();
           double sum = 0.0;
-          int64_t valid = 0;   // taps inside the input
-          int64_t padded = 1;  // taps inside input + explicit padding (count_include_pad)
-          for (int ax = 0; ax < 3; ++ax) {
-            const int64_t start = o[ax] * w.stride[ax] - w.pad_begin[ax];
-            int64_t c = 0;
-            for (int64_t k = 0; k < w.kernel[ax]; ++k)
-              if (start + k * w.dilation[ax] < w.in[ax] + w.pad_end[ax]) ++c;
-            padded *= c;
-          }
-          for (int64_t kd = 0; kd < w.kernel[0]; ++kd) {
-            const int64_t id = od * w.stride[0] - w.pad_begin[0] + kd * w.dilation[0];
-            if (id < 0 || id >= w.in[0]) continue;
-            for (int64_t kh = 0; kh < w.kernel[1]; ++kh) {
-              const int64_t ih = oh * w.stride[1] - w.pad_begin[1] + kh * w.dilation[1];
-              if (ih < 0 || ih >= w.in[1]) continue;
-              for (int64_t kw = 0; kw < w.kernel[2]; ++kw) {
-                const int64_t iw = ow * w.stride[2] - w.pad_begin[2] + kw * w.dilation[2];
-                if (iw < 0 || iw >= w.in[2]) continue;
-                const float v = in[(id * w.in[1] + ih) * w.in[2] + iw];
-                best = std::max(best, v);
-                sum += v;
-                ++valid;
-              }
-            }
-          }
+          int64_t valid = 0;  // taps inside the input
+          for_each_tap(w, od, oh, ow, [&](int64_t i) {
+            best = std::max(best, in[i]);
+            sum += in[i];
+            ++valid;
+          });
           float result;
           if (kind == PoolKind::Max) {
             result = best;
           } else {
-            const int64_t count = attrs.count_include_pad ? padded : valid;
+            const int64_t count = attrs.count_include_pad ? padded_count(w, od, oh, ow) : valid;
             result = count > 0 ? static_cast<float>(sum / static_cast<double>(count)) : 0.0f;
           }
           out[(od * w.out[1] + oh) * w.out[2] + ow] = result;
@@ -125,32 +138,14 @@ void pool_quantized(const KernelArgs& a) {
     for (int64_t od = 0; od < w.out[0]; ++od)
       for (int64_t oh = 0; oh < w.out[1]; ++oh)
         for (int64_t ow = 0; ow < w.out[2]; ++ow) {
-          const int64_t o[3] = {od, oh, ow};
           int32_t best = INT32_MIN;
-          int64_t sum = 0, valid = 0, padded = 1;
-          for (int ax = 0; ax < 3; ++ax) {
-            const int64_t start = o[ax] * w.stride[ax] - w.pad_begin[ax];
-            int64_t c = 0;
-            for (int64_t k = 0; k < w.kernel[ax]; ++k)
-              if (start + k * w.dilation[ax] < w.in[ax] + w.pad_end[ax]) ++c;
-            padded *= c;
-          }
-          for (int64_t kd = 0; kd < w.kernel[0]; ++kd) {
-            const int64_t id = od * w.stride[0] - w.pad_begin[0] + kd * w.dilation[0];
-            if (id < 0 || id >= w.in[0]) continue;
-            for (int64_t kh = 0; kh < w.kernel[1]; ++kh) {
-              const int64_t ih = oh * w.stride[1] - w.pad_begin[1] + kh * w.dilation[1];
-              if (ih < 0 || ih >= w.in[1]) continue;
-              for (int64_t kw = 0; kw < w.kernel[2]; ++kw) {
-                const int64_t iw = ow * w.stride[2] - w.pad_begin[2] + kw * w.dilation[2];
-                if (iw < 0 || iw >= w.in[2]) continue;
-                const int32_t v = x[p * in_plane + (id * w.in[1] + ih) * w.in[2] + iw];
-                best = std::max(best, v);
-                sum += v - r.from_zero_point;
-                ++valid;
-              }
-            }
-          }
+          int64_t sum = 0, valid = 0;
+          for_each_tap(w, od, oh, ow, [&](int64_t i) {
+            const int32_t v = x[p * in_plane + i];
+            best = std::max(best, v);
+            sum += v - r.from_zero_point;
+            ++valid;
+          });
           const int64_t out_index = p * out_plane + (od * w.out[1] + oh) * w.out[2] + ow;
           int32_t q;
           if (is_max) {
@@ -158,7 +153,7 @@ void pool_quantized(const KernelArgs& a) {
                       : r.to_zero_point;
           } else {
             // Padding taps counted by count_include_pad hold real 0, i.e. add nothing to the sum.
-            const int64_t count = !is_global && attrs.count_include_pad ? padded : valid;
+            const int64_t count = !is_global && attrs.count_include_pad ? padded_count(w, od, oh, ow) : valid;
             const float m = count > 0 ? average_multiplier(*a.inputs[0].tensor, *a.outputs[0].tensor, count) : 0.0f;
             q = quant::requantize(static_cast<int32_t>(sum), m, r.to_zero_point, r.clamp.lo, r.clamp.hi);
           }
