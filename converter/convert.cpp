@@ -24,10 +24,19 @@ NamedTensor read_tensor_proto(const std::string& path) {
   out.name = proto.name();
   try {
     const std::string what = "tensor '" + proto.name() + "'";
-    if (!onnx_import::is_floating(proto.data_type()))
-      throw Error(ErrorCode::Unsupported, what + " has data type " + onnx_import::dtype_name(proto.data_type()) +
-                                              ", not float; Kiln tensors are float32");
     const Shape shape = onnx_import::tensor_proto_shape(proto, what);
+    const auto type = proto.data_type();
+    if (type == onnx_import::dtype::kUInt8 || type == onnx_import::dtype::kInt8) {
+      // The input of a model whose graph input is quantized.
+      const onnx_import::HostTensor h = onnx_import::decode_host_tensor(proto, what);
+      out.tensor = Tensor(shape, type == onnx_import::dtype::kUInt8 ? ElementType::UInt8 : ElementType::Int8);
+      auto* bytes = static_cast<uint8_t*>(out.tensor.raw());
+      for (size_t i = 0; i < h.size(); ++i) bytes[i] = static_cast<uint8_t>(h.get_int(i));
+      return out;
+    }
+    if (!onnx_import::is_floating(type))
+      throw Error(ErrorCode::Unsupported, what + " has data type " + onnx_import::dtype_name(type) +
+                                              "; Kiln's tensors are float32, uint8 or int8");
     std::vector<float> values = onnx_import::decode_floats(proto, what);
     out.tensor = Tensor(shape);
     std::copy(values.begin(), values.end(), out.tensor.data());

@@ -19,7 +19,7 @@ namespace kiln {
 namespace onnx_import {
 
 namespace {
-constexpr int64_t kMaxOpset = 17;
+constexpr int64_t kMaxOpset = 19;
 
 bool is_default_domain(const std::string& domain) { return domain.empty() || domain == "ai.onnx"; }
 
@@ -85,8 +85,12 @@ void Importer::check_ops_supported() const {
   for (int i = 0; i < onnx_graph_.node_size(); ++i) {
     const onnx::NodeProto& n = onnx_graph_.node(i);
     std::string op = n.op_type();
-    if (!is_default_domain(n.domain())) op = n.domain() + "." + op;
-    else if (find_importer(op) || has_host_impl(op)) continue;
+    if (!is_default_domain(n.domain())) {
+      op = n.domain() + "." + op;
+      if (find_importer(op)) continue;
+    } else if (find_importer(op) || has_host_impl(op)) {
+      continue;
+    }
     const bool seen = std::any_of(missing.begin(), missing.end(), [&](const auto& m) { return m.first == op; });
     if (!seen) missing.emplace_back(op, node_name(i));
   }
@@ -133,9 +137,9 @@ void Importer::add_inputs() {
       throw_unsupported("graph input '" + name + "' is " + std::string(kind) + " type; Kiln takes float32 tensors only");
     }
     const auto elem = type.tensor_type().elem_type();
-    if (elem != dtype::kFloat)
+    if (elem != dtype::kFloat && elem != dtype::kUInt8 && elem != dtype::kInt8)
       throw_unsupported("graph input '" + name + "' has data type " + dtype_name(elem) +
-                        "; Kiln takes float32 inputs only");
+                        "; Kiln takes float32, uint8 and int8 inputs (the latter read by a DequantizeLinear)");
     if (!type.tensor_type().has_shape())
       throw_unsupported("graph input '" + name + "' has no shape; Kiln needs static input shapes");
     Shape shape;
@@ -169,9 +173,11 @@ void Importer::add_inputs() {
     first = false;
     check_plausible_shape(shape, kMaxInputElements, "graph input '" + name + "'");
     Value v;
-    v.dtype = dtype::kFloat;
+    v.dtype = elem;
     v.shape = shape;
     v.graph = graph_.add_tensor(unique_name(name), shape);
+    // Its quantization comes from the DequantizeLinear that reads it (import_quantize.cpp).
+    if (elem != dtype::kFloat) graph_.tensors.back().dtype = elem == dtype::kUInt8 ? DataType::UInt8 : DataType::Int8;
     graph_.inputs.push_back(v.graph);
     values_.emplace(name, std::move(v));
   }
@@ -204,7 +210,7 @@ TensorId Importer::graph_tensor(const std::string& name, const std::string& wher
   }
   if (!is_floating(v.dtype))
     throw_unsupported(where + ": reads tensor '" + name + "' of data type " + dtype_name(v.dtype) +
-                      " as data; Kiln computes in float32 only");
+                      " as data; Kiln reads integer tensors only through DequantizeLinear");
   std::vector<float> data = v.proto ? decode_floats(*v.proto, "tensor '" + name + "'") : v.host->to_floats();
   // A graph output keeps its name for the node that produces it.
   const std::string tensor_name = unique_name(output_names_.count(name) ? name + "_value" : name);
@@ -316,7 +322,7 @@ void Importer::import_node(int index) {
     return;
   }
 
-  const ImportFn importer = find_importer(op);
+  const ImportFn importer = find_importer(is_default_domain(node.domain()) ? op : node.domain() + "." + op);
   bool all_constant = true, any_non_float = false;
   int64_t largest = 0;
   std::string runtime_input;
@@ -372,8 +378,9 @@ void Importer::add_outputs() {
     const std::string where = "graph output '" + name + "'";
     if (out.type().has_tensor_type()) {
       const auto elem = out.type().tensor_type().elem_type();
-      if (elem != dtype::kUndefined && elem != dtype::kFloat)
-        throw_unsupported(where + " has data type " + dtype_name(elem) + "; Kiln computes float32 outputs only");
+      if (elem != dtype::kUndefined && elem != dtype::kFloat && elem != dtype::kUInt8 && elem != dtype::kInt8)
+        throw_unsupported(where + " has data type " + dtype_name(elem) +
+                          "; Kiln computes float32 outputs, and uint8/int8 ones of quantized models");
     } else if (out.has_type() && out.type().value_case() != onnx::TypeProto::VALUE_NOT_SET) {
       throw_unsupported(where + " is not a tensor; Kiln computes float32 tensors only");
     }
@@ -382,6 +389,17 @@ void Importer::add_outputs() {
     Value& v = it->second;
     if (v.graph < 0 && v.deferred_node >= 0) emit_deferred(v.deferred_node);
     if (v.graph >= 0 && !graph_.tensor(v.graph).is_constant()) {
+      const TensorInfo& t = graph_.tensor(v.graph);
+      if (out.type().has_tensor_type()) {
+        const auto elem = out.type().tensor_type().elem_type();
+        const DataType declared = elem == dtype::kUInt8  ? DataType::UInt8
+                                  : elem == dtype::kInt8 ? DataType::Int8
+                                                         : DataType::Float32;
+        if (elem != dtype::kUndefined && declared != t.dtype)
+          throw_unsupported(where + " is " + dtype_name(elem) + " but its producer computes " +
+                            fb::EnumNameDataType(t.dtype) +
+                            ": Kiln computes integer tensors only as quantized values (QuantizeLinear, QLinear ops)");
+      }
       graph_.outputs.push_back(v.graph);
       continue;
     }
@@ -427,6 +445,13 @@ Graph Importer::run() {
          " in their first axis and now use the new batch (first: " + first_rescaled_ + ")");
   if (graph_.inputs.empty())
     throw_unsupported("the model has no inputs (its outputs are constants); a Kiln model needs at least one input");
+  for (TensorId t : graph_.inputs) {
+    const TensorInfo& in = graph_.tensor(t);
+    if (in.dtype != DataType::Float32 && !in.quant)
+      throw_unsupported("graph input '" + in.name + "' is " + fb::EnumNameDataType(in.dtype) +
+                        " but no DequantizeLinear or QLinear op reads it: Kiln computes integer tensors only as "
+                        "quantized values");
+  }
   graph_.remove_unused_tensors();
   validate_graph(graph_);
   return std::move(graph_);

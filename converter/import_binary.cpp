@@ -30,4 +30,13 @@ void import_binary(NodeContext& ctx) {
   ctx.emit(op, {a, b}, make_attrs(fb::BinaryAttrsT{}));
 }
 
+// com.microsoft QLinearAdd(a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp): Kiln's quantized Add.
+void import_qlinear_add(NodeContext& ctx) {
+  ctx.require_inputs(7, 8);
+  const TensorId a = quantized_operand(ctx, 0, 1, 2, 1);
+  const TensorId b = quantized_operand(ctx, 3, 4, 5, 1);
+  ctx.emit(OpType::Add, {a, b}, make_attrs(fb::BinaryAttrsT{}));
+  set_output_quantization(ctx, 6, 7);
+}
+
 }  // namespace kiln::onnx_import

@@ -6,18 +6,22 @@
 
 #include "converter/errors.hpp"
 #include "converter/op_importers.hpp"
+#include "engine/core/op_info.hpp"
 
 namespace kiln::onnx_import {
 
 namespace {
 // Grouped by op family, one group per import_<family>.cpp (see op_importers.hpp).
-constexpr std::array<std::pair<std::string_view, ImportFn>, 32> kImporters = {{
+// Ops of other domains than ONNX's are named "domain.Op".
+constexpr std::array<std::pair<std::string_view, ImportFn>, 38> kImporters = {{
     {"Conv", import_conv},
+    {"QLinearConv", import_qlinear_conv},
 
     {"MaxPool", import_pool},
     {"AveragePool", import_pool},
     {"GlobalAveragePool", import_global_pool},
     {"GlobalMaxPool", import_global_pool},
+    {"com.microsoft.QLinearGlobalAveragePool", import_qlinear_global_pool},
 
     {"Relu", import_activation},
     {"Clip", import_clip},
@@ -31,6 +35,7 @@ constexpr std::array<std::pair<std::string_view, ImportFn>, 32> kImporters = {{
     {"Sub", import_binary},
     {"Mul", import_binary},
     {"Div", import_binary},
+    {"com.microsoft.QLinearAdd", import_qlinear_add},
 
     {"BatchNormalization", import_batch_norm},
 
@@ -38,6 +43,7 @@ constexpr std::array<std::pair<std::string_view, ImportFn>, 32> kImporters = {{
 
     {"Gemm", import_gemm},
     {"MatMul", import_matmul},
+    {"QLinearMatMul", import_qlinear_matmul},
 
     {"ReduceMean", import_reduce_mean},
 
@@ -53,6 +59,9 @@ constexpr std::array<std::pair<std::string_view, ImportFn>, 32> kImporters = {{
     {"Split", import_split},
     {"Slice", import_slice},
     {"Pad", import_pad},
+
+    {"QuantizeLinear", import_quantize_linear},
+    {"DequantizeLinear", import_dequantize_linear},
 }};
 }  // namespace
 
@@ -154,7 +163,24 @@ void NodeContext::emit(OpType op, std::vector<TensorId> inputs, fb::AttributesUn
     node.outputs.push_back(importer_.new_tensor(out.empty() ? name_ + "_output_" + std::to_string(i) : out));
   }
   const std::vector<TensorId> outputs = node.outputs;
+  const std::vector<TensorId> node_inputs = node.inputs;
   importer_.add_node(std::move(node));
+  // Ops that only move values (ONNX runs them on quantized tensors directly, as
+  // in QOperator models) give their outputs the input's dtype and parameters.
+  Graph& g = importer_.graph();
+  const TensorInfo& first = g.tensor(node_inputs.at(0));
+  const bool moves_values = is_reshape_like(op) || op == OpType::MaxPool || op == OpType::GlobalMaxPool ||
+                            op == OpType::Transpose || op == OpType::Slice || op == OpType::Split ||
+                            op == OpType::Pad || op == OpType::Concat;
+  if (moves_values && first.quant) {
+    for (TensorId t : node_inputs)
+      if (!(g.tensor(t).quant == first.quant) || g.tensor(t).dtype != first.dtype)
+        unsupported("its quantized inputs have different quantization parameters");
+    for (TensorId t : outputs) {
+      g.tensor(t).dtype = first.dtype;
+      g.tensor(t).quant = first.quant;
+    }
+  }
   for (size_t i = 0; i < n_outputs; ++i)
     if (!names[i].empty()) importer_.bind_output(names[i], outputs[i]);
 }

@@ -54,6 +54,10 @@ class Importer {
   // deferred node. Non-float constants are Unsupported.
   TensorId graph_tensor(const std::string& name, const std::string& where);
   const HostTensor& host_value(const std::string& name, const std::string& where);
+  // The graph constant for an integer constant `name` (uint8, int8 or int32)
+  // with quantization `quant` (import_quantize.cpp); made once per name.
+  TensorId quantized_constant(const std::string& name, const std::string& where, QuantParams quant);
+  Graph& graph() { return graph_; }
   // A fresh graph tensor named after `base` (made unique).
   TensorId new_tensor(const std::string& base);
   // Appends `node` after inferring its output shapes.

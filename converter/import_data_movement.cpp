@@ -57,6 +57,18 @@ void import_split(NodeContext& ctx) {
   if (ctx.has_input(1)) sizes = ctx.constant_ints(1, "split");
   else if (ctx.opset() < 13) sizes = ctx.attrs().get_ints("split").value_or(std::vector<int64_t>{});
   const size_t n = ctx.num_outputs();
+  if (sizes.empty() && ctx.opset() >= 18) {
+    // Opset 18: num_outputs parts of ceil(size / n), the last one smaller.
+    const int64_t parts = ctx.attrs().get_int("num_outputs", static_cast<int64_t>(n));
+    if (parts != static_cast<int64_t>(n))
+      ctx.invalid("num_outputs is " + std::to_string(parts) + " but the node has " + std::to_string(n) + " outputs");
+    const int64_t part = (x[axis] + parts - 1) / parts;
+    if (part * (parts - 1) > x[axis])
+      ctx.invalid("axis " + std::to_string(axis) + " of size " + std::to_string(x[axis]) + " does not split into " +
+                  std::to_string(n) + " parts");
+    sizes.assign(n, part);
+    sizes.back() = x[axis] - part * (parts - 1);
+  }
   if (sizes.empty()) {
     // Equal parts.
     if (x[axis] % static_cast<int64_t>(n) != 0)
@@ -113,9 +125,22 @@ void import_pad(NodeContext& ctx) {
     attrs.pads = ctx.attrs().has("pads") ? required_ints(ctx, "pads") : required_ints(ctx, "paddings");
     attrs.value = ctx.attrs().get_float("value", 0.0f);
   } else {
-    ctx.require_inputs(2, 3);
+    ctx.require_inputs(2, ctx.opset() >= 18 ? 4 : 3);
     attrs.pads = ctx.constant_ints(1, "pads");
     attrs.value = ctx.has_input(2) ? ctx.constant_float(2, "constant_value") : 0.0f;
+    if (ctx.opset() >= 18 && ctx.has_input(3)) {
+      // Opset 18: pads for the listed axes only ([begins..., ends...] in axes order).
+      const std::vector<int64_t> axes = normalize_axes(ctx.constant_ints(3, "axes"), rank, ctx.where());
+      if (attrs.pads.size() != 2 * axes.size())
+        ctx.invalid("pads has " + std::to_string(attrs.pads.size()) + " entries for " + std::to_string(axes.size()) +
+                    " axes");
+      std::vector<int64_t> full(static_cast<size_t>(2 * rank), 0);
+      for (size_t i = 0; i < axes.size(); ++i) {
+        full[static_cast<size_t>(axes[i])] = attrs.pads[i];
+        full[static_cast<size_t>(axes[i] + rank)] = attrs.pads[i + axes.size()];
+      }
+      attrs.pads = std::move(full);
+    }
   }
   if (static_cast<int64_t>(attrs.pads.size()) != 2 * rank)
     ctx.invalid("pads has " + std::to_string(attrs.pads.size()) + " entries for rank " + std::to_string(rank));

@@ -18,6 +18,17 @@ void import_gemm(NodeContext& ctx) {
   ctx.emit(OpType::Gemm, std::move(inputs), make_attrs(attrs));
 }
 
+// QLinearMatMul(a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp): Kiln's
+// quantized MatMul, for a 2-D constant b (per tensor or per column).
+void import_qlinear_matmul(NodeContext& ctx) {
+  ctx.require_inputs(8, 8);
+  if (!ctx.is_constant(3) || ctx.shape(3).size() != 2) ctx.unsupported("b must be a 2-D constant");
+  const TensorId a = quantized_operand(ctx, 0, 1, 2, 1);
+  const TensorId b = quantized_operand(ctx, 3, 4, 5, 1);
+  ctx.emit(OpType::MatMul, {a, b}, {});
+  set_output_quantization(ctx, 6, 7);
+}
+
 void import_matmul(NodeContext& ctx) {
   ctx.require_inputs(2, 2);
   ctx.emit(OpType::MatMul, {ctx.tensor(0), ctx.tensor(1)}, {});

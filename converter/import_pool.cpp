@@ -35,4 +35,14 @@ void import_global_pool(NodeContext& ctx) {
   ctx.emit(ctx.op() == "GlobalMaxPool" ? OpType::GlobalMaxPool : OpType::GlobalAveragePool, {ctx.tensor(0)}, {});
 }
 
+// com.microsoft QLinearGlobalAveragePool(x, x_scale, x_zp, y_scale, y_zp), NCHW only.
+void import_qlinear_global_pool(NodeContext& ctx) {
+  ctx.require_inputs(4, 5);
+  if (ctx.attrs().get_int("channels_last", 0) != 0) ctx.unsupported("channels_last = 1");
+  if (ctx.shape(0).size() < 3) ctx.invalid("input shape " + shape_to_string(ctx.shape(0)) + " has no spatial axes");
+  const TensorId x = quantized_operand(ctx, 0, 1, 2, 1);
+  ctx.emit(OpType::GlobalAveragePool, {x}, {});
+  set_output_quantization(ctx, 3, 4);
+}
+
 }  // namespace kiln::onnx_import

@@ -48,4 +48,28 @@ void import_split(NodeContext& ctx);
 void import_slice(NodeContext& ctx);
 void import_pad(NodeContext& ctx);
 
+// import_quantize.cpp
+void import_quantize_linear(NodeContext& ctx);
+void import_dequantize_linear(NodeContext& ctx);
+// For the QLinear* ops (ONNX's integer form, imported with their float op's family):
+// the scale (input `scale`) and zero point (`zp`, optional) of a tensor of rank `rank`.
+QuantParams read_quant_params(NodeContext& ctx, size_t scale, size_t zp, size_t rank, int64_t default_axis, DType* dt);
+// Input `data` as a quantized graph tensor with the parameters of inputs
+// `scale` and `zp` (a constant becomes an integer constant; a tensor must
+// already carry those parameters).
+TensorId quantized_operand(NodeContext& ctx, size_t data, size_t scale, size_t zp, int64_t default_axis);
+// Gives the node just emitted a quantized output with the parameters of inputs `scale` and `zp`.
+void set_output_quantization(NodeContext& ctx, size_t scale, size_t zp);
+// An int32 bias input as a constant in units of sx·sw.
+TensorId quantized_bias(NodeContext& ctx, size_t bias, const TensorInfo& x, const TensorInfo& w);
+
+// import_conv.cpp
+void import_qlinear_conv(NodeContext& ctx);        // QLinearConv
+// import_matmul.cpp
+void import_qlinear_matmul(NodeContext& ctx);      // QLinearMatMul
+// import_binary.cpp
+void import_qlinear_add(NodeContext& ctx);         // com.microsoft.QLinearAdd
+// import_pool.cpp
+void import_qlinear_global_pool(NodeContext& ctx); // com.microsoft.QLinearGlobalAveragePool
+
 }  // namespace kiln::onnx_import

@@ -21,8 +21,9 @@ fb::Preprocess parse_preprocess(const std::string& name) {
   if (name == "inception") return fb::Preprocess::Inception;
   if (name == "caffe") return fb::Preprocess::Caffe;
   if (name == "raw") return fb::Preprocess::Raw;
+  if (name == "centered128") return fb::Preprocess::Centered128;
   throw Error(ErrorCode::InvalidArgument,
-              "unknown preprocessing preset '" + name + "' (known: imagenet, inception, caffe, raw)");
+              "unknown preprocessing preset '" + name + "' (known: imagenet, inception, caffe, raw, centered128)");
 }
 
 const char* preprocess_name(fb::Preprocess p) {
@@ -31,6 +32,7 @@ const char* preprocess_name(fb::Preprocess p) {
     case fb::Preprocess::Inception: return "inception";
     case fb::Preprocess::Caffe: return "caffe";
     case fb::Preprocess::Raw: return "raw";
+    case fb::Preprocess::Centered128: return "centered128";
     case fb::Preprocess::Unknown: break;
   }
   return "unknown";

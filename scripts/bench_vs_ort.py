@@ -5,6 +5,7 @@
       [--threads 1,2] [--runs 30] [--rounds 5] [--warmup 5] [--backend cpu]
       [--kiln M.kiln ...] [--kiln-bin build/kiln] [--kiln-args "--isa avx2"]
       [--json table.json] [--ort-dir DIR] [--ort-version X.Y.Z]
+      [--float-model F.onnx ...]
 
 For each model and thread count the two engines take turns: `kiln bench --runs
 R/rounds --json` in one process, then scripts/ort_bench.mjs (onnxruntime-node)
@@ -13,6 +14,12 @@ of a shared machine hits both. Each process warms up first. The latencies of
 all rounds are pooled per engine; the peak RSS is the largest of the engine's
 processes (both read getrusage's ru_maxrss; ORT's includes the Node.js runtime,
 whose own size is shown below the table).
+
+--float-model gives, per model (same order), the float original of a
+quantized model (e.g. mobilenet_v2_1.0_224_dequant.onnx beside the _qdq.onnx):
+ONNX Runtime then also runs it in every round, between the two engines' runs
+of the quantized file, and the table adds its p50 and Kiln's ratio to it —
+the question a user of int8 asks: is it faster than the float model?
 
 Each ONNX model is converted with `kiln convert` into a temporary .kiln file,
 unless --kiln gives the converted files (one per model, in the same order).
@@ -108,9 +115,9 @@ def ort_bench(args, onnx_file, threads, runs, shapes):
     return json.loads(run(cmd, f"ort_bench {os.path.basename(onnx_file)}"))
 
 
-def measure(args, name, onnx_file, kiln_file, threads, tmp):
+def measure(args, name, onnx_file, kiln_file, threads, tmp, float_file=None):
     """Alternates the engines over the rounds; returns one table row."""
-    kiln_lat, ort_lat, kiln_rss, ort_rss, node_rss = [], [], [], [], []
+    kiln_lat, ort_lat, kiln_rss, ort_rss, node_rss, float_lat = [], [], [], [], [], []
     shapes = None
     ort_version = None
     plan = split_runs(args.runs, args.rounds)
@@ -126,8 +133,15 @@ def measure(args, name, onnx_file, kiln_file, threads, tmp):
         ort_rss.append(o["peak_rss_kib"])
         node_rss.append(o["node_baseline_rss_kib"])
         ort_version = o["version"]
+        if float_file:
+            float_lat += ort_bench(args, float_file, threads, runs, shapes)["latencies_ms"]
     kiln_p50, ort_p50 = quantile(kiln_lat, 0.5), quantile(ort_lat, 0.5)
+    float_p50 = quantile(float_lat, 0.5) if float_lat else None
     return {
+        "float_model": os.path.basename(float_file) if float_file else None,
+        "ort_float_p50_ms": float_p50,
+        "ratio_to_float": kiln_p50 / float_p50 if float_p50 else None,
+        "ort_float_latencies_ms": float_lat,
         "model": name,
         "threads": threads,
         "backend": args.backend,
@@ -148,10 +162,19 @@ def measure(args, name, onnx_file, kiln_file, threads, tmp):
 
 
 def format_table(rows):
+    with_float = any(r.get("ort_float_p50_ms") for r in rows)
     header = ["model", "threads", "Kiln p50 ms", "ORT p50 ms", "Kiln/ORT", "Kiln peak RSS", "ORT peak RSS"]
-    body = [[r["model"], str(r["threads"]), f"{r['kiln_p50_ms']:.2f}", f"{r['ort_p50_ms']:.2f}",
-             f"{r['ratio']:.2f}x" if r["ratio"] is not None else "n/a",
-             mib(r["kiln_peak_rss_kib"]), mib(r["ort_peak_rss_kib"])] for r in rows]
+    if with_float:
+        header[5:5] = ["ORT float p50 ms", "Kiln/ORT float"]
+    body = []
+    for r in rows:
+        cells = [r["model"], str(r["threads"]), f"{r['kiln_p50_ms']:.2f}", f"{r['ort_p50_ms']:.2f}",
+                 f"{r['ratio']:.2f}x" if r["ratio"] is not None else "n/a",
+                 mib(r["kiln_peak_rss_kib"]), mib(r["ort_peak_rss_kib"])]
+        if with_float:
+            fp = r.get("ort_float_p50_ms")
+            cells[5:5] = [f"{fp:.2f}" if fp else "-", f"{r['ratio_to_float']:.2f}x" if fp else "-"]
+        body.append(cells)
     width = [max(len(x) for x in col) for col in zip(header, *body)]
     line = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
                                    for i, (c, w) in enumerate(zip(cells, width))).rstrip()
@@ -178,6 +201,8 @@ def parse_args(argv):
                    help="where onnxruntime-node is installed (default $KILN_ORT_DIR or ~/.cache/kiln/ort)")
     p.add_argument("--ort-version", default="", help="onnxruntime-node version to install (default: latest)")
     p.add_argument("--node", default="node", help="Node.js binary (default node)")
+    p.add_argument("--float-model", action="append", default=[], metavar="F.onnx",
+                   help="float original of each (quantized) model, same order; ORT runs it in the same rounds")
     args = p.parse_args(argv)
     try:
         args.thread_list = [int(t) for t in args.threads.split(",") if t.strip()]
@@ -187,6 +212,8 @@ def parse_args(argv):
         p.error("--threads needs thread counts >= 1")
     if args.runs < 1 or args.rounds < 1 or args.warmup < 0:
         p.error("--runs and --rounds must be >= 1, --warmup >= 0")
+    if args.float_model and len(args.float_model) != len(args.models):
+        p.error(f"--float-model given {len(args.float_model)} times for {len(args.models)} models (one per model)")
     if args.kiln and len(args.kiln) != len(args.models):
         p.error(f"--kiln given {len(args.kiln)} times for {len(args.models)} models (one per model)")
     return args
@@ -217,7 +244,10 @@ def main(argv):
                     log(f"converting {onnx_file}")
                     run([args.kiln_bin, "convert", onnx_file, kiln_file], f"kiln convert {onnx_file}")
                 for threads in args.thread_list:
-                    rows.append(measure(args, name, onnx_file, kiln_file, threads, tmp))
+                    float_file = args.float_model[i] if args.float_model else None
+                    if float_file and not os.path.isfile(float_file):
+                        raise BenchError(f"{float_file}: no such file")
+                    rows.append(measure(args, name, onnx_file, kiln_file, threads, tmp, float_file))
             except BenchError as e:
                 log(f"bench_vs_ort: error: {e}")
                 failed += 1
@@ -232,6 +262,10 @@ def main(argv):
         print(f"p50 over {sum(plan)} runs per engine in {rounds}, each process after "
               f"{args.warmup} warmup runs. Peak RSS: ru_maxrss of each engine's own process; ORT's includes "
               f"the Node.js runtime ({mib(max(r['node_baseline_rss_kib'] for r in rows))} before loading ORT).")
+        for r in rows:
+            if r.get("float_model") and r["threads"] == rows[0]["threads"]:
+                print(f"ORT float: ONNX Runtime on {r['float_model']} (the float original of {r['model']}), "
+                      f"in the same rounds.")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"backend": args.backend, "runs": args.runs, "rounds": args.rounds, "warmup": args.warmup,

@@ -129,6 +129,12 @@ if [[ $steps == *" test "* ]]; then
     echo "$skipped" >&2
     status=1
   fi
+  echo "== the quantized MobileNets on cuda (and vulkan): ArmNN's top-1 (ctest -R 'QdqMobileNet.(Cuda|Vulkan)')"
+  ctest --test-dir "$build" -R 'QdqMobileNet.(Cuda|Vulkan)' --output-on-failure -j1 | tee "$out/ctest_int8.txt" || status=1
+  if grep '(Skipped)' "$out/ctest_int8.txt" | grep -qi cuda; then
+    echo "cuda_check: FAILED: the quantized models' CUDA tests were skipped on a GPU machine" >&2
+    status=1
+  fi
   others=$(grep -c '(Skipped)' "$out/ctest.txt" || true)
   [ "${others:-0}" -gt 0 ] && [ -z "$skipped" ] && echo "cuda_check: $others tests of other backends skipped"
 fi

@@ -38,8 +38,10 @@ Tensor read(const std::string& path) {
   std::smatch m;
   if (!std::regex_search(header, m, std::regex(R"('descr'\s*:\s*'([^']*)')"))) bad(path, "no dtype in .npy header");
   const std::string descr = m[1];
-  if (descr != "<f4" && descr != "<f8")
-    bad(path, "holds dtype '" + descr + "'; Kiln reads float32 ('<f4') or float64 ('<f8') arrays");
+  const bool bytes_u8 = descr == "|u1", bytes_i8 = descr == "|i1";
+  if (descr != "<f4" && descr != "<f8" && !bytes_u8 && !bytes_i8)
+    bad(path, "holds dtype '" + descr +
+                  "'; Kiln reads float32 ('<f4'), float64 ('<f8'), uint8 ('|u1') or int8 ('|i1') arrays");
   if (!std::regex_search(header, m, std::regex(R"('fortran_order'\s*:\s*(True|False))")) || m[1] == "True")
     bad(path, "is in Fortran order; save it in C order");
   if (!std::regex_search(header, m, std::regex(R"('shape'\s*:\s*\(([^)]*)\))"))) bad(path, "no shape in .npy header");
@@ -49,14 +51,16 @@ Tensor read(const std::string& path) {
   std::sregex_iterator it(dims.begin(), dims.end(), digits), end;
   for (; it != end; ++it) shape.push_back(std::stoll(it->str()));
 
-  Tensor t(shape);
+  Tensor t(shape, bytes_u8 ? ElementType::UInt8 : bytes_i8 ? ElementType::Int8 : ElementType::Float32);
   const size_t count = static_cast<size_t>(t.size());
-  const size_t elem = descr == "<f4" ? 4 : 8;
+  const size_t elem = descr == "<f4" ? 4 : descr == "<f8" ? 8 : 1;
   const size_t data_start = header_start + header_len;
   if (bytes.size() - data_start < count * elem)
     bad(path, "truncated: " + std::to_string(count) + " values" + " needs " + std::to_string(count * elem) +
                   " data bytes, the file has " + std::to_string(bytes.size() - data_start));
-  if (elem == 4) {
+  if (elem == 1) {
+    std::memcpy(t.raw(), bytes.data() + data_start, count);
+  } else if (elem == 4) {
     std::memcpy(t.data(), bytes.data() + data_start, count * 4);
   } else {
     for (size_t i = 0; i < count; ++i) {
@@ -72,7 +76,10 @@ void write(const std::string& path, const Tensor& tensor) {
   std::string dims;
   for (size_t i = 0; i < tensor.shape().size(); ++i) dims += std::to_string(tensor.shape()[i]) + ", ";
   if (tensor.shape().size() > 1) dims.resize(dims.size() - 2);  // (3,) keeps its comma
-  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + dims + "), }";
+  const char* descr = tensor.type() == ElementType::UInt8  ? "|u1"
+                      : tensor.type() == ElementType::Int8 ? "|i1"
+                                                           : "<f4";
+  std::string header = "{'descr': '" + std::string(descr) + "', 'fortran_order': False, 'shape': (" + dims + "), }";
   // Pad with spaces so that the data starts on a 64-byte boundary.
   const size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
@@ -84,7 +91,7 @@ void write(const std::string& path, const Tensor& tensor) {
   out.put(static_cast<char>(len & 0xFF));
   out.put(static_cast<char>(len >> 8));
   out.write(header.data(), static_cast<std::streamsize>(header.size()));
-  out.write(reinterpret_cast<const char*>(tensor.data()), static_cast<std::streamsize>(tensor.size() * 4));
+  out.write(static_cast<const char*>(tensor.raw()), static_cast<std::streamsize>(tensor.size_bytes()));
   if (!out) throw Error(ErrorCode::Io, path + ": write failed");
 }
 

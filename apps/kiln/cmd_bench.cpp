@@ -144,16 +144,22 @@ Command add_bench(CLI::App& app) {
     Session session(model, args->session);
     const double session_ms = ms_since(t);
 
-    // Random inputs in [-1, 1) from a fixed seed; outputs allocated once.
+    // Random inputs in [-1, 1) (random bytes for quantized inputs) from a
+    // fixed seed; outputs allocated once.
     std::mt19937 rng(args->seed);
     std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
     std::vector<Tensor> inputs, outputs;
     for (const auto& d : session.inputs()) {
-      Tensor x(d.shape);
-      for (float& v : x.values()) v = dist(rng);
+      Tensor x(d.shape, d.type);
+      if (d.type == ElementType::Float32) {
+        for (float& v : x.values()) v = dist(rng);
+      } else {
+        auto* bytes = static_cast<uint8_t*>(x.raw());
+        for (size_t i = 0; i < x.size_bytes(); ++i) bytes[i] = static_cast<uint8_t>(rng());
+      }
       inputs.push_back(std::move(x));
     }
-    for (const auto& d : session.outputs()) outputs.emplace_back(d.shape);
+    for (const auto& d : session.outputs()) outputs.emplace_back(d.shape, d.type);
     const auto& first_shape = session.inputs().front().shape;
     const int64_t batch = first_shape.empty() ? 1 : first_shape[0];
 

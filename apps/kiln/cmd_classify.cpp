@@ -1,5 +1,8 @@
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "apps/kiln/commands.hpp"
 #include "apps/kiln/session_flags.hpp"
 #include "apps/kiln/table.hpp"
@@ -8,6 +11,26 @@
 #include "models/manifest.hpp"
 
 namespace kiln::cli {
+
+namespace {
+// Real values into a uint8/int8 tensor of scale s and zero point z (ties to even, saturating).
+void quantize_into(const Tensor& x, const TensorDesc& d, Tensor& q) {
+  const bool is_signed = d.type == ElementType::Int8;
+  const float lo = is_signed ? -128.0f : 0.0f, hi = is_signed ? 127.0f : 255.0f;
+  auto* out = static_cast<uint8_t*>(q.raw());
+  for (int64_t i = 0; i < x.size(); ++i) {
+    const float v = std::clamp(std::nearbyint(x.data()[i] / d.scale) + static_cast<float>(d.zero_point), lo, hi);
+    out[i] = static_cast<uint8_t>(static_cast<int>(v));
+  }
+}
+void dequantize_into(const Tensor& q, const TensorDesc& d, Tensor& x) {
+  const auto* in = static_cast<const uint8_t*>(q.raw());
+  for (int64_t i = 0; i < q.size(); ++i) {
+    const int v = d.type == ElementType::Int8 ? static_cast<int8_t>(in[i]) : in[i];
+    x.data()[i] = d.scale * static_cast<float>(v - d.zero_point);
+  }
+}
+}  // namespace
 
 Command add_classify(CLI::App& app) {
   auto* cmd = app.add_subcommand("classify", "Classify images (JPEG, PNG, BMP) with an image classification model");
@@ -22,7 +45,7 @@ Command add_classify(CLI::App& app) {
   cmd->add_option("images", args->images, "Image files")->required();
   cmd->add_option("--labels", args->labels, "Labels file, one class per line (default: the labels in the model)");
   cmd->add_option("--top", args->top, "How many classes to show")->check(CLI::PositiveNumber);
-  cmd->add_option("--preprocess", args->preprocess, "imagenet | inception | caffe | raw (default: from the model)");
+  cmd->add_option("--preprocess", args->preprocess, "imagenet | inception | caffe | raw | centered128 (default: from the model)");
   add_session_flags(cmd, args->session);
   return [args] {
     const Model model = Model::load(args->model);
@@ -30,7 +53,7 @@ Command add_classify(CLI::App& app) {
     if (!args->preprocess.empty()) meta.preprocess = parse_preprocess_name(args->preprocess);
     if (meta.preprocess == Preprocess::Unknown)
       throw Error(ErrorCode::InvalidArgument, args->model + ": the model carries no preprocessing preset; pass "
-                                                            "--preprocess imagenet|inception|caffe|raw");
+                                                            "--preprocess imagenet|inception|caffe|raw|centered128");
     if (!args->labels.empty()) meta.labels = models::read_labels(args->labels);
     const auto inputs = model.inputs();
     if (inputs.size() != 1)
@@ -43,9 +66,15 @@ Command add_classify(CLI::App& app) {
     const int size = static_cast<int>(shape[2]);
 
     Session session(model, args->session);
+    // A quantized input gets the preprocessed image quantized with its scale
+    // and zero point; a quantized output is dequantized before ranking.
+    const TensorDesc& in_desc = session.inputs()[0];
     Tensor input(shape);
+    Tensor model_input = in_desc.type == ElementType::Float32 ? input : Tensor(shape, in_desc.type);
     std::vector<Tensor> outputs;
-    for (const auto& d : session.outputs()) outputs.emplace_back(d.shape);
+    for (const auto& d : session.outputs()) outputs.emplace_back(d.shape, d.type);
+    const TensorDesc& out_desc = session.outputs()[0];
+    Tensor scores = out_desc.type == ElementType::Float32 ? outputs[0] : Tensor(out_desc.shape);
     const int64_t per_image = outputs[0].size() / batch;
 
     int failures = 0;
@@ -64,10 +93,12 @@ Command add_classify(CLI::App& app) {
         }
       }
       if (group.empty()) continue;
-      session.run({input}, outputs);
+      if (in_desc.type != ElementType::Float32) quantize_into(input, in_desc, model_input);
+      session.run({model_input}, outputs);
+      if (out_desc.type != ElementType::Float32) dequantize_into(outputs[0], out_desc, scores);
       for (size_t g = 0; g < group.size(); ++g) {
         fmt::print("{}\n", group[g]);
-        const auto preds = top_k(outputs[0].data() + g * per_image, per_image, args->top, meta.output_kind,
+        const auto preds = top_k(scores.data() + g * per_image, per_image, args->top, meta.output_kind,
                                  meta.class_offset, meta.labels);
         for (size_t r = 0; r < preds.size(); ++r)
           fmt::print("  {}. {:.4f}  {}{}\n", r + 1, preds[r].probability,

@@ -27,8 +27,19 @@ Command add_inspect(CLI::App& app) {
                  preprocess_name(meta.preprocess), meta.labels.size(), meta.class_offset);
       fmt::print("source    {}\n", meta.source_url);
     }
-    for (const auto& t : model.inputs()) fmt::print("input     {} {}\n", t.name, shape_str(t.shape));
-    for (const auto& t : model.outputs()) fmt::print("output    {} {}\n", t.name, shape_str(t.shape));
+    auto type_str = [](const TensorDesc& t) {
+      return t.type == ElementType::Float32
+                 ? std::string()
+                 : fmt::format(" {} (scale {}, zero point {})", element_type_name(t.type), t.scale, t.zero_point);
+    };
+    for (const auto& t : model.inputs()) fmt::print("input     {} {}{}\n", t.name, shape_str(t.shape), type_str(t));
+    for (const auto& t : model.outputs()) fmt::print("output    {} {}{}\n", t.name, shape_str(t.shape), type_str(t));
+    size_t quantized = 0;
+    for (const auto& n : model.nodes()) quantized += n.dtype.rfind("u8", 0) == 0 || n.dtype.rfind("i8", 0) == 0;
+    if (quantized > 0)
+      fmt::print("quantized {} of {} nodes compute on integers (reference and cpu); vulkan and cuda run this model in "
+                 "float32 with its weights dequantized at load\n",
+                 quantized, model.nodes().size());
     const auto passes = model.passes_applied();
     fmt::print("passes    {}\n", passes.empty() ? std::string("none (converted with --no-optimize)")
                                                  : std::to_string(passes.size()) + " applied at conversion");
@@ -38,7 +49,7 @@ Command add_inspect(CLI::App& app) {
     fmt::print("session   {}\n", describe_session_options(args->session));
     const auto profile = session.profile();
     const auto nodes = model.nodes();
-    Table table({"#", "node", "op", "output shape", "attributes", "params", "FLOPs", "backend detail"});
+    Table table({"#", "node", "op", "output shape", "dtype", "attributes", "params", "FLOPs", "backend detail"});
     int64_t total_params = 0, total_flops = 0;
     for (size_t i = 0; i < nodes.size(); ++i) {
       const NodeInfo& n = nodes[i];
@@ -49,7 +60,7 @@ Command add_inspect(CLI::App& app) {
         if (!shapes.empty()) shapes += ' ';
         shapes += shape_str(s);
       }
-      table.add({std::to_string(i), n.name, n.op, shapes, n.attributes, human_count(static_cast<double>(n.params)),
+      table.add({std::to_string(i), n.name, n.op, shapes, n.dtype, n.attributes, human_count(static_cast<double>(n.params)),
                  human_count(static_cast<double>(n.flops)), i < profile.size() ? profile[i].detail : ""});
     }
     fmt::print("\n{}\n", table.str());

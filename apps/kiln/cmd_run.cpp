@@ -30,7 +30,7 @@ Command add_run(CLI::App& app) {
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("model", args->model, "Kiln model (.kiln)")->required();
-  cmd->add_option("--input,-i", args->inputs, "NAME=FILE (.npy float32 C-order, or ONNX TensorProto .pb); "
+  cmd->add_option("--input,-i", args->inputs, "NAME=FILE (.npy float32 or, for quantized inputs, uint8/int8, C-order; or ONNX TensorProto .pb); "
                                               "FILE alone for a single-input model")->required();
   cmd->add_option("--output-dir,-o", args->output_dir, "Folder for the outputs (NAME.npy each)")->required();
   add_session_flags(cmd, args->session);

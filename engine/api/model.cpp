@@ -6,18 +6,41 @@
 
 namespace kiln {
 
-Tensor::Tensor(std::vector<int64_t> shape) : shape_(std::move(shape)) {
+size_t element_size(ElementType type) { return type == ElementType::Float32 ? 4 : 1; }
+
+const char* element_type_name(ElementType type) {
+  switch (type) {
+    case ElementType::Float32: return "float32";
+    case ElementType::UInt8: return "uint8";
+    case ElementType::Int8: return "int8";
+  }
+  return "?";
+}
+
+Tensor::Tensor(std::vector<int64_t> shape, ElementType type) : shape_(std::move(shape)), type_(type) {
   for (int64_t d : shape_)
     if (d < 0) throw Error(ErrorCode::InvalidArgument, "negative dimension in tensor shape " + shape_to_string(shape_));
-  owned_ = std::shared_ptr<float[]>(new float[static_cast<size_t>(std::max<int64_t>(size(), 1))]());
+  // Float-aligned whatever the type, and never empty.
+  const size_t bytes = std::max<size_t>(size_bytes(), 4);
+  owned_ = std::shared_ptr<std::byte[]>(new std::byte[(bytes + 3) / 4 * 4]());
   data_ = owned_.get();
 }
 
-Tensor Tensor::wrap(float* data, std::vector<int64_t> shape) {
+Tensor Tensor::wrap(float* data, std::vector<int64_t> shape) { return wrap(data, std::move(shape), ElementType::Float32); }
+
+Tensor Tensor::wrap(void* data, std::vector<int64_t> shape, ElementType type) {
   Tensor t;
   t.shape_ = std::move(shape);
+  t.type_ = type;
   t.data_ = data;
   return t;
+}
+
+void* Tensor::checked(ElementType want) {
+  if (data_ != nullptr && type_ != want)
+    throw Error(ErrorCode::InvalidArgument, std::string("the tensor holds ") + element_type_name(type_) +
+                                                " values, not " + element_type_name(want));
+  return data_;
 }
 
 int64_t Tensor::size() const { return element_count(shape_); }
@@ -31,7 +54,17 @@ Model Model::from_bytes(std::span<const uint8_t> bytes, const std::string& name)
 namespace {
 std::vector<TensorDesc> describe(const Graph& g, const std::vector<TensorId>& ids) {
   std::vector<TensorDesc> out;
-  for (TensorId t : ids) out.push_back({g.tensor(t).name, g.shape(t)});
+  for (TensorId t : ids) {
+    const TensorInfo& info = g.tensor(t);
+    TensorDesc d{info.name, info.shape};
+    if (info.dtype == DataType::UInt8) d.type = ElementType::UInt8;
+    if (info.dtype == DataType::Int8) d.type = ElementType::Int8;
+    if (info.quant && !info.quant->per_axis()) {
+      d.scale = info.quant->scale[0];
+      d.zero_point = info.quant->zero_point[0];
+    }
+    out.push_back(std::move(d));
+  }
   return out;
 }
 }  // namespace
@@ -66,6 +99,15 @@ std::vector<NodeInfo> Model::nodes() const {
     for (TensorId t : n.outputs) {
       info.outputs.push_back(g.tensor(t).name);
       info.output_shapes.push_back(g.shape(t));
+    }
+    if (!n.outputs.empty()) {
+      const TensorInfo& y = g.tensor(n.outputs[0]);
+      info.dtype = describe_dtype(y.dtype, y.quant);
+      if (n.inputs.size() > 1 && (n.op == OpType::Conv || n.op == OpType::Gemm || n.op == OpType::MatMul) &&
+          g.tensor(n.inputs[1]).quant) {
+        const TensorInfo& w = g.tensor(n.inputs[1]);
+        info.dtype += ", w " + describe_dtype(w.dtype, w.quant);
+      }
     }
     info.params = node_params(g, n);
     info.flops = node_flops(g, n);

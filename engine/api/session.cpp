@@ -58,7 +58,7 @@ const std::string& Session::backend() const { return impl_->backend_name; }
 
 std::vector<Tensor> Session::run(const std::vector<Tensor>& inputs) {
   std::vector<Tensor> outputs;
-  for (const auto& d : impl_->outputs) outputs.emplace_back(d.shape);
+  for (const auto& d : impl_->outputs) outputs.emplace_back(d.shape, d.type);
   run(inputs, outputs);
   return outputs;
 }
@@ -75,16 +75,25 @@ void Session::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& output
       throw Error(ErrorCode::InvalidArgument, "input '" + impl_->inputs[i].name + "' expects shape " +
                                                   shape_to_string(impl_->inputs[i].shape) + ", got " +
                                                   shape_to_string(inputs[i].shape()));
-    if (inputs[i].data() == nullptr && inputs[i].size() > 0)
+    if (inputs[i].type() != impl_->inputs[i].type)
+      throw Error(ErrorCode::InvalidArgument, "input '" + impl_->inputs[i].name + "' takes " +
+                                                  element_type_name(impl_->inputs[i].type) + " values, got " +
+                                                  element_type_name(inputs[i].type()));
+    if (inputs[i].raw() == nullptr && inputs[i].size() > 0)
       throw Error(ErrorCode::InvalidArgument, "input '" + impl_->inputs[i].name + "' has no data");
-    impl_->in_ptrs[i] = inputs[i].data();
+    // Executables copy each tensor's bytes in its own element type.
+    impl_->in_ptrs[i] = static_cast<const float*>(inputs[i].raw());
   }
   for (size_t i = 0; i < outputs.size(); ++i) {
     if (outputs[i].shape() != impl_->outputs[i].shape)
       throw Error(ErrorCode::InvalidArgument, "output '" + impl_->outputs[i].name + "' has shape " +
                                                   shape_to_string(impl_->outputs[i].shape) + ", got room for " +
                                                   shape_to_string(outputs[i].shape()));
-    impl_->out_ptrs[i] = outputs[i].data();
+    if (outputs[i].type() != impl_->outputs[i].type)
+      throw Error(ErrorCode::InvalidArgument, "output '" + impl_->outputs[i].name + "' holds " +
+                                                  element_type_name(impl_->outputs[i].type) + " values, got room for " +
+                                                  element_type_name(outputs[i].type()));
+    impl_->out_ptrs[i] = static_cast<float*>(outputs[i].raw());
   }
   impl_->executable->run(impl_->in_ptrs, impl_->out_ptrs);
 }

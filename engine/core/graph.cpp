@@ -1,6 +1,7 @@
 #include "engine/core/graph.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -90,6 +91,61 @@ TensorId Graph::add_constant(std::string name, Shape shape, ConstantData data) {
   TensorId id = add_tensor(std::move(name), std::move(shape));
   tensors.back().constant = std::move(data);
   return id;
+}
+
+TensorId Graph::add_constant(std::string name, Shape shape, DataType dtype, ConstantData data,
+                             std::optional<QuantParams> quant) {
+  TensorId id = add_constant(std::move(name), std::move(shape), std::move(data));
+  tensors.back().dtype = dtype;
+  tensors.back().quant = std::move(quant);
+  return id;
+}
+
+bool is_quantized_dtype(DataType dtype) { return dtype == DataType::UInt8 || dtype == DataType::Int8; }
+
+std::string describe_dtype(DataType dtype, const std::optional<QuantParams>& quant) {
+  std::string s;
+  switch (dtype) {
+    case DataType::Float32: s = "f32"; break;
+    case DataType::Float16: s = "f16"; break;
+    case DataType::Int64: s = "i64"; break;
+    case DataType::Int32: s = "i32"; break;
+    case DataType::Int8: s = "i8"; break;
+    case DataType::UInt8: s = "u8"; break;
+  }
+  if (!quant || quant->scale.empty() || quant->zero_point.empty()) return s;
+  auto num = [](double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.4g", v);
+    return std::string(buf);
+  };
+  // Built with += : GCC 12 warns falsely (-Wrestrict) about "literal" + std::string.
+  if (!quant->per_axis()) {
+    s += " s=";
+    s += num(quant->scale[0]);
+    s += " z=";
+    s += std::to_string(quant->zero_point[0]);
+    return s;
+  }
+  const auto [lo, hi] = std::minmax_element(quant->scale.begin(), quant->scale.end());
+  const auto [zlo, zhi] = std::minmax_element(quant->zero_point.begin(), quant->zero_point.end());
+  s += " per-axis(";
+  s += std::to_string(quant->axis);
+  s += ") s=[";
+  s += num(*lo);
+  s += "..";
+  s += num(*hi);
+  s += "] z=";
+  if (*zlo == *zhi) {
+    s += std::to_string(*zlo);
+  } else {
+    s += '[';
+    s += std::to_string(*zlo);
+    s += "..";
+    s += std::to_string(*zhi);
+    s += ']';
+  }
+  return s;
 }
 
 std::string Graph::unique_tensor_name(const std::string& base) const {

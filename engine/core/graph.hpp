@@ -43,13 +43,35 @@ class ConstantData {
   size_t size_ = 0;
 };
 
+// real = scale · (q − zero_point), per tensor (axis < 0, one value) or per
+// index of `axis`. The arithmetic on quantized values is in engine/core/quantization.hpp.
+struct QuantParams {
+  std::vector<float> scale;
+  std::vector<int32_t> zero_point;
+  int axis = -1;
+
+  bool per_axis() const { return axis >= 0; }
+  // The scale and zero point of index i along the axis (any i when per-tensor).
+  float scale_at(int64_t i) const { return per_axis() ? scale[static_cast<size_t>(i)] : scale[0]; }
+  int32_t zero_point_at(int64_t i) const {
+    return per_axis() ? zero_point[static_cast<size_t>(i)] : zero_point[0];
+  }
+  bool operator==(const QuantParams&) const = default;
+};
+
+bool is_quantized_dtype(DataType dtype);  // UInt8 or Int8
+// "u8 s=0.0235 z=128", "i8 per-axis(0) s=[0.01..0.2] z=0", "f32".
+std::string describe_dtype(DataType dtype, const std::optional<QuantParams>& quant);
+
 struct TensorInfo {
   std::string name;
   DataType dtype = DataType::Float32;
   Shape shape;
   std::optional<ConstantData> constant;
+  std::optional<QuantParams> quant;  // UInt8, Int8 and quantized Int32 (bias) tensors
 
   bool is_constant() const { return constant.has_value(); }
+  bool is_quantized() const { return quant.has_value(); }
 };
 
 struct Node {
@@ -61,7 +83,7 @@ struct Node {
 };
 
 inline constexpr uint16_t kFormatMajor = 1;
-inline constexpr uint16_t kFormatMinor = 0;
+inline constexpr uint16_t kFormatMinor = 1;  // 1.1: dtypes other than float32, QuantParams, Q/DQ ops
 
 class Graph {
  public:
@@ -75,6 +97,8 @@ class Graph {
 
   TensorId add_tensor(std::string name, Shape shape = {});
   TensorId add_constant(std::string name, Shape shape, ConstantData data);
+  TensorId add_constant(std::string name, Shape shape, DataType dtype, ConstantData data,
+                        std::optional<QuantParams> quant = std::nullopt);
   // A name not used by any tensor yet, derived from `base`.
   std::string unique_tensor_name(const std::string& base) const;
 

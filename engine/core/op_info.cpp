@@ -45,13 +45,15 @@ constexpr std::array<OpInfo, kOpCount> kOps = {{
     {O::Softmax, "Softmax", 1, 1, 1, 1, A::SoftmaxAttrs, false},
     {O::Identity, "Identity", 1, 1, 1, 1, A::NONE, true},
     {O::Dropout, "Dropout", 1, 1, 1, 1, A::NONE, true},
+    {O::QuantizeLinear, "QuantizeLinear", 1, 1, 1, 1, A::NONE, true},
+    {O::DequantizeLinear, "DequantizeLinear", 1, 1, 1, 1, A::NONE, true},
 }};
 
 static_assert(covers_every_op_in_order(kOps), "kOps must list every operator once, in OpType order");
 
 constexpr std::array<std::string_view, kOpFamilyCount> kFamilyNames = {
-    "conv", "pool", "activation", "binary", "batchnorm", "softmax", "matmul", "reduce", "shape", "data_movement"};
-static_assert(static_cast<size_t>(OpFamily::DataMovement) + 1 == kFamilyNames.size(), "a name per family");
+    "conv", "pool", "activation", "binary", "batchnorm", "softmax", "matmul", "reduce", "shape", "data_movement", "quantize"};
+static_assert(static_cast<size_t>(OpFamily::Quantize) + 1 == kFamilyNames.size(), "a name per family");
 
 template <class T>
 std::string join(const std::vector<T>& v, const char* sep = ",") {

@@ -29,8 +29,9 @@ enum class OpFamily : uint8_t {
   Reduce,        // ReduceMean
   Shape,         // Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout: no data moves
   DataMovement,  // Transpose, Concat, Split, Slice, Pad
+  Quantize,      // QuantizeLinear, DequantizeLinear
 };
-inline constexpr size_t kOpFamilyCount = 10;
+inline constexpr size_t kOpFamilyCount = 11;
 // "conv", "pool", ..., "data_movement": the file-name stem of the family.
 std::string_view family_name(OpFamily family);
 
@@ -70,6 +71,8 @@ constexpr OpFamily op_family(OpType op) {
     case O::Split:
     case O::Slice:
     case O::Pad: return F::DataMovement;
+    case O::QuantizeLinear:
+    case O::DequantizeLinear: return F::Quantize;
   }
   return F::Shape;  // unreachable for valid ops; -Wswitch flags a new op without a family
 }
@@ -87,7 +90,7 @@ constexpr BinaryOp binary_op_of(OpType op) {
 // One function per family: what a backend gives to lower (or run) every op.
 template <class Fn>
 struct PerFamily {
-  Fn conv, pool, activation, binary, batchnorm, softmax, matmul, reduce, shape, data_movement;
+  Fn conv, pool, activation, binary, batchnorm, softmax, matmul, reduce, shape, data_movement, quantize;
 
   constexpr Fn operator[](OpFamily f) const {
     switch (f) {
@@ -101,6 +104,7 @@ struct PerFamily {
       case OpFamily::Reduce: return reduce;
       case OpFamily::Shape: return shape;
       case OpFamily::DataMovement: return data_movement;
+      case OpFamily::Quantize: return quantize;
     }
     return nullptr;
   }

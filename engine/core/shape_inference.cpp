@@ -319,6 +319,8 @@ std::vector<Shape> infer_output_shapes(const Graph& g, const Node& n) {
     case OpType::Tanh:
     case OpType::Identity:
     case OpType::Dropout:
+    case OpType::QuantizeLinear:
+    case OpType::DequantizeLinear:
       return {x};
     case OpType::Add:
     case OpType::Sub:

@@ -77,7 +77,11 @@ std::vector<uint8_t> serialize_graph(const Graph& graph) {
     auto name = fbb.CreateString(t.name);
     auto shape = fbb.CreateVector(t.shape);
     fb::ConstantRef ref(offsets[i], t.constant ? t.constant->size_bytes() : 0);
-    tensors.push_back(fb::CreateTensor(fbb, name, t.dtype, shape, t.constant ? &ref : nullptr));
+    flatbuffers::Offset<fb::QuantParams> quant;
+    if (t.quant)
+      quant = fb::CreateQuantParams(fbb, fbb.CreateVector(t.quant->scale), fbb.CreateVector(t.quant->zero_point),
+                                    t.quant->axis);
+    tensors.push_back(fb::CreateTensor(fbb, name, t.dtype, shape, t.constant ? &ref : nullptr, quant));
   }
   std::vector<flatbuffers::Offset<fb::Node>> nodes;
   for (const auto& n : graph.nodes) {
@@ -174,6 +178,11 @@ Graph parse_graph(std::shared_ptr<const void> owner, std::span<const uint8_t> by
     info.shape = to_vector(t->shape());
     if (static_cast<int>(info.dtype) > static_cast<int>(DataType::MAX))
       corrupt(source, "tensor '" + info.name + "' has an unknown data type code");
+    if (const fb::QuantParams* q = t->quant()) {
+      if (!elements_aligned(q->scale(), bytes.data()) || !elements_aligned(q->zero_point(), bytes.data()))
+        corrupt(source, "tensor '" + info.name + "' has misaligned quantization vectors");
+      info.quant = QuantParams{to_vector(q->scale()), to_vector(q->zero_point()), q->axis()};
+    }
     if (const fb::ConstantRef* ref = t->constant()) {
       if (ref->offset() % kAlign != 0)
         corrupt(source, "constant '" + info.name + "' is not 64-byte aligned in the weights region");

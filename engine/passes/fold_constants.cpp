@@ -17,24 +17,34 @@ std::vector<ConstantData> evaluate(const Graph& graph, const Node& node, Backend
   for (TensorId t : node.inputs) {
     // The constants become inputs of the one-node graph.
     const TensorId id = mini->add_tensor("in" + std::to_string(mini->tensors.size()), graph.shape(t));
+    mini->tensors.back().dtype = graph.tensor(t).dtype;
+    mini->tensors.back().quant = graph.tensor(t).quant;
     mini->inputs.push_back(id);
     copy.inputs.push_back(id);
     inputs.push_back(graph.tensor(t).constant->floats());
   }
+  // Float buffers rounded up: the executable reads and writes bytes of each tensor's dtype.
   std::vector<std::vector<float>> results;
   std::vector<float*> outputs;
   for (TensorId t : node.outputs) {
     const TensorId id = mini->add_tensor("out" + std::to_string(mini->tensors.size()), graph.shape(t));
+    mini->tensors.back().dtype = graph.tensor(t).dtype;
+    mini->tensors.back().quant = graph.tensor(t).quant;
     mini->outputs.push_back(id);
     copy.outputs.push_back(id);
-    results.emplace_back(static_cast<size_t>(element_count(graph.shape(t))));
+    const size_t bytes = static_cast<size_t>(element_count(graph.shape(t))) * dtype_size(graph.tensor(t).dtype);
+    results.emplace_back((bytes + sizeof(float) - 1) / sizeof(float));
   }
   for (auto& r : results) outputs.push_back(r.data());
   mini->nodes.push_back(std::move(copy));
   auto exe = backend.compile(mini, BackendOptions{});
   exe->run(inputs, outputs);
   std::vector<ConstantData> out;
-  for (auto& r : results) out.push_back(ConstantData::from_floats(r));
+  for (size_t i = 0; i < results.size(); ++i) {
+    const TensorInfo& t = graph.tensor(node.outputs[i]);
+    out.push_back(
+        ConstantData::copy_of(results[i].data(), static_cast<size_t>(element_count(t.shape)) * dtype_size(t.dtype)));
+  }
   return out;
 }
 
@@ -45,7 +55,8 @@ int fold_constants(Graph& graph) {
   int folded = 0;
   std::vector<Node> kept;
   for (Node& node : graph.nodes) {
-    bool all_const = !node.inputs.empty();
+    // A DequantizeLinear of a constant stays for fold_qdq, which may fold it into a quantized op.
+    bool all_const = !node.inputs.empty() && node.op != OpType::DequantizeLinear;
     for (TensorId t : node.inputs) all_const = all_const && graph.tensor(t).is_constant();
     // Graph outputs stay computed so that the model keeps at least one node
     // producing each output.

@@ -6,11 +6,12 @@
 namespace kiln {
 
 namespace {
-constexpr std::array<Pass, 5> kConvertTimePasses = {{
+constexpr std::array<Pass, 6> kConvertTimePasses = {{
     {"eliminate_identity", "drop Identity and inference-mode Dropout", eliminate_identity},
     {"fold_constants", "evaluate nodes whose inputs are all constants", fold_constants},
     {"fold_batchnorm", "fold BatchNormalization into the preceding Conv/Gemm", fold_batchnorm},
     {"fuse_activations", "move activations into the producing Conv/Gemm/binary op", fuse_activations},
+    {"fold_qdq", "turn DequantizeLinear -> op -> QuantizeLinear into quantized ops", fold_qdq},
     {"remove_dead_nodes", "drop nodes whose outputs nobody reads", remove_dead_nodes},
 }};
 }  // namespace

@@ -27,6 +27,21 @@ int fold_batchnorm(Graph& graph);
 // A Relu/Clip/LeakyRelu/Sigmoid/HardSigmoid/HardSwish/Tanh that is the only
 // reader of a Conv, Gemm or Add/Sub/Mul/Div output moves into that op's epilogue.
 int fuse_activations(Graph& graph);
+// DequantizeLinear -> op -> QuantizeLinear patterns become quantized ops
+// (engine/core/quantized_ops.hpp); DequantizeLinear of constants left over
+// become float constants.
+int fold_qdq(Graph& graph);
+// Not a convert-time pass: how backends without integer kernels (vulkan,
+// cuda) run a quantized model. Quantized constants are dequantized, quantized
+// activations become float32 and the Q/DQ nodes between them go; quantized
+// graph inputs and outputs keep their dtype behind a DequantizeLinear or
+// QuantizeLinear.
+bool has_quantized_tensors(const Graph& graph);
+int dequantize_to_float(Graph& graph);
+// Not a convert-time pass either: for backends whose integer kernels read
+// uint8 (cpu), int8 activations (not graph inputs or outputs) become uint8
+// with zero point + 128 — the same values, the same results bit for bit.
+int activations_to_uint8(Graph& graph);
 // Nodes none of whose outputs is read or is a graph output are removed.
 int remove_dead_nodes(Graph& graph);
 

@@ -46,7 +46,8 @@ class Executable {
  public:
   virtual ~Executable() = default;
   // inputs[i] holds graph input i and outputs[i] has room for graph output i,
-  // both float32 in the graph's shapes (the session checks shapes). Allocates nothing.
+  // in the graph's shapes and dtypes (the session checks both; the pointers
+  // are to the bytes of float32, uint8 or int8 tensors). Allocates nothing.
   virtual void run(std::span<const float* const> inputs, std::span<float* const> outputs) = 0;
   // Milliseconds spent in each graph node during the last run, in node order.
   virtual std::span<const double> node_times_ms() const = 0;

@@ -60,7 +60,8 @@ class LoweringBase {
   void lower_matmul(L& l, int node);     \
   void lower_reduce(L& l, int node);     \
   void lower_shape(L& l, int node);      \
-  void lower_data_movement(L& l, int node)
+  void lower_data_movement(L& l, int node); \
+  void lower_quantize(L& l, int node)
 
 // A backend's lowering table, indexed by OpType: each op gets its family's
 // function (found next to L by argument-dependent lookup), so that every op
@@ -78,6 +79,7 @@ constexpr std::array<void (*)(L&, int), kOpCount> lowering_table() {
       .reduce = [](L& l, int n) { lower_reduce(l, n); },
       .shape = [](L& l, int n) { lower_shape(l, n); },
       .data_movement = [](L& l, int n) { lower_data_movement(l, n); },
+      .quantize = [](L& l, int n) { lower_quantize(l, n); },
   });
 }
 

@@ -111,9 +111,13 @@ MemoryPlan plan_memory(const Graph& graph, const std::function<size_t(TensorId)>
   return plan;
 }
 
-MemoryPlan plan_memory_float32(const Graph& graph, const PlannerOptions& options) {
+MemoryPlan plan_memory_dense(const Graph& graph, const PlannerOptions& options) {
   return plan_memory(
-      graph, [&](TensorId t) { return static_cast<size_t>(element_count(graph.shape(t))) * sizeof(float); }, options);
+      graph,
+      [&](TensorId t) {
+        return static_cast<size_t>(element_count(graph.shape(t))) * dtype_size(graph.tensor(t).dtype);
+      },
+      options);
 }
 
 }  // namespace kiln

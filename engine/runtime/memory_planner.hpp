@@ -48,7 +48,7 @@ inline AlignedBytes allocate_aligned(size_t bytes) {
   return AlignedBytes(new (std::align_val_t(64)) std::byte[std::max<size_t>(bytes, 64)]);
 }
 
-// The common case: float32 tensors in their logical shapes.
-MemoryPlan plan_memory_float32(const Graph& graph, const PlannerOptions& options = {});
+// The common case: dense tensors in their logical shapes, element_count · dtype_size bytes each.
+MemoryPlan plan_memory_dense(const Graph& graph, const PlannerOptions& options = {});
 
 }  // namespace kiln

@@ -1,9 +1,11 @@
 // The CPU backend: NHWC SIMD kernels, per-layer convolution algorithms and a
 // thread pool. Lowering (lowering.hpp, one file per op family under ops/)
 // happens once, at compile time; run() only calls the bound steps.
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
+#include "engine/passes/passes.hpp"
 #include "engine/runtime/backend_registry.hpp"
 #include "kernels/cpu/lowering.hpp"
 #include "kernels/cpu/ops/ops.hpp"
@@ -13,16 +15,25 @@
 namespace kiln::cpu {
 
 namespace {
-// [N][C][HW] <-> [N][HW][C]
-void nchw_to_nhwc(const float* x, float* y, int64_t N, int64_t C, int64_t HW) {
+// [N][C][HW] <-> [N][HW][C], for float32 or one-byte (quantized) elements.
+template <class T>
+void nchw_to_nhwc(const T* x, T* y, int64_t N, int64_t C, int64_t HW) {
   for (int64_t n = 0; n < N; ++n)
     for (int64_t c = 0; c < C; ++c)
       for (int64_t p = 0; p < HW; ++p) y[(n * HW + p) * C + c] = x[(n * C + c) * HW + p];
 }
-void nhwc_to_nchw(const float* x, float* y, int64_t N, int64_t C, int64_t HW) {
+template <class T>
+void nhwc_to_nchw(const T* x, T* y, int64_t N, int64_t C, int64_t HW) {
   for (int64_t n = 0; n < N; ++n)
     for (int64_t p = 0; p < HW; ++p)
       for (int64_t c = 0; c < C; ++c) y[(n * C + c) * HW + p] = x[(n * HW + p) * C + c];
+}
+template <class T>
+void convert_layout(bool to_nhwc, const void* x, void* y, const Shape& s) {
+  if (to_nhwc)
+    nchw_to_nhwc(static_cast<const T*>(x), static_cast<T*>(y), s[0], s[1], s[2] * s[3]);
+  else
+    nhwc_to_nchw(static_cast<const T*>(x), static_cast<T*>(y), s[0], s[1], s[2] * s[3]);
 }
 }  // namespace
 
@@ -32,6 +43,7 @@ Lowering::Lowering(std::shared_ptr<const Graph> graph, const BackendOptions& opt
     : LoweringBase(std::move(graph)),
       isa_(choose_isa(options.cpu.isa)),
       simd_(&simd_kernels(isa_)),
+      int8_(&int8_kernels(isa_)),
       pool_(options.threads),
       selector_(options, isa_) {
   layouts_.assign(graph_->tensors.size(), Layout::NCHW);
@@ -43,14 +55,17 @@ TensorId Lowering::in_layout(TensorId t, Layout want, int node) {
   if (auto it = converted_.find(key); it != converted_.end()) return it->second;
   const TensorId c = lowered.add_tensor(
       lowered.unique_tensor_name(lowered.tensor(t).name + "/" + (want == Layout::NHWC ? "nhwc" : "nchw")), shape(t));
+  lowered.tensor(c).dtype = lowered.tensor(t).dtype;
+  lowered.tensor(c).quant = lowered.tensor(t).quant;
   layouts_.push_back(want);
   converted_[key] = c;
   const Shape s = shape(t);
-  add_step(node, OpType::Transpose, {t}, {c}, [this, t, c, want, s] {
-    if (want == Layout::NHWC)
-      nchw_to_nhwc(ptr(t), ptr(c), s[0], s[1], s[2] * s[3]);
+  const bool bytes = dtype_size(lowered.tensor(t).dtype) == 1;
+  add_step(node, OpType::Transpose, {t}, {c}, [this, t, c, want, s, bytes] {
+    if (bytes)
+      convert_layout<uint8_t>(want == Layout::NHWC, ptr(t), ptr(c), s);
     else
-      nhwc_to_nchw(ptr(t), ptr(c), s[0], s[1], s[2] * s[3]);
+      convert_layout<float>(want == Layout::NHWC, ptr(t), ptr(c), s);
   });
   return c;
 }
@@ -81,6 +96,13 @@ void Lowering::add_conv_step(int node, const ConvKernel* kernel, TensorId xin, T
   });
 }
 
+void Lowering::add_qconv_step(int node, std::unique_ptr<QConvKernel> kernel, TensorId xin, TensorId out) {
+  weight_bytes += kernel->weight_bytes();
+  qconv_kernels_.push_back(std::move(kernel));
+  const QConvKernel* k = qconv_kernels_.back().get();
+  add_step(node, OpType::Conv, {xin}, {out}, [this, k, xin, out] { k->run(bytes(xin), bytes(out), workspace(), pool_); });
+}
+
 // Any op without a SIMD kernel: the reference kernel on NCHW tensors.
 void Lowering::lower_with_reference(int i) {
   const Node& n = node(i);
@@ -94,8 +116,9 @@ void Lowering::lower_with_reference(int i) {
   auto views_out = std::make_shared<std::vector<reference::OutputView>>(n.outputs.size());
   const std::vector<TensorId> outs = n.outputs;
   add_step(i, n.op, in, outs, [this, &n, fn, in, outs, views_in, views_out] {
-    for (size_t k = 0; k < in.size(); ++k) (*views_in)[k] = {ptr(in[k]), &shape(in[k])};
-    for (size_t k = 0; k < outs.size(); ++k) (*views_out)[k] = {ptr(outs[k]), &shape(outs[k])};
+    for (size_t k = 0; k < in.size(); ++k) (*views_in)[k] = {ptr(in[k]), &shape(in[k]), &lowered.tensor(in[k])};
+    for (size_t k = 0; k < outs.size(); ++k)
+      (*views_out)[k] = {ptr(outs[k]), &shape(outs[k]), &lowered.tensor(outs[k])};
     fn(reference::KernelArgs{&n, *views_in, *views_out});
   });
 }
@@ -109,12 +132,15 @@ float* Lowering::ptr(TensorId t) const {
 size_t Lowering::workspace_bytes() const {
   size_t ws = 64;
   for (const auto& k : conv_kernels_) ws = std::max(ws, k->workspace_bytes());
+  for (const auto& k : qconv_kernels_) ws = std::max(ws, k->workspace_bytes());
   return ws;
 }
 
 void Lowering::plan_memory() {
   plan_ = kiln::plan_memory(
-      lowered, [&](TensorId t) { return static_cast<size_t>(element_count(lowered.shape(t))) * sizeof(float); });
+      lowered, [&](TensorId t) {
+        return static_cast<size_t>(element_count(lowered.shape(t))) * dtype_size(lowered.tensor(t).dtype);
+      });
   arena_ = allocate_aligned(plan_.arena_bytes);
   workspace_ = allocate_aligned(workspace_bytes());
 }
@@ -166,7 +192,9 @@ class CpuExecutable final : public Executable {
   std::string node_detail(size_t i) const override { return i < l_.details.size() ? l_.details[i] : std::string(); }
 
  private:
-  size_t bytes(TensorId t) const { return static_cast<size_t>(element_count(l_.shape(t))) * sizeof(float); }
+  size_t bytes(TensorId t) const {
+    return static_cast<size_t>(element_count(l_.shape(t))) * dtype_size(l_.lowered.tensor(t).dtype);
+  }
 
   Lowering l_;
   std::vector<TensorId> final_outputs_;
@@ -182,6 +210,15 @@ class CpuBackend final : public Backend {
   }
   bool supports(const Graph&, const Node&) const override { return true; }
   std::unique_ptr<Executable> compile(std::shared_ptr<const Graph> graph, const BackendOptions& options) override {
+    // The integer kernels read uint8 activations.
+    const bool int8_activations = std::any_of(graph->tensors.begin(), graph->tensors.end(), [](const TensorInfo& t) {
+      return t.dtype == DataType::Int8 && !t.is_constant();
+    });
+    if (int8_activations) {
+      auto shifted = std::make_shared<Graph>(*graph);
+      activations_to_uint8(*shifted);
+      graph = std::move(shifted);
+    }
     return std::make_unique<CpuExecutable>(std::move(graph), options);
   }
   std::vector<std::string> algorithm_names() const override { return cpu::algorithm_names(); }

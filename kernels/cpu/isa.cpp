@@ -9,14 +9,21 @@ namespace kiln::cpu {
 
 namespace generic {
 extern const SimdKernels kKernels;
-}
+extern const Int8Kernels kInt8Kernels;
+}  // namespace generic
 #if defined(__x86_64__)
 namespace avx2 {
 extern const SimdKernels kKernels;
-}
+extern const Int8Kernels kInt8Kernels;
+}  // namespace avx2
 namespace avx512 {
 extern const SimdKernels kKernels;
-}
+extern const Int8Kernels kInt8Kernels;
+}  // namespace avx512
+namespace avx512_vnni {
+extern const SimdKernels kKernels;
+extern const Int8Kernels kInt8Kernels;
+}  // namespace avx512_vnni
 #endif
 
 const char* isa_name(Isa isa) {
@@ -24,6 +31,7 @@ const char* isa_name(Isa isa) {
     case Isa::Generic: return "generic";
     case Isa::Avx2: return "avx2";
     case Isa::Avx512: return "avx512";
+    case Isa::Avx512Vnni: return "avx512_vnni";
   }
   return "?";
 }
@@ -31,7 +39,11 @@ const char* isa_name(Isa isa) {
 Isa best_isa() {
 #if defined(__x86_64__)
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) return Isa::Avx512;
+  // The avx512 kernels use F, BW, VL and DQ (every AVX-512 CPU since Skylake-X has them all).
+  const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+  if (avx512 && __builtin_cpu_supports("avx512vnni")) return Isa::Avx512Vnni;
+  if (avx512) return Isa::Avx512;
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::Avx2;
 #endif
   return Isa::Generic;
@@ -46,22 +58,32 @@ std::vector<Isa> supported_isas() {
 Isa choose_isa(const std::string& cap) {
   const Isa best = best_isa();
   if (cap.empty()) return best;
-  for (Isa isa : {Isa::Generic, Isa::Avx2, Isa::Avx512}) {
+  for (Isa isa : {Isa::Generic, Isa::Avx2, Isa::Avx512, Isa::Avx512Vnni}) {
     if (cap != isa_name(isa)) continue;
     if (static_cast<int>(isa) > static_cast<int>(best))
       throw Error(ErrorCode::Unsupported,
                   "--isa " + cap + ": this CPU (or build) supports at most " + isa_name(best));
     return isa;
   }
-  throw Error(ErrorCode::InvalidArgument, "unknown --isa '" + cap + "' (expected avx512, avx2 or generic)");
+  throw Error(ErrorCode::InvalidArgument, "unknown --isa '" + cap + "' (expected avx512_vnni, avx512, avx2 or generic)");
 }
 
 const SimdKernels& simd_kernels(Isa isa) {
 #if defined(__x86_64__)
+  if (isa == Isa::Avx512Vnni) return avx512_vnni::kKernels;
   if (isa == Isa::Avx512) return avx512::kKernels;
   if (isa == Isa::Avx2) return avx2::kKernels;
 #endif
   return generic::kKernels;
+}
+
+const Int8Kernels& int8_kernels(Isa isa) {
+#if defined(__x86_64__)
+  if (isa == Isa::Avx512Vnni) return avx512_vnni::kInt8Kernels;
+  if (isa == Isa::Avx512) return avx512::kInt8Kernels;
+  if (isa == Isa::Avx2) return avx2::kInt8Kernels;
+#endif
+  return generic::kInt8Kernels;
 }
 
 std::string cpu_signature(Isa isa) {

@@ -5,11 +5,13 @@
 #include <string>
 #include <vector>
 
+#include "kernels/cpu/simd/int8_kernels.hpp"
 #include "kernels/cpu/simd/simd_kernels.hpp"
 
 namespace kiln::cpu {
 
-enum class Isa { Generic = 0, Avx2 = 1, Avx512 = 2 };
+// Ordered: each level's CPU requirements include the previous level's.
+enum class Isa { Generic = 0, Avx2 = 1, Avx512 = 2, Avx512Vnni = 3 };
 
 const char* isa_name(Isa isa);
 // The best level this build and this CPU support.
@@ -20,6 +22,7 @@ std::vector<Isa> supported_isas();
 // or one this CPU lacks.
 Isa choose_isa(const std::string& cap);
 const SimdKernels& simd_kernels(Isa isa);
+const Int8Kernels& int8_kernels(Isa isa);
 // A short description of the CPU for tuning-cache keys, e.g. "AMD EPYC/avx512/2".
 std::string cpu_signature(Isa isa);
 

@@ -20,6 +20,7 @@
 #include "engine/runtime/memory_planner.hpp"
 #include "kernels/cpu/conv/conv_algorithm.hpp"
 #include "kernels/cpu/conv/gemm_driver.hpp"
+#include "kernels/cpu/conv/int8_conv.hpp"
 #include "kernels/cpu/conv/select.hpp"
 #include "kernels/cpu/isa.hpp"
 
@@ -64,6 +65,7 @@ class Lowering : public LoweringBase {
   bool is_const(TensorId t) const { return lowered.tensor(t).is_constant(); }
   Layout layout(TensorId t) const { return layouts_[static_cast<size_t>(t)]; }
   const SimdKernels& simd() const { return *simd_; }
+  const Int8Kernels& int8() const { return *int8_; }
   ThreadPool& pool() { return pool_; }
   ConvSelector& selector() { return selector_; }
 
@@ -77,11 +79,14 @@ class Lowering : public LoweringBase {
   // Keeps packed weights of a non-convolution op.
   const PackedB& keep(PackedB packed);
   void add_conv_step(int node, const ConvKernel* kernel, TensorId xin, TensorId rin, TensorId out);
+  // Keeps a prepared quantized convolution and adds its step (uint8 NHWC in and out).
+  void add_qconv_step(int node, std::unique_ptr<QConvKernel> kernel, TensorId xin, TensorId out);
   // The node on the reference kernel, with NCHW inputs and outputs.
   void lower_with_reference(int node);
 
   // ---- when steps run
   float* ptr(TensorId t) const;
+  uint8_t* bytes(TensorId t) const { return reinterpret_cast<uint8_t*>(ptr(t)); }
   float* workspace() const { return reinterpret_cast<float*>(workspace_.get()); }
 
   // ---- what the executable reads back (and LoweringBase::lowered, ::details)
@@ -97,11 +102,13 @@ class Lowering : public LoweringBase {
  private:
   Isa isa_;
   const SimdKernels* simd_;
+  const Int8Kernels* int8_;
   ThreadPool pool_;
   ConvSelector selector_;
   std::vector<Layout> layouts_;
   std::map<std::pair<TensorId, Layout>, TensorId> converted_;
   std::vector<std::unique_ptr<ConvKernel>> conv_kernels_;
+  std::vector<std::unique_ptr<QConvKernel>> qconv_kernels_;
   std::vector<std::unique_ptr<PackedB>> packed_;
   MemoryPlan plan_;
   AlignedBytes arena_;

@@ -26,6 +26,7 @@
 #include <type_traits>
 
 #include "engine/core/op_info.hpp"
+#include "engine/passes/passes.hpp"
 #include "engine/runtime/backend.hpp"
 #include "kernels/cuda/ops/ops.hpp"
 #include "kiln/error.hpp"
@@ -234,6 +235,12 @@ class CudaBackend final : public Backend {
     return true;
   }
   std::unique_ptr<Executable> compile(std::shared_ptr<const Graph> graph, const BackendOptions& options) override {
+    // No integer kernels: a quantized model runs in float32 with its dequantized weights.
+    if (has_quantized_tensors(*graph)) {
+      auto dequantized = std::make_shared<Graph>(*graph);
+      dequantize_to_float(*dequantized);
+      graph = std::move(dequantized);
+    }
     return std::make_unique<CudaExecutable>(std::move(graph), options);
   }
   std::vector<DeviceInfo> devices() const override { return list_devices(); }

@@ -1,11 +1,12 @@
 #include "engine/core/activation.hpp"
 #include "engine/core/strided_view.hpp"
-#include "kernels/reference/kernels.hpp"
+#include "kernels/reference/quantized.hpp"
 
 namespace kiln::reference {
 
 // numpy broadcasting: each operand is read through a view of the output's shape.
 void binary(const KernelArgs& a) {
+  if (is_quantized(a)) return add_quantized(a);
   const Node& node = *a.node;
   const auto& act = attrs_as<fb::BinaryAttrsT>(node).activation;
   const Shape& out_shape = *a.outputs[0].shape;
@@ -29,6 +30,16 @@ void binary(const KernelArgs& a) {
   };
   for_each_offset<3>({&vx, &vz, &vy},
                      [&](int64_t ix, int64_t iz, int64_t iy) { y[iy] = apply_activation(act, op(x[ix], z[iz])); });
+}
+
+// Quantized Add (same shapes; engine/core/quantized_ops.hpp).
+void add_quantized(const KernelArgs& a) {
+  const QuantizedAdd q = quantized_add(*a.inputs[0].tensor, *a.inputs[1].tensor, *a.outputs[0].tensor,
+                                       attrs_as<fb::BinaryAttrsT>(*a.node).activation);
+  const QIn x = qin(a.inputs[0]), z = qin(a.inputs[1]);
+  const QOut y = qout(a.outputs[0]);
+  const int64_t n = element_count(*a.outputs[0].shape);
+  for (int64_t i = 0; i < n; ++i) y.set(i, quant::add(x[i], q.za, q.ma, z[i], q.zb, q.mb, q.zy, q.clamp.lo, q.clamp.hi));
 }
 
 }  // namespace kiln::reference

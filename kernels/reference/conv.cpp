@@ -2,7 +2,7 @@
 
 #include "engine/core/activation.hpp"
 #include "engine/core/spatial.hpp"
-#include "kernels/reference/kernels.hpp"
+#include "kernels/reference/quantized.hpp"
 
 namespace kiln::reference {
 
@@ -19,6 +19,7 @@ std::pair<int64_t, int64_t> valid_range(int64_t offset, int64_t stride, int64_t 
 // Direct convolution, one output plane at a time: for every (input channel,
 // kernel tap) the tap's weight is added into the whole output plane.
 void conv(const KernelArgs& a) {
+  if (is_quantized(a)) return conv_quantized(a);
   const auto& attrs = attrs_as<fb::ConvAttrsT>(*a.node);
   const float* x = a.inputs[0].data;
   const float* w = a.inputs[1].data;
@@ -63,6 +64,59 @@ void conv(const KernelArgs& a) {
         for (int64_t i = 0; i < out_plane; ++i) out[i] = apply_activation(attrs.activation, out[i]);
     }
   }
+}
+
+}  // namespace kiln::reference
+
+namespace kiln::reference {
+
+// The quantized form: every output element on its own, its int32 accumulator
+// exact, then requantized (engine/core/quantization.hpp). Taps in the padding
+// contribute (zx − zx)·w = 0 and are skipped.
+void conv_quantized(const KernelArgs& a) {
+  const auto& attrs = attrs_as<fb::ConvAttrsT>(*a.node);
+  const ConvGeometry g = conv_geometry(*a.node, *a.inputs[0].shape, *a.inputs[1].shape);
+  const QuantizedLinear q = quantized_linear(*a.inputs[0].tensor, *a.inputs[1].tensor,
+                                             a.inputs.size() > 2 ? a.inputs[2].tensor : nullptr,
+                                             *a.outputs[0].tensor, g.K, attrs.activation);
+  const QIn x = qin(a.inputs[0]), w = qin(a.inputs[1]);
+  const QOut y = qout(a.outputs[0]);
+  const int64_t in_per_group = g.cin_per_group(), out_per_group = g.cout_per_group();
+  const int64_t taps = int64_t{g.KD} * g.KH * g.KW;
+  int64_t out_index = 0;
+  for (int64_t n = 0; n < g.N; ++n)
+    for (int64_t m = 0; m < g.K; ++m) {
+      const int64_t grp = m / out_per_group;
+      const int32_t zw = q.w_zero_point[static_cast<size_t>(m)];
+      for (int64_t od = 0; od < g.OD; ++od)
+        for (int64_t oh = 0; oh < g.OH; ++oh)
+          for (int64_t ow = 0; ow < g.OW; ++ow, ++out_index) {
+            int64_t acc = q.bias[static_cast<size_t>(m)];
+            for (int64_t ic = 0; ic < in_per_group; ++ic) {
+              const int64_t plane = (n * g.C + grp * in_per_group + ic) * g.D;
+              const int64_t wk = (m * in_per_group + ic) * taps;
+              for (int64_t kd = 0; kd < g.KD; ++kd) {
+                const int64_t id = od * g.sd - g.pf + kd * g.dd;
+                if (id < 0 || id >= g.D) continue;
+                for (int64_t kh = 0; kh < g.KH; ++kh) {
+                  const int64_t ih = oh * g.sh - g.pt + kh * g.dh;
+                  if (ih < 0 || ih >= g.H) continue;
+                  for (int64_t kw = 0; kw < g.KW; ++kw) {
+                    const int64_t iw = ow * g.sw - g.pl + kw * g.dw;
+                    if (iw < 0 || iw >= g.W) continue;
+                    const int32_t xv = x[((plane + id) * g.H + ih) * g.W + iw] - q.x_zero_point;
+                    const int32_t wv = w[wk + (kd * g.KH + kh) * g.KW + kw] - zw;
+                    acc += int64_t{xv} * wv;
+                  }
+                }
+              }
+            }
+            if (acc < INT32_MIN || acc > INT32_MAX)
+              throw Error(ErrorCode::Internal, "node '" + a.node->name + "': int32 accumulator overflow");
+            y.set(out_index, quant::requantize(static_cast<int32_t>(acc), q.multiplier[static_cast<size_t>(m)],
+                                               q.y_zero_point, q.clamp.lo, q.clamp.hi));
+          }
+    }
 }
 
 }  // namespace kiln::reference

@@ -1,5 +1,6 @@
 #pragma once
-// Reference kernels: plain, obviously correct float32 loops, one file per op
+// Reference kernels: plain, obviously correct loops (float32, and integer
+// arithmetic for quantized tensors: kernels/reference/quantized.hpp), one file per op
 // family (engine/core/op_info.hpp). They are the oracle for every optimised
 // backend, so clarity wins over speed here (loop orders are chosen only so
 // that real models finish in seconds). They allocate nothing: index
@@ -11,14 +12,22 @@
 
 namespace kiln::reference {
 
+// `data` points at the tensor's bytes; for a tensor other than float32 the
+// kernel reads `tensor` (dtype, quantization) and reinterprets them (as<T>()).
 struct InputView {
   const float* data;
   const Shape* shape;
+  const TensorInfo* tensor = nullptr;
+  template <class T>
+  const T* as() const { return reinterpret_cast<const T*>(data); }
 };
 
 struct OutputView {
   float* data;
   const Shape* shape;
+  const TensorInfo* tensor = nullptr;
+  template <class T>
+  T* as() const { return reinterpret_cast<T*>(data); }
 };
 
 // Everything a kernel sees. Outputs may alias inputs for elementwise and
@@ -62,5 +71,8 @@ void concat(const KernelArgs& a);
 void split(const KernelArgs& a);
 void slice(const KernelArgs& a);
 void pad(const KernelArgs& a);
+// quantize.cpp
+void quantize_linear(const KernelArgs& a);
+void dequantize_linear(const KernelArgs& a);
 
 }  // namespace kiln::reference

@@ -2,7 +2,7 @@
 
 #include "engine/core/activation.hpp"
 #include "engine/core/strided_view.hpp"
-#include "kernels/reference/kernels.hpp"
+#include "kernels/reference/quantized.hpp"
 
 namespace kiln::reference {
 
@@ -25,6 +25,7 @@ StridedView scaled(StridedView v, int64_t factor) {
 }  // namespace
 
 void gemm(const KernelArgs& args) {
+  if (is_quantized(args)) return gemm_quantized(args);
   const auto& attrs = attrs_as<fb::GemmAttrsT>(*args.node);
   const Shape& as = *args.inputs[0].shape;
   const Shape& bs = *args.inputs[1].shape;
@@ -50,6 +51,7 @@ void gemm(const KernelArgs& args) {
 
 // 1-D operands are promoted as numpy does; the batch axes broadcast.
 void matmul(const KernelArgs& args) {
+  if (is_quantized(args)) return matmul_quantized(args);
   const Shape& as = *args.inputs[0].shape;
   const Shape& bs = *args.inputs[1].shape;
   const int64_t M = as.size() == 1 ? 1 : as[as.size() - 2];
@@ -78,6 +80,47 @@ void matmul(const KernelArgs& args) {
         M, N, K, [&](int64_t m, int64_t k) { return a[m * K + k]; }, [&](int64_t k, int64_t n) { return b[k * N + n]; },
         Y + oy);
   });
+}
+
+}  // namespace kiln::reference
+
+namespace kiln::reference {
+
+namespace {
+// Y[m][n] = requantize(Σ_k (A[m][k] − za)(B(k, n) − zw[n]) + bias[n]) for a 2-D A.
+void quantized_product(const KernelArgs& args, int64_t M, int64_t N, int64_t K, bool trans_b,
+                       const fb::FusedActivation& act) {
+  const QuantizedLinear q = quantized_linear(*args.inputs[0].tensor, *args.inputs[1].tensor,
+                                             args.inputs.size() > 2 ? args.inputs[2].tensor : nullptr,
+                                             *args.outputs[0].tensor, N, act);
+  const QIn A = qin(args.inputs[0]), B = qin(args.inputs[1]);
+  const QOut Y = qout(args.outputs[0]);
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) {
+      int64_t acc = q.bias[static_cast<size_t>(n)];
+      for (int64_t k = 0; k < K; ++k)
+        acc += int64_t{A[m * K + k] - q.x_zero_point} *
+               (B[trans_b ? n * K + k : k * N + n] - q.w_zero_point[static_cast<size_t>(n)]);
+      if (acc < INT32_MIN || acc > INT32_MAX)
+        throw Error(ErrorCode::Internal, "node '" + args.node->name + "': int32 accumulator overflow");
+      Y.set(m * N + n, quant::requantize(static_cast<int32_t>(acc), q.multiplier[static_cast<size_t>(n)],
+                                         q.y_zero_point, q.clamp.lo, q.clamp.hi));
+    }
+}
+}  // namespace
+
+void gemm_quantized(const KernelArgs& args) {
+  const auto& attrs = attrs_as<fb::GemmAttrsT>(*args.node);
+  const Shape& as = *args.inputs[0].shape;
+  const Shape& bs = *args.inputs[1].shape;
+  quantized_product(args, as[0], attrs.trans_b ? bs[0] : bs[1], as[1], attrs.trans_b, attrs.activation);
+}
+
+void matmul_quantized(const KernelArgs& args) {
+  const Shape& as = *args.inputs[0].shape;
+  const Shape& bs = *args.inputs[1].shape;
+  const int64_t K = as.back();
+  quantized_product(args, element_count(as) / K, bs[1], K, false, fb::FusedActivation{});
 }
 
 }  // namespace kiln::reference

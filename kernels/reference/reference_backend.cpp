@@ -54,6 +54,8 @@ constexpr std::array<KernelRow, kOpCount> kKernels = {{
     {O::Softmax, softmax},
     {O::Identity, copy},
     {O::Dropout, copy},
+    {O::QuantizeLinear, quantize_linear},
+    {O::DequantizeLinear, dequantize_linear},
 }};
 static_assert(covers_every_op_in_order(kKernels), "every operator needs a reference kernel, in OpType order");
 }  // namespace
@@ -71,7 +73,7 @@ class ReferenceExecutable final : public Executable {
  public:
   ReferenceExecutable(std::shared_ptr<const Graph> graph) : graph_(std::move(graph)) {
     const Graph& g = *graph_;
-    plan_ = plan_memory_float32(g);
+    plan_ = plan_memory_dense(g);
     arena_ = allocate_aligned(plan_.arena_bytes);
 
     // Bind every node's pointers now so that run() only calls kernels.
@@ -87,9 +89,9 @@ class ReferenceExecutable final : public Executable {
       b.fn = kernel_for(n.op);
       b.node = &n;
       b.first_in = in_views_.size();
-      for (TensorId t : n.inputs) in_views_.push_back({address(t), &g.shape(t)});
+      for (TensorId t : n.inputs) in_views_.push_back({address(t), &g.shape(t), &g.tensor(t)});
       b.first_out = out_views_.size();
-      for (TensorId t : n.outputs) out_views_.push_back({const_cast<float*>(address(t)), &g.shape(t)});
+      for (TensorId t : n.outputs) out_views_.push_back({const_cast<float*>(address(t)), &g.shape(t), &g.tensor(t)});
       bound_.push_back(b);
     }
     times_.assign(g.nodes.size(), 0.0);
@@ -132,7 +134,9 @@ class ReferenceExecutable final : public Executable {
     if (info.constant) return info.constant->floats();
     return reinterpret_cast<const float*>(arena_.get() + plan_.offsets.at(t));
   }
-  size_t bytes(TensorId t) const { return static_cast<size_t>(element_count(graph_->shape(t))) * sizeof(float); }
+  size_t bytes(TensorId t) const {
+    return static_cast<size_t>(element_count(graph_->shape(t))) * dtype_size(graph_->tensor(t).dtype);
+  }
 
   std::shared_ptr<const Graph> graph_;
   MemoryPlan plan_;

@@ -24,6 +24,7 @@
 
 #include <optional>
 
+#include "engine/passes/passes.hpp"
 #include "engine/runtime/backend_registry.hpp"
 #include "engine/runtime/memory_planner.hpp"
 #include "kernels/vulkan/half.hpp"
@@ -373,6 +374,12 @@ class VulkanBackend final : public Backend {
     return true;
   }
   std::unique_ptr<Executable> compile(std::shared_ptr<const Graph> graph, const BackendOptions& options) override {
+    // No integer kernels: a quantized model runs in float32 with its dequantized weights.
+    if (has_quantized_tensors(*graph)) {
+      auto dequantized = std::make_shared<Graph>(*graph);
+      dequantize_to_float(*dequantized);
+      graph = std::move(dequantized);
+    }
     return std::make_unique<VulkanExecutable>(std::move(graph), options);
   }
   std::vector<DeviceInfo> devices() const override { return Context::list(); }

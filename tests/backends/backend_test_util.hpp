@@ -23,6 +23,9 @@ struct BackendConfig {
   std::string name;  // the test-name prefix: "cpu", "cpu_avx2", "vulkan_fp16", ...
   SessionOptions options;
   double tolerance = 1e-4;
+  // For quantized op cases: 0 (bit for bit) on backends with integer
+  // kernels; float backends run the dequantized graph (see backend_test_util.cpp).
+  double quantized_tolerance = 0;
 };
 inline void PrintTo(const BackendConfig& c, std::ostream* os) { *os << c.name; }
 

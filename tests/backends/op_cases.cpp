@@ -18,6 +18,7 @@ std::vector<OpCase> cases_of(OpFamily family) {
     case F::Reduce: return reduce_cases();
     case F::Shape: return shape_cases();
     case F::DataMovement: return data_movement_cases();
+    case F::Quantize: return quantize_cases();
   }
   return {};  // unreachable; -Wswitch flags a new family without a list
 }

@@ -20,6 +20,9 @@ struct OpCase {
   // Range of the random inputs: where each piece of a function is reached, or
   // away from zero for a divisor.
   float lo = -1.0f, hi = 1.0f;
+  // Quantized tensors inside: integer backends must match the reference
+  // exactly, float backends within BackendConfig::quantized_tolerance.
+  bool quantized = false;
 };
 inline void PrintTo(const OpCase& c, std::ostream* os) { *os << c.name; }
 
@@ -33,6 +36,7 @@ std::vector<OpCase> matmul_cases();
 std::vector<OpCase> reduce_cases();
 std::vector<OpCase> shape_cases();
 std::vector<OpCase> data_movement_cases();
+std::vector<OpCase> quantize_cases();
 // Multi-op graphs (MobileNet/ResNet/fire blocks, the every-op graph): not
 // counted for any family, so that an emptied family list is noticed.
 std::vector<OpCase> block_cases();

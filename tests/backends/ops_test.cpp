@@ -44,7 +44,8 @@ TEST_P(BackendOps, MatchesTheReferenceBackend) {
     const std::vector<Tensor> got = session.run(inputs);
     ASSERT_EQ(got.size(), expected.size());
     for (size_t i = 0; i < got.size(); ++i)
-      EXPECT_TRUE(tensors_close(got[i], expected[i], config().tolerance))
+      EXPECT_TRUE(tensors_close(got[i], expected[i],
+                                op_case().quantized ? config().quantized_tolerance : config().tolerance))
           << config().name << " output " << i << " (seed " << seed << ")";
   }
 }

@@ -1,5 +1,7 @@
 #include "tests/common/graph_builder.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "engine/core/op_info.hpp"
@@ -233,8 +235,18 @@ Graph all_ops_graph() {
   t = b.node(O::HardSigmoid, {t}, hard_sigmoid_attrs(0.3f, 0.4f));
   t = b.node(O::HardSwish, {t});
   t = b.node(O::Tanh, {t});
-  const TensorId k1 = b.random_constant("k1", {6, 1, 1}, 107);
-  t = b.node(O::Add, {t, k1}, binary_attrs(act(K::Relu)));
+  // k1 through QuantizeLinear (uint8, scale 1/128, zero point 100) and
+  // DequantizeLinear: its values lie on the 1/128 grid, so the round trip is
+  // exact on every backend (float backends turn Q into a Clip) except for the
+  // values below -100/128, which saturate alike everywhere.
+  std::vector<float> k1_values = random_values(6, 107);
+  for (float& v : k1_values) v = std::round(v * 128.0f) / 128.0f;
+  const TensorId k1 = b.constant("k1", {6, 1, 1}, k1_values);
+  const TensorId k1q = b.node(O::QuantizeLinear, {k1});
+  b.graph().tensor(k1q).dtype = DataType::UInt8;
+  b.graph().tensor(k1q).quant = QuantParams{{1.0f / 128}, {100}, -1};
+  const TensorId k1dq = b.node(O::DequantizeLinear, {k1q});
+  t = b.node(O::Add, {t, k1dq}, binary_attrs(act(K::Relu)));
   const TensorId k2 = b.random_constant("k2", {6}, 108);
   t = b.node(O::Sub, {t, k2}, binary_attrs(act(K::LeakyRelu, 0.1f)));
   const TensorId k3 = b.random_constant("k3", {1, 1, 5, 1}, 109);
@@ -253,7 +265,14 @@ Graph all_ops_graph() {
   const TensorId gm = b.node(O::Gemm, {fl, gb, gc}, gemm_attrs(0.5f, 2.0f, false, true, act(K::Sigmoid)));  // [1,5]
   const TensorId gb2 = b.random_constant("gemm2_b", {6, 3}, 113);
   const TensorId gm2 = b.node(O::Gemm, {fl2, gb2}, gemm_attrs(1.5f, 1.0f, true, false, act(K::HardSwish)));  // [1,3]
-  const TensorId mb = b.random_constant("matmul_b", {5, 3}, 114);
+  // The MatMul weight: an int8 constant quantized per column (axis 1), dequantized.
+  const std::vector<float> mb_values = random_values(15, 114, -128.0f, 128.0f);
+  std::vector<int8_t> mb_bytes;
+  for (float v : mb_values) mb_bytes.push_back(static_cast<int8_t>(std::clamp(std::floor(v), -128.0f, 127.0f)));
+  const TensorId mb_q = b.graph().add_constant("matmul_b_q", {5, 3}, DataType::Int8,
+                                               ConstantData::copy_of(mb_bytes.data(), mb_bytes.size()),
+                                               QuantParams{{0.01f, 0.02f, 0.005f}, {0, -3, 7}, 1});
+  const TensorId mb = b.node(O::DequantizeLinear, {mb_q});
   const TensorId mm = b.node(O::MatMul, {gm, mb});                                   // [1,3]
   const TensorId rs = b.node(O::Reshape, {mm}, reshape_attrs({3, 1}));              // [3,1]
   const TensorId tr = b.node(O::Transpose, {rs}, transpose_attrs({1, 0}));          // [1,3]
@@ -284,6 +303,9 @@ Graph all_ops_graph() {
     const TensorInfo& y = b.tensors[i];
     if (x.name != y.name) return fail() << "tensor " << i << " name '" << x.name << "' vs '" << y.name << "'";
     if (x.dtype != y.dtype) return fail() << "tensor '" << x.name << "' dtype differs";
+    if (x.quant != y.quant)
+      return fail() << "tensor '" << x.name << "' quantization " << describe_dtype(x.dtype, x.quant) << " vs "
+                    << describe_dtype(y.dtype, y.quant);
     if (x.shape != y.shape)
       return fail() << "tensor '" << x.name << "' shape " << shape_to_string(x.shape) << " vs "
                     << shape_to_string(y.shape);

@@ -81,11 +81,14 @@ class GraphBuilder {
 // ---- Ready-made graphs -----------------------------------------------------
 // A valid graph with one input "x" of shape [1, 4, 9, 9] and several outputs
 // that uses every OpType at least once, each with non-default attributes, and
-// whose nodes read constants (weights, BN statistics, broadcast operands).
+// whose nodes read constants (weights, BN statistics, broadcast operands). Its
+// quantized tensors: a uint8 per-tensor QuantizeLinear -> DequantizeLinear
+// pair on a constant (values on the quantization grid, so exact on every
+// backend) and an int8 per-axis constant behind a DequantizeLinear.
 Graph all_ops_graph();
 
 // ---- Comparison ------------------------------------------------------------
-// Deep equality: tensors (names, dtypes, shapes, constant bytes), nodes
+// Deep equality: tensors (names, dtypes, quantization, shapes, constant bytes), nodes
 // (names, ops, inputs, outputs, attribute tables), io lists, passes, info.
 ::testing::AssertionResult graphs_equal(const Graph& a, const Graph& b);
 

@@ -81,6 +81,12 @@ const std::map<std::string, std::string> kExpectedUnsupported = {
     {"node/test_identity_opt", "optional-typed input"},
     {"node/test_identity_sequence", "sequence-typed input"},
     {"node/test_constant", "no graph inputs (a Kiln model needs at least one; validate_graph)"},
+    // Kiln reads a Q/DQ scale and zero point at conversion time (they become
+    // the tensor's QuantParams); these tests feed them as graph inputs.
+    {"node/test_quantizelinear", "scale and zero point given as run-time inputs"},
+    {"node/test_quantizelinear_axis", "scale and zero point given as run-time inputs"},
+    {"node/test_dequantizelinear", "scale and zero point given as run-time inputs"},
+    {"node/test_dequantizelinear_axis", "scale and zero point given as run-time inputs"},
 };
 
 // Parameter slots: (op, input index) pairs that Kiln reads at conversion time.

@@ -235,16 +235,39 @@ TEST(ConverterOpsets, Opset1ConcatDefaultAxisAndPaddings) {
 }
 
 TEST(ConverterOpsets, NewerOpsetIsUnsupported) {
-  OnnxBuilder b(18);
+  OnnxBuilder b(20);
   b.input("x", {1}).output("y");
   b.node("Relu", {"x"}, {"y"});
   try {
     b.import();
-    FAIL() << "opset 18 should be refused";
+    FAIL() << "opset 20 should be refused";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::Unsupported);
-    EXPECT_NE(std::string(e.what()).find("opset 18"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("opset 20"), std::string::npos) << e.what();
   }
+}
+
+// Opset 18 moved ReduceMean's axes and Pad's axes to inputs and gave Split
+// num_outputs (uneven: the last part smaller).
+TEST(ConverterOpsets, Opset18AxesInputsAndSplitNumOutputs) {
+  OnnxBuilder b(18);
+  b.input("x", {1, 2, 3, 5});
+  b.output("mean").output("noop").output("pad").output("s0").output("s1");
+  b.initializer_i64("axes", {2}, {2, 3});
+  b.initializer_i64("pad_axes", {1}, {3});
+  b.initializer_i64("pads", {2}, {1, 2});
+  b.node("ReduceMean", {"x", "axes"}, {"mean"});
+  attr_i(b.node("ReduceMean", {"x"}, {"noop"}), "noop_with_empty_axes", 1);
+  b.node("Pad", {"x", "pads", "", "pad_axes"}, {"pad"});
+  onnx::NodeProto& split = b.node("Split", {"x"}, {"s0", "s1"});
+  attr_i(split, "num_outputs", 2);
+  attr_i(split, "axis", 3);
+  const Graph g = b.import();
+  EXPECT_EQ(g.shape(g.outputs[0]), (Shape{1, 2, 1, 1}));
+  EXPECT_EQ(g.shape(g.outputs[1]), (Shape{1, 2, 3, 5}));
+  EXPECT_EQ(g.shape(g.outputs[2]), (Shape{1, 2, 3, 8}));
+  EXPECT_EQ(g.shape(g.outputs[3]), (Shape{1, 2, 3, 3}));
+  EXPECT_EQ(g.shape(g.outputs[4]), (Shape{1, 2, 3, 2}));
 }
 
 TEST(ConverterOpsets, OldBatchNormSpatialZeroIsUnsupported) {

@@ -262,9 +262,11 @@ TEST(CpuTuning, UnknownIsaIsAnError) {
   EXPECT_TRUE(throws_error([&] { Session s(model, cpu_options(1, "sse9")); }, ErrorCode::InvalidArgument,
                            {"sse9", "avx2", "generic"}));
   EXPECT_TRUE(throws_error([&] { Session s(model, cpu_options(1, "AVX2")); }, ErrorCode::InvalidArgument, {"AVX2"}));
-  if (cpu::best_isa() != cpu::Isa::Avx512) {
-    EXPECT_TRUE(throws_error([&] { Session s(model, cpu_options(1, "avx512")); }, ErrorCode::Unsupported,
-                             {"avx512", cpu::isa_name(cpu::best_isa())}));
+  for (cpu::Isa isa : {cpu::Isa::Avx512, cpu::Isa::Avx512Vnni}) {
+    if (static_cast<int>(cpu::best_isa()) >= static_cast<int>(isa)) continue;
+    const std::string name = cpu::isa_name(isa);
+    EXPECT_TRUE(throws_error([&] { Session s(model, cpu_options(1, name)); }, ErrorCode::Unsupported,
+                             {name, cpu::isa_name(cpu::best_isa())}));
   }
   for (const std::string& isa : cpu_isa_names()) {
     Session s(model, cpu_options(1, isa));  // every supported level is accepted

@@ -2,9 +2,12 @@
 // count, ops, fused activation, pipeline record) and that the optimised graph
 // computes the same outputs as the original on random inputs. Also the cases
 // where a pass must leave the graph alone.
+#include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "engine/core/op_info.hpp"
+#include "engine/core/quantized_ops.hpp"
 #include "engine/core/validate.hpp"
 #include "engine/passes/passes.hpp"
 #include "gmock/gmock.h"
@@ -559,6 +562,354 @@ TEST(RemoveDeadNodes, KeepsAMultiOutputNodeWithOneLiveOutput) {
   expect_same_outputs(before, g);
 }
 
+// ---- fold_qdq ------------------------------------------------------------------------
+
+QuantParams per_tensor(float scale, int32_t zero_point) { return {{scale}, {zero_point}, -1}; }
+
+TensorId as_quantized(Graph& g, TensorId t, DataType dt, QuantParams q, const std::string& name = {}) {
+  g.tensor(t).dtype = dt;
+  g.tensor(t).quant = std::move(q);
+  if (!name.empty()) g.tensor(t).name = name;
+  return t;
+}
+
+TensorId quantize(GraphBuilder& b, TensorId x, DataType dt, QuantParams q, const std::string& name) {
+  return as_quantized(b.graph(), b.node(O::QuantizeLinear, {x}, {}, name + "_quantize"), dt, std::move(q), name);
+}
+
+TensorId dequantize(GraphBuilder& b, TensorId x, const std::string& name) {
+  const TensorId y = b.node(O::DequantizeLinear, {x}, {}, name + "_dequantize");
+  b.graph().tensor(y).name = name;
+  return y;
+}
+
+constexpr float kSx = 0.02f;                                      // x_q: uint8, zero point 128
+const std::vector<float> kSw = {0.004f, 0.006f, 0.003f, 0.005f};  // w_q: int8 per output channel
+
+// An int8 weight [4, 3, 3, 3] quantized per output channel.
+TensorId int8_weight(Graph& g) {
+  std::vector<int8_t> w(4 * 3 * 3 * 3);
+  for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<int8_t>(static_cast<int>(i * 53 % 251) - 125);
+  return g.add_constant("w_q", {4, 3, 3, 3}, DataType::Int8, ConstantData::copy_of(w.data(), w.size()),
+                        QuantParams{kSw, {0, 0, 0, 0}, 0});
+}
+
+// An int32 bias [4] whose per-channel scale is `scale_factor` · sx · sw[n].
+TensorId int32_bias(Graph& g, const std::vector<int32_t>& values, float scale_factor) {
+  QuantParams q{{}, {0, 0, 0, 0}, 0};
+  for (float sw : kSw) q.scale.push_back(scale_factor * kSx * sw);
+  return g.add_constant("bias_q", {4}, DataType::Int32, ConstantData::copy_of(values.data(), values.size() * 4),
+                        std::move(q));
+}
+
+// The QDQ form of a quantized Conv with a fused Clip(0, 6), as ONNX exports it:
+// x -> Q -> DQ -> Conv(DQ(w_q), DQ(bias_q)) -> Clip -> Q (y_q) -> DQ -> y.
+Graph qdq_conv_graph(float bias_scale_factor = 1.0f) {
+  GraphBuilder b;
+  Graph& g = b.graph();
+  const TensorId x = b.input("x", {1, 3, 8, 8});
+  const TensorId xd = dequantize(b, quantize(b, x, DataType::UInt8, per_tensor(kSx, 128), "x_q"), "x_dq");
+  const TensorId wd = dequantize(b, int8_weight(g), "w_dq");
+  const TensorId bd = dequantize(b, int32_bias(g, {700, -1500, 30000, -46}, bias_scale_factor), "bias_dq");
+  const TensorId c = b.node(O::Conv, {xd, wd, bd}, conv_attrs({3, 3}, {}, {1, 1, 1, 1}), "conv");
+  const TensorId r = b.node(O::Clip, {c}, clip_attrs(0.0f, 6.0f), "relu6");
+  b.output(dequantize(b, quantize(b, r, DataType::UInt8, per_tensor(0.03f, 0), "y_q"), "y"));
+  return b.build();
+}
+
+TensorId tensor_named(const Graph& g, const std::string& name) {
+  for (size_t i = 0; i < g.tensors.size(); ++i)
+    if (g.tensors[i].name == name) return static_cast<TensorId>(i);
+  throw std::runtime_error("no tensor " + name);
+}
+
+const Node& only_node(const Graph& g, O op) {
+  const Node* found = nullptr;
+  for (const Node& n : g.nodes)
+    if (n.op == op) {
+      EXPECT_EQ(found, nullptr) << "two " << op_name(op) << " nodes";
+      found = &n;
+    }
+  if (!found) throw std::runtime_error("no " + std::string(op_name(op)) + " node");
+  return *found;
+}
+
+// The largest |a − b| over the values of two float outputs.
+double max_abs_diff(const Tensor& a, const Tensor& b) {
+  EXPECT_EQ(a.shape(), b.shape());
+  double d = 0;
+  for (int64_t i = 0; i < a.size() && i < b.size(); ++i)
+    d = std::max(d, std::fabs(static_cast<double>(a.data()[i]) - b.data()[i]));
+  return d;
+}
+
+TEST(FoldQdq, ConvWithFusedClipBecomesAQuantizedConv) {
+  const Graph before = qdq_conv_graph();
+  EXPECT_EQ(ops_of(before),
+            (std::vector<O>{O::QuantizeLinear, O::DequantizeLinear, O::DequantizeLinear, O::DequantizeLinear, O::Conv,
+                            O::Clip, O::QuantizeLinear, O::DequantizeLinear}));
+  Graph g = before;
+  EXPECT_EQ(apply(fuse_activations, g), 1);
+  EXPECT_EQ(apply(fold_qdq, g), 1);
+  EXPECT_EQ(apply(remove_dead_nodes, g), 1);  // the DequantizeLinear of x_q nobody reads now
+  g.remove_unused_tensors();
+  validate_graph(g);
+  EXPECT_EQ(ops_of(g), (std::vector<O>{O::QuantizeLinear, O::Conv, O::DequantizeLinear}));
+  const Node& conv = g.nodes[1];
+  EXPECT_EQ(conv.name, "conv");
+  ASSERT_EQ(conv.inputs.size(), 3u);
+  // Reads the uint8 tensor, the int8 weight and the int32 bias (already in sx·sw units: not rescaled) ...
+  EXPECT_EQ(conv.inputs[0], tensor_named(g, "x_q"));
+  EXPECT_EQ(g.tensor(conv.inputs[0]).dtype, DataType::UInt8);
+  EXPECT_EQ(conv.inputs[1], tensor_named(g, "w_q"));
+  EXPECT_EQ(g.tensor(conv.inputs[1]).dtype, DataType::Int8);
+  EXPECT_EQ(conv.inputs[2], tensor_named(g, "bias_q"));
+  EXPECT_EQ(g.tensor(conv.inputs[2]).dtype, DataType::Int32);
+  // ... writes the QuantizeLinear's output, and keeps the Clip in its epilogue.
+  ASSERT_EQ(conv.outputs.size(), 1u);
+  EXPECT_EQ(conv.outputs[0], tensor_named(g, "y_q"));
+  EXPECT_EQ(*g.tensor(conv.outputs[0]).quant, per_tensor(0.03f, 0));
+  EXPECT_TRUE(epilogue(conv) == act(K::Clip, 0, 6));
+  EXPECT_TRUE(is_quantized_node(g, conv));
+  EXPECT_EQ(g.nodes[2].inputs[0], conv.outputs[0]);
+  EXPECT_EQ(g.tensor(g.outputs[0]).name, "y");
+  // No float tensor is left between the Q and the DQ.
+  for (const TensorInfo& t : g.tensors) {
+    if (t.dtype == DataType::Float32) {
+      EXPECT_TRUE(t.name == "x" || t.name == "y") << t.name;
+    }
+  }
+
+  // Integer arithmetic instead of the float simulation: within one output step (0.03).
+  for (uint32_t seed : {1u, 2u, 3u}) {
+    const auto inputs = random_inputs(before, seed, -2.0f, 2.0f);
+    const Tensor want = run_graph(before, inputs)[0];
+    const Tensor got = run_graph(g, inputs)[0];
+    const double d = max_abs_diff(got, want);
+    EXPECT_LE(d, 0.03 * 1.001) << "seed " << seed;
+    // The quantized outputs are real: not all zero, not all saturated.
+    float lo = got.data()[0], hi = got.data()[0];
+    for (float v : got.values()) lo = std::min(lo, v), hi = std::max(hi, v);
+    EXPECT_LT(lo, hi);
+  }
+}
+
+TEST(FoldQdq, BiasInOtherUnitsIsRescaled) {
+  // Bias scale 2.5 · sx · sw[n]: the integer accumulator counts sx · sw[n], so
+  // the bias becomes round(2.5 · b).
+  const Graph before = qdq_conv_graph(2.5f);
+  Graph g = before;
+  apply(fuse_activations, g);
+  EXPECT_EQ(apply(fold_qdq, g), 1);
+  apply(remove_dead_nodes, g);
+  const Node& conv = only_node(g, O::Conv);
+  const TensorInfo& bias = g.tensor(conv.inputs[2]);
+  EXPECT_EQ(bias.name, "bias_q_rescaled");
+  EXPECT_EQ(bias.dtype, DataType::Int32);
+  ASSERT_TRUE(bias.is_constant());
+  const auto* v = reinterpret_cast<const int32_t*>(bias.constant->bytes());
+  // 2.5 · {700, -1500, 30000, -46}.
+  EXPECT_EQ(std::vector<int32_t>(v, v + 4), (std::vector<int32_t>{1750, -3750, 75000, -115}));
+  ASSERT_TRUE(bias.quant.has_value());
+  EXPECT_EQ(bias.quant->axis, 0);
+  ASSERT_EQ(bias.quant->scale.size(), 4u);
+  for (size_t n = 0; n < 4; ++n) {
+    EXPECT_FLOAT_EQ(bias.quant->scale[n], kSx * kSw[n]) << n;
+    EXPECT_EQ(bias.quant->zero_point[n], 0);
+  }
+  for (uint32_t seed : {1u, 2u}) {
+    const auto inputs = random_inputs(before, seed, -2.0f, 2.0f);
+    EXPECT_LE(max_abs_diff(run_graph(g, inputs)[0], run_graph(before, inputs)[0]), 0.03 * 1.001);
+  }
+}
+
+TEST(FoldQdq, ConvOutputWithTwoReadersStaysFloat) {
+  GraphBuilder b;
+  Graph& g0 = b.graph();
+  const TensorId x = b.input("x", {1, 3, 8, 8});
+  const TensorId xd = dequantize(b, quantize(b, x, DataType::UInt8, per_tensor(kSx, 128), "x_q"), "x_dq");
+  const TensorId c = b.node(O::Conv, {xd, dequantize(b, int8_weight(g0), "w_dq")}, conv_attrs({3, 3}), "conv");
+  b.output(dequantize(b, quantize(b, c, DataType::UInt8, per_tensor(0.03f, 128), "y_q"), "y"));
+  b.output(b.node(O::Sigmoid, {c}, {}, "other_reader"));
+  const Graph before = b.build();
+  Graph g = before;
+  EXPECT_EQ(apply(fold_qdq, g), 0);
+  const Node& conv = only_node(g, O::Conv);
+  EXPECT_EQ(g.tensor(conv.inputs[0]).dtype, DataType::Float32);
+  EXPECT_EQ(conv.inputs[0], tensor_named(g, "x_dq"));
+  EXPECT_EQ(g.tensor(conv.outputs[0]).dtype, DataType::Float32);
+  const std::vector<O> ops = ops_of(g);
+  EXPECT_EQ(std::count(ops.begin(), ops.end(), O::QuantizeLinear), 2);  // both kept
+  EXPECT_EQ(only_node(g, O::Sigmoid).inputs[0], conv.outputs[0]);
+  // The weight's DequantizeLinear of a constant became a float constant.
+  EXPECT_EQ(g.tensor(conv.inputs[1]).dtype, DataType::Float32);
+  EXPECT_TRUE(g.tensor(conv.inputs[1]).is_constant());
+  EXPECT_TRUE(bitwise_equal(run_graph(g, random_inputs(g, 4)), run_graph(before, random_inputs(before, 4))));
+}
+
+TEST(FoldQdq, OpWhoseInputIsNotFromADequantizeLinearStaysFloat) {
+  // Conv reads the float input x directly; only its weight is a DQ of a constant.
+  GraphBuilder b;
+  Graph& g0 = b.graph();
+  const TensorId x = b.input("x", {1, 3, 6, 6});
+  const TensorId c = b.node(O::Conv, {x, dequantize(b, int8_weight(g0), "w_dq")}, conv_attrs({3, 3}), "conv");
+  b.output(dequantize(b, quantize(b, c, DataType::UInt8, per_tensor(0.03f, 128), "y_q"), "y"));
+  const Graph before = b.build();
+  Graph g = before;
+  EXPECT_EQ(apply(fold_qdq, g), 0);
+  EXPECT_EQ(ops_of(g), (std::vector<O>{O::Conv, O::QuantizeLinear, O::DequantizeLinear}));
+  const Node& conv = g.nodes[0];
+  EXPECT_EQ(conv.inputs[0], tensor_named(g, "x"));
+  EXPECT_EQ(g.tensor(conv.outputs[0]).dtype, DataType::Float32);
+  // The leftover DequantizeLinear of the weight is now a float constant holding
+  // sw[n] · (q − 0), channel by channel.
+  const TensorInfo& w = g.tensor(conv.inputs[1]);
+  EXPECT_EQ(w.name, "w_dq");
+  EXPECT_EQ(w.dtype, DataType::Float32);
+  EXPECT_FALSE(w.quant.has_value());
+  ASSERT_TRUE(w.is_constant());
+  ASSERT_EQ(w.constant->size_bytes(), 4u * 3 * 3 * 3 * 4);
+  for (size_t i : {size_t{0}, size_t{1}, size_t{27}, size_t{60}, size_t{107}}) {
+    const float q = static_cast<float>(static_cast<int>(i * 53 % 251) - 125);
+    EXPECT_EQ(w.constant->floats()[i], q * kSw[i / 27]) << i;
+  }
+  const auto inputs = random_inputs(before, 5);
+  EXPECT_TRUE(bitwise_equal(run_graph(g, inputs), run_graph(before, inputs)));
+}
+
+TEST(FoldQdq, DequantizedConstantFeedingAGraphOutputStays) {
+  GraphBuilder b;
+  Graph& g0 = b.graph();
+  const TensorId x = b.input("x", {4, 3, 3, 3});
+  const TensorId wd = dequantize(b, int8_weight(g0), "w_dq");
+  b.output(wd);
+  b.output(b.node(O::Add, {x, wd}, binary_attrs(), "add"));
+  Graph g = b.build();
+  EXPECT_EQ(apply(fold_qdq, g), 0);
+  EXPECT_EQ(ops_of(g), (std::vector<O>{O::DequantizeLinear, O::Add}));
+}
+
+// ---- dequantize_to_float ------------------------------------------------------------
+
+// A folded quantized graph: a quantized Conv (Relu), a quantized Add with a
+// quantized graph input, requantizing MaxPools, a quantized graph output.
+//   x (float) -> Q -> x_q -> Conv -> c_q (graph output, uint8)
+//   z_q (uint8 graph input) + c_q -> a_q -> MaxPool -> m_q -> DQ -> y (float)
+//   z_q -> MaxPool -> p_q -> DQ -> y2 (float)
+Graph quantized_graph() {
+  GraphBuilder b;
+  Graph& g = b.graph();
+  const TensorId x = b.input("x", {1, 3, 8, 8});
+  const TensorId z = as_quantized(g, b.input("z_q", {1, 4, 8, 8}), DataType::UInt8, per_tensor(0.025f, 120));
+  const TensorId xq = quantize(b, x, DataType::UInt8, per_tensor(kSx, 128), "x_q");
+  const TensorId c = b.node(O::Conv, {xq, int8_weight(g), int32_bias(g, {700, -1500, 3000, -45}, 1.0f)},
+                            conv_attrs({3, 3}, {}, {1, 1, 1, 1}, {}, 1, act(K::Relu)), "conv");
+  as_quantized(g, c, DataType::UInt8, per_tensor(0.03f, 0), "c_q");
+  const TensorId a =
+      as_quantized(g, b.node(O::Add, {c, z}, binary_attrs(), "add"), DataType::UInt8, per_tensor(0.05f, 60), "a_q");
+  const TensorId m = as_quantized(g, b.node(O::MaxPool, {a}, pool_attrs({2, 2}, {2, 2}), "maxpool"), DataType::UInt8,
+                                  per_tensor(0.04f, 100), "m_q");
+  b.output(dequantize(b, m, "y"));
+  b.output(c);
+  const TensorId p = as_quantized(g, b.node(O::MaxPool, {z}, pool_attrs({2, 2}, {2, 2}), "maxpool2"), DataType::UInt8,
+                                  per_tensor(0.02f, 128), "p_q");
+  b.output(dequantize(b, p, "y2"));
+  return b.build();
+}
+
+TEST(DequantizeToFloat, QuantizedGraphBecomesFloat32) {
+  const Graph before = quantized_graph();
+  EXPECT_TRUE(has_quantized_tensors(before));
+  Graph g = before;
+  EXPECT_GT(apply(dequantize_to_float, g), 0);
+  // Only the graph's quantized input and output keep their dtype.
+  for (size_t i = 0; i < g.tensors.size(); ++i) {
+    const TensorInfo& t = g.tensors[i];
+    const bool border = t.name == "z_q" || t.name == "c_q";
+    if (border) {
+      EXPECT_EQ(t.dtype, DataType::UInt8) << t.name;
+      EXPECT_TRUE(t.quant.has_value()) << t.name;
+      EXPECT_TRUE(g.is_graph_input(static_cast<TensorId>(i)) || g.is_graph_output(static_cast<TensorId>(i)));
+    } else {
+      EXPECT_EQ(t.dtype, DataType::Float32) << t.name;
+      EXPECT_FALSE(t.quant.has_value()) << t.name;
+    }
+  }
+  EXPECT_EQ(g.tensor(g.inputs[1]).name, "z_q");
+  EXPECT_EQ(g.tensor(g.outputs[1]).name, "c_q");
+  for (const Node& n : g.nodes) {
+    EXPECT_FALSE(is_quantized_node(g, n)) << n.name;
+    // The only Q/DQ left convert the quantized graph input and output.
+    if (n.op == O::DequantizeLinear) {
+      EXPECT_EQ(g.tensor(n.inputs[0]).name, "z_q");
+    }
+    if (n.op == O::QuantizeLinear) {
+      EXPECT_EQ(g.tensor(n.outputs[0]).name, "c_q");
+    }
+  }
+  const std::vector<O> ops = ops_of(g);
+  EXPECT_EQ(std::count(ops.begin(), ops.end(), O::DequantizeLinear), 1);
+  EXPECT_EQ(std::count(ops.begin(), ops.end(), O::QuantizeLinear), 1);
+  EXPECT_EQ(std::count(ops.begin(), ops.end(), O::Identity), 0);
+  // The input QuantizeLinear is a Clip to what uint8 (0.02, 128) holds: [-2.56, 2.54].
+  const Node& q = g.nodes[static_cast<size_t>(g.producers()[static_cast<size_t>(tensor_named(g, "x_q"))])];
+  EXPECT_EQ(q.op, O::Clip);
+  EXPECT_EQ(q.inputs[0], g.inputs[0]);
+  EXPECT_FLOAT_EQ(attrs_as<fb::ClipAttrsT>(q).min, -2.56f);
+  EXPECT_FLOAT_EQ(attrs_as<fb::ClipAttrsT>(q).max, 2.54f);
+  // The Conv's Relu becomes a Clip to [0, 255 · 0.03]; weights and bias are float constants.
+  const Node& conv = only_node(g, O::Conv);
+  EXPECT_EQ(epilogue(conv).kind(), K::Clip);
+  EXPECT_FLOAT_EQ(epilogue(conv).alpha(), 0.0f);
+  EXPECT_FLOAT_EQ(epilogue(conv).beta(), 255 * 0.03f);
+  EXPECT_EQ(g.tensor(conv.inputs[1]).dtype, DataType::Float32);
+  EXPECT_FLOAT_EQ(g.tensor(conv.inputs[1]).constant->floats()[1], kSw[0] * static_cast<float>(53 - 125));
+  EXPECT_FLOAT_EQ(g.tensor(conv.inputs[2]).constant->floats()[2], 3000 * kSx * kSw[2]);
+  // The requantizing MaxPool gets a Clip to [-100 · 0.04, 155 · 0.04] (which
+  // now writes y: the DequantizeLinear after it went).
+  const Node& clip = g.nodes[static_cast<size_t>(g.producers()[static_cast<size_t>(g.outputs[0])])];
+  EXPECT_EQ(clip.op, O::Clip);
+  EXPECT_EQ(g.nodes[static_cast<size_t>(g.producers()[static_cast<size_t>(clip.inputs[0])])].op, O::MaxPool);
+  EXPECT_FLOAT_EQ(attrs_as<fb::ClipAttrsT>(clip).min, -4.0f);
+  EXPECT_FLOAT_EQ(attrs_as<fb::ClipAttrsT>(clip).max, 6.2f);
+
+  // The float graph computes what the integer one does, up to the rounding of
+  // each activation to its step. Inputs on x's grid make the first Q exact.
+  for (uint32_t seed : {1u, 2u}) {
+    std::vector<Tensor> inputs;
+    inputs.push_back(random_tensor({1, 3, 8, 8}, seed, -2.5f, 2.5f));
+    for (float& v : inputs[0].values()) v = std::round(v / kSx) * kSx;
+    Tensor zq({1, 4, 8, 8}, ElementType::UInt8);
+    for (size_t i = 0; i < zq.u8().size(); ++i) zq.u8()[i] = static_cast<uint8_t>((i * 97 + seed) % 256);
+    inputs.push_back(zq);
+    const auto want = run_graph(before, inputs);
+    const auto got = run_graph(g, inputs);
+    ASSERT_EQ(got.size(), 3u);
+    EXPECT_LE(max_abs_diff(got[0], want[0]), 2 * 0.04) << "seed " << seed;
+    // z_q's MaxPool into a narrower range ([-2.56, 2.54] of [-3, 3.375]) saturates alike; the
+    // float graph only skips the rounding to the 0.02 step.
+    EXPECT_LE(max_abs_diff(got[2], want[2]), 0.5 * 0.02 + 1e-6) << "seed " << seed;
+    // The uint8 output: within one step of the integer graph's.
+    ASSERT_EQ(got[1].type(), ElementType::UInt8);
+    ASSERT_EQ(want[1].type(), ElementType::UInt8);
+    Tensor a = got[1], w = want[1];
+    int worst = 0;
+    for (size_t i = 0; i < a.u8().size(); ++i) worst = std::max(worst, std::abs(a.u8()[i] - w.u8()[i]));
+    EXPECT_LE(worst, 1);
+  }
+}
+
+TEST(DequantizeToFloat, FloatGraphIsLeftAlone) {
+  GraphBuilder b;
+  const TensorId x = b.input("x", {2, 3});
+  b.output(b.node(O::Relu, {x}));
+  Graph f = b.build();
+  EXPECT_FALSE(has_quantized_tensors(f));
+  const Graph copy = f;
+  EXPECT_EQ(apply(dequantize_to_float, f), 0);
+  EXPECT_TRUE(graphs_equal(copy, f));
+}
+
 // ---- The pipeline ------------------------------------------------------------------
 
 TEST(Pipeline, ConvertTimePassesInOrder) {
@@ -568,8 +919,8 @@ TEST(Pipeline, ConvertTimePassesInOrder) {
     EXPECT_FALSE(p.summary.empty());
     EXPECT_EQ(find_pass(p.name), &p);
   }
-  EXPECT_EQ(names, (std::vector<std::string>{"eliminate_identity", "fold_constants", "fold_batchnorm", "fuse_activations",
-                                             "remove_dead_nodes"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"eliminate_identity", "fold_constants", "fold_batchnorm",
+                                             "fuse_activations", "fold_qdq", "remove_dead_nodes"}));
   EXPECT_EQ(find_pass("no_such_pass"), nullptr);
 }
 
@@ -596,10 +947,9 @@ TEST(Pipeline, OptimisesATypicalGraphAndRecordsEachPass) {
 
   Graph g = before;
   run_passes(g, convert_time_passes());
-  EXPECT_EQ(g.passes_applied,
-            (std::vector<std::string>{"eliminate_identity: 3 rewrites", "fold_constants: 1 rewrites",
-                                      "fold_batchnorm: 2 rewrites", "fuse_activations: 2 rewrites",
-                                      "remove_dead_nodes: 2 rewrites"}));
+  EXPECT_EQ(g.passes_applied, (std::vector<std::string>{"eliminate_identity: 3 rewrites", "fold_constants: 1 rewrites",
+                                                        "fold_batchnorm: 2 rewrites", "fuse_activations: 2 rewrites",
+                                                        "fold_qdq: 0 rewrites", "remove_dead_nodes: 2 rewrites"}));
   EXPECT_EQ(ops_of(g), (std::vector<O>{O::Conv, O::GlobalAveragePool, O::Flatten, O::Gemm}));
   EXPECT_TRUE(epilogue(g.nodes[0]) == act(K::Clip, 0, 6));
   EXPECT_TRUE(epilogue(g.nodes[3]) == act(K::Relu));

@@ -502,13 +502,229 @@ TEST(Loader, StoredShapeInconsistentWithInference) {
 }
 
 TEST(Loader, NonFloat32DataTypeIsUnsupported) {
-  for (DataType dt : {DataType::Float16, DataType::Int64, DataType::Int32, DataType::Int8, DataType::UInt8}) {
+  // Float16 and int64 tensors: Kiln runs neither.
+  for (DataType dt : {DataType::Float16, DataType::Int64}) {
     Graph g = all_ops_graph();
     g.tensor(g.nodes[2].outputs[0]).dtype = dt;
     EXPECT_THAT(graph_error(g, ErrorCode::Unsupported),
                 AllOf(HasSubstr(fb::EnumNameDataType(dt)), HasSubstr("float32"),
                       HasSubstr(g.tensor(g.nodes[2].outputs[0]).name)));
   }
+  // uint8 and int8 are supported, but only with quantization parameters.
+  for (DataType dt : {DataType::UInt8, DataType::Int8}) {
+    Graph g = all_ops_graph();
+    g.tensor(g.nodes[2].outputs[0]).dtype = dt;
+    EXPECT_THAT(graph_error(g, ErrorCode::InvalidModel),
+                AllOf(HasSubstr(fb::EnumNameDataType(dt)), HasSubstr("no quantization parameters"),
+                      HasSubstr(g.tensor(g.nodes[2].outputs[0]).name)));
+  }
+  // int32 is supported for constants (quantized biases) only.
+  Graph g = all_ops_graph();
+  g.tensor(g.nodes[2].outputs[0]).dtype = DataType::Int32;
+  EXPECT_THAT(graph_error(g, ErrorCode::Unsupported),
+              AllOf(HasSubstr(g.tensor(g.nodes[2].outputs[0]).name), HasSubstr("int32 is supported for constants")));
+  // A quantized tensor written by a float op (a Relu with a float32 input): the node is named.
+  g = all_ops_graph();
+  g.tensor(g.nodes[2].outputs[0]).dtype = DataType::UInt8;
+  g.tensor(g.nodes[2].outputs[0]).quant = QuantParams{{0.1f}, {0}, -1};
+  EXPECT_THAT(graph_error(g, ErrorCode::Unsupported),
+              AllOf(HasSubstr(g.nodes[2].name), HasSubstr("only QuantizeLinear makes quantized tensors")));
+}
+
+// ---- Quantization parameters --------------------------------------------------------
+
+QuantParams per_tensor(float scale, int32_t zero_point) { return {{scale}, {zero_point}, -1}; }
+
+// x -> QuantizeLinear -> x_q (uint8) -> Conv (int8 weight per output channel,
+// int32 bias) -> y_q (uint8) -> DequantizeLinear -> y, with tensor names the
+// checks below look for.
+Graph quantized_graph() {
+  GraphBuilder b;
+  Graph& g = b.graph();
+  const TensorId x = b.input("x", {1, 3, 5, 5});
+  const TensorId xq = b.node(OpType::QuantizeLinear, {x}, {}, "quantize");
+  g.tensor(xq).name = "x_q";
+  g.tensor(xq).dtype = DataType::UInt8;
+  g.tensor(xq).quant = per_tensor(0.02f, 128);
+  std::vector<int8_t> w(4 * 3 * 3 * 3);
+  for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<int8_t>(static_cast<int>(i * 37 % 255) - 127);
+  const TensorId wq = g.add_constant("w_q", {4, 3, 3, 3}, DataType::Int8, ConstantData::copy_of(w.data(), w.size()),
+                                     QuantParams{{0.01f, 0.02f, 0.005f, 0.03f}, {0, 0, 0, 0}, 0});
+  const std::vector<int32_t> bias{100, -200, 3000, -40};
+  const TensorId bq = g.add_constant("bias_q", {4}, DataType::Int32, ConstantData::copy_of(bias.data(), 16),
+                                     QuantParams{{0.0002f, 0.0004f, 0.0001f, 0.0006f}, {0, 0, 0, 0}, 0});
+  const TensorId yq = b.node(OpType::Conv, {xq, wq, bq}, conv_attrs({3, 3}, {}, {1, 1, 1, 1}), "conv");
+  g.tensor(yq).name = "y_q";
+  g.tensor(yq).dtype = DataType::UInt8;
+  g.tensor(yq).quant = per_tensor(0.05f, 10);
+  const TensorId y = b.node(OpType::DequantizeLinear, {yq}, {}, "dequantize");
+  g.tensor(y).name = "y";
+  b.output(y);
+  return b.build();
+}
+
+TensorInfo& tensor_named(Graph& g, const std::string& name) {
+  for (TensorInfo& t : g.tensors)
+    if (t.name == name) return t;
+  throw std::runtime_error("no tensor " + name);
+}
+
+TEST(LoaderQuantization, ValidQuantizedGraphLoadsAndRuns) {
+  const Graph g = quantized_graph();
+  const Outcome o = try_parse(serialize_graph(g));
+  EXPECT_TRUE(o.loaded) << o.message;
+  const auto out = run_graph(g, random_inputs(g, 3));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].shape(), (std::vector<int64_t>{1, 4, 5, 5}));
+}
+
+struct BadQuant {
+  std::string what;
+  std::function<void(Graph&)> edit;
+  std::vector<std::string> expected;  // substrings of the message, the tensor's name first
+};
+
+TEST(LoaderQuantization, BadParametersAreInvalidModelNamingTheTensor) {
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  const std::vector<BadQuant> cases = {
+      {"scale 0",
+       [](Graph& g) { tensor_named(g, "x_q").quant->scale[0] = 0.0f; },
+       {"'x_q'", "scale 0", "positive and finite"}},
+      {"negative scale",
+       [](Graph& g) { tensor_named(g, "y_q").quant->scale[0] = -0.05f; },
+       {"'y_q'", "scale -0.05", "positive and finite"}},
+      {"NaN scale",
+       [nan](Graph& g) { tensor_named(g, "w_q").quant->scale[2] = nan; },
+       {"'w_q'", "scale nan at index 2", "positive and finite"}},
+      {"infinite scale",
+       [inf](Graph& g) { tensor_named(g, "x_q").quant->scale[0] = inf; },
+       {"'x_q'", "scale inf", "positive and finite"}},
+      {"uint8 zero point 256",
+       [](Graph& g) { tensor_named(g, "x_q").quant->zero_point[0] = 256; },
+       {"'x_q'", "zero point 256", "[0, 255] for UInt8"}},
+      {"uint8 zero point -1",
+       [](Graph& g) { tensor_named(g, "y_q").quant->zero_point[0] = -1; },
+       {"'y_q'", "zero point -1", "[0, 255] for UInt8"}},
+      {"int8 zero point -129",
+       [](Graph& g) { tensor_named(g, "w_q").quant->zero_point[1] = -129; },
+       {"'w_q'", "zero point -129 at index 1", "[-128, 127] for Int8"}},
+      {"int8 zero point 128",
+       [](Graph& g) { tensor_named(g, "w_q").quant->zero_point[3] = 128; },
+       {"'w_q'", "zero point 128 at index 3", "[-128, 127] for Int8"}},
+      {"per-axis vector shorter than the axis",
+       [](Graph& g) {
+         auto& q = *tensor_named(g, "w_q").quant;
+         q.scale.pop_back();
+         q.zero_point.pop_back();
+       },
+       {"'w_q'", "axis 0 of size 4 but has 3 scales"}},
+      {"per-axis vector longer than the axis",
+       [](Graph& g) {
+         auto& q = *tensor_named(g, "bias_q").quant;
+         q.scale.push_back(0.1f);
+         q.zero_point.push_back(0);
+       },
+       {"'bias_q'", "axis 0 of size 4 but has 5 scales"}},
+      {"axis equal to the rank",
+       [](Graph& g) { tensor_named(g, "w_q").quant->axis = 4; },
+       {"'w_q'", "quantization axis 4 but rank 4"}},
+      {"axis below -1", [](Graph& g) { tensor_named(g, "w_q").quant->axis = -2; }, {"'w_q'", "quantization axis -2"}},
+      {"more scales than zero points",
+       [](Graph& g) { tensor_named(g, "w_q").quant->zero_point.pop_back(); },
+       {"'w_q'", "4 scales but 3 zero points"}},
+      {"more zero points than scales",
+       [](Graph& g) { tensor_named(g, "x_q").quant->zero_point.push_back(128); },
+       {"'x_q'", "1 scales but 2 zero points"}},
+      {"per-tensor with two scales",
+       [](Graph& g) {
+         tensor_named(g, "y_q").quant = QuantParams{{0.05f, 0.05f}, {10, 10}, -1};
+       },
+       {"'y_q'", "per tensor but has 2 scales"}},
+      {"no scale", [](Graph& g) { tensor_named(g, "x_q").quant = QuantParams{}; }, {"'x_q'", "without a scale"}},
+      {"uint8 without parameters",
+       [](Graph& g) { tensor_named(g, "y_q").quant.reset(); },
+       {"'y_q'", "UInt8", "no quantization parameters"}},
+      {"int8 constant without parameters",
+       [](Graph& g) { tensor_named(g, "w_q").quant.reset(); },
+       {"'w_q'", "Int8", "no quantization parameters"}},
+      {"int32 zero point 5",
+       [](Graph& g) { tensor_named(g, "bias_q").quant->zero_point[1] = 5; },
+       {"'bias_q'", "zero point 5 at index 1", "{0} for int32"}},
+      {"float32 with parameters",
+       [](Graph& g) { tensor_named(g, "y").quant = per_tensor(0.1f, 0); },
+       {"'y'", "float32 but carries quantization parameters"}},
+  };
+  for (const BadQuant& c : cases) {
+    SCOPED_TRACE(c.what);
+    Graph g = quantized_graph();
+    c.edit(g);
+    const std::string msg = graph_error(g);
+    for (const std::string& part : c.expected) EXPECT_THAT(msg, HasSubstr(part));
+    EXPECT_THAT(msg, HasSubstr("test.kiln"));
+  }
+}
+
+// The dtype checks of a quantized node read its inputs and outputs by index:
+// a wrong count must be reported, not read out of bounds (a corrupted file did).
+TEST(LoaderQuantization, WrongInputCountOfAQuantizedNodeIsInvalid) {
+  Graph g = quantized_graph();
+  g.nodes[2].inputs.clear();  // DequantizeLinear without its input
+  EXPECT_THAT(graph_error(g), AllOf(HasSubstr("'dequantize'"), HasSubstr("has 0 inputs")));
+  g = quantized_graph();
+  g.nodes[1].inputs.resize(1);  // the quantized Conv without weight and bias
+  EXPECT_THAT(graph_error(g), AllOf(HasSubstr("'conv'"), HasSubstr("has 1 inputs")));
+}
+
+// The FlatBuffers table itself: a quant table whose vectors are empty.
+TEST(LoaderQuantization, EmptyVectorsInTheFile) {
+  const Graph g = quantized_graph();
+  const auto bytes = rewrite(serialize_graph(g), [](fb::ModelT& m) {
+    for (auto& t : m.tensors)
+      if (t->name == "x_q") {
+        t->quant->scale.clear();
+        t->quant->zero_point.clear();
+      }
+  });
+  EXPECT_THAT(parse_error(bytes), AllOf(HasSubstr("'x_q'"), HasSubstr("without a scale")));
+}
+
+TEST(LoaderQuantization, SaveAndLoadKeepDtypesAndParameters) {
+  const Graph g = quantized_graph();
+  TempPath path("kiln_quantized");
+  save_graph(g, path.str());
+  Graph loaded = load_graph(path.str());
+  EXPECT_TRUE(graphs_equal(g, loaded));
+  // Field by field, so that a comparison that ignored them could not hide a loss.
+  const TensorInfo& x = tensor_named(loaded, "x_q");
+  EXPECT_EQ(x.dtype, DataType::UInt8);
+  ASSERT_TRUE(x.quant.has_value());
+  EXPECT_EQ(x.quant->scale, std::vector<float>{0.02f});
+  EXPECT_EQ(x.quant->zero_point, std::vector<int32_t>{128});
+  EXPECT_EQ(x.quant->axis, -1);
+  const TensorInfo& w = tensor_named(loaded, "w_q");
+  EXPECT_EQ(w.dtype, DataType::Int8);
+  ASSERT_TRUE(w.quant.has_value());
+  EXPECT_EQ(w.quant->scale, (std::vector<float>{0.01f, 0.02f, 0.005f, 0.03f}));
+  EXPECT_EQ(w.quant->zero_point, (std::vector<int32_t>{0, 0, 0, 0}));
+  EXPECT_EQ(w.quant->axis, 0);
+  EXPECT_EQ(static_cast<int8_t>(w.constant->bytes()[1]), static_cast<int8_t>(37 - 127));
+  const TensorInfo& b = tensor_named(loaded, "bias_q");
+  EXPECT_EQ(b.dtype, DataType::Int32);
+  EXPECT_EQ(b.quant->axis, 0);
+  EXPECT_EQ(b.quant->scale[3], 0.0006f);
+  EXPECT_EQ(reinterpret_cast<const int32_t*>(b.constant->bytes())[2], 3000);
+  const TensorInfo& y = tensor_named(loaded, "y_q");
+  EXPECT_EQ(y.dtype, DataType::UInt8);
+  EXPECT_EQ(*y.quant, per_tensor(0.05f, 10));
+  EXPECT_EQ(tensor_named(loaded, "y").dtype, DataType::Float32);
+  EXPECT_FALSE(tensor_named(loaded, "y").quant.has_value());
+  // graphs_equal itself notices a changed parameter.
+  Graph changed = g;
+  tensor_named(changed, "w_q").quant->zero_point[2] = 1;
+  EXPECT_FALSE(graphs_equal(changed, loaded));
+  // Same outputs before and after the file.
+  const auto inputs = random_inputs(g, 5);
+  EXPECT_TRUE(bitwise_equal(run_graph(g, inputs), run_graph(loaded, inputs)));
 }
 
 TEST(Loader, OtherStructuralProblems) {

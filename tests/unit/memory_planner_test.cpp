@@ -121,7 +121,10 @@ int check_plan(const Graph& g, const MemoryPlan& plan, const std::function<size_
   return shared;
 }
 
-size_t float_bytes(const Graph& g, TensorId t) { return static_cast<size_t>(element_count(g.shape(t))) * 4; }
+// Bytes of a tensor of the graph (its dtype's size: all_ops_graph() has uint8 and int8 tensors too).
+size_t tensor_bytes(const Graph& g, TensorId t) {
+  return static_cast<size_t>(element_count(g.shape(t))) * dtype_size(g.tensor(t).dtype);
+}
 
 TEST(MemoryPlanner, ChainReusesMemory) {
   // x -> Conv -> Relu -> Conv -> Relu -> ... : at most a few tensors alive at once.
@@ -134,13 +137,13 @@ TEST(MemoryPlanner, ChainReusesMemory) {
   }
   b.output(t);
   const Graph g = b.build();
-  const MemoryPlan plan = plan_memory_float32(g);
+  const MemoryPlan plan = plan_memory_dense(g);
   const size_t one = 8 * 16 * 16 * 4;
   EXPECT_EQ(plan.naive_bytes, 13 * one);  // input + 12 node outputs
   // Conv cannot write over its input; Relu works in place: two buffers suffice.
   EXPECT_EQ(plan.arena_bytes, 2 * one);
   EXPECT_LT(plan.arena_bytes, plan.naive_bytes);
-  EXPECT_GT(check_plan(g, plan, [&](TensorId id) { return float_bytes(g, id); }, 64), 0);
+  EXPECT_GT(check_plan(g, plan, [&](TensorId id) { return tensor_bytes(g, id); }, 64), 0);
 }
 
 TEST(MemoryPlanner, ChainWithoutSharingOptionsStillReusesDeadMemory) {
@@ -152,11 +155,11 @@ TEST(MemoryPlanner, ChainWithoutSharingOptionsStillReusesDeadMemory) {
   PlannerOptions options;
   options.allow_alias = false;
   options.allow_in_place = false;
-  const MemoryPlan plan = plan_memory_float32(g, options);
+  const MemoryPlan plan = plan_memory_dense(g, options);
   // 35 floats = 140 bytes -> 192 with alignment; two ping-pong buffers.
   EXPECT_EQ(plan.naive_bytes, 9u * 192);
   EXPECT_EQ(plan.arena_bytes, 2u * 192);
-  check_plan(g, plan, [&](TensorId id) { return float_bytes(g, id); }, 64);
+  check_plan(g, plan, [&](TensorId id) { return tensor_bytes(g, id); }, 64);
   // Each node's output is disjoint from its input when in-place is off.
   for (const Node& n : g.nodes) EXPECT_NE(plan.offsets[n.inputs[0]], plan.offsets[n.outputs[0]]) << n.name;
 }
@@ -171,11 +174,11 @@ TEST(MemoryPlanner, AliasAndInPlaceShareOnlyWhenLegal) {
   b.output(f);
   b.output(s);
   const Graph g = b.build();
-  const MemoryPlan plan = plan_memory_float32(g);
+  const MemoryPlan plan = plan_memory_dense(g);
   EXPECT_EQ(plan.offsets[r], plan.offsets[x]) << "reshape aliases its input";
   EXPECT_EQ(plan.offsets[f], plan.offsets[a]) << "flatten aliases its input";
   EXPECT_NE(plan.offsets[a], plan.offsets[x]) << "relu must not overwrite x, which sigmoid still reads";
-  check_plan(g, plan, [&](TensorId id) { return float_bytes(g, id); }, 64);
+  check_plan(g, plan, [&](TensorId id) { return tensor_bytes(g, id); }, 64);
 }
 
 TEST(MemoryPlanner, GraphOutputsAreNeverOverwritten) {
@@ -187,20 +190,20 @@ TEST(MemoryPlanner, GraphOutputsAreNeverOverwritten) {
   b.output(r);
   b.output(s);
   const Graph g = b.build();
-  const MemoryPlan plan = plan_memory_float32(g);
+  const MemoryPlan plan = plan_memory_dense(g);
   EXPECT_NE(plan.offsets[t], plan.offsets[r]);
   EXPECT_NE(plan.offsets[s], plan.offsets[r]);
-  check_plan(g, plan, [&](TensorId id) { return float_bytes(g, id); }, 64);
+  check_plan(g, plan, [&](TensorId id) { return tensor_bytes(g, id); }, 64);
 }
 
 TEST(MemoryPlanner, AllOpsGraph) {
   const Graph g = all_ops_graph();
-  const MemoryPlan plan = plan_memory_float32(g);
-  check_plan(g, plan, [&](TensorId id) { return float_bytes(g, id); }, 64);
+  const MemoryPlan plan = plan_memory_dense(g);
+  check_plan(g, plan, [&](TensorId id) { return tensor_bytes(g, id); }, 64);
   for (size_t alignment : {16u, 128u}) {
     PlannerOptions o;
     o.alignment = alignment;
-    check_plan(g, plan_memory_float32(g, o), [&](TensorId id) { return float_bytes(g, id); }, alignment);
+    check_plan(g, plan_memory_dense(g, o), [&](TensorId id) { return tensor_bytes(g, id); }, alignment);
   }
 }
 
@@ -302,12 +305,12 @@ TEST(MemoryPlanner, CheckerCatchesAnOverlap) {
   const TensorId t = b.node(O::Add, {r, s}, binary_attrs());
   b.output(t);
   const Graph g = b.build();
-  MemoryPlan plan = plan_memory_float32(g);
+  MemoryPlan plan = plan_memory_dense(g);
   plan.offsets[s] = plan.offsets[r];  // r is still read by Add when s is written
   ::testing::TestPartResultArray failures;
   {
     ::testing::ScopedFakeTestPartResultReporter reporter(::testing::ScopedFakeTestPartResultReporter::INTERCEPT_ONLY_CURRENT_THREAD, &failures);
-    check_plan(g, plan, [&](TensorId id) { return float_bytes(g, id); }, 64);
+    check_plan(g, plan, [&](TensorId id) { return tensor_bytes(g, id); }, 64);
   }
   EXPECT_GT(failures.size(), 0);
 }

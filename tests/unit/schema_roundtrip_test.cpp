@@ -73,9 +73,19 @@ TEST(SchemaRoundTrip, TestGraphUsesEveryOpWithNonDefaultAttributes) {
     }
   }
   EXPECT_EQ(ops.size(), static_cast<size_t>(fb::OpType::MAX) + 1);
+  EXPECT_TRUE(ops.count(static_cast<int>(OpType::QuantizeLinear)));
+  EXPECT_TRUE(ops.count(static_cast<int>(OpType::DequantizeLinear)));
   size_t constants = 0;
   for (const auto& t : g.tensors) constants += t.is_constant();
   EXPECT_GE(constants, 10u);
+  // Quantized tensors of both kinds: uint8 per tensor and int8 per axis.
+  bool u8_per_tensor = false, i8_per_axis = false;
+  for (const auto& t : g.tensors) {
+    u8_per_tensor |= t.dtype == DataType::UInt8 && t.quant && !t.quant->per_axis();
+    i8_per_axis |= t.dtype == DataType::Int8 && t.quant && t.quant->per_axis() && t.quant->scale.size() > 1;
+  }
+  EXPECT_TRUE(u8_per_tensor);
+  EXPECT_TRUE(i8_per_axis);
 }
 
 TEST(SchemaRoundTrip, SerializeParseGivesTheSameGraph) {
@@ -92,6 +102,13 @@ TEST(SchemaRoundTrip, SerializeParseGivesTheSameGraph) {
   EXPECT_EQ(back.info.output_kind, fb::OutputKind::Probabilities);
   EXPECT_EQ(back.info.class_offset, 1);
   EXPECT_EQ(back.passes_applied, g.passes_applied);
+  int quantized = 0;
+  for (size_t i = 0; i < g.tensors.size(); ++i) {
+    EXPECT_EQ(back.tensors[i].dtype, g.tensors[i].dtype) << g.tensors[i].name;
+    EXPECT_EQ(back.tensors[i].quant, g.tensors[i].quant) << g.tensors[i].name;
+    quantized += g.tensors[i].quant.has_value();
+  }
+  EXPECT_GE(quantized, 2);
   // Serialising the parsed graph again gives the same bytes.
   EXPECT_EQ(serialize_graph(back), bytes);
 }
@@ -121,6 +138,20 @@ TEST(SchemaRoundTrip, ComparisonDetectsDifferences) {
     Graph h = g;
     h.passes_applied.pop_back();
     EXPECT_FALSE(graphs_equal(g, h));
+  }
+  // Quantization parameters: a scale, a zero point, the axis.
+  for (int field = 0; field < 3; ++field) {
+    Graph h = g;
+    bool changed = false;
+    for (auto& t : h.tensors) {
+      if (!t.quant || changed) continue;
+      if (field == 0) t.quant->scale[0] *= 1.5f;
+      if (field == 1) t.quant->zero_point[0] += 1;
+      if (field == 2) t.quant->axis = t.quant->per_axis() ? -1 : 0;
+      changed = true;
+    }
+    ASSERT_TRUE(changed);
+    EXPECT_FALSE(graphs_equal(g, h)) << "field " << field;
   }
 }
 
@@ -209,8 +240,11 @@ TEST(SchemaRoundTrip, SavingOverAMappedFileLeavesTheMappedGraphIntact) {
 
   Graph other = rich_graph();
   other.info.name = "replacement";
-  for (auto& t : other.tensors)  // different weights, so that stale reads would show
-    if (t.is_constant()) t.constant = ConstantData::from_floats(std::vector<float>(t.constant->size_bytes() / 4, 0.5f));
+  for (auto& t : other.tensors)  // different weights (same sizes, any dtype), so that stale reads would show
+    if (t.is_constant()) {
+      const std::vector<uint8_t> bytes(t.constant->size_bytes(), 0x3f);
+      t.constant = ConstantData::copy_of(bytes.data(), bytes.size());
+    }
   save_graph(other, path.str());
 
   EXPECT_TRUE(graphs_equal(g, mapped)) << "the mapped graph changed under it";

@@ -248,7 +248,7 @@ TEST(Session, MemoryReportsArenaWithinNaive) {
   const MemoryReport m = session.memory();
   size_t naive = 0, weights = 0;
   for (const auto& t : graph.tensors) {
-    const size_t bytes = static_cast<size_t>(element_count(t.shape)) * 4;
+    const size_t bytes = static_cast<size_t>(element_count(t.shape)) * dtype_size(t.dtype);
     if (t.is_constant()) weights += bytes;
     else naive += (bytes + 63) / 64 * 64;
   }

@@ -20,35 +20,61 @@ namespace kiln {
 
 class Graph;
 
+// The element type of a graph input or output. Most models take and return
+// float32; a quantized model may take or return uint8/int8 values (real value
+// = scale · (q − zero_point), see TensorDesc).
+enum class ElementType { Float32, UInt8, Int8 };
+size_t element_size(ElementType type);
+const char* element_type_name(ElementType type);  // "float32", "uint8", "int8"
+
 struct TensorDesc {
   std::string name;
   std::vector<int64_t> shape;
+  ElementType type = ElementType::Float32;
+  // For uint8/int8 tensors: real value = scale · (q − zero_point).
+  float scale = 0.0f;
+  int32_t zero_point = 0;
 };
 
-// A dense float32 tensor in row-major (NCHW for images) order. Either owns its
-// storage or wraps memory the caller keeps alive.
+// A dense tensor in row-major (NCHW for images) order, float32 unless made
+// with another element type. Either owns its storage or wraps memory the
+// caller keeps alive.
 class Tensor {
  public:
   Tensor() = default;
   // Owned, zero-filled storage.
-  explicit Tensor(std::vector<int64_t> shape);
+  explicit Tensor(std::vector<int64_t> shape, ElementType type = ElementType::Float32);
   // Wraps caller memory (no copy); `data` must hold element_count(shape) floats.
   static Tensor wrap(float* data, std::vector<int64_t> shape);
+  // Wraps caller memory of any element type (element_count(shape) elements).
+  static Tensor wrap(void* data, std::vector<int64_t> shape, ElementType type);
 
   const std::vector<int64_t>& shape() const { return shape_; }
+  ElementType type() const { return type_; }
   int64_t size() const;
-  float* data() { return data_; }
-  const float* data() const { return data_; }
-  std::span<float> values() { return {data_, static_cast<size_t>(size())}; }
-  std::span<const float> values() const { return {data_, static_cast<size_t>(size())}; }
+  size_t size_bytes() const { return static_cast<size_t>(size()) * element_size(type_); }
+  // The float32 values; throws kiln::Error (InvalidArgument) for another element type.
+  float* data() { return static_cast<float*>(checked_float()); }
+  const float* data() const { return static_cast<const float*>(const_cast<Tensor*>(this)->checked_float()); }
+  std::span<float> values() { return {data(), static_cast<size_t>(size())}; }
+  std::span<const float> values() const { return {data(), static_cast<size_t>(size())}; }
+  // The bytes, whatever the element type.
+  void* raw() { return data_; }
+  const void* raw() const { return data_; }
+  std::span<uint8_t> u8() { return {static_cast<uint8_t*>(checked(ElementType::UInt8)), static_cast<size_t>(size())}; }
+  std::span<int8_t> i8() { return {static_cast<int8_t*>(checked(ElementType::Int8)), static_cast<size_t>(size())}; }
 
  private:
+  void* checked_float() { return checked(ElementType::Float32); }
+  void* checked(ElementType want);
+
   std::vector<int64_t> shape_;
-  std::shared_ptr<float[]> owned_;
-  float* data_ = nullptr;
+  ElementType type_ = ElementType::Float32;
+  std::shared_ptr<std::byte[]> owned_;
+  void* data_ = nullptr;
 };
 
-enum class Preprocess { Unknown, Imagenet, Inception, Caffe, Raw };
+enum class Preprocess { Unknown, Imagenet, Inception, Caffe, Raw, Centered128 };
 enum class ResizePolicy { ShorterSide, SquareCrop };
 enum class ResizeFilter { Bilinear, AntialiasedBilinear };
 enum class OutputKind { Unknown, Logits, Probabilities };
@@ -74,6 +100,9 @@ struct NodeInfo {
   std::vector<std::string> inputs;
   std::vector<std::string> outputs;
   std::vector<std::vector<int64_t>> output_shapes;
+  // What the node computes on: "f32", or for a quantized node its output and
+  // weight, e.g. "u8 s=0.0235 z=0, w u8 per-axis(0) s=[0.001..0.02] z=[90..160]".
+  std::string dtype;
   int64_t params = 0;  // constant values the node reads
   int64_t flops = 0;   // a multiply-add counts 2
 };
@@ -105,7 +134,7 @@ class Model {
 // Settings only the CPU backend reads.
 struct CpuOptions {
   // Highest instruction set the kernels may use: "" (the best this CPU has),
-  // or e.g. "avx512", "avx2", "generic".
+  // or e.g. "avx512_vnni", "avx512", "avx2", "generic".
   std::string isa;
   // Per-core L2 size the fused-chain cost model assumes; empty = read it from
   // sysfs (1 MiB when unknown). 0 makes every intermediate count as memory

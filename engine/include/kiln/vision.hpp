@@ -23,7 +23,8 @@ Image load_image(const std::string& path);
 Image decode_image(const uint8_t* data, size_t size, const std::string& name);
 
 // Bilinear resize. ResizeFilter::Bilinear samples the 2x2 neighbourhood of each
-// output pixel's centre (OpenCV's INTER_LINEAR); AntialiasedBilinear widens the
+// output pixel's centre, bit for bit as OpenCV's INTER_LINEAR on 8-bit images
+// (11-bit fixed-point weights and its rounding); AntialiasedBilinear widens the
 // triangle filter by the scale factor when shrinking (PIL's BILINEAR), so large
 // photos do not alias. Models are evaluated with the one they were made with.
 Image resize_bilinear(const Image& image, int width, int height,
@@ -38,6 +39,8 @@ Image center_crop(const Image& image, int width, int height);
 //   Inception: RGB/127.5 - 1
 //   Caffe:     BGR 0..255 minus (104,117,123)
 //   Raw:       RGB 0..255
+//   Centered128: (RGB - 128)/128 (quantized models whose input QuantizeLinear
+//              has scale 1/128 and zero point 128 then see the pixel bytes)
 Tensor preprocess_image(const Image& image, int size, Preprocess preset, ResizePolicy policy,
                         ResizeFilter filter = ResizeFilter::Bilinear);
 // Writes the preprocessed image into `out` (3*size*size floats).

@@ -58,7 +58,8 @@ std::vector<std::string> algorithm_names() { return names_of(conv_algorithms());
 ConvSelector::ConvSelector(const BackendOptions& options, Isa isa) {
   // Sustained per-thread FMA rates of the kernels at each level (measured
   // orders of magnitude; only their ratios between algorithms matter).
-  machine_.gflops_per_thread = isa == Isa::Avx512 ? 110 : isa == Isa::Avx2 ? 60 : 20;
+  // The VNNI level runs the same float kernels as avx512.
+  machine_.gflops_per_thread = isa == Isa::Avx512 || isa == Isa::Avx512Vnni ? 110 : isa == Isa::Avx2 ? 60 : 20;
   machine_.bandwidth_gbs = 25;
   if (const double l2 = l2_cache_bytes(options.cpu); l2 >= 0) machine_.l2_bytes = l2;
   // Deterministic mode must choose the same algorithms for any thread count,

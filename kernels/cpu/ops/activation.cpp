@@ -2,11 +2,13 @@
 // on the SIMD kernel, in whichever layout their input has.
 #include "engine/core/activation.hpp"
 
+#include "engine/core/quantized_ops.hpp"
 #include "kernels/cpu/ops/ops.hpp"
 
 namespace kiln::cpu {
 
 void lower_activation(Lowering& l, int i) {
+  if (is_quantized_node(l.graph(), l.node(i))) return l.lower_with_reference(i);
   const Node& node = l.node(i);
   const TensorId x = node.inputs[0], out = node.outputs[0];
   const Activation act = to_activation(fused_form_of(node));

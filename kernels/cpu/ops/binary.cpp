@@ -2,6 +2,7 @@
 // layout, and a 4-D NHWC tensor with a per-channel constant; other
 // broadcasts on the reference kernel.
 #include "engine/core/op_info.hpp"
+#include "engine/core/quantized_ops.hpp"
 #include "kernels/cpu/ops/ops.hpp"
 
 namespace kiln::cpu {
@@ -55,9 +56,45 @@ bool lower_simd(Lowering& l, int i) {
   return true;
 }
 
+// Elements per task of the quantized Add: whole cache lines, so that threads never share one.
+constexpr size_t kChunk = 16384;
+
+// A quantized Add of uint8 operands of one shape, in either layout.
+bool lower_quantized_add(Lowering& l, int i) {
+  const Graph& g = l.graph();
+  const Node& node = l.node(i);
+  const TensorId a = node.inputs[0], b = node.inputs[1], out = node.outputs[0];
+  for (TensorId t : {a, b, out})
+    if (g.tensor(t).dtype != DataType::UInt8) return false;
+  if (node.op != OpType::Add || l.shape(a) != l.shape(out) || l.shape(b) != l.shape(out)) return false;
+  const QuantizedAdd q = quantized_add(g.tensor(a), g.tensor(b), g.tensor(out), attrs_as<fb::BinaryAttrsT>(node).activation);
+  QAddParams p;
+  p.za = q.za, p.zb = q.zb, p.zy = q.zy, p.ma = q.ma, p.mb = q.mb, p.lo = q.clamp.lo, p.hi = q.clamp.hi;
+  const Layout layout = l.layout(a);
+  const TensorId ai = l.in_layout(a, layout, i), bi = l.in_layout(b, layout, i);
+  l.set_layout(out, layout);
+  l.set_detail(i, "int8 add");
+  const size_t n = static_cast<size_t>(element_count(l.shape(out)));
+  l.add_step(i, node.op, {ai, bi}, {out}, [&l, ai, bi, out, n, p] {
+    auto task = [&](size_t c) {
+      const size_t begin = c * kChunk, len = std::min(kChunk, n - begin);
+      l.int8().add(l.bytes(out) + begin, l.bytes(ai) + begin, l.bytes(bi) + begin, len, p);
+    };
+    if (n <= kChunk)
+      task(0);  // waking the workers costs more than a small Add
+    else
+      l.pool().parallel_for((n + kChunk - 1) / kChunk, task);
+  });
+  return true;
+}
+
 }  // namespace
 
 void lower_binary(Lowering& l, int i) {
+  if (is_quantized_node(l.graph(), l.node(i))) {
+    if (!lower_quantized_add(l, i)) l.lower_with_reference(i);
+    return;
+  }
   if (!lower_simd(l, i)) l.lower_with_reference(i);
 }
 

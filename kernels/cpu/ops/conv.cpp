@@ -5,6 +5,7 @@
 
 #include <optional>
 
+#include "engine/core/quantized_ops.hpp"
 #include "engine/core/residual.hpp"
 #include "engine/core/spatial.hpp"
 #include "kernels/cpu/conv/conv_common.hpp"
@@ -20,7 +21,7 @@ namespace {
 std::optional<ConvLayer> conv_layer_of(Lowering& l, int i) {
   const Graph& g = l.graph();
   const Node& node = l.node(i);
-  if (node.op != OpType::Conv) return std::nullopt;
+  if (node.op != OpType::Conv || is_quantized_node(g, node)) return std::nullopt;
   if (g.shape(node.inputs[0]).size() != 4 || !g.tensor(node.inputs[1]).is_constant()) return std::nullopt;
   if (node.inputs.size() > 2 && !g.tensor(node.inputs[2]).is_constant()) return std::nullopt;
   ConvLayer layer;
@@ -130,7 +131,29 @@ void plan_chains(Lowering& l) {
   }
 }
 
+// A quantized Conv on the integer kernels (uint8 NHWC), or the reference kernel.
+void lower_qconv(Lowering& l, int i) {
+  const Graph& g = l.graph();
+  const Node& node = l.node(i);
+  QConvLayer layer;
+  layer.shape = conv_geometry(g, node);
+  layer.x = &g.tensor(node.inputs[0]);
+  layer.w = &g.tensor(node.inputs[1]);
+  layer.bias = node.inputs.size() > 2 ? &g.tensor(node.inputs[2]) : nullptr;
+  layer.y = &g.tensor(node.outputs[0]);
+  layer.act = attrs_as<fb::ConvAttrsT>(node).activation;
+  layer.kernels = &l.int8();
+  layer.threads = l.pool().threads();
+  if (!qconv_supported(layer)) return l.lower_with_reference(i);
+  std::unique_ptr<QConvKernel> kernel = prepare_qconv(layer);
+  const TensorId xin = l.in_layout(node.inputs[0], Layout::NHWC, i);
+  l.set_layout(node.outputs[0], Layout::NHWC);
+  l.set_detail(i, kernel->detail());
+  l.add_qconv_step(i, std::move(kernel), xin, node.outputs[0]);
+}
+
 void lower_conv(Lowering& l, int i) {
+  if (is_quantized_node(l.graph(), l.node(i))) return lower_qconv(l, i);
   if (const int c = l.chain_of[static_cast<size_t>(i)]; c >= 0) {
     // A chain's later nodes are taken by its first one, so `i` starts it.
     lower_chain(l, l.chains[static_cast<size_t>(c)]);

@@ -3,6 +3,7 @@
 // kernel on NCHW.
 #include <cstring>
 
+#include "engine/core/quantized_ops.hpp"
 #include "kernels/cpu/ops/ops.hpp"
 
 namespace kiln::cpu {
@@ -44,6 +45,7 @@ bool lower_channel_concat(Lowering& l, int i) {
 }  // namespace
 
 void lower_data_movement(Lowering& l, int i) {
+  if (is_quantized_node(l.graph(), l.node(i))) return l.lower_with_reference(i);
   if (!lower_channel_concat(l, i)) l.lower_with_reference(i);
 }
 

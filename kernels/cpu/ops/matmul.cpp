@@ -1,5 +1,6 @@
 // Gemm with a constant B and bias (a fully connected layer) on the packed
 // GEMM of the convolutions; other Gemm forms and MatMul on the reference kernel.
+#include "engine/core/quantized_ops.hpp"
 #include "kernels/cpu/ops/ops.hpp"
 
 namespace kiln::cpu {
@@ -50,6 +51,7 @@ bool lower_packed_gemm(Lowering& l, int i) {
 }  // namespace
 
 void lower_matmul(Lowering& l, int i) {
+  if (is_quantized_node(l.graph(), l.node(i))) return l.lower_with_reference(i);
   if (!lower_packed_gemm(l, i)) l.lower_with_reference(i);
 }
 

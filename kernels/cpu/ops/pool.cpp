@@ -1,6 +1,7 @@
 // MaxPool/AveragePool (2-D) and the global pools on NHWC SIMD kernels; other
 // ranks on the reference kernel.
 #include "engine/core/spatial.hpp"
+#include "engine/core/quantized_ops.hpp"
 #include "kernels/cpu/ops/ops.hpp"
 
 namespace kiln::cpu {
@@ -62,9 +63,42 @@ bool lower_global_pool(Lowering& l, int i) {
   return true;
 }
 
+// A quantized GlobalAveragePool of a 4-D uint8 tensor (NHWC).
+bool lower_quantized_global_average(Lowering& l, int i) {
+  const Graph& g = l.graph();
+  const Node& node = l.node(i);
+  const TensorId x = node.inputs[0], out = node.outputs[0];
+  const Shape& xs = l.shape(x);
+  if (node.op != OpType::GlobalAveragePool || xs.size() != 4 || g.tensor(x).dtype != DataType::UInt8 ||
+      g.tensor(out).dtype != DataType::UInt8)
+    return false;
+  const size_t N = static_cast<size_t>(xs[0]), C = static_cast<size_t>(xs[1]), HW = static_cast<size_t>(xs[2] * xs[3]);
+  const Requantization r = requantization(g.tensor(x), g.tensor(out));
+  auto multiplier = std::make_shared<float>(average_multiplier(g.tensor(x), g.tensor(out), static_cast<int64_t>(HW)));
+  Requant rq;
+  rq.per_channel = false;
+  rq.zero_point = r.to_zero_point;
+  rq.lo = r.clamp.lo;
+  rq.hi = r.clamp.hi;
+  const int32_t zx = r.from_zero_point;
+  const TensorId xin = l.in_layout(x, Layout::NHWC, i);
+  l.set_layout(out, Layout::NHWC);
+  l.set_detail(i, "int8 global average");
+  l.add_step(i, node.op, {xin}, {out}, [&l, xin, out, N, C, HW, zx, rq, multiplier] {
+    Requant q = rq;
+    q.multiplier = multiplier.get();
+    for (size_t n = 0; n < N; ++n) l.int8().global_avgpool(l.bytes(out) + n * C, l.bytes(xin) + n * HW * C, HW, C, zx, q);
+  });
+  return true;
+}
+
 }  // namespace
 
 void lower_pool(Lowering& l, int i) {
+  if (is_quantized_node(l.graph(), l.node(i))) {
+    if (!lower_quantized_global_average(l, i)) l.lower_with_reference(i);
+    return;
+  }
   const OpType op = l.node(i).op;
   const bool global = op == OpType::GlobalAveragePool || op == OpType::GlobalMaxPool;
   if (!(global ? lower_global_pool(l, i) : lower_window_pool(l, i))) l.lower_with_reference(i);

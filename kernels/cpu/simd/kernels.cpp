@@ -10,7 +10,7 @@
 namespace kiln::cpu::KILN_SIMD_NS {
 namespace {
 
-#if KILN_SIMD_LEVEL == 2
+#if KILN_SIMD_LEVEL >= 2
 constexpr int kMR = 8;  // 16 accumulators of 32 zmm registers
 #else
 constexpr int kMR = 6;  // 12 accumulators of 16 ymm/xmm registers

@@ -1,7 +1,7 @@
 #pragma once
 // The vector type of one instruction-set level, as GCC/Clang vector extensions.
 // Every file under simd/ is compiled once per level with KILN_SIMD_LEVEL set
-// (2 = AVX-512, 1 = AVX2+FMA, 0 = portable, which is SSE2 on x86 and NEON on
+// (3 = AVX-512 + VNNI, 2 = AVX-512, 1 = AVX2+FMA, 0 = portable, which is SSE2 on x86 and NEON on
 // ARM), so the same source yields one kernel set per level; isa.cpp picks one
 // at run time.
 #include <cstddef>
@@ -13,7 +13,7 @@
 
 namespace kiln::cpu::KILN_SIMD_NS {
 
-#if KILN_SIMD_LEVEL == 2
+#if KILN_SIMD_LEVEL >= 2
 inline constexpr int kVL = 16;
 #elif KILN_SIMD_LEVEL == 1
 inline constexpr int kVL = 8;

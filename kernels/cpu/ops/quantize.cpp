@@ -1,0 +1,97 @@
+// QuantizeLinear and DequantizeLinear on the CPU: per-tensor float32 <->
+// uint8 on the integer kernels, in whichever layout the input has; other
+// forms (int8, per-axis, requantization) on the reference kernel.
+#include "engine/core/quantized_ops.hpp"
+#include "kernels/cpu/ops/ops.hpp"
+
+namespace kiln::cpu {
+
+namespace {
+// Elements per task: whole cache lines, so that threads never share one.
+constexpr size_t kChunk = 16384;
+// Pixels per strip of the NCHW -> NHWC quantization.
+constexpr size_t kStrip = 256;
+// Calls task(c) for the kChunk-element chunks of n elements: on the threads, or
+// inline for a single chunk (waking the workers costs more than it saves).
+template <class Task>
+void run_chunks(Lowering& l, size_t n, Task& task) {
+  const size_t chunks = (n + kChunk - 1) / kChunk;
+  if (chunks <= 1) {
+    if (n > 0) task(0);
+  } else {
+    l.pool().parallel_for(chunks, task);
+  }
+}
+}  // namespace
+
+void lower_quantize(Lowering& l, int i) {
+  const Graph& g = l.graph();
+  const Node& node = l.node(i);
+  const TensorId x = node.inputs[0], out = node.outputs[0];
+  const TensorInfo& q = node.op == OpType::QuantizeLinear ? g.tensor(out) : g.tensor(x);
+  const bool from_float = g.tensor(x).dtype == DataType::Float32 || node.op == OpType::DequantizeLinear;
+  if (q.dtype != DataType::UInt8 || q.quant->per_axis() || !from_float) return l.lower_with_reference(i);
+  const float scale = q.quant->scale[0];
+  const int32_t zp = q.quant->zero_point[0];
+  const size_t n = static_cast<size_t>(element_count(l.shape(x)));
+  const Shape& xs = l.shape(x);
+  if (node.op == OpType::QuantizeLinear && xs.size() == 4 && l.layout(x) == Layout::NCHW && !layouts_coincide(xs)) {
+    // A float NCHW image (the model's input) quantized straight into NHWC,
+    // where the integer convolutions read it: a plane strip at a time into a
+    // buffer, then interleaved.
+    const size_t N = static_cast<size_t>(xs[0]), C = static_cast<size_t>(xs[1]),
+                 HW = static_cast<size_t>(xs[2] * xs[3]);
+    const size_t strips = (HW + kStrip - 1) / kStrip;
+    // One buffer per strip, so that the strips of an image run in parallel.
+    auto buffers = std::make_shared<std::vector<uint8_t>>(strips * C * kStrip);
+    l.set_layout(out, Layout::NHWC);
+    l.set_detail(i, "int8 quantize to nhwc");
+    l.add_step(i, node.op, {x}, {out}, [&l, x, out, N, C, HW, scale, zp, strips, buffers] {
+      const float* src = l.ptr(x);
+      uint8_t* dst = l.bytes(out);
+      for (size_t b = 0; b < N; ++b) {
+        auto task = [&](size_t s) {
+          const size_t p0 = s * kStrip, len = std::min(kStrip, HW - p0);
+          uint8_t* buf = buffers->data() + s * C * kStrip;
+          for (size_t c = 0; c < C; ++c)
+            l.int8().quantize(buf + c * kStrip, src + (b * C + c) * HW + p0, len, scale, zp, 0, 255);
+          uint8_t* d = dst + (b * HW + p0) * C;
+          if (C == 3) {  // RGB, the common input: unrolled
+            for (size_t p = 0; p < len; ++p) {
+              d[p * 3] = buf[p];
+              d[p * 3 + 1] = buf[kStrip + p];
+              d[p * 3 + 2] = buf[2 * kStrip + p];
+            }
+          } else {
+            for (size_t p = 0; p < len; ++p)
+              for (size_t c = 0; c < C; ++c) d[p * C + c] = buf[c * kStrip + p];
+          }
+        };
+        l.pool().parallel_for(strips, task);
+      }
+    });
+    return;
+  }
+  l.set_layout(out, l.layout(x));  // elementwise: any layout will do
+  if (node.op == OpType::QuantizeLinear) {
+    l.set_detail(i, "int8 quantize");
+    l.add_step(i, node.op, {x}, {out}, [&l, x, out, n, scale, zp] {
+      auto task = [&](size_t c) {
+        const size_t begin = c * kChunk, len = std::min(kChunk, n - begin);
+        l.int8().quantize(l.bytes(out) + begin, l.ptr(x) + begin, len, scale, zp, 0, 255);
+      };
+      run_chunks(l, n, task);
+    });
+  } else {
+    l.set_detail(i, "int8 dequantize");
+    l.add_step(i, node.op, {x}, {out}, [&l, x, out, n, scale, zp] {
+      auto task = [&](size_t c) {
+        const size_t begin = c * kChunk, len = std::min(kChunk, n - begin);
+        l.int8().dequantize(l.ptr(out) + begin, l.bytes(x) + begin, len, scale, zp);
+      };
+      run_chunks(l, n, task);
+    });
+  }
+}
+
+}  // namespace kiln::cpu

@@ -1,0 +1,82 @@
+#pragma once
+// The integer kernels of the CPU backend, compiled once per ISA level like the
+// float ones (simd/int8_kernels.cpp) and gathered in one table. Every kernel
+// follows engine/core/quantization.hpp bit for bit, so results are identical
+// on every level and thread count.
+//
+// Activations are NHWC uint8 (an int8 tensor with zero point z is handled as
+// uint8 with zero point z + 128: the same real values). Weights are handed in
+// as int8 "w8" plus per-output-channel offsets, so that uint8 weights with any
+// zero point stay exact: for a weight w with zero point zw,
+//   w − zw = w8 + d[n],   w8 = w − 128 (uint8 weights) or w (int8 weights),
+//                          d[n] = 128 − zw[n] (uint8) or −zw[n] (int8).
+// The GEMM then computes, exactly in int32,
+//   acc[m][n] = Σ_k a[m][k]·w8[n][k] + row_coef[n]·Σ_k a[m][k] + bias[n]
+// where the caller folds every zero-point term that does not depend on m
+// (−za·Σ_k(w8 + d), the model's own bias) into bias[n] and sets row_coef = d.
+#include <cstddef>
+#include <cstdint>
+
+namespace kiln::cpu {
+
+// Requantization of int32 accumulators to uint8 (quant::requantize).
+struct Requant {
+  const float* multiplier = nullptr;  // one per output channel, or one in all if !per_channel
+  bool per_channel = false;
+  int32_t zero_point = 0;
+  int32_t lo = 0, hi = 255;  // uint8 range narrowed by a fused Relu/Clip
+};
+
+// C[M][N] (uint8, ldc) = requant(acc) with acc as in the header comment.
+// A: M rows of K uint8, row m at a + m·lda. B: packed by pack_b.
+struct QGemmArgs {
+  const uint8_t* a = nullptr;
+  size_t lda = 0;
+  int M = 0, N = 0, K = 0;
+  const void* b = nullptr;            // from pack_b(w8, N, K)
+  const int32_t* bias = nullptr;      // N values, never null
+  const int32_t* row_coef = nullptr;  // N values, or null when every d[n] is 0
+  uint8_t* c = nullptr;
+  size_t ldc = 0;
+  Requant rq;
+};
+
+// Depthwise convolution of one image, rows [oh_begin, oh_end) of the output:
+// acc[oh][ow][c] = Σ_taps (x − x_zero_point)·w + bias[c]; padding reads as x_zero_point.
+struct QDepthwiseArgs {
+  const uint8_t* x = nullptr;     // [H][W][C]
+  uint8_t* y = nullptr;           // [OH][OW][C]
+  const int16_t* w = nullptr;     // [KH][KW][C]: w − zw, exact in int16
+  const int32_t* bias = nullptr;  // [C]
+  int32_t x_zero_point = 0;
+  int H = 0, W = 0, C = 0, OH = 0, OW = 0, KH = 0, KW = 0, sh = 1, sw = 1, dh = 1, dw = 1, pt = 0, pl = 0;
+  int oh_begin = 0, oh_end = 0;
+  Requant rq;  // multipliers per channel c
+};
+
+// y[i] = quant::add(a[i], za, ma, b[i], zb, mb, zy, lo, hi).
+struct QAddParams {
+  int32_t za = 0, zb = 0, zy = 0;
+  float ma = 1, mb = 1;
+  int32_t lo = 0, hi = 255;
+};
+
+struct Int8Kernels {
+  const char* isa;
+  // Bytes pack_b writes for an N×K weight matrix (64-byte multiple).
+  size_t (*packed_b_size)(int N, int K);
+  // w8: [N][K] int8, row-major. out: packed_b_size(N, K) bytes, 64-byte aligned.
+  void (*pack_b)(const int8_t* w8, int N, int K, void* out);
+  void (*gemm)(const QGemmArgs& args);
+  void (*depthwise)(const QDepthwiseArgs& args);
+  void (*add)(uint8_t* y, const uint8_t* a, const uint8_t* b, size_t n, const QAddParams& p);
+  // y[c] = requant(Σ_p x[p][c] − pixels·x_zero_point) for `pixels` rows of C
+  // (rq.multiplier already divides by `pixels`).
+  void (*global_avgpool)(uint8_t* y, const uint8_t* x, size_t pixels, size_t C, int32_t x_zero_point,
+                         const Requant& rq);
+  // Per-tensor QuantizeLinear / DequantizeLinear of n values (quant::quantize / quant::dequantize).
+  void (*quantize)(uint8_t* y, const float* x, size_t n, float scale, int32_t zero_point, int32_t lo, int32_t hi);
+  void (*dequantize)(float* y, const uint8_t* x, size_t n, float scale, int32_t zero_point);
+};
+
+}  // namespace kiln::cpu
