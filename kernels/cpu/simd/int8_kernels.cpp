@@ -727,7 +727,10 @@ void depthwise_general(const QDepthwiseArgs& p, int c_begin) {
       for (; c + kBlock * kVL <= C; c += kBlock * kVL)
         depthwise_block<kBlock>(p, rq, c, ih0, kh0, kh1, iw0, kw0, kw1, y);
       for (; c + kVL <= C; c += kVL) depthwise_block<1>(p, rq, c, ih0, kh0, kh1, iw0, kw0, kw1, y);
-      if (c < C) depthwise_tail(p, rq, c, ih0, kh0, kh1, iw0, kw0, kw1, y);
+      // The last channels: one more vector overlapping the previous (the same
+      // bits again) where there is room for it, else the per-channel tail.
+      if (c < C && C - c_begin >= kVL) depthwise_block<1>(p, rq, C - kVL, ih0, kh0, kh1, iw0, kw0, kw1, y);
+      else if (c < C) depthwise_tail(p, rq, c, ih0, kh0, kh1, iw0, kw0, kw1, y);
     }
   }
 }
@@ -899,7 +902,12 @@ template <int S>
 void depthwise_3x3(const QDepthwiseArgs& p) {
   const Dw3Requant rq(p.rq);
   const size_t C = static_cast<size_t>(p.C);
-  const int vectors = p.C / kVL;
+  // Channel vectors at c = v·kVL, and for C not a multiple of kVL one more at
+  // C − kVL, overlapping the previous one: its overlapping channels are
+  // computed again with the same arithmetic, so they are written with the
+  // same bits, and no channel is left to a slower path.
+  const int vectors = (p.C + kVL - 1) / kVL;
+  auto channel_of = [&](int v) { return std::min(v * kVL, p.C - kVL); };
   // The first output whose new columns (ow·S − pl + 3 − S .. ow·S − pl + 2) are >= 0, and the end
   // of the outputs whose last column is < W (see dw3_row).
   const int ow_lo = std::min(p.OW, std::max(0, ceil_div(p.pl - 3 + S, S)));
@@ -913,7 +921,7 @@ void depthwise_3x3(const QDepthwiseArgs& p) {
   for (int v0 = 0; v0 < vectors; v0 += kChunk) {
     const int nv = std::min(kChunk, vectors - v0);
     for (int v = 0; v < nv; ++v) {
-      const int c = (v0 + v) * kVL;
+      const int c = channel_of(v0 + v);
       vi wsum = vi{};
       vi t[9];
       for (int i = 0; i < 9; ++i) wsum += t[i] = load_i16(p.w + static_cast<size_t>(i) * C + c);
@@ -938,7 +946,7 @@ void depthwise_3x3(const QDepthwiseArgs& p) {
       }
       uint8_t* y = p.y + static_cast<size_t>(oh) * p.OW * C;
       for (int v = 0; v < nv; ++v) {
-        const int c = (v0 + v) * kVL;
+        const int c = channel_of(v0 + v);
         for (int kh = 0; kh < 3; ++kh) {
           r.row[kh] = steps[kh] ? rows[kh] + c : rows[kh];
           r.step[kh] = steps[kh];
@@ -959,7 +967,6 @@ void depthwise(const QDepthwiseArgs& p) {
     } else {
       depthwise_3x3<2>(p);
     }
-    if (p.C % kVL != 0) depthwise_general(p, p.C - p.C % kVL);
     return;
   }
 #endif
