@@ -86,6 +86,14 @@ const Int8Kernels& int8_kernels(Isa isa) {
   return generic::kInt8Kernels;
 }
 
+const Int8Kernels& int8_depthwise_kernels(Isa isa, int channels) {
+  for (int level = static_cast<int>(isa); level > 0; --level) {
+    const Int8Kernels& k = int8_kernels(static_cast<Isa>(level));
+    if (k.lanes <= channels) return k;
+  }
+  return int8_kernels(Isa::Generic);
+}
+
 std::string cpu_signature(Isa isa) {
   std::string model = "unknown-cpu";
   std::ifstream info("/proc/cpuinfo");

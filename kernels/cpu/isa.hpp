@@ -23,6 +23,11 @@ std::vector<Isa> supported_isas();
 Isa choose_isa(const std::string& cap);
 const SimdKernels& simd_kernels(Isa isa);
 const Int8Kernels& int8_kernels(Isa isa);
+// The integer kernels for a depthwise layer of `channels` channels: the best
+// level up to `isa` whose vectors are no wider than the channels (all levels
+// give the same bits; a 16-lane vector on 8 channels would leave them to a
+// per-channel tail), or the lowest level.
+const Int8Kernels& int8_depthwise_kernels(Isa isa, int channels);
 // A short description of the CPU for tuning-cache keys, e.g. "AMD EPYC/avx512/2".
 std::string cpu_signature(Isa isa);
 

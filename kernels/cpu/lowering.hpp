@@ -66,6 +66,7 @@ class Lowering : public LoweringBase {
   Layout layout(TensorId t) const { return layouts_[static_cast<size_t>(t)]; }
   const SimdKernels& simd() const { return *simd_; }
   const Int8Kernels& int8() const { return *int8_; }
+  Isa isa() const { return isa_; }
   ThreadPool& pool() { return pool_; }
   ConvSelector& selector() { return selector_; }
 

@@ -142,7 +142,7 @@ void lower_qconv(Lowering& l, int i) {
   layer.bias = node.inputs.size() > 2 ? &g.tensor(node.inputs[2]) : nullptr;
   layer.y = &g.tensor(node.outputs[0]);
   layer.act = attrs_as<fb::ConvAttrsT>(node).activation;
-  layer.kernels = &l.int8();
+  layer.kernels = layer.shape.is_depthwise() ? &int8_depthwise_kernels(l.isa(), layer.shape.C) : &l.int8();
   layer.threads = l.pool().threads();
   if (!qconv_supported(layer)) return l.lower_with_reference(i);
   std::unique_ptr<QConvKernel> kernel = prepare_qconv(layer);

@@ -43,12 +43,18 @@ typedef int vi_mem __attribute__((vector_size(kVL * 4), aligned(4), may_alias));
 inline vi splat_i(int32_t x) { return vi{} + x; }
 inline vi load_i(const int32_t* p) { return *reinterpret_cast<const vi_mem*>(p); }
 inline void store_i(int32_t* p, vi v) { *reinterpret_cast<vi_mem*>(p) = v; }
-// n <= kVL lanes; the rest zero.
+// n <= kVL lanes; the rest zero. AVX-512 masks the lanes; the other levels
+// copy through a small buffer with a loop (a memcpy call per load cost more
+// than the arithmetic in the depthwise tail).
 inline vi load_i(const int32_t* p, int n) {
   if (n == kVL) return load_i(p);
+#if KILN_SIMD_LEVEL >= 2
+  return reinterpret_cast<vi>(_mm512_maskz_loadu_epi32(static_cast<__mmask16>((1u << n) - 1), p));
+#else
   int32_t tmp[kVL] = {};
-  std::memcpy(tmp, p, static_cast<size_t>(n) * sizeof(int32_t));
+  for (int i = 0; i < n; ++i) tmp[i] = p[i];
   return load_i(tmp);
+#endif
 }
 inline vf load_f(const float* p, int n) { return n == kVL ? load(p) : load_partial(p, n); }
 // Widening loads and the narrowing store. GCC 12 turns __builtin_convertvector
@@ -100,21 +106,35 @@ inline vi mul_u8_i16(vi x, vi w) { return x * w; }
 #endif
 inline vi load_u8(const uint8_t* p, int n) {
   if (n == kVL) return load_u8(p);
+#if KILN_SIMD_LEVEL >= 2
+  const auto m = static_cast<__mmask16>((1u << n) - 1);
+  return reinterpret_cast<vi>(_mm512_maskz_cvtepu8_epi32(kAll16, _mm_maskz_loadu_epi8(m, p)));
+#else
   uint8_t tmp[kVL] = {};
-  std::memcpy(tmp, p, static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) tmp[i] = p[i];
   return load_u8(tmp);
+#endif
 }
 inline vi load_i16(const int16_t* p, int n) {
   if (n == kVL) return load_i16(p);
+#if KILN_SIMD_LEVEL >= 2
+  const auto m = static_cast<__mmask16>((1u << n) - 1);
+  return reinterpret_cast<vi>(_mm512_maskz_cvtepi16_epi32(kAll16, _mm256_maskz_loadu_epi16(m, p)));
+#else
   int16_t tmp[kVL] = {};
-  std::memcpy(tmp, p, static_cast<size_t>(n) * sizeof(int16_t));
+  for (int i = 0; i < n; ++i) tmp[i] = p[i];
   return load_i16(tmp);
+#endif
 }
 inline void store_u8(uint8_t* p, vi v, int n) {
   if (n == kVL) return store_u8(p, v);
+#if KILN_SIMD_LEVEL >= 2
+  _mm512_mask_cvtepi32_storeu_epi8(p, static_cast<__mmask16>((1u << n) - 1), reinterpret_cast<__m512i>(v));
+#else
   uint8_t tmp[kVL];
   store_u8(tmp, v);
-  std::memcpy(p, tmp, static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) p[i] = tmp[i];
+#endif
 }
 
 // Round to nearest, ties to even, for |t| <= 2^22: adding 1.5·2^23 leaves no
@@ -727,7 +747,10 @@ void depthwise_general(const QDepthwiseArgs& p, int c_begin) {
       for (; c + kBlock * kVL <= C; c += kBlock * kVL)
         depthwise_block<kBlock>(p, rq, c, ih0, kh0, kh1, iw0, kw0, kw1, y);
       for (; c + kVL <= C; c += kVL) depthwise_block<1>(p, rq, c, ih0, kh0, kh1, iw0, kw0, kw1, y);
-      if (c < C) depthwise_tail(p, rq, c, ih0, kh0, kh1, iw0, kw0, kw1, y);
+      // The last channels: one more vector overlapping the previous (the same
+      // bits again) where there is room for it, else the per-channel tail.
+      if (c < C && C - c_begin >= kVL) depthwise_block<1>(p, rq, C - kVL, ih0, kh0, kh1, iw0, kw0, kw1, y);
+      else if (c < C) depthwise_tail(p, rq, c, ih0, kh0, kh1, iw0, kw0, kw1, y);
     }
   }
 }
@@ -899,7 +922,12 @@ template <int S>
 void depthwise_3x3(const QDepthwiseArgs& p) {
   const Dw3Requant rq(p.rq);
   const size_t C = static_cast<size_t>(p.C);
-  const int vectors = p.C / kVL;
+  // Channel vectors at c = v·kVL, and for C not a multiple of kVL one more at
+  // C − kVL, overlapping the previous one: its overlapping channels are
+  // computed again with the same arithmetic, so they are written with the
+  // same bits, and no channel is left to a slower path.
+  const int vectors = (p.C + kVL - 1) / kVL;
+  auto channel_of = [&](int v) { return std::min(v * kVL, p.C - kVL); };
   // The first output whose new columns (ow·S − pl + 3 − S .. ow·S − pl + 2) are >= 0, and the end
   // of the outputs whose last column is < W (see dw3_row).
   const int ow_lo = std::min(p.OW, std::max(0, ceil_div(p.pl - 3 + S, S)));
@@ -913,7 +941,7 @@ void depthwise_3x3(const QDepthwiseArgs& p) {
   for (int v0 = 0; v0 < vectors; v0 += kChunk) {
     const int nv = std::min(kChunk, vectors - v0);
     for (int v = 0; v < nv; ++v) {
-      const int c = (v0 + v) * kVL;
+      const int c = channel_of(v0 + v);
       vi wsum = vi{};
       vi t[9];
       for (int i = 0; i < 9; ++i) wsum += t[i] = load_i16(p.w + static_cast<size_t>(i) * C + c);
@@ -938,7 +966,7 @@ void depthwise_3x3(const QDepthwiseArgs& p) {
       }
       uint8_t* y = p.y + static_cast<size_t>(oh) * p.OW * C;
       for (int v = 0; v < nv; ++v) {
-        const int c = (v0 + v) * kVL;
+        const int c = channel_of(v0 + v);
         for (int kh = 0; kh < 3; ++kh) {
           r.row[kh] = steps[kh] ? rows[kh] + c : rows[kh];
           r.step[kh] = steps[kh];
@@ -959,7 +987,6 @@ void depthwise(const QDepthwiseArgs& p) {
     } else {
       depthwise_3x3<2>(p);
     }
-    if (p.C % kVL != 0) depthwise_general(p, p.C - p.C % kVL);
     return;
   }
 #endif
@@ -1027,7 +1054,7 @@ void dequantize(float* y, const uint8_t* x, size_t n, float scale, int32_t zero_
 }  // namespace
 
 extern const Int8Kernels kInt8Kernels;
-const Int8Kernels kInt8Kernels = {KILN_SIMD_NAME, packed_b_size, pack_b,    gemm, depthwise, add,
-                                  global_avgpool, quantize,      dequantize};
+const Int8Kernels kInt8Kernels = {KILN_SIMD_NAME, kVL,      packed_b_size, pack_b,    gemm, depthwise, add,
+                                  global_avgpool, quantize, dequantize};
 
 }  // namespace kiln::cpu::KILN_SIMD_NS

@@ -63,6 +63,7 @@ struct QAddParams {
 
 struct Int8Kernels {
   const char* isa;
+  int lanes;  // int32 lanes per vector: depthwise vectorises along channels in blocks of this many
   // Bytes pack_b writes for an N×K weight matrix (64-byte multiple).
   size_t (*packed_b_size)(int N, int K);
   // w8: [N][K] int8, row-major. out: packed_b_size(N, K) bytes, 64-byte aligned.
