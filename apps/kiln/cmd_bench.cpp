@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "apps/kiln/commands.hpp"
+#include "apps/kiln/console.hpp"
 #include "apps/kiln/session_flags.hpp"
 #include "apps/kiln/table.hpp"
 #include "kiln/energy.hpp"
@@ -103,7 +104,7 @@ struct Layer {
 }  // namespace
 
 Command add_bench(CLI::App& app) {
-  auto* cmd = app.add_subcommand("bench", "Benchmark a .kiln model: load, session and inference times, "
+  auto* cmd = app.add_subcommand("bench", "Benchmark a model (.kiln or ONNX): load, session and inference times, "
                                           "latency percentiles, peak memory and a per-layer profile");
   struct Args {
     std::string model, json;
@@ -115,7 +116,7 @@ Command add_bench(CLI::App& app) {
     SessionOptions session;
   };
   auto args = std::make_shared<Args>();
-  cmd->add_option("model", args->model, "Kiln model (.kiln)")->required();
+  cmd->add_option("model", args->model, "Kiln model (.kiln) or ONNX model (.onnx)")->required();
   add_session_flags(cmd, args->session);
   cmd->add_option("--runs", args->runs, "Timed runs")->check(CLI::Range(1, std::numeric_limits<int>::max()))->capture_default_str();
   cmd->add_option("--warmup", args->warmup, "Untimed runs before the timed ones")
@@ -138,10 +139,10 @@ Command add_bench(CLI::App& app) {
     }
     // Load and compile, each timed on its own.
     Clock::time_point t = Clock::now();
-    const Model model = Model::load(args->model);
+    const Model model = load_model_file(args->model);  // an ONNX file's conversion counts as load
     const double load_ms = ms_since(t);
     t = Clock::now();
-    Session session(model, args->session);
+    Session session = open_session(model, args->session);
     const double session_ms = ms_since(t);
 
     // Random inputs in [-1, 1) (random bytes for quantized inputs) from a
@@ -166,7 +167,17 @@ Command add_bench(CLI::App& app) {
     t = Clock::now();
     session.run(inputs, outputs);
     const double first_ms = ms_since(t);
-    for (int i = 0; i < args->warmup; ++i) session.run(inputs, outputs);
+    // A progress line on a terminal when the runs would take over ~2 s.
+    ProgressLine progress;
+    const int total_runs = args->warmup + args->runs;
+    const bool show_runs = first_ms * total_runs > 2000.0;
+    auto run_done = [&](int done) {
+      if (show_runs) progress.update(fmt::format("kiln: bench run {} of {}", done, total_runs), done == total_runs);
+    };
+    for (int i = 0; i < args->warmup; ++i) {
+      session.run(inputs, outputs);
+      run_done(i + 1);
+    }
 
     // Timed runs; the per-node times are read after each run, outside the timing.
     std::vector<double> latencies;
@@ -182,6 +193,7 @@ Command add_bench(CLI::App& app) {
       profile = session.profile();
       node_ms.resize(profile.size());
       for (size_t n = 0; n < profile.size(); ++n) node_ms[n].push_back(profile[n].ms);
+      run_done(args->warmup + r + 1);
     }
     // Energy: back-to-back runs for at least energy_seconds between two meter readings.
     struct EnergyResult {
@@ -192,7 +204,7 @@ Command add_bench(CLI::App& app) {
     } energy;
     if (args->energy) {
       EnergyMeterOptions eo;
-      eo.backend = args->session.backend;
+      eo.backend = session.backend();
       eo.device = args->session.gpu.device;
       std::unique_ptr<EnergyMeter> meter = open_energy_meter(eo, &energy.reason);
       if (meter) {
@@ -202,12 +214,15 @@ Command add_bench(CLI::App& app) {
         do {
           session.run(inputs, outputs);
           ++energy.runs;
+          progress.update(fmt::format("kiln: measuring energy {:.0f} s of {:.0f} s", ms_since(e0) / 1000.0,
+                                      args->energy_seconds));
         } while (ms_since(e0) < args->energy_seconds * 1000.0);
         energy.seconds = ms_since(e0) / 1000.0;
         energy.joules = meter->joules() - j0;
         energy.measured = true;
       }
     }
+    progress.clear();
     const int64_t maxrss = ru_maxrss_kib();
     const int64_t hwm = vm_hwm_kib();
     const LatencyStats lat = latency_stats(latencies);
@@ -236,7 +251,7 @@ Command add_bench(CLI::App& app) {
 
     // Text report.
     fmt::print("model        {}\n", args->model);
-    fmt::print("options      {}\n", describe_session_options(args->session));
+    fmt::print("options      {}\n", describe_session(session, args->session));
     for (const auto& d : session.inputs())
       fmt::print("input        {} {} (random uniform [-1,1), seed {})\n", d.name, shape_str(d.shape), args->seed);
     fmt::print("load         {:.3f} ms (Model::load)\n", load_ms);
@@ -291,6 +306,9 @@ Command add_bench(CLI::App& app) {
       using nlohmann::json;
       json j;
       j["model"] = args->model;
+      j["backend"] = session.backend();  // "auto" resolved; "session" holds the options as given
+      j["backend_choice"] = session.backend_choice();
+      j["threads"] = session.threads();
       const SessionOptions& o = args->session;
       j["session"] = {{"backend", o.backend},
                       {"threads", o.threads},
