@@ -22,10 +22,10 @@ ConvertReport convert_onnx_file(const std::string& onnx_path, const std::string&
 bool is_kiln_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(ErrorCode::Io, path + ": cannot open: no such file or not readable");
-  char head[8] = {};
+  char head[12] = {};
   in.read(head, sizeof head);
   // A size-prefixed FlatBuffer: u32 size, u32 root offset, then the "KILN" identifier.
-  return in.gcount() == 8 && std::string(head + 4, 4) == "KILN";
+  return in.gcount() == 12 && std::string(head + 8, 4) == "KILN";
 }
 
 Model load_model(const std::string& path, const ConvertOptions& options, ConvertReport* report) {

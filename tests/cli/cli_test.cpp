@@ -233,8 +233,9 @@ TEST_F(Cli, ClassifyOnnxWithNoFlagsMatchesTheKilnFile) {
   EXPECT_THAT(from_onnx.err, HasSubstr("kiln convert writes a .kiln"));
   EXPECT_THAT(from_kiln.err, ::testing::Not(HasSubstr("converted")));
   const auto names = available_backends();
-  if (std::find(names.begin(), names.end(), "cpu") != names.end())
+  if (std::find(names.begin(), names.end(), "cpu") != names.end()) {
     EXPECT_THAT(from_onnx.err, HasSubstr("kiln: session cpu (auto: "));
+  }
   EXPECT_THAT(from_onnx.err, HasSubstr("threads " + std::to_string(available_cores()) + " (every core)"));
 }
 

@@ -230,7 +230,7 @@ bool cpu_backend_built() {
 }
 
 TEST(Session, DefaultOptionsPickCpuAndEveryCore) {
-  const SessionOptions defaults;
+  const SessionOptions defaults{};
   EXPECT_EQ(defaults.backend, "auto");
   EXPECT_EQ(defaults.threads, 0);
   Model model(std::make_shared<Graph>(variety_graph()));
