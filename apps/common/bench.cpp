@@ -82,6 +82,9 @@ Result run(Session& session, const SessionOptions& asked, const Options& options
   r.session = asked;
   r.inputs = session.inputs();
   r.seed = options.seed;
+  r.backend = session.backend();
+  r.backend_choice = session.backend_choice();
+  r.threads = session.threads();
   r.warmup = options.warmup;
   r.runs = options.runs;
   r.energy_requested = options.energy;
@@ -108,7 +111,11 @@ Result run(Session& session, const SessionOptions& asked, const Options& options
   Clock::time_point t = Clock::now();
   session.run(inputs, outputs);
   r.first_ms = ms_since(t);
-  for (int i = 0; i < options.warmup; ++i) session.run(inputs, outputs);
+  const int total_runs = options.warmup + options.runs;
+  for (int i = 0; i < options.warmup; ++i) {
+    session.run(inputs, outputs);
+    if (options.on_run) options.on_run(i + 1, total_runs);
+  }
 
   // Timed runs; the per-node times are read after each run, outside the timing.
   std::vector<std::vector<double>> node_ms;  // [node][run]
@@ -122,11 +129,12 @@ Result run(Session& session, const SessionOptions& asked, const Options& options
     profile = session.profile();
     node_ms.resize(profile.size());
     for (size_t n = 0; n < profile.size(); ++n) node_ms[n].push_back(profile[n].ms);
+    if (options.on_run) options.on_run(options.warmup + i + 1, total_runs);
   }
   // Energy: back-to-back runs for at least energy_seconds between two meter readings.
   if (options.energy) {
     EnergyMeterOptions eo;
-    eo.backend = asked.backend;
+    eo.backend = session.backend();  // "auto" resolved
     eo.device = asked.gpu.device;
     std::unique_ptr<EnergyMeter> meter = open_energy_meter(eo, &r.energy.reason);
     if (meter) {
@@ -136,6 +144,7 @@ Result run(Session& session, const SessionOptions& asked, const Options& options
       do {
         session.run(inputs, outputs);
         ++r.energy.runs;
+        if (options.on_energy) options.on_energy(ms_since(e0) / 1000.0, options.energy_seconds);
       } while (ms_since(e0) < options.energy_seconds * 1000.0);
       r.energy.seconds = ms_since(e0) / 1000.0;
       r.energy.joules = meter->joules() - j0;
@@ -171,6 +180,9 @@ nlohmann::json to_json(const Result& r) {
   using nlohmann::json;
   json j;
   j["model"] = r.model;
+  j["backend"] = r.backend;  // "auto" resolved; "session" holds the options as given
+  j["backend_choice"] = r.backend_choice;
+  j["threads"] = r.threads;
   const SessionOptions& o = r.session;
   j["session"] = {{"backend", o.backend},
                   {"threads", o.threads},

@@ -3,6 +3,7 @@
 // (apps/kiln/cmd_bench.cpp, which prints the text report) and the Python
 // module (python/src/module.cpp, Session.bench), so both give the same fields.
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -18,6 +19,10 @@ struct Options {
   uint32_t seed = 42;      // of the random input values
   bool energy = false;     // also measure energy (back-to-back runs between two meter readings)
   double energy_seconds = 1.0;
+  // Called after each warmup and timed run (done, total) and during the
+  // energy measurement (seconds elapsed, seconds asked); may be empty.
+  std::function<void(int, int)> on_run;
+  std::function<void(double, double)> on_energy;
 };
 
 struct LatencyStats {
@@ -44,6 +49,8 @@ struct Energy {
 struct Result {
   std::string model;        // the path, as given
   SessionOptions session;   // the options as asked (backend "auto", threads 0 kept as such)
+  std::string backend, backend_choice;  // the backend that ran ("auto" resolved) and why
+  int threads = 1;                      // the threads it ran with (0 resolved)
   std::vector<TensorDesc> inputs;
   int64_t batch = 1;
   uint32_t seed = 42;

@@ -79,7 +79,17 @@ Command add_bench(CLI::App& app) {
     bench_options.seed = args->seed;
     bench_options.energy = args->energy;
     bench_options.energy_seconds = args->energy_seconds;
+    // A progress line on a terminal once the runs have taken over ~2 s.
+    ProgressLine progress;
+    const Clock::time_point runs_start = Clock::now();
+    bench_options.on_run = [&](int done, int total) {
+      if (ms_since(runs_start) > 2000.0) progress.update(fmt::format("kiln: bench run {} of {}", done, total));
+    };
+    bench_options.on_energy = [&](double elapsed, double asked) {
+      progress.update(fmt::format("kiln: measuring energy {:.0f} s of {:.0f} s", elapsed, asked));
+    };
     bench::Result r = bench::run(session, args->session, bench_options);
+    progress.clear();
     r.model = args->model;
     r.load_ms = load_ms;
     r.session_ms = session_ms;
@@ -99,7 +109,7 @@ Command add_bench(CLI::App& app) {
 
     // Text report.
     fmt::print("model        {}\n", args->model);
-    fmt::print("options      {}\n", describe_session_options(args->session));
+    fmt::print("options      {}\n", describe_session(session, args->session));
     for (const auto& d : session.inputs())
       fmt::print("input        {} {} (random uniform [-1,1), seed {})\n", d.name, shape_str(d.shape), args->seed);
     fmt::print("load         {:.3f} ms (Model::load)\n", load_ms);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 #include <thread>
 
 #include "engine/core/graph.hpp"
@@ -70,7 +71,9 @@ Session::Session(const Model& model, const SessionOptions& options) : impl_(std:
     if (!impl_->backend->supports(g, n))
       throw Error(ErrorCode::Unsupported, "backend '" + impl_->backend_name + "' cannot run node '" + n.name + "' (" +
                                               std::string(op_name(n.op)) + " " + describe_attributes(n) + ")");
-  if (options.threads < 0) throw Error(ErrorCode::InvalidArgument, "threads must be at least 1 (or 0: every core)");
+  if (options.threads < 0)
+    throw Error(ErrorCode::InvalidArgument, "threads is " + std::to_string(options.threads) +
+                                                ": give a positive count, or 0 for every core this process may use");
   impl_->threads = options.threads == 0 ? available_cores() : options.threads;
   BackendOptions bo;
   bo.threads = impl_->threads;
@@ -79,6 +82,7 @@ Session::Session(const Model& model, const SessionOptions& options) : impl_(std:
   bo.deterministic = options.deterministic;
   bo.tuning_cache = options.tuning_cache;
   bo.cpu = options.cpu;
+  bo.progress = options.progress;
   bo.gpu = options.gpu;
   impl_->executable = impl_->backend->compile(impl_->graph, bo);
   impl_->inputs = model.inputs();

@@ -8,6 +8,7 @@
 //
 // All errors are kiln::Error exceptions whose message names the problem.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -142,6 +143,17 @@ struct CpuOptions {
   std::optional<size_t> l2_bytes;
 };
 
+// Progress of the work a session does while it is created: its backend
+// compiling the model, convolution layer by convolution layer (the slow part
+// with algorithm "tune", which times every candidate). Reported on the thread
+// that creates the session.
+struct Progress {
+  const char* what = "";  // e.g. "convolution layers"
+  int done = 0;
+  int total = 0;
+};
+using ProgressCallback = std::function<void(const Progress&)>;
+
 // Settings of the GPU backends (vulkan, cuda); host backends ignore them.
 struct GpuOptions {
   int device = 0;  // index into list_devices(backend)
@@ -175,6 +187,8 @@ struct SessionOptions {
   std::string tuning_cache;
   CpuOptions cpu;
   GpuOptions gpu;
+  // Called as the backend compiles the model (see Progress); empty: no reports.
+  ProgressCallback progress;
 };
 
 struct NodeProfile {
