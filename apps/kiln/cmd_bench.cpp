@@ -11,6 +11,7 @@
 
 #include "apps/common/bench.hpp"
 #include "apps/kiln/commands.hpp"
+#include "apps/kiln/console.hpp"
 #include "apps/kiln/session_flags.hpp"
 #include "apps/kiln/table.hpp"
 #include "kiln/kiln.hpp"
@@ -32,7 +33,7 @@ std::string kib_str(int64_t kib) {
 }  // namespace
 
 Command add_bench(CLI::App& app) {
-  auto* cmd = app.add_subcommand("bench", "Benchmark a .kiln model: load, session and inference times, "
+  auto* cmd = app.add_subcommand("bench", "Benchmark a model (.kiln or ONNX): load, session and inference times, "
                                           "latency percentiles, peak memory and a per-layer profile");
   struct Args {
     std::string model, json;
@@ -44,7 +45,7 @@ Command add_bench(CLI::App& app) {
     SessionOptions session;
   };
   auto args = std::make_shared<Args>();
-  cmd->add_option("model", args->model, "Kiln model (.kiln)")->required();
+  cmd->add_option("model", args->model, "Kiln model (.kiln) or ONNX model (.onnx)")->required();
   add_session_flags(cmd, args->session);
   cmd->add_option("--runs", args->runs, "Timed runs")->check(CLI::Range(1, std::numeric_limits<int>::max()))->capture_default_str();
   cmd->add_option("--warmup", args->warmup, "Untimed runs before the timed ones")
@@ -67,10 +68,10 @@ Command add_bench(CLI::App& app) {
     }
     // Load and compile, each timed on its own.
     Clock::time_point t = Clock::now();
-    const Model model = Model::load(args->model);
+    const Model model = load_model_file(args->model);  // an ONNX file's conversion counts as load
     const double load_ms = ms_since(t);
     t = Clock::now();
-    Session session(model, args->session);
+    Session session = open_session(model, args->session);
     const double session_ms = ms_since(t);
 
     bench::Options bench_options;
