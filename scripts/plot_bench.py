@@ -43,10 +43,11 @@ def load(path):
 
 
 def label_of(path, data):
+    # The resolved backend and threads when the file has them ("auto" and 0 otherwise).
     s = data.get("session", {})
-    threads = s.get("threads")
-    threads = "all cores" if threads == 0 else f"{threads} thr"
-    return f"{os.path.basename(data.get('model', path))} · {s.get('backend', '?')} · {threads}"
+    threads = data.get("threads", s.get("threads"))
+    threads = "all cores" if threads == 0 else f"{threads} thread{'s' if threads != 1 else ''}"
+    return f"{os.path.basename(data.get('model', path))} · {data.get('backend', s.get('backend', '?'))} · {threads}"
 
 
 def percentile(values, q):
