@@ -1,4 +1,6 @@
 // convert_onnx_file and read_tensor_proto: the converter's file-level entry points.
+#include <fstream>
+
 #include "converter/errors.hpp"
 #include "converter/onnx_model.hpp"
 #include "converter/tensor_proto.hpp"
@@ -15,6 +17,24 @@ ConvertReport convert_onnx_file(const std::string& onnx_path, const std::string&
   report.known_model = models::attach_model_metadata(graph, onnx_path, options.label_search_dirs, report.warnings);
   save_graph(graph, kiln_path);
   return report;
+}
+
+bool is_kiln_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorCode::Io, path + ": cannot open: no such file or not readable");
+  char head[12] = {};
+  in.read(head, sizeof head);
+  // A size-prefixed FlatBuffer: u32 size, u32 root offset, then the "KILN" identifier.
+  return in.gcount() == 12 && std::string(head + 8, 4) == "KILN";
+}
+
+Model load_model(const std::string& path, const ConvertOptions& options, ConvertReport* report) {
+  if (is_kiln_file(path)) return Model::load(path);
+  ConvertReport local;
+  ConvertReport& r = report ? *report : local;
+  Graph graph = import_onnx(path, options, &r);
+  r.known_model = models::attach_model_metadata(graph, path, options.label_search_dirs, r.warnings);
+  return Model(std::make_shared<const Graph>(std::move(graph)));
 }
 
 NamedTensor read_tensor_proto(const std::string& path) {

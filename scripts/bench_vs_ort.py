@@ -5,7 +5,7 @@
       [--threads 1,2] [--runs 30] [--rounds 5] [--warmup 5] [--backend cpu]
       [--kiln M.kiln ...] [--kiln-bin build/kiln] [--kiln-args "--isa avx2"]
       [--json table.json] [--ort-dir DIR] [--ort-version X.Y.Z]
-      [--float-model F.onnx ...]
+      [--float-model F.onnx ...] [--plot ratios.png]
 
 For each model and thread count the two engines take turns: `kiln bench --runs
 R/rounds --json` in one process, then scripts/ort_bench.mjs (onnxruntime-node)
@@ -20,6 +20,10 @@ quantized model (e.g. mobilenet_v2_1.0_224_dequant.onnx beside the _qdq.onnx):
 ONNX Runtime then also runs it in every round, between the two engines' runs
 of the quantized file, and the table adds its p50 and Kiln's ratio to it —
 the question a user of int8 asks: is it faster than the float model?
+
+--plot FILE.png draws the table (matplotlib, Debian's python3-matplotlib): the
+p50 latency of each engine per model and thread count, with the p10–p90 range
+as error bars, and Kiln's ratio to each peer (below 1: Kiln is faster).
 
 Each ONNX model is converted with `kiln convert` into a temporary .kiln file,
 unless --kiln gives the converted files (one per model, in the same order).
@@ -182,6 +186,73 @@ def format_table(rows):
     return "\n".join(out)
 
 
+def plot(rows, path):
+    """p50 per engine (p10-p90 whiskers) and Kiln's ratios, one group per model and thread count."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def wrapped(name, width=18):
+        lines, line = [], ""
+        for part in name.split("_"):
+            piece = part if not line else "_" + part
+            if line and len(line) + len(piece) > width:
+                lines.append(line + "_")
+                line = part
+            else:
+                line += piece
+        return "\n".join(lines + [line])
+
+    labels = [f"{wrapped(r['model'])}\n{r['threads']} thread{'s' if r['threads'] > 1 else ''}" for r in rows]
+    with_float = any(r.get("ort_float_latencies_ms") for r in rows)
+    series = [("Kiln", "kiln_latencies_ms", "C0"), ("ONNX Runtime", "ort_latencies_ms", "C1")]
+    if with_float:
+        series.append(("ONNX Runtime, float model", "ort_float_latencies_ms", "C2"))
+    fig, (ax_ms, ax_ratio) = plt.subplots(1, 2, figsize=(max(12, 2.6 * len(rows) + 4), 6))
+    width = 0.8 / len(series)
+    for k, (name, key, colour) in enumerate(series):
+        xs, p50, lo, hi = [], [], [], []
+        for i, r in enumerate(rows):
+            lat = r.get(key) or []
+            if not lat:
+                continue
+            m = quantile(lat, 0.5)
+            xs.append(i + (k - (len(series) - 1) / 2) * width)
+            p50.append(m)
+            lo.append(m - quantile(lat, 0.1))
+            hi.append(quantile(lat, 0.9) - m)
+        ax_ms.bar(xs, p50, width, yerr=[lo, hi], capsize=3, color=colour, label=name)
+        for x, m, up in zip(xs, p50, hi):
+            ax_ms.text(x, m + up, f"{m:.2f}", ha="center", va="bottom", fontsize=7)
+    ax_ms.set_xticks(range(len(rows)))
+    ax_ms.set_xticklabels(labels, fontsize=8)
+    ax_ms.set_ylabel("p50 latency (ms), whiskers p10–p90")
+    ax_ms.set_title("latency per inference")
+    ax_ms.legend(fontsize=8)
+
+    ratios = [("Kiln / ONNX Runtime", "ratio", "C1")]
+    if with_float:
+        ratios.append(("Kiln / ONNX Runtime on the float model", "ratio_to_float", "C2"))
+    width = 0.8 / len(ratios)
+    for k, (name, key, colour) in enumerate(ratios):
+        xs = [i + (k - (len(ratios) - 1) / 2) * width for i, r in enumerate(rows) if r.get(key)]
+        vs = [r[key] for r in rows if r.get(key)]
+        ax_ratio.bar(xs, vs, width, color=colour, label=name)
+        for x, v in zip(xs, vs):
+            ax_ratio.text(x, v, f"{v:.2f}x", ha="center", va="bottom", fontsize=8)
+    ax_ratio.axhline(1.0, color="black", linewidth=1, linestyle="--")
+    ax_ratio.set_xticks(range(len(rows)))
+    ax_ratio.set_xticklabels(labels, fontsize=8)
+    ax_ratio.set_ylabel("Kiln's p50 / peer's p50 (below 1: Kiln faster)")
+    ax_ratio.set_title("ratio")
+    ax_ratio.legend(fontsize=8)
+    r0 = rows[0]
+    fig.suptitle(f"Kiln ({r0['backend']}) vs ONNX Runtime {r0.get('ort_version') or ''}: {r0['runs']} runs per engine "
+                 f"in {r0['rounds']} alternating rounds")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -201,6 +272,7 @@ def parse_args(argv):
                    help="where onnxruntime-node is installed (default $KILN_ORT_DIR or ~/.cache/kiln/ort)")
     p.add_argument("--ort-version", default="", help="onnxruntime-node version to install (default: latest)")
     p.add_argument("--node", default="node", help="Node.js binary (default node)")
+    p.add_argument("--plot", metavar="FILE.png", help="also draw the table (needs matplotlib)")
     p.add_argument("--float-model", action="append", default=[], metavar="F.onnx",
                    help="float original of each (quantized) model, same order; ORT runs it in the same rounds")
     args = p.parse_args(argv)
@@ -266,6 +338,13 @@ def main(argv):
             if r.get("float_model") and r["threads"] == rows[0]["threads"]:
                 print(f"ORT float: ONNX Runtime on {r['float_model']} (the float original of {r['model']}), "
                       f"in the same rounds.")
+    if args.plot and rows:
+        try:
+            plot(rows, args.plot)
+            log(f"wrote {args.plot}")
+        except ImportError:
+            log("bench_vs_ort: --plot needs matplotlib (Debian: apt-get install python3-matplotlib)")
+            failed += 1
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"backend": args.backend, "runs": args.runs, "rounds": args.rounds, "warmup": args.warmup,

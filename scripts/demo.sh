@@ -15,3 +15,9 @@ set -x
 "$build/kiln" convert "$model" "$build/mobilenet_v2.kiln"
 "$build/kiln" classify "$build/mobilenet_v2.kiln" "$shared/images/grace_hopper.bmp" "$shared/images/parrot.jpg" \
   "$shared/images/wml_dog.jpg" --top 3
+# The same photos with Google's quantized (int8) MobileNetV2, straight from its ONNX file.
+qdq="$shared/models/mobilenet_v2_1.0_224/mobilenet_v2_1.0_224_qdq.onnx"
+if [ -f "$qdq" ]; then
+  "$build/kiln" classify "$qdq" "$shared/images/grace_hopper.bmp" "$shared/images/parrot.jpg" \
+    "$shared/images/wml_dog.jpg" --top 3
+fi

@@ -2,7 +2,8 @@
 # Installs every build and test dependency of Kiln from Debian packages.
 # Idempotent: packages already present are skipped, so a second run is quick.
 # Usage: scripts/install-deps.sh [--no-python]   (--no-python skips PyTorch, which
-#        is only needed to export the torchvision test models)
+#        is only needed to export the torchvision test models; the packages that
+#        build and test the Python module kiln (python/) are always installed)
 set -euo pipefail
 
 want_python=1
@@ -22,9 +23,13 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libpthreadpool-dev
   libvulkan-dev glslc spirv-tools mesa-vulkan-drivers vulkan-tools
+  # The Python module (python/, pybind11), its tests (CTest runs pytest), the
+  # bench plots, and `pip install --no-build-isolation .` (setup.py).
+  python3-dev python3-numpy pybind11-dev python3-pybind11 python3-pytest python3-matplotlib
+  python3-setuptools python3-wheel python3-pip python3-venv
 )
 if [ "$want_python" = 1 ]; then
-  packages+=(python3 python3-numpy python3-onnx python3-torch python3-torchvision)
+  packages+=(python3-onnx python3-torch python3-torchvision)
 fi
 
 missing=()

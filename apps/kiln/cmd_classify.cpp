@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "apps/kiln/commands.hpp"
+#include "apps/kiln/console.hpp"
 #include "apps/kiln/session_flags.hpp"
 #include "apps/kiln/table.hpp"
 #include "kiln/kiln.hpp"
@@ -41,14 +42,14 @@ Command add_classify(CLI::App& app) {
     SessionOptions session;
   };
   auto args = std::make_shared<Args>();
-  cmd->add_option("model", args->model, "Kiln model (.kiln)")->required();
+  cmd->add_option("model", args->model, "Kiln model (.kiln) or ONNX model (.onnx)")->required();
   cmd->add_option("images", args->images, "Image files")->required();
   cmd->add_option("--labels", args->labels, "Labels file, one class per line (default: the labels in the model)");
   cmd->add_option("--top", args->top, "How many classes to show")->check(CLI::PositiveNumber);
   cmd->add_option("--preprocess", args->preprocess, "imagenet | inception | caffe | raw | centered128 (default: from the model)");
   add_session_flags(cmd, args->session);
   return [args] {
-    const Model model = Model::load(args->model);
+    const Model model = load_model_file(args->model);
     ModelMetadata meta = model.metadata();
     if (!args->preprocess.empty()) meta.preprocess = parse_preprocess_name(args->preprocess);
     if (meta.preprocess == Preprocess::Unknown)
@@ -65,7 +66,8 @@ Command add_classify(CLI::App& app) {
     const int64_t batch = shape[0];
     const int size = static_cast<int>(shape[2]);
 
-    Session session(model, args->session);
+    Session session = open_session(model, args->session);
+    if (!quiet()) fmt::print(stderr, "kiln: session {}\n", describe_session(session, args->session));
     // A quantized input gets the preprocessed image quantized with its scale
     // and zero point; a quantized output is dequantized before ranking.
     const TensorDesc& in_desc = session.inputs()[0];

@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include "apps/kiln/commands.hpp"
+#include "apps/kiln/console.hpp"
 #include "apps/kiln/session_flags.hpp"
 #include "apps/kiln/table.hpp"
 #include "kiln/kiln.hpp"
@@ -9,16 +10,16 @@
 namespace kiln::cli {
 
 Command add_inspect(CLI::App& app) {
-  auto* cmd = app.add_subcommand("inspect", "Show a .kiln model: inputs, outputs, nodes, memory");
+  auto* cmd = app.add_subcommand("inspect", "Show a model (.kiln or ONNX): inputs, outputs, nodes, memory, and the session it gets");
   struct Args {
     std::string model;
     SessionOptions session;
   };
   auto args = std::make_shared<Args>();
-  cmd->add_option("model", args->model, "Kiln model (.kiln)")->required();
+  cmd->add_option("model", args->model, "Kiln model (.kiln) or ONNX model (.onnx)")->required();
   add_session_flags(cmd, args->session);  // the backend and options whose memory plan and per-node choices to show
   return [args] {
-    const Model model = Model::load(args->model);
+    const Model model = load_model_file(args->model);
     const ModelMetadata meta = model.metadata();
     fmt::print("model     {}\n", args->model);
     fmt::print("producer  {}\n", model.producer());
@@ -45,8 +46,8 @@ Command add_inspect(CLI::App& app) {
                                                  : std::to_string(passes.size()) + " applied at conversion");
     for (const auto& p : passes) fmt::print("          {}\n", p);
 
-    Session session(model, args->session);
-    fmt::print("session   {}\n", describe_session_options(args->session));
+    Session session = open_session(model, args->session);
+    fmt::print("session   {}\n", describe_session(session, args->session));
     const auto profile = session.profile();
     const auto nodes = model.nodes();
     Table table({"#", "node", "op", "output shape", "dtype", "attributes", "params", "FLOPs", "backend detail"});
@@ -70,7 +71,7 @@ Command add_inspect(CLI::App& app) {
                human_bytes(static_cast<double>(mem.weights_bytes)));
     fmt::print("FLOPs     {} per inference\n", human_count(static_cast<double>(total_flops)));
     fmt::print("arena     {} on backend '{}' (naive sum of activations {}, {:.1f}x smaller)\n",
-               human_bytes(static_cast<double>(mem.arena_bytes)), args->session.backend,
+               human_bytes(static_cast<double>(mem.arena_bytes)), session.backend(),
                human_bytes(static_cast<double>(mem.naive_bytes)),
                mem.arena_bytes ? static_cast<double>(mem.naive_bytes) / static_cast<double>(mem.arena_bytes) : 0.0);
     return 0;

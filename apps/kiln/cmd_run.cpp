@@ -5,6 +5,7 @@
 #include "apps/common/npy.hpp"
 #include "apps/common/tensor_files.hpp"
 #include "apps/kiln/commands.hpp"
+#include "apps/kiln/console.hpp"
 #include "apps/kiln/session_flags.hpp"
 #include "apps/kiln/table.hpp"
 #include "kiln/kiln.hpp"
@@ -22,21 +23,22 @@ std::string file_safe(const std::string& name) {
 }  // namespace
 
 Command add_run(CLI::App& app) {
-  auto* cmd = app.add_subcommand("run", "Run a .kiln model on input tensors and save every output as .npy");
+  auto* cmd = app.add_subcommand("run", "Run a model (.kiln or ONNX) on input tensors and save every output as .npy");
   struct Args {
     std::string model, output_dir;
     std::vector<std::string> inputs;
     SessionOptions session;
   };
   auto args = std::make_shared<Args>();
-  cmd->add_option("model", args->model, "Kiln model (.kiln)")->required();
+  cmd->add_option("model", args->model, "Kiln model (.kiln) or ONNX model (.onnx)")->required();
   cmd->add_option("--input,-i", args->inputs, "NAME=FILE (.npy float32 or, for quantized inputs, uint8/int8, C-order; or ONNX TensorProto .pb); "
                                               "FILE alone for a single-input model")->required();
   cmd->add_option("--output-dir,-o", args->output_dir, "Folder for the outputs (NAME.npy each)")->required();
   add_session_flags(cmd, args->session);
   return [args] {
-    const Model model = Model::load(args->model);
-    Session session(model, args->session);
+    const Model model = load_model_file(args->model);
+    Session session = open_session(model, args->session);
+    if (!quiet()) fmt::print(stderr, "kiln: session {}\n", describe_session(session, args->session));
     const auto& descs = session.inputs();
 
     std::vector<Tensor> inputs(descs.size());

@@ -4,6 +4,8 @@
 
 #include <limits>
 
+#include "apps/kiln/console.hpp"
+
 namespace kiln::cli {
 
 namespace {
@@ -16,9 +18,12 @@ std::string check_algorithm(const std::string& value) {
 }  // namespace
 
 void add_session_flags(CLI::App* cmd, SessionOptions& options) {
-  cmd->add_option("--backend", options.backend, "Backend to run on")->capture_default_str();
-  cmd->add_option("--threads", options.threads, "Worker threads")
-      ->check(CLI::Range(1, std::numeric_limits<int>::max()))
+  cmd->add_option("--backend", options.backend,
+                  "Backend to run on: auto (cpu when it can run the model, else reference; GPU backends only when "
+                  "named), reference, cpu, vulkan, cuda")
+      ->capture_default_str();
+  cmd->add_option("--threads", options.threads, "Worker threads; 0 = every core this process may use")
+      ->check(CLI::Range(0, std::numeric_limits<int>::max()))
       ->capture_default_str();
   cmd->add_option("--isa", options.cpu.isa,
                   "Highest instruction set a CPU backend may use, e.g. avx512, avx2, generic "
@@ -40,6 +45,7 @@ void add_session_flags(CLI::App* cmd, SessionOptions& options) {
   cmd->add_flag("--node-times", options.gpu.profile_nodes,
                 "Per-node device times, from an event after every step, about a microsecond each (backend cuda; "
                 "host and Vulkan backends always have them)");
+  add_quiet_flag(cmd);
 }
 
 std::string describe_session_options(const SessionOptions& o) {

@@ -2,8 +2,8 @@
 // The session options every `kiln` command that runs a model accepts, so that
 // run, classify, inspect and bench take the same flags with the same meaning:
 //
-//   --backend NAME      backend to run on (default reference)
-//   --threads N         worker threads (default 1)
+//   --backend NAME      backend to run on (default auto: cpu when it runs the model, else reference)
+//   --threads N         worker threads (default 0 = every core this process may use)
 //   --isa NAME          highest instruction set a CPU backend may use (default: the best this CPU has)
 //   --algorithm A       heuristic | tune | fixed:NAME (convolution algorithm choice)
 //   --deterministic     same bits for any thread count
@@ -12,6 +12,7 @@
 //   --fp16-storage      float16 activations and weights (vulkan)
 //   --no-cuda-graphs    launch the steps one by one (cuda)
 //   --node-times        per-node device times (cuda)
+//   --quiet, -q         no progress lines or notes on stderr (console.hpp)
 #include <CLI/CLI.hpp>
 #include <string>
 
@@ -23,7 +24,8 @@ namespace kiln::cli {
 // the parse (keep it in the command's shared argument struct).
 void add_session_flags(CLI::App* cmd, SessionOptions& options);
 
-// "reference, threads 1, algorithm heuristic" — the options as one line.
+// "auto, threads 0, algorithm heuristic" — the options as given, as one line
+// (console.hpp's describe_session says what they resolved to).
 std::string describe_session_options(const SessionOptions& options);
 
 }  // namespace kiln::cli

@@ -85,7 +85,7 @@ kiln_status kiln_session_create(const kiln_model* model, const char* backend, in
   *out_session = nullptr;
   return guarded([&] {
     kiln::SessionOptions options;
-    options.backend = backend ? backend : "reference";
+    options.backend = backend ? backend : "auto";
     options.threads = threads;
     auto* s = new kiln_session{kiln::Session(model->model, options), {}, {}};
     s->inputs.resize(s->session.inputs().size());
@@ -95,6 +95,14 @@ kiln_status kiln_session_create(const kiln_model* model, const char* backend, in
 }
 
 void kiln_session_free(kiln_session* session) { delete session; }
+
+const char* kiln_session_backend(const kiln_session* session) {
+  return session ? session->session.backend().c_str() : "";
+}
+const char* kiln_session_backend_choice(const kiln_session* session) {
+  return session ? session->session.backend_choice().c_str() : "";
+}
+int kiln_session_threads(const kiln_session* session) { return session ? session->session.threads() : 0; }
 
 size_t kiln_session_input_count(const kiln_session* session) { return session ? session->session.inputs().size() : 0; }
 size_t kiln_session_output_count(const kiln_session* session) {

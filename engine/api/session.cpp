@@ -1,4 +1,9 @@
+#include <sched.h>
+
+#include <algorithm>
 #include <cstring>
+#include <string>
+#include <thread>
 
 #include "engine/core/graph.hpp"
 #include "engine/core/op_info.hpp"
@@ -13,33 +18,71 @@ struct Session::Impl {
   std::unique_ptr<Backend> backend;
   std::unique_ptr<Executable> executable;
   std::string backend_name;
+  std::string backend_choice;
+  int threads = 1;
   std::vector<TensorDesc> inputs, outputs;
   // Scratch for pointer lists, sized once so that run() allocates nothing.
   std::vector<const float*> in_ptrs;
   std::vector<float*> out_ptrs;
 };
 
+namespace {
+// "auto": cpu when built and able to run every node, else reference.
+std::string resolve_backend(const std::string& requested, const Graph& g, std::string* why) {
+  if (requested != "auto") {
+    *why = "asked for";
+    return requested;
+  }
+  auto& registry = BackendRegistry::global();
+  if (registry.has("cpu")) {
+    const std::unique_ptr<Backend> cpu = registry.create("cpu");
+    const Node* unsupported = nullptr;
+    for (const Node& n : g.nodes)
+      if (!unsupported && !cpu->supports(g, n)) unsupported = &n;
+    if (!unsupported) {
+      *why = "auto: the fastest backend built in that runs this model here (GPU backends only when named)";
+      return "cpu";
+    }
+    *why = "auto: cpu cannot run node '" + unsupported->name + "'";
+    return "reference";
+  }
+  *why = "auto: this build has no cpu backend";
+  return "reference";
+}
+}  // namespace
+
+int available_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
 Session::Session(const Model& model, const SessionOptions& options) : impl_(std::make_unique<Impl>()) {
   impl_->graph = model.graph_ptr();
-  impl_->backend = BackendRegistry::global().create(options.backend);
-  impl_->backend_name = options.backend;
+  impl_->backend_name = resolve_backend(options.backend, *impl_->graph, &impl_->backend_choice);
+  impl_->backend = BackendRegistry::global().create(impl_->backend_name);
   // Refused here, once for every backend, rather than silently ignored.
   if (options.gpu.fp16_storage && !impl_->backend->supports_fp16_storage())
     throw Error(ErrorCode::InvalidArgument,
-                "--fp16-storage is a Vulkan option; backend '" + options.backend + "' stores float32");
+                "--fp16-storage is a Vulkan option; backend '" + impl_->backend_name + "' stores float32");
   const Graph& g = *impl_->graph;
   for (const Node& n : g.nodes)
     if (!impl_->backend->supports(g, n))
-      throw Error(ErrorCode::Unsupported, "backend '" + options.backend + "' cannot run node '" + n.name + "' (" +
+      throw Error(ErrorCode::Unsupported, "backend '" + impl_->backend_name + "' cannot run node '" + n.name + "' (" +
                                               std::string(op_name(n.op)) + " " + describe_attributes(n) + ")");
-  if (options.threads < 1) throw Error(ErrorCode::InvalidArgument, "threads must be at least 1");
+  if (options.threads < 0)
+    throw Error(ErrorCode::InvalidArgument, "threads is " + std::to_string(options.threads) +
+                                                ": give a positive count, or 0 for every core this process may use");
+  impl_->threads = options.threads == 0 ? available_cores() : options.threads;
   BackendOptions bo;
-  bo.threads = options.threads;
+  bo.threads = impl_->threads;
   bo.selection = parse_selection_mode(options.algorithm, options.deterministic, impl_->backend->algorithm_names(),
-                                      options.backend);
+                                      impl_->backend_name);
   bo.deterministic = options.deterministic;
   bo.tuning_cache = options.tuning_cache;
   bo.cpu = options.cpu;
+  bo.progress = options.progress;
   bo.gpu = options.gpu;
   impl_->executable = impl_->backend->compile(impl_->graph, bo);
   impl_->inputs = model.inputs();
@@ -55,6 +98,8 @@ Session& Session::operator=(Session&&) noexcept = default;
 const std::vector<TensorDesc>& Session::inputs() const { return impl_->inputs; }
 const std::vector<TensorDesc>& Session::outputs() const { return impl_->outputs; }
 const std::string& Session::backend() const { return impl_->backend_name; }
+const std::string& Session::backend_choice() const { return impl_->backend_choice; }
+int Session::threads() const { return impl_->threads; }
 
 std::vector<Tensor> Session::run(const std::vector<Tensor>& inputs) {
   std::vector<Tensor> outputs;

@@ -34,6 +34,7 @@ struct BackendOptions {
   std::string tuning_cache;  // "" = the backend's default location
   CpuOptions cpu;
   GpuOptions gpu;  // fp16_storage only reaches backends whose supports_fp16_storage() is true
+  ProgressCallback progress;  // SessionOptions::progress (LoweringBase::conv_visited reports)
 };
 
 struct MemoryStats {

@@ -13,6 +13,20 @@ LoweringBase::LoweringBase(std::shared_ptr<const Graph> graph) : graph_(std::mov
   producers_ = g.producers();
 }
 
+void LoweringBase::conv_visited(int node) {
+  if (!progress_) return;
+  const Graph& g = *graph_;
+  if (conv_total_ < 0) {
+    conv_total_ = 0;
+    for (const Node& n : g.nodes) conv_total_ += n.op == OpType::Conv;
+    conv_seen_.assign(g.nodes.size(), 0);
+  }
+  char& seen = conv_seen_[static_cast<size_t>(node)];
+  if (seen) return;
+  seen = 1;
+  progress_(Progress{"convolution layers", ++conv_done_, conv_total_});
+}
+
 void LoweringBase::fuse_into(int node, int into) {
   skip_[static_cast<size_t>(node)] = 1;
   details[static_cast<size_t>(node)] = "fused into " + graph_->nodes[static_cast<size_t>(into)].name;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engine/core/graph.hpp"
+#include "kiln/kiln.hpp"
 #include "engine/core/op_info.hpp"
 
 namespace kiln {
@@ -33,6 +34,10 @@ class LoweringBase {
   // Node `node` runs inside the step of node `into`: the walk skips it.
   void fuse_into(int node, int into);
   bool skipped(int node) const { return skip_[static_cast<size_t>(node)] != 0; }
+  // Reports SessionOptions::progress: conv node `node` has its algorithm (the
+  // first call per node counts; fused and skipped nodes count when passed).
+  void set_progress(ProgressCallback progress) { progress_ = std::move(progress); }
+  void conv_visited(int node);
   // Adds a node to the lowered graph (the planner's view of a step).
   void add_lowered_node(int node, OpType op, std::vector<TensorId> in, std::vector<TensorId> out);
 
@@ -46,6 +51,9 @@ class LoweringBase {
   std::vector<std::vector<int>> consumers_;
   std::vector<int> producers_;
   std::vector<char> skip_;
+  ProgressCallback progress_;
+  std::vector<char> conv_seen_;
+  int conv_done_ = 0, conv_total_ = -1;
 };
 
 // Declares a backend's lowering functions, one per op family, each defined
@@ -91,6 +99,7 @@ void lower_graph(L& l, const std::array<void (*)(L&, int), kOpCount>& table) {
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const int n = static_cast<int>(i);
     if (!l.skipped(n)) table[static_cast<size_t>(g.nodes[i].op)](l, n);
+    if (g.nodes[i].op == OpType::Conv) l.conv_visited(n);
   }
 }
 

@@ -46,6 +46,7 @@ Lowering::Lowering(std::shared_ptr<const Graph> graph, const BackendOptions& opt
       int8_(&int8_kernels(isa_)),
       pool_(options.threads),
       selector_(options, isa_) {
+  set_progress(options.progress);
   layouts_.assign(graph_->tensors.size(), Layout::NCHW);
 }
 

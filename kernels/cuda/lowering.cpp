@@ -5,7 +5,9 @@
 namespace kiln::cuda {
 
 Lowering::Lowering(std::shared_ptr<const Graph> graph, const BackendOptions& options)
-    : LoweringBase(std::move(graph)), ctx_(options.gpu.device, options.deterministic), selector_(options, ctx_) {}
+    : LoweringBase(std::move(graph)), ctx_(options.gpu.device, options.deterministic), selector_(options, ctx_) {
+  set_progress(options.progress);
+}
 
 void Lowering::add_step(int node, OpType op, std::vector<TensorId> in, std::vector<TensorId> out,
                         std::function<void(cudaStream_t)> fn) {

@@ -18,7 +18,9 @@ std::array<int64_t, kMaxRank> right_aligned(std::span<const int64_t> values, int
 }
 
 Lowering::Lowering(std::shared_ptr<const Graph> graph, const BackendOptions& options, DeviceAccess device)
-    : LoweringBase(std::move(graph)), device_(std::move(device)), selector_(options, *device_.ctx) {}
+    : LoweringBase(std::move(graph)), device_(std::move(device)), selector_(options, *device_.ctx) {
+  set_progress(options.progress);
+}
 
 size_t Lowering::bytes(TensorId t) const {
   return static_cast<size_t>(element_count(graph_->shape(t))) * device_.element_bytes;

@@ -22,7 +22,7 @@ TEST_P(BackendModels, MatchesTheReferenceBackend) {
   std::string skip;
   if (!load_model_case(c, &model, &input, &skip)) GTEST_SKIP() << skip;
 
-  Session reference(*model, SessionOptions{});
+  Session reference(*model, reference_options());
   const std::vector<Tensor> expected = reference.run({input});
   Session session(*model, config.options);
   const std::vector<Tensor> got = session.run({input});

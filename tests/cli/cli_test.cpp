@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -207,7 +208,94 @@ TEST_F(Cli, BenchEnergy) {
   const ProcessResult none = run_kiln({"bench", mobilenet().string(), "--runs", "1", "--warmup", "0", "--energy"});
   unsetenv("KILN_POWERCAP_ROOT");
   ASSERT_EQ(none.exit_code, 0) << none.err;
-  EXPECT_THAT(none.out, HasSubstr("energy       no energy meter available on this machine for backend reference"));
+  // The default backend (auto) is named as resolved, the one the meter was asked about.
+  const auto names = available_backends();
+  const std::string resolved = std::find(names.begin(), names.end(), "cpu") != names.end() ? "cpu" : "reference";
+  EXPECT_THAT(none.out, HasSubstr("energy       no energy meter available on this machine for backend " + resolved));
+}
+
+// With no flags, an ONNX file is converted in memory (saying so on stderr),
+// gets its known-model metadata, and runs on the auto backend with every core:
+// the same top-5 as the converted .kiln file.
+TEST_F(Cli, ClassifyOnnxWithNoFlagsMatchesTheKilnFile) {
+  const fs::path onnx = shared_file_or_skip("models/mobilenet_v1_0.25_128/mobilenet_v1_0.25_128_dequant.onnx");
+  const fs::path parrot = shared_file_or_skip("images/parrot.jpg");
+  const fs::path dog = shared_file_or_skip("images/wml_dog.jpg");
+  if (HasFailure()) return;
+  const ProcessResult from_onnx = run_kiln({"classify", onnx.string(), parrot.string(), dog.string()});
+  ASSERT_EQ(from_onnx.exit_code, 0) << from_onnx.err;
+  const ProcessResult from_kiln = run_kiln({"classify", mobilenet().string(), parrot.string(), dog.string()});
+  ASSERT_EQ(from_kiln.exit_code, 0) << from_kiln.err;
+  EXPECT_EQ(from_onnx.out, from_kiln.out);
+  EXPECT_THAT(from_onnx.out, HasSubstr("  5. "));
+  EXPECT_THAT(from_onnx.out, HasSubstr("macaw (88)"));
+  EXPECT_THAT(from_onnx.err, HasSubstr("kiln: converted " + onnx.string() + " in memory in "));
+  EXPECT_THAT(from_onnx.err, HasSubstr("kiln convert writes a .kiln"));
+  EXPECT_THAT(from_kiln.err, ::testing::Not(HasSubstr("converted")));
+  const auto names = available_backends();
+  if (std::find(names.begin(), names.end(), "cpu") != names.end()) {
+    EXPECT_THAT(from_onnx.err, HasSubstr("kiln: session cpu (auto: "));
+  }
+  EXPECT_THAT(from_onnx.err, HasSubstr("threads " + std::to_string(available_cores()) + " (every core)"));
+}
+
+TEST_F(Cli, InspectAndBenchOnnxSayWhichBackendWasPicked) {
+  const fs::path onnx = shared_file_or_skip("models/mobilenet_v1_0.25_128/mobilenet_v1_0.25_128_dequant.onnx");
+  if (HasFailure()) return;
+  const auto names = available_backends();
+  const std::string resolved = std::find(names.begin(), names.end(), "cpu") != names.end() ? "cpu" : "reference";
+  const ProcessResult r = run_kiln({"inspect", onnx.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("known as  mobilenet_v1_0.25_128"));
+  EXPECT_THAT(r.out, HasSubstr("session   " + resolved + " (auto: "));
+  EXPECT_THAT(r.out, HasSubstr("threads " + std::to_string(available_cores()) + " (every core), algorithm heuristic"));
+  EXPECT_THAT(r.out, HasSubstr("on backend '" + resolved + "'"));
+  EXPECT_THAT(r.err, HasSubstr("converted"));
+
+  const ProcessResult named = run_kiln({"inspect", mobilenet().string(), "--backend", "reference", "--threads", "1"});
+  ASSERT_EQ(named.exit_code, 0) << named.err;
+  EXPECT_THAT(named.out, HasSubstr("session   reference (asked for), threads 1, algorithm heuristic"));
+
+  const fs::path json_path = dir() / "bench_onnx.json";
+  const ProcessResult b =
+      run_kiln({"bench", onnx.string(), "--runs", "2", "--warmup", "0", "--json", json_path.string()});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  EXPECT_THAT(b.out, HasSubstr("options      " + resolved + " (auto: "));
+  std::ifstream in(json_path);
+  const nlohmann::json j = nlohmann::json::parse(in);
+  EXPECT_EQ(j["backend"], resolved);
+  EXPECT_THAT(j["backend_choice"].get<std::string>(), HasSubstr("auto"));
+  EXPECT_EQ(j["threads"], available_cores());
+  EXPECT_EQ(j["session"]["backend"], "auto");
+  EXPECT_EQ(j["session"]["threads"], 0);
+}
+
+// Progress lines are for terminals only: with stderr captured (as here, and
+// in CI logs) nothing with a carriage return is written, even for tuning and
+// runs long enough to get one; --quiet is accepted and drops the notes too.
+TEST_F(Cli, NoProgressWhenStderrIsNotATerminalAndQuietIsAccepted) {
+  const fs::path cache = dir() / "progress_tuning.tsv";
+  const ProcessResult tune = run_kiln({"bench", mobilenet().string(), "--algorithm", "tune", "--tuning-cache",
+                                       cache.string(), "--runs", "3", "--warmup", "0"});
+  ASSERT_EQ(tune.exit_code, 0) << tune.err;
+  EXPECT_EQ(tune.err.find('\r'), std::string::npos) << tune.err;
+  EXPECT_THAT(tune.err, ::testing::Not(HasSubstr("kiln: tuning convolution layers")));
+  EXPECT_THAT(tune.err, ::testing::Not(HasSubstr("kiln: bench run")));
+
+  const fs::path onnx = shared_file_or_skip("models/mobilenet_v1_0.25_128/mobilenet_v1_0.25_128_dequant.onnx");
+  const fs::path parrot = shared_file_or_skip("images/parrot.jpg");
+  if (HasFailure()) return;
+  const ProcessResult quiet = run_kiln({"classify", "--quiet", onnx.string(), parrot.string()});
+  ASSERT_EQ(quiet.exit_code, 0) << quiet.err;
+  EXPECT_THAT(quiet.out, HasSubstr("macaw (88)"));
+  EXPECT_EQ(quiet.err, "");
+  for (const char* command : {"inspect", "bench"}) {
+    std::vector<std::string> args{command, "-q", mobilenet().string()};
+    if (std::string(command) == "bench") args.insert(args.end(), {"--runs", "1", "--warmup", "0"});
+    const ProcessResult r = run_kiln(args);
+    EXPECT_EQ(r.exit_code, 0) << command << ": " << r.err;
+    EXPECT_EQ(r.err, "") << command;
+  }
 }
 
 TEST_F(Cli, BenchErrors) {
@@ -215,7 +303,7 @@ TEST_F(Cli, BenchErrors) {
   for (const auto& extra : std::vector<std::vector<std::string>>{{"--runs", "0"},
                                                                   {"--runs", "many"},
                                                                   {"--warmup", "-1"},
-                                                                  {"--threads", "0"},
+                                                                  {"--threads", "-1"},
                                                                   {"--algorithm", "fastest"},
                                                                   {"--algorithm", "fixed:"},
                                                                   {"--no-such-flag"}}) {

@@ -65,6 +65,16 @@ double max_relative_error_of(const std::vector<Tensor>& actual, const std::vecto
 // True when every output has the same shape and the same bits.
 ::testing::AssertionResult bitwise_equal(const std::vector<Tensor>& a, const std::vector<Tensor>& b);
 
+// The reference backend on one thread: the oracle other backends are compared
+// with. Tests name it rather than relying on SessionOptions{}, whose backend is
+// "auto" (cpu where built) and whose threads are every core.
+inline SessionOptions reference_options() {
+  SessionOptions o;
+  o.backend = "reference";
+  o.threads = 1;
+  return o;
+}
+
 // Runs a graph on a backend with the given inputs and returns its outputs.
 std::vector<Tensor> run_graph(const Graph& graph, const std::vector<Tensor>& inputs,
                               const std::string& backend = "reference");

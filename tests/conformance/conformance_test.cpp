@@ -39,6 +39,7 @@
 #include "kiln/convert.hpp"
 #include "kiln/kiln.hpp"
 #include "onnx/onnx_pb.h"
+#include "tests/common/test_util.hpp"
 
 namespace kiln::test {
 namespace {
@@ -179,7 +180,7 @@ Outcome run_case(const TestCase& tc, bool optimize, const fs::path& work_dir) {
         return {e.code() == ErrorCode::Unsupported ? Kind::Unsupported : Kind::Fail, msg};
       }
       Model model(std::make_shared<Graph>(std::move(graph)));
-      Session session(model, SessionOptions{});
+      Session session(model, reference_options());
       std::vector<Tensor> inputs(session.inputs().size());
       for (size_t i = 0; i < tc.runtime_inputs.size(); ++i) {
         if (tc.frozen.count(tc.runtime_inputs[i])) continue;

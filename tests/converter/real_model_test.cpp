@@ -74,6 +74,35 @@ TEST(ConverterRealModel, TorchExportRawMatchesCleanExportAndPyTorch) {
 }
 
 // --batch on a real model: each row of a batch-2 run equals a batch-1 run.
+// load_model takes either file: an ONNX file converted in memory is the same
+// model as the .kiln file `kiln convert` writes (metadata included), with the
+// same outputs bit for bit on the default session (auto backend, every core)
+// and on the reference.
+TEST(ConverterRealModel, LoadModelOnnxAndKilnGiveIdenticalOutputs) {
+  const auto onnx = shared_file_or_skip("models/mobilenet_v1_0.25_128/mobilenet_v1_0.25_128_dequant.onnx");
+  if (HasFailure()) return;
+  const TempPath kiln_path("load_model_mobilenet");
+  convert_onnx_file(onnx.string(), kiln_path.str(), {});
+  EXPECT_TRUE(is_kiln_file(kiln_path.str()));
+  EXPECT_FALSE(is_kiln_file(onnx.string()));
+  ConvertReport from_kiln_report, from_onnx_report;
+  const Model from_kiln = load_model(kiln_path.str(), {}, &from_kiln_report);
+  const Model from_onnx = load_model(onnx.string(), {}, &from_onnx_report);
+  EXPECT_EQ(from_kiln_report.onnx_nodes, 0);  // left empty for a .kiln file
+  EXPECT_GT(from_onnx_report.onnx_nodes, 0);
+  EXPECT_EQ(from_onnx_report.known_model, "mobilenet_v1_0.25_128");
+  EXPECT_EQ(from_onnx.metadata().name, from_kiln.metadata().name);
+  EXPECT_EQ(from_onnx.metadata().labels, from_kiln.metadata().labels);
+  EXPECT_EQ(from_onnx.nodes().size(), from_kiln.nodes().size());
+  EXPECT_EQ(from_onnx.passes_applied(), from_kiln.passes_applied());
+  const Tensor x = random_tensor(from_kiln.inputs()[0].shape, 5);
+  for (const SessionOptions& options : {SessionOptions{}, reference_options()}) {
+    Session a(from_kiln, options), b(from_onnx, options);
+    EXPECT_EQ(a.backend(), b.backend());
+    EXPECT_TRUE(bitwise_equal(a.run({x}), b.run({x}))) << a.backend();
+  }
+}
+
 TEST(ConverterRealModel, BatchOverrideOnTorchExport) {
   const auto raw = shared_file_or_skip(kRaw);
   if (HasFailure()) return;

@@ -41,7 +41,7 @@ std::vector<Tensor> run_model(const Model& model, const SessionOptions& options,
 double expect_cpu_matches_reference(const Graph& graph, const std::vector<Tensor>& inputs, double rel_tol,
                                     const std::string& algorithm, const CpuOptions& cpu) {
   const Model model(std::make_shared<Graph>(graph));
-  const std::vector<Tensor> expected = run_model(model, SessionOptions{}, inputs);
+  const std::vector<Tensor> expected = run_model(model, reference_options(), inputs);
   for (const Tensor& e : expected) {
     bool nonzero = false;
     for (float v : e.values()) nonzero = nonzero || v != 0.0f;

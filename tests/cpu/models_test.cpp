@@ -24,7 +24,7 @@ TEST(CpuModelsIsa, EveryIsaLevelOnMobileNetV2AndResNet20) {
     Tensor input;
     std::string skip;
     if (!load_model_case(c, &model, &input, &skip)) GTEST_SKIP() << skip;
-    const std::vector<Tensor> expected = run_model(*model, SessionOptions{}, {input});
+    const std::vector<Tensor> expected = run_model(*model, reference_options(), {input});
     for (const std::string& isa : cpu_isa_names()) {
       const std::vector<Tensor> got = run_model(*model, cpu_options(1, isa), {input});
       const double rel = max_relative_error_of(got, expected);
@@ -41,7 +41,7 @@ void check_fixed_algorithms(const ModelCase& c) {
   Tensor input;
   std::string skip;
   if (!load_model_case(c, &model, &input, &skip)) GTEST_SKIP() << skip;
-  const std::vector<Tensor> expected = run_model(*model, SessionOptions{}, {input});
+  const std::vector<Tensor> expected = run_model(*model, reference_options(), {input});
   for (const char* name : {"im2col", "direct", "im2win"}) {
     Session session(*model, cpu_options(2, "", std::string("fixed:") + name));
     const std::vector<Tensor> got = session.run({input});
@@ -62,7 +62,7 @@ TEST(CpuModelsTune, MobileNetV2TunedAndFromTheCache) {
   Tensor input;
   std::string skip;
   if (!load_model_case(c, &model, &input, &skip)) GTEST_SKIP() << skip;
-  const std::vector<Tensor> expected = run_model(*model, SessionOptions{}, {input});
+  const std::vector<Tensor> expected = run_model(*model, reference_options(), {input});
   TempPath cache("kiln_cpu_models_tune", ".tsv");
   SessionOptions o = cpu_options(2, "", "tune");
   o.tuning_cache = cache.str();

@@ -89,7 +89,7 @@ TEST(CpuRunAllocations, RunAllocatesNothingOnEveryPath) {
   const Graph graph = every_path_graph();
   const Model model(std::make_shared<Graph>(graph));
   const std::vector<Tensor> inputs = random_inputs(graph, 17);
-  const std::vector<Tensor> reference = run_model(model, SessionOptions{}, inputs);
+  const std::vector<Tensor> reference = run_model(model, reference_options(), inputs);
   for (const std::string& isa : cpu_isa_names())
     for (int threads : {1, 2}) expect_no_allocations(model, cpu_options(threads, isa), inputs, reference);
   expect_no_allocations(model, cpu_options(3), inputs, reference);
@@ -99,7 +99,7 @@ TEST(CpuRunAllocations, RunAllocatesNothingWithEachFixedAlgorithm) {
   const Graph graph = every_path_graph();
   const Model model(std::make_shared<Graph>(graph));
   const std::vector<Tensor> inputs = random_inputs(graph, 18);
-  const std::vector<Tensor> reference = run_model(model, SessionOptions{}, inputs);
+  const std::vector<Tensor> reference = run_model(model, reference_options(), inputs);
   for (const std::string& name : conv_algorithm_names())
     expect_no_allocations(model, cpu_options(2, "", "fixed:" + name), inputs, reference);
 }
@@ -108,7 +108,7 @@ TEST(CpuRunAllocations, RunAllocatesNothingAfterTuning) {
   const Graph graph = every_path_graph();
   const Model model(std::make_shared<Graph>(graph));
   const std::vector<Tensor> inputs = random_inputs(graph, 19);
-  const std::vector<Tensor> reference = run_model(model, SessionOptions{}, inputs);
+  const std::vector<Tensor> reference = run_model(model, reference_options(), inputs);
   TempPath cache("kiln_cpu_alloc_tuning", ".tsv");
   SessionOptions o = cpu_options(2, "", "tune");
   o.tuning_cache = cache.str();

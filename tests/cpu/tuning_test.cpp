@@ -73,7 +73,7 @@ TEST(CpuTuning, WritesOneLinePerDistinctLayerAndTheNextSessionReadsIt) {
   const Graph g = tuning_graph();
   const Model model(std::make_shared<Graph>(g));
   const std::vector<Tensor> in = random_inputs(g, 3);
-  const std::vector<Tensor> expected = run_model(model, SessionOptions{}, in);
+  const std::vector<Tensor> expected = run_model(model, reference_options(), in);
   TempPath dir("kiln_cpu_tuning", "");
   const std::string cache = (std::filesystem::path(dir.str()) / "sub" / "cpu-tuning.tsv").string();
 
@@ -144,7 +144,7 @@ TEST(CpuTuning, ChainsAreDecidedByTimingAndTheVerdictIsCached) {
   b.output(conv(t, 8, 1, 1, "project", 3));
   const Model model(std::make_shared<Graph>(b.build()));
   const std::vector<Tensor> in = random_inputs(model.graph(), 5);
-  const std::vector<Tensor> want = run_model(model, SessionOptions{}, in);
+  const std::vector<Tensor> want = run_model(model, reference_options(), in);
   TempPath cache("kiln_tune_chain", ".tsv");
 
   Session first(model, tune_options(cache.str()));
@@ -178,7 +178,7 @@ TEST(CpuTuning, TunedSessionsMatchTheReference) {
   const Graph g = tuning_graph();
   const Model model(std::make_shared<Graph>(g));
   const std::vector<Tensor> in = random_inputs(g, 4);
-  const std::vector<Tensor> expected = run_model(model, SessionOptions{}, in);
+  const std::vector<Tensor> expected = run_model(model, reference_options(), in);
   TempPath cache("kiln_cpu_tuning_all", ".tsv");
   for (const std::string& isa : cpu_isa_names())
     for (int threads : {1, 2}) {
@@ -215,7 +215,7 @@ TEST(CpuTuning, CacheEntriesForAnotherCpuOrUnknownAlgorithmsAreIgnored) {
     EXPECT_THAT(node_detail(s, name), ::testing::AnyOf(HasSubstr("[tuned"), HasSubstr("[tuning cache")));
   EXPECT_THAT(node_detail(s, "c3x3"), HasSubstr("[tuned")) << "a bad cache entry must not be used";
   const auto g_in = random_inputs(g, 5);
-  EXPECT_TRUE(tensors_close(s.run(g_in)[0], run_model(model, SessionOptions{}, g_in)[0], 1e-4));
+  EXPECT_TRUE(tensors_close(s.run(g_in)[0], run_model(model, reference_options(), g_in)[0], 1e-4));
 }
 
 TEST(CpuTuning, UnwritableCacheStillRuns) {
@@ -225,7 +225,7 @@ TEST(CpuTuning, UnwritableCacheStillRuns) {
   { std::ofstream(file.str()) << "a regular file, so nothing can be created below it\n"; }
   Session s(model, tune_options(file.str() + "/sub/cache.tsv"));
   const auto in = random_inputs(g, 6);
-  EXPECT_TRUE(tensors_close(s.run(in)[0], run_model(model, SessionOptions{}, in)[0], 1e-4));
+  EXPECT_TRUE(tensors_close(s.run(in)[0], run_model(model, reference_options(), in)[0], 1e-4));
 }
 
 // ---- errors -------------------------------------------------------------------------------------
@@ -274,9 +274,12 @@ TEST(CpuTuning, UnknownIsaIsAnError) {
   }
 }
 
-TEST(CpuTuning, ThreadsMustBePositive) {
+TEST(CpuTuning, ThreadsNegativeIsAnErrorZeroIsEveryCore) {
   const Model model(std::make_shared<Graph>(tuning_graph()));
-  EXPECT_TRUE(throws_error([&] { Session s(model, cpu_options(0)); }, ErrorCode::InvalidArgument, {"threads"}));
+  EXPECT_TRUE(throws_error([&] { Session s(model, cpu_options(-2)); }, ErrorCode::InvalidArgument, {"threads", "-2"}));
+  Session every(model, cpu_options(0));
+  EXPECT_EQ(every.threads(), available_cores());
+  EXPECT_EQ(Session(model, cpu_options(2)).threads(), 2);
 }
 
 }  // namespace

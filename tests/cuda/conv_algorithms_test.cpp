@@ -228,7 +228,7 @@ TEST(CudaConvAlgorithms, Batch32ResNet50Layers) {
     const auto inputs = random_inputs(g, seed + 1);
     seed += 10;
     const Model model(std::make_shared<Graph>(g));
-    Session ref(model);
+    Session ref(model, reference_options());
     const std::vector<Tensor> expected = ref.run(inputs);
     std::vector<std::string> algorithms = {"heuristic"};
     for (const cuda::ConvAlgorithm* a : cuda::conv_algorithms())
@@ -272,7 +272,7 @@ TEST(CudaConvAlgorithms, TuneThenReadTheCache) {
   std::vector<std::vector<Tensor>> inputs, expected;
   for (const auto& [what, g] : graphs) {
     inputs.push_back(random_inputs(g, 21));
-    Session ref(Model(std::make_shared<Graph>(g)));
+    Session ref(Model(std::make_shared<Graph>(g)), reference_options());
     expected.push_back(ref.run(inputs.back()));
   }
   KILN_REQUIRE_CUDA_DEVICE();
@@ -321,7 +321,7 @@ TEST(CudaConvAlgorithms, ProfilingEventsInsideCudaGraphs) {
   const Graph g = b.build();
   const auto inputs = random_inputs(g, 35);
   const Model model(std::make_shared<Graph>(g));
-  Session ref(model);
+  Session ref(model, reference_options());
   const std::vector<Tensor> expected = ref.run(inputs);
   KILN_REQUIRE_CUDA_DEVICE();
   for (const bool graphs : {true, false}) {

@@ -29,7 +29,7 @@ SessionOptions cuda_options(const std::string& algorithm, bool deterministic) {
 double expect_cuda_matches_reference(const Graph& graph, const std::vector<Tensor>& inputs, double rel_tol,
                                      const std::string& algorithm) {
   const Model model(std::make_shared<Graph>(graph));
-  Session ref(model);
+  Session ref(model, reference_options());
   const std::vector<Tensor> expected = ref.run(inputs);
   Session cuda(model, cuda_options(algorithm));
   const std::vector<Tensor> actual = cuda.run(inputs);
@@ -48,7 +48,7 @@ void CudaCases::add(const Graph& graph, std::vector<Tensor> inputs, const std::s
   c.algorithm = algorithm;
   c.detail_prefix = detail_prefix;
   try {
-    Session ref(Model(c.graph));
+    Session ref(Model(c.graph), reference_options());
     c.expected = ref.run(c.inputs);
   } catch (const std::exception& e) {
     ADD_FAILURE() << what << ": the reference backend failed: " << e.what();

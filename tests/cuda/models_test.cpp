@@ -54,7 +54,7 @@ TEST(CudaModelsFixed, EveryAlgorithmOnMobileNetV2AndResNet18) {
     Tensor input;
     std::string skip;
     if (!load(id, &model, &input, &skip)) GTEST_SKIP() << skip;
-    const auto expected = run(*model, SessionOptions{}, input);
+    const auto expected = run(*model, reference_options(), input);
     for (const std::string& name : cuda::conv_algorithm_names())
       EXPECT_TRUE(close(run(*model, cuda_options("fixed:" + name), input), expected, kTol)) << id << " fixed:" << name;
   }
@@ -88,7 +88,7 @@ TEST(CudaModelsGraph, ReplayEqualsStepByStepLaunches) {
   Tensor other = random_tensor(input.shape(), 99);
   const auto g2 = graphed.run({other});
   EXPECT_FALSE(same_bits(g2, g1));
-  EXPECT_TRUE(close(g2, run(*model, SessionOptions{}, other), kTol));
+  EXPECT_TRUE(close(g2, run(*model, reference_options(), other), kTol));
   ASSERT_TRUE(graphed.device_time_ms().has_value());
   EXPECT_GT(*graphed.device_time_ms(), 0.0);
 }

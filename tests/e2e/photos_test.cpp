@@ -68,7 +68,7 @@ TEST_P(PhotoTop1, MatchesSources) {
   const ModelMetadata meta = model.metadata();
   ASSERT_FALSE(meta.name.empty()) << c.onnx << " should be recognised by its manifest";
   ASSERT_FALSE(meta.labels.empty()) << "the converter should have embedded the labels";
-  Session session(model);
+  Session session(model, reference_options());
   const int size = static_cast<int>(session.inputs()[0].shape[2]);
   int matched = 0;
   for (int i = 0; i < 14; ++i) {

@@ -29,7 +29,7 @@ TEST_P(ReferenceTensors, MatchesWithinTolerance) {
   const auto out_pb = shared_file_or_skip("models/" + c.ref_dir + "/output_0.pb");
   if (HasFailure()) return;
   Model model = convert_and_load(onnx);
-  Session session(model);
+  Session session(model, reference_options());
   const NamedTensor input = read_tensor_proto(in_pb.string());
   const NamedTensor expected = read_tensor_proto(out_pb.string());
   const std::vector<Tensor> out = session.run({input.tensor});
@@ -93,7 +93,7 @@ TEST(RealModels, OptimisedAndUnoptimisedAgree) {
     Model opt = convert_and_load(path, true);
     Model raw = convert_and_load(path, false);
     EXPECT_LT(opt.nodes().size(), raw.nodes().size()) << onnx << ": the passes should remove nodes";
-    Session a(opt), b(raw);
+    Session a(opt, reference_options()), b(raw, reference_options());
     const Tensor x = random_tensor(a.inputs()[0].shape, 7);
     EXPECT_TRUE(tensors_close(a.run({x})[0], b.run({x})[0], 1e-5)) << onnx;
   }
@@ -113,7 +113,7 @@ TEST(RealModels, ReferenceBackendTimes) {
     const auto path = shared_file_or_skip(std::string("models/") + onnx);
     if (HasFailure()) continue;
     Model model = convert_and_load(path);
-    Session session(model);
+    Session session(model, reference_options());
     const Tensor x = random_tensor(session.inputs()[0].shape, 3);
     const double ms = median_run_ms(session, {x}, 3);
     fmt::print("[ figures  ] reference backend {}: {:.1f} ms per inference (median of 3)\n", onnx, ms);

@@ -23,7 +23,7 @@ TEST_P(Torchvision, MatchesPyTorch) {
     FAIL() << onnx << " is missing: build the export_torchvision target (needs python3-torch, installed by "
                       "scripts/install-deps.sh)";
   Model model = convert_and_load(onnx);
-  Session session(model);
+  Session session(model, reference_options());
   const Tensor input = npy::read((dir / (name + ".input.npy")).string());
   const Tensor expected = npy::read((dir / (name + ".output.npy")).string());
   const std::vector<Tensor> out = session.run({input});

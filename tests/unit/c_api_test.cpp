@@ -2,6 +2,7 @@
 // the C++ API; every error path returns the right status and a message.
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -83,7 +84,7 @@ TEST_F(CApi, RunMatchesTheCppApi) {
   EXPECT_THAT(kiln_last_error(), StrEq(""));
 
   const Model model = Model::load(path_);
-  Session cpp(model);
+  Session cpp(model, reference_options());  // the C session is on "reference" too
   const std::vector<Tensor> expected = cpp.run(inputs);
   ASSERT_EQ(expected.size(), outputs.size());
   for (size_t i = 0; i < outputs.size(); ++i) EXPECT_TRUE(tensors_close(outputs[i], expected[i], 0.0)) << i;
@@ -106,10 +107,39 @@ TEST_F(CApi, RunMatchesTheCppApi) {
   EXPECT_TRUE(differs);
 }
 
-TEST_F(CApi, NullBackendMeansReference) {
+TEST_F(CApi, NullOrAutoBackendAndZeroThreadsAreTheDefaults) {
   ASSERT_EQ(kiln_model_load(path_.c_str(), &model_), KILN_OK);
-  ASSERT_EQ(kiln_session_create(model_, nullptr, 1, &session_), KILN_OK) << kiln_last_error();
-  EXPECT_EQ(kiln_session_input_count(session_), 1u);
+  const auto names = available_backends();
+  const std::string expected = std::find(names.begin(), names.end(), "cpu") != names.end() ? "cpu" : "reference";
+  for (const char* backend : {static_cast<const char*>(nullptr), "auto"}) {
+    kiln_session* s = nullptr;
+    ASSERT_EQ(kiln_session_create(model_, backend, 0, &s), KILN_OK) << kiln_last_error();
+    EXPECT_EQ(kiln_session_input_count(s), 1u);
+    EXPECT_STREQ(kiln_session_backend(s), expected.c_str());
+    EXPECT_THAT(kiln_session_backend_choice(s), HasSubstr("auto"));
+    EXPECT_EQ(kiln_session_threads(s), available_cores());
+    // It computes what the reference does.
+    const std::vector<Tensor> inputs = random_inputs(graph_, 7);
+    std::vector<Tensor> outputs;
+    for (TensorId t : graph_.outputs) outputs.emplace_back(graph_.shape(t));
+    const float* in_ptrs[] = {inputs[0].data()};
+    std::vector<float*> out_ptrs;
+    for (auto& o : outputs) out_ptrs.push_back(o.data());
+    ASSERT_EQ(kiln_session_run(s, in_ptrs, out_ptrs.data()), KILN_OK) << kiln_last_error();
+    const std::vector<Tensor> want = run_graph(graph_, inputs, "reference");
+    for (size_t i = 0; i < outputs.size(); ++i) EXPECT_TRUE(tensors_close(outputs[i], want[i], 1e-4)) << i;
+    kiln_session_free(s);
+  }
+}
+
+TEST_F(CApi, NamedBackendAndThreadCountAreKept) {
+  open_session();  // "reference", 1 thread
+  EXPECT_STREQ(kiln_session_backend(session_), "reference");
+  EXPECT_STREQ(kiln_session_backend_choice(session_), "asked for");
+  EXPECT_EQ(kiln_session_threads(session_), 1);
+  EXPECT_STREQ(kiln_session_backend(nullptr), "");
+  EXPECT_STREQ(kiln_session_backend_choice(nullptr), "");
+  EXPECT_EQ(kiln_session_threads(nullptr), 0);
 }
 
 TEST_F(CApi, MissingFileIsAnIoError) {
@@ -191,8 +221,9 @@ TEST_F(CApi, UnknownBackendAndBadThreads) {
   EXPECT_EQ(kiln_session_create(model_, "warp-drive", 1, &s), KILN_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(s, nullptr);
   EXPECT_THAT(kiln_last_error(), AllOf(HasSubstr("'warp-drive'"), HasSubstr("reference")));
-  EXPECT_EQ(kiln_session_create(model_, "reference", 0, &s), KILN_ERROR_INVALID_ARGUMENT);
-  EXPECT_THAT(kiln_last_error(), HasSubstr("threads"));
+  EXPECT_EQ(kiln_session_create(model_, "reference", -1, &s), KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(s, nullptr);
+  EXPECT_THAT(kiln_last_error(), AllOf(HasSubstr("threads"), HasSubstr("-1")));
 }
 
 TEST_F(CApi, LastErrorIsClearedBySuccessAndPerThread) {

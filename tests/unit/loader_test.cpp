@@ -212,7 +212,7 @@ void run_if_loaded(const std::vector<uint8_t>& bytes, int& loaded, int& rejected
   ++loaded;
   try {
     Model model(std::make_shared<Graph>(g));
-    Session session(model);
+    Session session(model, reference_options());
     std::vector<Tensor> inputs;
     for (const auto& d : session.inputs()) inputs.push_back(random_tensor(d.shape, 7));
     const auto outputs = session.run(inputs);

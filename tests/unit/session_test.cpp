@@ -3,8 +3,10 @@
 //
 // This binary links tests/common/alloc_counter.cpp, which replaces the global
 // operator new/delete with counting versions.
+#include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "engine/core/graph.hpp"
@@ -79,7 +81,7 @@ TEST(Session, AllocationCounterWorks) {
 
 void expect_run_allocates_nothing(const Graph& graph) {
   Model model(std::make_shared<Graph>(graph));
-  Session session(model);
+  Session session(model, reference_options());  // the cpu backend has its own test (tests/cpu)
   const std::vector<Tensor> inputs = random_inputs(graph, 99);
   std::vector<Tensor> outputs = output_buffers(session);
   session.run(inputs, outputs);  // warm-up
@@ -206,17 +208,67 @@ TEST(Session, UnknownBackendListsTheAvailableOnes) {
   }
 }
 
-TEST(Session, ThreadsMustBePositive) {
+TEST(Session, NegativeThreadsAreAnError) {
   Model model(std::make_shared<Graph>(all_ops_graph()));
-  SessionOptions options;
-  options.threads = 0;
-  try {
-    Session session(model, options);
-    ADD_FAILURE() << "created a session with 0 threads";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);
-    EXPECT_THAT(e.what(), HasSubstr("threads"));
+  for (const char* backend : {"auto", "reference"}) {
+    SessionOptions options;
+    options.backend = backend;
+    options.threads = -1;
+    try {
+      Session session(model, options);
+      ADD_FAILURE() << "created a session with -1 threads on " << backend;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);
+      EXPECT_THAT(e.what(), AllOf(HasSubstr("threads"), HasSubstr("-1")));
+    }
   }
+}
+
+bool cpu_backend_built() {
+  const auto names = available_backends();
+  return std::find(names.begin(), names.end(), "cpu") != names.end();
+}
+
+TEST(Session, DefaultOptionsPickCpuAndEveryCore) {
+  const SessionOptions defaults{};
+  EXPECT_EQ(defaults.backend, "auto");
+  EXPECT_EQ(defaults.threads, 0);
+  Model model(std::make_shared<Graph>(variety_graph()));
+  Session session(model);
+  EXPECT_GE(available_cores(), 1);
+  EXPECT_EQ(session.threads(), available_cores());
+  if (cpu_backend_built()) {
+    EXPECT_EQ(session.backend(), "cpu");
+    EXPECT_THAT(session.backend_choice(), HasSubstr("auto"));
+  } else {
+    EXPECT_EQ(session.backend(), "reference");
+    EXPECT_THAT(session.backend_choice(), HasSubstr("no cpu backend"));
+  }
+  // The default session computes what the reference does.
+  const auto inputs = random_inputs(model.graph(), 21);
+  const auto got = session.run(inputs);
+  const auto want = run_graph(model.graph(), inputs, "reference");
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_TRUE(tensors_close(got[i], want[i], 1e-4)) << "output " << i;
+}
+
+TEST(Session, ThreadsZeroIsEveryCoreOnAnyBackend) {
+  Model model(std::make_shared<Graph>(all_ops_graph()));
+  SessionOptions options = reference_options();
+  options.threads = 0;
+  Session session(model, options);
+  EXPECT_EQ(session.backend(), "reference");
+  EXPECT_EQ(session.backend_choice(), "asked for");
+  EXPECT_EQ(session.threads(), available_cores());
+  options.threads = 3;
+  EXPECT_EQ(Session(model, options).threads(), 3);
+}
+
+TEST(Session, AvailableCoresFollowsTheAffinityMask) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  ASSERT_EQ(sched_getaffinity(0, sizeof(set), &set), 0);
+  EXPECT_EQ(available_cores(), CPU_COUNT(&set));
 }
 
 TEST(Session, ProfileHasOneEntryPerNode) {
@@ -244,7 +296,7 @@ TEST(Session, ProfileHasOneEntryPerNode) {
 TEST(Session, MemoryReportsArenaWithinNaive) {
   const Graph graph = all_ops_graph();
   Model model(std::make_shared<Graph>(graph));
-  Session session(model);
+  Session session(model, reference_options());  // weights as stored (the cpu backend repacks them)
   const MemoryReport m = session.memory();
   size_t naive = 0, weights = 0;
   for (const auto& t : graph.tensors) {
@@ -263,7 +315,6 @@ TEST(Session, InputAndOutputIndexByName) {
   const Graph graph = variety_graph();
   Model model(std::make_shared<Graph>(graph));
   Session session(model);
-  EXPECT_EQ(session.backend(), "reference");
   EXPECT_EQ(session.input_index("img"), 0u);
   EXPECT_EQ(session.input_index("vec"), 1u);
   EXPECT_EQ(session.output_index(graph.tensor(graph.outputs[1]).name), 1u);

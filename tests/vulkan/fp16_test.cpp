@@ -177,7 +177,7 @@ TEST(VulkanFp16, MemoryHalvesAndInspectSaysSo) {
   EXPECT_NE(f32.profile()[0].detail.find("float32 storage"), std::string::npos) << f32.profile()[0].detail;
   // Inputs and outputs are float32 at the API; the values match within float16 storage error.
   const auto inputs = random_inputs(g, 3);
-  Session ref(model, SessionOptions{});
+  Session ref(model, reference_options());
   EXPECT_TRUE(tensors_close(f16.run(inputs)[0], ref.run(inputs)[0], 1e-2));
 }
 
@@ -194,7 +194,7 @@ void check_model(const std::string& id, double tol) {
   Tensor input;
   std::string skip;
   if (!load_model_case(c, &model, &input, &skip)) GTEST_SKIP() << skip;
-  Session ref(*model, SessionOptions{});
+  Session ref(*model, reference_options());
   const std::vector<Tensor> expected = ref.run({input});
   Session f32(*model, vulkan_options());
   const std::vector<Tensor> got32 = f32.run({input});

@@ -20,7 +20,7 @@ void check_model(const std::string& id, const std::string& algorithm) {
   Tensor input;
   std::string skip;
   if (!load_model_case(c, &model, &input, &skip)) GTEST_SKIP() << skip;
-  Session ref(*model, SessionOptions{});
+  Session ref(*model, reference_options());
   const std::vector<Tensor> expected = ref.run({input});
   Session session(*model, vulkan_options(algorithm));
   const std::vector<Tensor> got = session.run({input});

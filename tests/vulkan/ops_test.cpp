@@ -276,7 +276,7 @@ TEST(VulkanOps, TuneTimesCandidatesThenReadsTheCache) {
     Session s(model, o);
     const auto inputs = random_inputs(g, 3);
     const auto got = s.run(inputs);
-    Session ref(model, SessionOptions{});
+    Session ref(model, reference_options());
     EXPECT_TRUE(tensors_close(got[0], ref.run(inputs)[0], kTol));
     const std::string detail = s.profile()[0].detail;
     EXPECT_NE(detail.find(round == 0 ? "[tuned" : "[tuning cache"), std::string::npos) << detail;

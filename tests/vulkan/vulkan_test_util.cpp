@@ -31,7 +31,7 @@ SessionOptions vulkan_options(const std::string& algorithm) {
 double expect_vulkan_matches_reference(const Graph& graph, const std::vector<Tensor>& inputs, double rel_tol,
                                        const std::string& algorithm) {
   const Model model(std::make_shared<Graph>(graph));
-  Session ref(model, SessionOptions{});
+  Session ref(model, reference_options());
   const std::vector<Tensor> expected = ref.run(inputs);
   Session vk(model, vulkan_options(algorithm));
   const std::vector<Tensor> got = vk.run(inputs);

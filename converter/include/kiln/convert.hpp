@@ -35,6 +35,16 @@ Graph import_onnx(const std::string& onnx_path, const ConvertOptions& options, C
 ConvertReport convert_onnx_file(const std::string& onnx_path, const std::string& kiln_path,
                                 const ConvertOptions& options);
 
+// A model from a .kiln file (memory-mapped, as Model::load) or an ONNX file
+// (imported, optimised and given its known-model metadata in memory, as
+// `kiln convert` would write it). The kind is told by the file's contents, not
+// its name. `report`, if given, is filled for an ONNX file (and left empty for
+// a .kiln file). The runtime library alone (without the converter) reads .kiln
+// files only.
+Model load_model(const std::string& path, const ConvertOptions& options = {}, ConvertReport* report = nullptr);
+// Whether the file at `path` is a .kiln file (its identifier), else ONNX is assumed.
+bool is_kiln_file(const std::string& path);
+
 // An ONNX TensorProto file (.pb), as float32.
 struct NamedTensor {
   std::string name;

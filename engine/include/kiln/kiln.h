@@ -4,7 +4,7 @@
  *
  *   kiln_model* model; kiln_session* session;
  *   if (kiln_model_load("m.kiln", &model) != KILN_OK) puts(kiln_last_error());
- *   kiln_session_create(model, "reference", 1, &session);
+ *   kiln_session_create(model, NULL, 0, &session);   // auto backend, every core
  *   kiln_session_run(session, inputs, outputs);   // arrays of float pointers
  */
 #ifndef KILN_H
@@ -34,10 +34,23 @@ const char* kiln_last_error(void);
 kiln_status kiln_model_load(const char* path, kiln_model** out_model);
 void kiln_model_free(kiln_model* model);
 
-/* backend: e.g. "reference" or "cpu" (NULL means "reference"); threads >= 1. */
+/* backend: a backend name such as "reference", "cpu", "vulkan" or "cuda", or
+ * NULL / "auto": cpu when it is built and runs every node of the model, else
+ * reference (GPU backends only when named). threads: a positive count, or 0
+ * for every core this process may run on (its CPU affinity); negative is
+ * KILN_ERROR_INVALID_ARGUMENT. kiln_session_backend and kiln_session_threads
+ * say what was picked. */
 kiln_status kiln_session_create(const kiln_model* model, const char* backend, int threads,
                                 kiln_session** out_session);
 void kiln_session_free(kiln_session* session);
+
+/* The backend running the session ("auto" resolved, e.g. "cpu"), valid while
+ * the session lives; "" for NULL. */
+const char* kiln_session_backend(const kiln_session* session);
+/* Why that backend was picked, e.g. "asked for" or "auto: ..."; "" for NULL. */
+const char* kiln_session_backend_choice(const kiln_session* session);
+/* The worker threads (0 resolved to the core count); 0 for NULL. */
+int kiln_session_threads(const kiln_session* session);
 
 size_t kiln_session_input_count(const kiln_session* session);
 size_t kiln_session_output_count(const kiln_session* session);

@@ -8,6 +8,7 @@
 //
 // All errors are kiln::Error exceptions whose message names the problem.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -142,6 +143,17 @@ struct CpuOptions {
   std::optional<size_t> l2_bytes;
 };
 
+// Progress of the work a session does while it is created: its backend
+// compiling the model, convolution layer by convolution layer (the slow part
+// with algorithm "tune", which times every candidate). Reported on the thread
+// that creates the session.
+struct Progress {
+  const char* what = "";  // e.g. "convolution layers"
+  int done = 0;
+  int total = 0;
+};
+using ProgressCallback = std::function<void(const Progress&)>;
+
 // Settings of the GPU backends (vulkan, cuda); host backends ignore them.
 struct GpuOptions {
   int device = 0;  // index into list_devices(backend)
@@ -158,8 +170,14 @@ struct GpuOptions {
 };
 
 struct SessionOptions {
-  std::string backend = "reference";
-  int threads = 1;
+  // A backend name, or "auto": the fastest backend built in that can run the
+  // model on this machine without being asked for a device — cpu when it is
+  // built and supports every node, else reference. GPU backends are used only
+  // when named (a small-batch CNN is not always faster there, and a Vulkan
+  // device may be a CPU emulation); Session::backend_choice() says what was picked and why.
+  std::string backend = "auto";
+  // Worker threads; 0 = every core this process may run on (sched_getaffinity).
+  int threads = 0;
   // Convolution algorithm choice: "heuristic" (lowest cost estimate), "tune"
   // (time the candidates, remember the winner) or "fixed:NAME". Checked once
   // against the backend's algorithms when the session is created.
@@ -169,6 +187,8 @@ struct SessionOptions {
   std::string tuning_cache;
   CpuOptions cpu;
   GpuOptions gpu;
+  // Called as the backend compiles the model (see Progress); empty: no reports.
+  ProgressCallback progress;
 };
 
 struct NodeProfile {
@@ -195,7 +215,11 @@ class Session {
 
   const std::vector<TensorDesc>& inputs() const;
   const std::vector<TensorDesc>& outputs() const;
+  // The backend running the model ("auto" resolved), and why it was picked.
   const std::string& backend() const;
+  const std::string& backend_choice() const;
+  // The worker threads (0 resolved).
+  int threads() const;
 
   // Runs the model; allocates the output tensors.
   std::vector<Tensor> run(const std::vector<Tensor>& inputs);
@@ -218,6 +242,8 @@ class Session {
 
 // Backends compiled into this build, e.g. {"reference", "cpu"}.
 std::vector<std::string> available_backends();
+// The cores this process may run on (sched_getaffinity; at least 1).
+int available_cores();
 
 struct DeviceDesc {
   int index = 0;

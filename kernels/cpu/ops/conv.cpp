@@ -122,6 +122,8 @@ void plan_chains(Lowering& l) {
     const ChainCost cost = chain_cost(c.layers, separate, l.selector().machine());
     // tune: measured fused vs separate; otherwise the cost model.
     c.verdict = l.selector().tune_chain(c.layers);
+    for (int n : {c.expand, c.dw, c.project})
+      if (n >= 0) l.conv_visited(n);
     if (c.verdict ? !c.verdict->fuse : cost.fused_ms >= cost.separate_ms) continue;
     c.cost = cost;
     const int index = static_cast<int>(l.chains.size());
