@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "apps/common/bench.hpp"
+#include "apps/common/classify.hpp"
 #include "kiln/kiln.hpp"
 #include "kiln/vision.hpp"
 #ifdef KILN_PY_HAVE_CONVERTER
@@ -312,25 +313,6 @@ py::dict run_py(PySession& s, py::handle inputs) {
   return d;
 }
 
-// As `kiln classify` (apps/kiln/cmd_classify.cpp): real values into a
-// uint8/int8 tensor (ties to even, saturating), and back.
-void quantize_into(const float* x, int64_t n, const TensorDesc& d, void* q) {
-  const bool is_signed = d.type == ElementType::Int8;
-  const float lo = is_signed ? -128.0f : 0.0f, hi = is_signed ? 127.0f : 255.0f;
-  auto* out = static_cast<uint8_t*>(q);
-  for (int64_t i = 0; i < n; ++i) {
-    const float v = std::clamp(std::nearbyint(x[i] / d.scale) + static_cast<float>(d.zero_point), lo, hi);
-    out[i] = static_cast<uint8_t>(static_cast<int>(v));
-  }
-}
-void dequantize_into(const void* q, int64_t n, const TensorDesc& d, float* x) {
-  const auto* in = static_cast<const uint8_t*>(q);
-  for (int64_t i = 0; i < n; ++i) {
-    const int v = d.type == ElementType::Int8 ? static_cast<int8_t>(in[i]) : in[i];
-    x[i] = d.scale * static_cast<float>(v - d.zero_point);
-  }
-}
-
 using Ranked = std::vector<std::pair<std::string, float>>;
 
 py::object classify_py(PySession& s, py::object images, int top, std::optional<std::string> preprocess) {
@@ -351,50 +333,20 @@ py::object classify_py(PySession& s, py::object images, int top, std::optional<s
   if (meta.preprocess == Preprocess::Unknown)
     throw_py(PyExc_ValueError, s.model->path + ": the model carries no preprocessing preset; pass "
                                                "preprocess='imagenet'|'inception'|'caffe'|'raw'|'centered128'");
-  Session& session = *s.session;
-  if (session.inputs().size() != 1)
-    throw_py(PyExc_ValueError, s.model->path + ": classify needs a model with one image input");
-  const TensorDesc& in_desc = session.inputs()[0];
-  const auto& shape = in_desc.shape;
-  if (shape.size() != 4 || shape[1] != 3 || shape[2] != shape[3])
-    throw_py(PyExc_ValueError, s.model->path + ": input '" + in_desc.name + "' has shape " + shape_string(shape) +
-                                   ", not an image batch [N,3,S,S]");
-  const int64_t batch = shape[0];
-  const int size = static_cast<int>(shape[2]);
-  const int64_t per_image_in = 3LL * size * size;
-
   std::vector<Ranked> ranked;
   {
     py::gil_scoped_release release;
     std::lock_guard<std::mutex> lock(s.mutex);
-    Tensor input(shape);
-    Tensor model_input = in_desc.type == ElementType::Float32 ? input : Tensor(shape, in_desc.type);
-    std::vector<Tensor> outputs;
-    for (const auto& d : session.outputs()) outputs.emplace_back(d.shape, d.type);
-    const TensorDesc& out_desc = session.outputs()[0];
-    Tensor scores = out_desc.type == ElementType::Float32 ? outputs[0] : Tensor(out_desc.shape);
-    const int64_t per_image = outputs[0].size() / batch;
-    // Images go through in groups of the model's batch size.
-    for (size_t first = 0; first < paths.size(); first += static_cast<size_t>(batch)) {
-      const size_t count = std::min(paths.size() - first, static_cast<size_t>(batch));
-      for (size_t g = 0; g < count; ++g) {
-        const Image img = load_image(paths[first + g]);
-        preprocess_image_into(img, size, meta.preprocess, meta.resize, meta.resize_filter,
-                              input.data() + static_cast<int64_t>(g) * per_image_in);
-      }
-      if (in_desc.type != ElementType::Float32) quantize_into(input.data(), input.size(), in_desc, model_input.raw());
-      session.run({model_input}, outputs);
-      if (out_desc.type != ElementType::Float32) dequantize_into(outputs[0].raw(), outputs[0].size(), out_desc, scores.data());
-      for (size_t g = 0; g < count; ++g) {
-        const auto preds = top_k(scores.data() + static_cast<int64_t>(g) * per_image, per_image, top,
-                                 meta.output_kind, meta.class_offset, meta.labels);
-        Ranked r;
-        for (const auto& p : preds)
-          r.emplace_back(p.label.empty() ? (p.class_index >= 0 ? "class " + std::to_string(p.class_index) : "background")
+    // As `kiln classify`: the same preprocessing, quantization and ranking (apps/common/classify.hpp).
+    classify::Classifier classifier(*s.session, meta, s.model->path);
+    for (const classify::ImageResult& r : classifier.run(paths, top)) {
+      if (!r.error.empty()) throw Error(ErrorCode::InvalidArgument, r.error);
+      Ranked out;
+      for (const Prediction& p : r.top)
+        out.emplace_back(p.label.empty() ? (p.class_index >= 0 ? "class " + std::to_string(p.class_index) : "background")
                                          : p.label,
                          p.probability);
-        ranked.push_back(std::move(r));
-      }
+      ranked.push_back(std::move(out));
     }
   }
   if (single) return py::cast(ranked.front());
