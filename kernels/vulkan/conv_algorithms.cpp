@@ -143,9 +143,10 @@ Selection ConvSelector::choose(const ConvGeometry& s, bool residual, const Measu
           line += fmt::format(" {} {:.3f} ms,", a.name(), ms);
           return ms;
         });
-    fmt::print(stderr, "tuning vulkan conv #{} [{}]:{} -> {}\n", tuned_, s.key(), line, best.algorithm->name());
+    // Every candidate's time goes into the node's detail, not onto stderr.
+    if (!line.empty()) line.pop_back();
     cache_->record(key, best.algorithm->name(), best.ms);
-    return {best.algorithm, best.algorithm->cost_ms(s, model_), best.ms, "tuned"};
+    return {best.algorithm, best.algorithm->cost_ms(s, model_), best.ms, "tuned:" + line};
   }
   Selection h = heuristic(s);
   if (mode_.fixed()) h.how = fmt::format("heuristic ({} does not apply)", fixed_ ? fixed_->name() : kFusedDwPw);

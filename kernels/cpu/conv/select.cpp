@@ -113,9 +113,11 @@ Selection ConvSelector::tune(const ConvLayer& layer, bool residual) {
         return ms;
       });
   pool.release_workers();
-  fmt::print(stderr, "tuning conv #{} [{}]:{} -> {}\n", tuned_, s.key(), line, best.algorithm->name());
+  // Every candidate's time goes into the node's detail (kiln inspect / bench),
+  // not onto stderr: a library prints nothing of its own.
+  if (!line.empty()) line.pop_back();
   cache_->record(k, best.algorithm->name(), best.ms);
-  return {best.algorithm, best.algorithm->cost_ms(s, machine_), best.ms, "tuned"};
+  return {best.algorithm, best.algorithm->cost_ms(s, machine_), best.ms, "tuned:" + line};
 }
 
 std::optional<ConvSelector::ChainVerdict> ConvSelector::tune_chain(const ChainLayers& c) {
@@ -142,9 +144,7 @@ std::optional<ConvSelector::ChainVerdict> ConvSelector::tune_chain(const ChainLa
   v.fused_ms = time_kernel(*prepare_chain(c), first, last, false, pool);
   pool.release_workers();
   v.fuse = v.fused_ms < v.separate_ms;
-  // The message shows the key from "chain:" on (shape field, tab, residual 0), as before.
-  fmt::print(stderr, "tuning chain [{}\t0]: fused {:.3f} ms, separate {:.3f} ms -> {}\n", chain, v.fused_ms,
-             v.separate_ms, v.fuse ? "fused" : "separate");
+  // Both times go into the chain's detail (kiln inspect / bench), not onto stderr.
   cache_->record(k, v.fuse ? "fused" : "separate", v.fuse ? v.fused_ms : v.separate_ms);
   return v;
 }

@@ -370,9 +370,10 @@ Selection ConvSelector::tune(const ConvLayer& layer) {
     return ms;
   };
   const auto best = cheapest(conv_algorithms(), [&](const ConvAlgorithm& a) { return a.applicable(s); }, time);
-  fmt::print(stderr, "tuning conv [{}]:{} -> {}\n", s.key(), line, best.algorithm->name());
+  // Every candidate's time goes into the node's detail, not onto stderr.
+  if (!line.empty()) line.pop_back();
   cache_->record(key, best.algorithm->name(), best.ms);
-  return {best.algorithm, best.algorithm->cost_ms(s, ctx_.model()), best.ms, "tuned"};
+  return {best.algorithm, best.algorithm->cost_ms(s, ctx_.model()), best.ms, "tuned:" + line};
 }
 
 }  // namespace kiln::cuda
