@@ -27,27 +27,35 @@ struct Session::Impl {
 };
 
 namespace {
-// "auto": cpu when built and able to run every node, else reference.
-std::string resolve_backend(const std::string& requested, const Graph& g, std::string* why) {
-  if (requested != "auto") {
-    *why = "asked for";
-    return requested;
-  }
+// The first node `backend` cannot run, or null.
+const Node* first_unsupported(const Backend& backend, const Graph& g) {
+  for (const Node& n : g.nodes)
+    if (!backend.supports(g, n)) return &n;
+  return nullptr;
+}
+
+// The backend asked for; "auto": cpu when built and able to run every node, else reference.
+std::unique_ptr<Backend> resolve_backend(const std::string& requested, const Graph& g, std::string* name,
+                                         std::string* why) {
   auto& registry = BackendRegistry::global();
-  if (registry.has("cpu")) {
-    const std::unique_ptr<Backend> cpu = registry.create("cpu");
-    const Node* unsupported = nullptr;
-    for (const Node& n : g.nodes)
-      if (!unsupported && !cpu->supports(g, n)) unsupported = &n;
-    if (!unsupported) {
-      *why = "auto: the fastest backend built in that runs this model here (GPU backends only when named)";
-      return "cpu";
-    }
-    *why = "auto: cpu cannot run node '" + unsupported->name + "'";
-    return "reference";
+  if (requested != "auto") {
+    *name = requested;
+    *why = "asked for";
+    return registry.create(requested);
   }
-  *why = "auto: this build has no cpu backend";
-  return "reference";
+  *name = "reference";
+  if (!registry.has("cpu")) {
+    *why = "auto: this build has no cpu backend";
+    return registry.create(*name);
+  }
+  std::unique_ptr<Backend> cpu = registry.create("cpu");
+  if (const Node* n = first_unsupported(*cpu, g)) {
+    *why = "auto: cpu cannot run node '" + n->name + "'";
+    return registry.create(*name);
+  }
+  *name = "cpu";
+  *why = "auto: the fastest backend built in that runs this model here (GPU backends only when named)";
+  return cpu;
 }
 }  // namespace
 
@@ -60,17 +68,16 @@ int available_cores() {
 
 Session::Session(const Model& model, const SessionOptions& options) : impl_(std::make_unique<Impl>()) {
   impl_->graph = model.graph_ptr();
-  impl_->backend_name = resolve_backend(options.backend, *impl_->graph, &impl_->backend_choice);
-  impl_->backend = BackendRegistry::global().create(impl_->backend_name);
+  impl_->backend =
+      resolve_backend(options.backend, *impl_->graph, &impl_->backend_name, &impl_->backend_choice);
   // Refused here, once for every backend, rather than silently ignored.
   if (options.gpu.fp16_storage && !impl_->backend->supports_fp16_storage())
     throw Error(ErrorCode::InvalidArgument,
                 "--fp16-storage is a Vulkan option; backend '" + impl_->backend_name + "' stores float32");
   const Graph& g = *impl_->graph;
-  for (const Node& n : g.nodes)
-    if (!impl_->backend->supports(g, n))
-      throw Error(ErrorCode::Unsupported, "backend '" + impl_->backend_name + "' cannot run node '" + n.name + "' (" +
-                                              std::string(op_name(n.op)) + " " + describe_attributes(n) + ")");
+  if (const Node* n = first_unsupported(*impl_->backend, g))
+    throw Error(ErrorCode::Unsupported, "backend '" + impl_->backend_name + "' cannot run node '" + n->name + "' (" +
+                                            std::string(op_name(n->op)) + " " + describe_attributes(*n) + ")");
   if (options.threads < 0)
     throw Error(ErrorCode::InvalidArgument, "threads is " + std::to_string(options.threads) +
                                                 ": give a positive count, or 0 for every core this process may use");

@@ -215,11 +215,7 @@ Requantization requantization(const TensorInfo& from, const TensorInfo& to) {
 ConstantData dequantized_constant(const TensorInfo& x) {
   const int64_t count = element_count(x.shape);
   std::vector<float> out(static_cast<size_t>(count));
-  int64_t inner = 1, size = 1;
-  if (x.quant->per_axis()) {
-    size = x.shape[static_cast<size_t>(x.quant->axis)];
-    for (size_t d = static_cast<size_t>(x.quant->axis) + 1; d < x.shape.size(); ++d) inner *= x.shape[d];
-  }
+  const AxisIndex axis(x);
   for (int64_t i = 0; i < count; ++i) {
     int32_t q;
     if (x.dtype == DataType::Int32)
@@ -228,7 +224,7 @@ ConstantData dequantized_constant(const TensorInfo& x) {
       q = static_cast<int8_t>(x.constant->bytes()[i]);
     else
       q = static_cast<uint8_t>(x.constant->bytes()[i]);
-    const int64_t c = x.quant->per_axis() ? i / inner % size : 0;
+    const int64_t c = axis(i);
     out[static_cast<size_t>(i)] = quant::dequantize(q, x.quant->scale_at(c), x.quant->zero_point_at(c));
   }
   return ConstantData::from_floats(out);

@@ -70,6 +70,19 @@ struct Requantization {
 };
 Requantization requantization(const TensorInfo& from, const TensorInfo& to);
 
+// The index along the quantization axis of element i of a row-major tensor
+// (0 for a per-tensor or unquantized one): which scale and zero point it uses.
+struct AxisIndex {
+  int64_t inner = 1, size = 1;
+  explicit AxisIndex(const TensorInfo& t) {
+    if (!t.quant || !t.quant->per_axis()) return;
+    const auto axis = static_cast<size_t>(t.quant->axis);
+    size = t.shape[axis];
+    for (size_t d = axis + 1; d < t.shape.size(); ++d) inner *= t.shape[d];
+  }
+  int64_t operator()(int64_t i) const { return i / inner % size; }
+};
+
 // The float32 values of a quantized constant (uint8, int8 or int32; per tensor or per axis).
 ConstantData dequantized_constant(const TensorInfo& x);
 

@@ -82,6 +82,20 @@ class Lowering : public LoweringBase {
   void add_conv_step(int node, const ConvKernel* kernel, TensorId xin, TensorId rin, TensorId out);
   // Keeps a prepared quantized convolution and adds its step (uint8 NHWC in and out).
   void add_qconv_step(int node, std::unique_ptr<QConvKernel> kernel, TensorId xin, TensorId out);
+  // Calls task(begin, len) for chunks of n elements of an elementwise step, on
+  // the threads, or inline for a single chunk (waking the workers costs more
+  // than a small tensor takes). Chunks are whole cache lines, so that threads never share one.
+  template <class Task>
+  void elementwise_chunks(size_t n, Task&& task) {
+    constexpr size_t kChunk = 16384;
+    const size_t chunks = (n + kChunk - 1) / kChunk;
+    auto chunk = [&](size_t c) { task(c * kChunk, std::min(kChunk, n - c * kChunk)); };
+    if (chunks <= 1) {
+      if (n > 0) chunk(0);
+    } else {
+      pool_.parallel_for(chunks, chunk);
+    }
+  }
   // The node on the reference kernel, with NCHW inputs and outputs.
   void lower_with_reference(int node);
 

@@ -2,20 +2,6 @@
 
 namespace kiln::reference {
 
-namespace {
-// The index along the quantization axis of element i of a row-major tensor.
-struct AxisIndex {
-  int64_t inner = 1, size = 1;
-  explicit AxisIndex(const TensorInfo& t) {
-    if (!t.quant || !t.quant->per_axis()) return;
-    const auto axis = static_cast<size_t>(t.quant->axis);
-    size = t.shape[axis];
-    for (size_t d = axis + 1; d < t.shape.size(); ++d) inner *= t.shape[d];
-  }
-  int64_t operator()(int64_t i) const { return i / inner % size; }
-};
-}  // namespace
-
 // float -> quantized (ONNX QuantizeLinear), or quantized -> quantized (requantization).
 void quantize_linear(const KernelArgs& a) {
   const TensorInfo& x = *a.inputs[0].tensor;

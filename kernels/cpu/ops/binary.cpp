@@ -56,9 +56,6 @@ bool lower_simd(Lowering& l, int i) {
   return true;
 }
 
-// Elements per task of the quantized Add: whole cache lines, so that threads never share one.
-constexpr size_t kChunk = 16384;
-
 // A quantized Add of uint8 operands of one shape, in either layout.
 bool lower_quantized_add(Lowering& l, int i) {
   const Graph& g = l.graph();
@@ -76,14 +73,9 @@ bool lower_quantized_add(Lowering& l, int i) {
   l.set_detail(i, "int8 add");
   const size_t n = static_cast<size_t>(element_count(l.shape(out)));
   l.add_step(i, node.op, {ai, bi}, {out}, [&l, ai, bi, out, n, p] {
-    auto task = [&](size_t c) {
-      const size_t begin = c * kChunk, len = std::min(kChunk, n - begin);
+    l.elementwise_chunks(n, [&](size_t begin, size_t len) {
       l.int8().add(l.bytes(out) + begin, l.bytes(ai) + begin, l.bytes(bi) + begin, len, p);
-    };
-    if (n <= kChunk)
-      task(0);  // waking the workers costs more than a small Add
-    else
-      l.pool().parallel_for((n + kChunk - 1) / kChunk, task);
+    });
   });
   return true;
 }

@@ -7,21 +7,8 @@
 namespace kiln::cpu {
 
 namespace {
-// Elements per task: whole cache lines, so that threads never share one.
-constexpr size_t kChunk = 16384;
 // Pixels per strip of the NCHW -> NHWC quantization.
 constexpr size_t kStrip = 256;
-// Calls task(c) for the kChunk-element chunks of n elements: on the threads, or
-// inline for a single chunk (waking the workers costs more than it saves).
-template <class Task>
-void run_chunks(Lowering& l, size_t n, Task& task) {
-  const size_t chunks = (n + kChunk - 1) / kChunk;
-  if (chunks <= 1) {
-    if (n > 0) task(0);
-  } else {
-    l.pool().parallel_for(chunks, task);
-  }
-}
 }  // namespace
 
 void lower_quantize(Lowering& l, int i) {
@@ -76,20 +63,16 @@ void lower_quantize(Lowering& l, int i) {
   if (node.op == OpType::QuantizeLinear) {
     l.set_detail(i, "int8 quantize");
     l.add_step(i, node.op, {x}, {out}, [&l, x, out, n, scale, zp] {
-      auto task = [&](size_t c) {
-        const size_t begin = c * kChunk, len = std::min(kChunk, n - begin);
+      l.elementwise_chunks(n, [&](size_t begin, size_t len) {
         l.int8().quantize(l.bytes(out) + begin, l.ptr(x) + begin, len, scale, zp, 0, 255);
-      };
-      run_chunks(l, n, task);
+      });
     });
   } else {
     l.set_detail(i, "int8 dequantize");
     l.add_step(i, node.op, {x}, {out}, [&l, x, out, n, scale, zp] {
-      auto task = [&](size_t c) {
-        const size_t begin = c * kChunk, len = std::min(kChunk, n - begin);
+      l.elementwise_chunks(n, [&](size_t begin, size_t len) {
         l.int8().dequantize(l.ptr(out) + begin, l.bytes(x) + begin, len, scale, zp);
-      };
-      run_chunks(l, n, task);
+      });
     });
   }
 }
