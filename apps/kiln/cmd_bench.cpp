@@ -39,6 +39,7 @@ Command add_bench(CLI::App& app) {
     std::string model, json;
     int runs = 50;
     int warmup = 5;
+    int callers = 0;  // 0: no concurrency measurement
     uint32_t seed = 42;
     bool energy = false;
     double energy_seconds = 1.0;
@@ -58,6 +59,10 @@ Command add_bench(CLI::App& app) {
   cmd->add_option("--energy-seconds", args->energy_seconds, "Minimum duration of the energy measurement")
       ->check(CLI::Range(1.0, 3600.0))
       ->capture_default_str();
+  cmd->add_option("--callers", args->callers,
+                  "Also measure throughput of N threads calling run() on this one session against N threads with a "
+                  "session each (--runs runs per caller, 5 alternating rounds, medians)")
+      ->check(CLI::Range(1, 1024));
   cmd->add_option("--json", args->json, "Also write every result as JSON to this file");
   return [args] {
     // Opened first so that an unwritable path fails before the benchmark runs.
@@ -91,6 +96,11 @@ Command add_bench(CLI::App& app) {
     };
     bench::Result r = bench::run(session, args->session, bench_options);
     progress.clear();
+    if (args->callers > 0) {
+      progress.update(fmt::format("kiln: measuring {} concurrent callers", args->callers));
+      r.callers = bench::measure_callers(session, model, args->session, args->callers, args->runs, 5, args->seed);
+      progress.clear();
+    }
     r.model = args->model;
     r.load_ms = load_ms;
     r.session_ms = session_ms;
@@ -139,6 +149,15 @@ Command add_bench(CLI::App& app) {
     fmt::print("peak RSS     {} (getrusage ru_maxrss), VmHWM {}\n", kib_str(maxrss), kib_str(hwm));
     fmt::print("arena        {}, weights {}\n", human_bytes(static_cast<double>(mem.arena_bytes)),
                human_bytes(static_cast<double>(mem.weights_bytes)));
+
+    if (r.callers) {
+      const bench::Callers& c = *r.callers;
+      fmt::print("callers      {} threads: one shared session {:.1f} runs/s, a session each {:.1f} runs/s ({:.2f}x; "
+                 "median of {} rounds of {} runs per caller); VmHWM growth {} shared vs {} separate\n",
+                 c.callers, c.shared_runs_per_s, c.separate_runs_per_s,
+                 c.separate_runs_per_s > 0 ? c.shared_runs_per_s / c.separate_runs_per_s : 0.0, c.rounds, c.runs,
+                 kib_str(c.shared_rss_growth_kib), kib_str(c.separate_rss_growth_kib));
+    }
 
     auto row = [](const Layer& l) -> std::vector<std::string> {
       return {std::to_string(l.index),

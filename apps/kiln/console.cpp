@@ -49,14 +49,21 @@ void ProgressLine::clear() {
   shown_ = false;
 }
 
+namespace {
+Session with_warnings_shown(Session session) {
+  for (const std::string& w : session.warnings()) fmt::print(stderr, "kiln: warning: {}\n", w);
+  return session;
+}
+}  // namespace
+
 Session open_session(const Model& model, const SessionOptions& options) {
   ProgressLine line;
-  if (options.algorithm != "tune" || !line.enabled()) return Session(model, options);
+  if (options.algorithm != "tune" || !line.enabled()) return with_warnings_shown(Session(model, options));
   SessionOptions o = options;
   o.progress = [&line](const Progress& p) {
     line.update(fmt::format("kiln: tuning {} {} of {}", p.what, p.done, p.total), p.done == p.total);
   };
-  return Session(model, o);
+  return with_warnings_shown(Session(model, o));
 }
 
 Model load_model_file(const std::string& path) {

@@ -38,7 +38,8 @@ void kiln_model_free(kiln_model* model);
  * NULL / "auto": cpu when it is built and runs every node of the model, else
  * reference (GPU backends only when named). threads: a positive count, or 0
  * for every core this process may run on (its CPU affinity); negative is
- * KILN_ERROR_INVALID_ARGUMENT. kiln_session_backend and kiln_session_threads
+ * KILN_ERROR_INVALID_ARGUMENT; more than the usable cores is capped to them.
+ * kiln_session_backend and kiln_session_threads
  * say what was picked. */
 kiln_status kiln_session_create(const kiln_model* model, const char* backend, int threads,
                                 kiln_session** out_session);
@@ -61,8 +62,9 @@ kiln_status kiln_session_output_info(const kiln_session* session, size_t index, 
                                      const int64_t** shape, size_t* rank);
 
 /* inputs[i] points to input i (float32, row-major, its full shape); outputs[i]
- * to room for output i. Allocates nothing when called again with the same
- * buffers (a call with new buffers wraps them once). */
+ * to room for output i. Allocates nothing. Thread-safe: many threads may run
+ * one session at once (each concurrent run gets its own activation memory and
+ * scratch; the weights are shared), and a model may back many sessions. */
 kiln_status kiln_session_run(kiln_session* session, const float* const* inputs, float* const* outputs);
 
 #ifdef __cplusplus
