@@ -201,11 +201,14 @@ void Session::run_buffers(std::span<const void* const> inputs, std::span<void* c
   PointerList<const float*> in(inputs.size());
   PointerList<float*> out(outputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
-    if (!inputs[i]) throw Error(ErrorCode::InvalidArgument, "input '" + impl_->inputs[i].name + "' is null");
+    if (!inputs[i])
+      throw Error(ErrorCode::InvalidArgument, "input " + std::to_string(i) + " ('" + impl_->inputs[i].name + "') is null");
     in[i] = static_cast<const float*>(inputs[i]);
   }
   for (size_t i = 0; i < outputs.size(); ++i) {
-    if (!outputs[i]) throw Error(ErrorCode::InvalidArgument, "output '" + impl_->outputs[i].name + "' is null");
+    if (!outputs[i])
+      throw Error(ErrorCode::InvalidArgument,
+                  "output " + std::to_string(i) + " ('" + impl_->outputs[i].name + "') is null");
     out[i] = static_cast<float*>(outputs[i]);
   }
   impl_->executable->run(in.span(), out.span());
