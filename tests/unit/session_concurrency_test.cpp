@@ -108,6 +108,8 @@ struct ModelRun {
   bool fuse_every_chain;
 };
 
+void PrintTo(const ModelRun& r, std::ostream* os) { *os << r.id << " on " << r.backend; }
+
 class SessionConcurrencyModels : public ::testing::TestWithParam<ModelRun> {};
 
 TEST_P(SessionConcurrencyModels, ConcurrentRunsMatchSoloRuns) {
