@@ -47,6 +47,17 @@ class PointerList {
   std::vector<P> heap_;
 };
 
+// Refuses a run given the wrong number of inputs or outputs.
+void check_counts(const std::vector<TensorDesc>& want_in, const std::vector<TensorDesc>& want_out, size_t inputs,
+                  size_t outputs) {
+  if (inputs != want_in.size())
+    throw Error(ErrorCode::InvalidArgument,
+                "the model takes " + std::to_string(want_in.size()) + " inputs, got " + std::to_string(inputs));
+  if (outputs != want_out.size())
+    throw Error(ErrorCode::InvalidArgument, "the model has " + std::to_string(want_out.size()) +
+                                                " outputs, got room for " + std::to_string(outputs));
+}
+
 // The first node `backend` cannot run, or null.
 const Node* first_unsupported(const Backend& backend, const Graph& g) {
   for (const Node& n : g.nodes)
@@ -155,12 +166,7 @@ std::vector<Tensor> Session::run(const std::vector<Tensor>& inputs) {
 }
 
 void Session::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) {
-  if (inputs.size() != impl_->inputs.size())
-    throw Error(ErrorCode::InvalidArgument, "the model takes " + std::to_string(impl_->inputs.size()) +
-                                                " inputs, got " + std::to_string(inputs.size()));
-  if (outputs.size() != impl_->outputs.size())
-    throw Error(ErrorCode::InvalidArgument, "the model has " + std::to_string(impl_->outputs.size()) +
-                                                " outputs, got room for " + std::to_string(outputs.size()));
+  check_counts(impl_->inputs, impl_->outputs, inputs.size(), outputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (inputs[i].shape() != impl_->inputs[i].shape)
       throw Error(ErrorCode::InvalidArgument, "input '" + impl_->inputs[i].name + "' expects shape " +
@@ -192,12 +198,7 @@ void Session::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& output
 }
 
 void Session::run_buffers(std::span<const void* const> inputs, std::span<void* const> outputs) {
-  if (inputs.size() != impl_->inputs.size())
-    throw Error(ErrorCode::InvalidArgument, "the model takes " + std::to_string(impl_->inputs.size()) +
-                                                " inputs, got " + std::to_string(inputs.size()));
-  if (outputs.size() != impl_->outputs.size())
-    throw Error(ErrorCode::InvalidArgument, "the model has " + std::to_string(impl_->outputs.size()) +
-                                                " outputs, got room for " + std::to_string(outputs.size()));
+  check_counts(impl_->inputs, impl_->outputs, inputs.size(), outputs.size());
   PointerList<const float*> in(inputs.size());
   PointerList<float*> out(outputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
