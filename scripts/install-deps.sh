@@ -19,7 +19,7 @@ packages=(
   libflatbuffers-dev flatbuffers-compiler
   libstb-dev libjpeg62-turbo-dev
   libprotobuf-dev protobuf-compiler libonnx-dev libonnx-testdata
-  libcli11-dev libfmt-dev nlohmann-json3-dev libssl-dev
+  libcli11-dev libfmt-dev nlohmann-json3-dev libssl-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libpthreadpool-dev
   libvulkan-dev glslc spirv-tools mesa-vulkan-drivers vulkan-tools

@@ -69,10 +69,17 @@ extern "C" {
 const char* kiln_last_error(void) { return g_last_error.c_str(); }
 
 kiln_status kiln_model_load(const char* path, kiln_model** out_model) {
+  return kiln_model_load_with_options(path, nullptr, out_model);
+}
+
+kiln_status kiln_model_load_with_options(const char* path, const kiln_load_options* options,
+                                         kiln_model** out_model) {
   if (!path) return null_arg("path");
   if (!out_model) return null_arg("out_model");
   *out_model = nullptr;
-  return guarded([&] { *out_model = new kiln_model{kiln::Model::load(path)}; });
+  kiln::LoadOptions load;
+  if (options) load.verify_checksums = options->verify_checksums != 0;
+  return guarded([&] { *out_model = new kiln_model{kiln::Model::load(path, load)}; });
 }
 
 void kiln_model_free(kiln_model* model) { delete model; }

@@ -45,10 +45,16 @@ void* Tensor::checked(ElementType want) {
 
 int64_t Tensor::size() const { return element_count(shape_); }
 
-Model Model::load(const std::string& path) { return Model(std::make_shared<Graph>(load_graph(path))); }
+Model Model::load(const std::string& path, const LoadOptions& options) {
+  ModelFileInfo file;
+  auto graph = std::make_shared<Graph>(load_graph(path, options, &file));
+  return Model(std::move(graph), std::move(file));
+}
 
-Model Model::from_bytes(std::span<const uint8_t> bytes, const std::string& name) {
-  return Model(std::make_shared<Graph>(parse_graph(nullptr, bytes, name)));
+Model Model::from_bytes(std::span<const uint8_t> bytes, const std::string& name, const LoadOptions& options) {
+  ModelFileInfo file;
+  auto graph = std::make_shared<Graph>(parse_graph(nullptr, bytes, name, options, &file));
+  return Model(std::move(graph), std::move(file));
 }
 
 namespace {

@@ -83,7 +83,7 @@ struct Node {
 };
 
 inline constexpr uint16_t kFormatMajor = 1;
-inline constexpr uint16_t kFormatMinor = 1;  // 1.1: dtypes other than float32, QuantParams, Q/DQ ops
+inline constexpr uint16_t kFormatMinor = 2;  // 1.1: dtypes other than float32, QuantParams, Q/DQ ops; 1.2: checksums
 
 class Graph {
  public:

@@ -13,6 +13,7 @@
 #include "apps/common/npy.hpp"
 #include "engine/format/kiln_file.hpp"
 #include "tests/cli/process.hpp"
+#include "tests/common/kiln_file_edit.hpp"
 #include "tests/common/test_util.hpp"
 
 namespace kiln::test {
@@ -101,6 +102,47 @@ TEST(BadInput, OutOfRangeTensorIndex) {
   const fs::path p = work_dir() / "bad_index.kiln";
   save_graph(g, p.string());
   expect_error({"inspect", p.string()}, {p.string(), "tensor index 999"});
+}
+
+// x + c, c a constant: a model with a weights region.
+std::vector<uint8_t> tiny_file_with_weights() {
+  Graph g;
+  const TensorId x = g.add_tensor("x", {1, 3, 8, 8});
+  const TensorId c = g.add_constant("c", {1, 3, 8, 8}, ConstantData::from_floats(random_values(192, 3)));
+  const TensorId y = g.add_tensor("y", {1, 3, 8, 8});
+  g.inputs = {x};
+  g.outputs = {y};
+  g.nodes.push_back(Node{"add", OpType::Add, {x, c}, {y}, make_attrs(fb::BinaryAttrsT{})});
+  return serialize_graph(g);
+}
+
+fs::path write_bytes(const std::string& name, const std::vector<uint8_t>& bytes) {
+  return write_file(name, std::string(bytes.begin(), bytes.end()));
+}
+
+TEST(BadInput, DamagedWeightsAreRefusedUnlessVerificationIsOff) {
+  std::vector<uint8_t> bytes = tiny_file_with_weights();
+  bytes[kiln_layout(bytes).weights_start + 17] ^= 0x04;
+  const fs::path p = write_bytes("damaged.kiln", bytes);
+  expect_error({"inspect", p.string()}, {p.string(), "checksum mismatch in weights"});
+  expect_error({"run", p.string(), "-i", "x.npy", "-o", work_dir().string()}, {"checksum mismatch in weights"});
+  const ProcessResult r = run_kiln({"inspect", p.string(), "--no-verify"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("format    1.2, checksums not verified (--no-verify)"));
+}
+
+TEST(BadInput, OldFormatLoadsWithANote) {
+  const fs::path p = write_bytes("format_1_1.kiln", without_checksums(tiny_file_with_weights()));
+  const ProcessResult r = run_kiln({"inspect", p.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string note = "kiln: note: ";
+  note += p.string();
+  note += ": the file has no checksums (format 1.1)";
+  EXPECT_THAT(r.err, HasSubstr(note));
+  EXPECT_THAT(r.out, HasSubstr("format    1.1, no checksums (convert it again to get them)"));
+  const ProcessResult quiet = run_kiln({"inspect", p.string(), "--quiet"});
+  ASSERT_EQ(quiet.exit_code, 0) << quiet.err;
+  EXPECT_THAT(quiet.err, ::testing::Not(HasSubstr("note")));
 }
 
 TEST(BadInput, OnnxWithUnsupportedOpsListsEveryOne) {

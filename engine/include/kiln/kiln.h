@@ -32,6 +32,18 @@ typedef enum kiln_status {
 const char* kiln_last_error(void);
 
 kiln_status kiln_model_load(const char* path, kiln_model** out_model);
+
+/* Options of kiln_model_load_with_options (kiln::LoadOptions). */
+typedef struct kiln_load_options {
+  /* Nonzero: check the checksums of the graph and weights (files of format 1.2
+   * on carry them), reading the whole file; a mismatch is
+   * KILN_ERROR_INVALID_MODEL. 0: trust the file. kiln_model_load checks them. */
+  int verify_checksums;
+} kiln_load_options;
+
+/* kiln_model_load with options; NULL options are kiln_model_load's. */
+kiln_status kiln_model_load_with_options(const char* path, const kiln_load_options* options,
+                                         kiln_model** out_model);
 void kiln_model_free(kiln_model* model);
 
 /* backend: a backend name such as "reference", "cpu", "vulkan" or "cuda", or

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "kiln/error.hpp"
+#include "kiln/model_file.hpp"
 
 namespace kiln {
 
@@ -111,9 +112,10 @@ struct NodeInfo {
 class Model {
  public:
   // Memory-maps and verifies a .kiln file (weights are used in place).
-  static Model load(const std::string& path);
+  static Model load(const std::string& path, const LoadOptions& options = {});
   // Parses a .kiln file held in memory (copied).
-  static Model from_bytes(std::span<const uint8_t> bytes, const std::string& name = "<memory>");
+  static Model from_bytes(std::span<const uint8_t> bytes, const std::string& name = "<memory>",
+                          const LoadOptions& options = {});
 
   std::vector<TensorDesc> inputs() const;
   std::vector<TensorDesc> outputs() const;
@@ -122,14 +124,18 @@ class Model {
   // Convert-time passes, as "name: N rewrites"; empty for an unoptimised model.
   std::vector<std::string> passes_applied() const;
   std::string producer() const;
+  // The file's format and checksums, and notes for the user (model_file.hpp).
+  const ModelFileInfo& file_info() const { return file_; }
 
   // The in-memory graph, for tools inside this project (engine/core/graph.hpp).
   const Graph& graph() const { return *graph_; }
   std::shared_ptr<const Graph> graph_ptr() const { return graph_; }
-  explicit Model(std::shared_ptr<const Graph> graph) : graph_(std::move(graph)) {}
+  explicit Model(std::shared_ptr<const Graph> graph, ModelFileInfo file = {})
+      : graph_(std::move(graph)), file_(std::move(file)) {}
 
  private:
   std::shared_ptr<const Graph> graph_;
+  ModelFileInfo file_;
 };
 
 // Settings only the CPU backend reads.
