@@ -127,8 +127,11 @@ py::dict report_dict(const ConvertReport& r) {
 }
 #endif
 
-std::shared_ptr<PyModel> load_model_py(const std::string& path, std::optional<int64_t> batch, bool optimize) {
+std::shared_ptr<PyModel> load_model_py(const std::string& path, std::optional<int64_t> batch, bool optimize,
+                                       bool verify) {
   require_file(path);
+  LoadOptions lo;
+  lo.verify_checksums = verify;
   auto m = std::make_shared<PyModel>(PyModel{Model(nullptr), path, 0, std::nullopt});
   const Clock::time_point t = Clock::now();
 #ifdef KILN_PY_HAVE_CONVERTER
@@ -140,7 +143,7 @@ std::shared_ptr<PyModel> load_model_py(const std::string& path, std::optional<in
   {
     py::gil_scoped_release release;
     onnx = !is_kiln_file(path);
-    m->model = load_model(path, options, &report);
+    m->model = onnx ? load_model(path, options, &report) : Model::load(path, lo);
   }
   if (onnx) m->report = report_dict(report);
 #else
@@ -148,10 +151,12 @@ std::shared_ptr<PyModel> load_model_py(const std::string& path, std::optional<in
     throw_py(PyExc_ValueError, "batch and optimize apply to ONNX files, which this build (without the converter) cannot load");
   {
     py::gil_scoped_release release;
-    m->model = Model::load(path);
+    m->model = Model::load(path, lo);
   }
 #endif
   m->load_ms = ms_since(t);
+  for (const std::string& note : m->model.file_info().notes)
+    if (PyErr_WarnEx(PyExc_UserWarning, note.c_str(), 1) != 0) throw py::error_already_set();
   return m;
 }
 
@@ -486,8 +491,20 @@ PYBIND11_MODULE(_kiln, m) {
 
   py::class_<PyModel, std::shared_ptr<PyModel>>(m, "Model", "A loaded model (.kiln, or ONNX converted in memory)")
       .def_static("load", &load_model_py, py::arg("path"), py::arg("batch") = py::none(), py::arg("optimize") = true,
+                  py::arg("verify") = true,
                   "Loads a .kiln file, or an ONNX file (told by its contents), converting it in memory as "
-                  "`kiln convert` would; batch and optimize apply to ONNX files")
+                  "`kiln convert` would; batch and optimize apply to ONNX files; verify=False skips the .kiln "
+                  "checksums (for files you trust)")
+      .def_property_readonly("file_info",
+                             [](const PyModel& m) {
+                               const ModelFileInfo& f = m.model.file_info();
+                               py::dict d;
+                               d["format"] = std::to_string(f.format_major) + "." + std::to_string(f.format_minor);
+                               d["has_checksums"] = f.has_checksums;
+                               d["checksums_verified"] = f.checksums_verified;
+                               d["notes"] = f.notes;
+                               return d;
+                             })
       .def_readonly("path", &PyModel::path)
       .def_readonly("load_ms", &PyModel::load_ms)
       .def_property_readonly("convert_report",

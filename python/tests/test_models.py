@@ -197,6 +197,20 @@ def test_threads_beyond_the_cores_are_capped_with_a_warning(mnv2):
     assert any("capped" in w for w in s.warnings)
 
 
+def test_damaged_kiln_file_is_refused_unless_verify_is_off(tmp_path, mnv2_onnx):
+    good = tmp_path / "m.kiln"
+    kiln.convert(str(mnv2_onnx), str(good))
+    info = kiln.Model.load(str(good)).file_info
+    assert info["has_checksums"] and info["checksums_verified"]
+    data = bytearray(good.read_bytes())
+    data[len(data) // 2] ^= 0x40  # inside the weights, most of the file
+    bad = tmp_path / "bad.kiln"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(kiln.Error, match="checksum mismatch in weights"):
+        kiln.Model.load(str(bad))
+    assert kiln.Model.load(str(bad), verify=False).file_info["checksums_verified"] is False
+
+
 BENCH_KEYS = {"model", "session", "inputs", "batch", "seed", "load_ms", "session_ms", "first_inference_ms", "warmup",
               "runs", "latency_ms", "latencies_ms", "throughput_per_s", "flops", "memory", "layers", "layer_sum_ms",
               "slowest_layers"}
