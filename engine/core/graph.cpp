@@ -8,6 +8,8 @@
 #include <new>
 #include <unordered_set>
 
+#include "engine/core/checked_size.hpp"
+
 namespace kiln {
 
 const char* error_code_name(ErrorCode code) {
@@ -22,9 +24,9 @@ const char* error_code_name(ErrorCode code) {
 }
 
 int64_t element_count(const Shape& shape) {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
+  // Static: kernels count elements at run time, which must not allocate.
+  static const SizeSource kSource{"kiln::element_count", ErrorCode::InvalidArgument};
+  return checked_element_count(shape, kSource, std::numeric_limits<int64_t>::max());
 }
 
 std::string shape_to_string(const Shape& shape) {

@@ -198,6 +198,27 @@ TEST(FoldConstants, NodeFeedingAGraphOutputStays) {
   expect_same_outputs(before, g);
 }
 
+TEST(FoldConstants, ANodeMakingFarMoreThanItReadsStays) {
+  // A 4-byte constant padded to 2^23 + 1 floats (32 MiB): folding would have
+  // the converter allocate what a few bytes of model claim. A small pad folds.
+  constexpr int64_t kPad = int64_t{1} << 23;
+  GraphBuilder b;
+  const TensorId big = b.node(O::Pad, {b.constant("c", {1}, {2.0f})}, pad_attrs({0, kPad}), "big_pad");
+  const TensorId x = b.input("x", {kPad + 1});
+  const TensorId small = b.node(O::Pad, {b.constant("d", {1}, {3.0f})}, pad_attrs({0, 99}), "small_pad");
+  const TensorId y = b.input("y", {100});
+  b.output(b.node(O::Add, {x, big}, binary_attrs()));
+  b.output(b.node(O::Add, {y, small}, binary_attrs()));
+  Graph g = b.build();
+  EXPECT_EQ(apply(fold_constants, g), 1);
+  EXPECT_EQ(ops_of(g), (std::vector<O>{O::Pad, O::Add, O::Add}));
+  EXPECT_EQ(g.nodes[0].name, "big_pad");
+  const TensorInfo& folded = g.tensor(g.nodes[2].inputs[1]);
+  ASSERT_TRUE(folded.is_constant());
+  EXPECT_EQ(folded.constant->floats()[0], 3.0f);
+  EXPECT_EQ(folded.constant->floats()[99], 0.0f);
+}
+
 // ---- fold_batchnorm --------------------------------------------------------------
 
 TensorId add_bn(GraphBuilder& b, TensorId x, int64_t c, uint32_t seed, const std::string& name = "bn") {
@@ -308,6 +329,20 @@ TEST(FoldBatchnorm, GemmWithASingleRow) {
   Graph g = before;
   EXPECT_EQ(apply(fold_batchnorm, g), 1);
   expect_same_outputs(before, g);
+}
+
+TEST(FoldBatchnorm, GemmWhosePerRowBiasWouldBeHugeIsNotFolded) {
+  // C is [M, 1] and the batch norm has N channels: the folded C would be
+  // [M, N], 1 GiB here, from 64 KiB constants and M from the input's shape.
+  constexpr int64_t M = int64_t{1} << 14, N = int64_t{1} << 14;
+  GraphBuilder b;
+  const TensorId a = b.input("a", {M, 1});
+  const TensorId y = b.node(O::Gemm, {a, b.random_constant("B", {1, N}, 7), b.random_constant("C", {M, 1}, 8)},
+                            gemm_attrs(), "gemm");
+  b.output(add_bn(b, y, N, 50));
+  Graph g = b.build();
+  EXPECT_EQ(apply(fold_batchnorm, g), 0);
+  EXPECT_EQ(ops_of(g), (std::vector<O>{O::Gemm, O::BatchNormalization}));
 }
 
 TEST(FoldBatchnorm, DoesNotFireWhenTheConvOutputHasTwoReaders) {
