@@ -141,6 +141,46 @@ TEST(EliminateIdentity, KeepsIdentityFromConstantToGraphOutputAndBetweenTwoOutpu
   expect_same_outputs(before, g);
 }
 
+TEST(EliminateIdentity, ChainsAndRenamesMadeLaterReachEveryReader) {
+  // a = Identity(t) feeds another Identity and a graph-output Identity y: the
+  // Relu then writes y, and readers of a or b, before and after y, read y.
+  GraphBuilder b;
+  const TensorId x = b.input("x", {2, 3});
+  const TensorId t = b.node(O::Relu, {x}, {}, "relu");
+  const TensorId a = b.node(O::Identity, {t}, {}, "a");
+  const TensorId bb = b.node(O::Identity, {a}, {}, "b");
+  const TensorId s = b.node(O::Sigmoid, {bb}, {}, "sigmoid");
+  const TensorId y = b.node(O::Identity, {a}, {}, "y");
+  const TensorId h = b.node(O::Tanh, {bb}, {}, "tanh");
+  b.output(y);
+  b.output(s);
+  b.output(h);
+  const Graph before = b.build();
+  Graph g = before;
+  EXPECT_EQ(apply(eliminate_identity, g), 3);
+  EXPECT_EQ(ops_of(g), (std::vector<O>{O::Relu, O::Sigmoid, O::Tanh}));
+  const TensorId out = output_named(g, "y_out");
+  EXPECT_EQ(g.nodes[0].outputs[0], out);
+  EXPECT_EQ(g.nodes[1].inputs[0], out);
+  EXPECT_EQ(g.nodes[2].inputs[0], out);
+  expect_same_outputs(before, g);
+}
+
+TEST(EliminateIdentity, ThousandsOfBranchesAllReadTheInput) {
+  // The shape of graph that made the pass quadratic (one rewrite of every
+  // node per Identity); here only the result is checked, not the time.
+  constexpr int kBranches = 3000;
+  GraphBuilder b;
+  const TensorId x = b.input("x", {1, 2});
+  std::vector<TensorId> branches;
+  for (int i = 0; i < kBranches; ++i) branches.push_back(b.node(O::Relu, {b.node(O::Identity, {x})}));
+  b.output(b.node(O::Concat, branches, concat_attrs(0)));
+  Graph g = b.build();
+  EXPECT_EQ(apply(eliminate_identity, g), kBranches);
+  ASSERT_EQ(g.nodes.size(), static_cast<size_t>(kBranches) + 1);
+  for (int i = 0; i < kBranches; ++i) ASSERT_EQ(g.nodes[static_cast<size_t>(i)].inputs[0], g.inputs[0]) << i;
+}
+
 // ---- fold_constants --------------------------------------------------------------
 
 TEST(FoldConstants, TransposeOfAConstantBecomesAConstant) {
