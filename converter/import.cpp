@@ -11,6 +11,7 @@
 #include "converter/op_importers.hpp"
 #include "converter/shape_utils.hpp"
 #include "converter/tensor_proto.hpp"
+#include "engine/core/checked_size.hpp"
 #include "engine/core/shape_inference.hpp"
 #include "engine/core/validate.hpp"
 #include "engine/passes/passes.hpp"
@@ -27,9 +28,6 @@ bool is_default_domain(const std::string& domain) { return domain.empty() || dom
 // arithmetic); large constant computations (a transposed weight, say) go to
 // the graph, where the fold_constants pass evaluates them.
 constexpr int64_t kMaxDeferredElements = int64_t{1} << 16;
-
-// As validate_graph: 2^36 float32 elements (256 GiB) is beyond any real input.
-constexpr int64_t kMaxInputElements = int64_t{1} << 36;
 
 // Element count that saturates instead of overflowing on hostile dims.
 int64_t saturated_count(const Shape& shape) {
@@ -150,7 +148,7 @@ void Importer::add_inputs() {
       const auto& dim = dims[d];
       if (dim.has_dim_value()) {
         if (dim.dim_value() < 0) throw_invalid("graph input '" + name + "' has a negative dimension");
-        if (dim.dim_value() > kMaxInputElements)
+        if (dim.dim_value() > kMaxTensorElements)
           throw_invalid("graph input '" + name + "' has an implausible dimension " + std::to_string(dim.dim_value()));
         shape.push_back(dim.dim_value());
         continue;
@@ -171,7 +169,7 @@ void Importer::add_inputs() {
       shape[0] = *options_.batch;
     }
     first = false;
-    check_plausible_shape(shape, kMaxInputElements, "graph input '" + name + "'");
+    kiln::checked_element_count(shape, {"graph input '" + name + "'", ErrorCode::InvalidModel});
     Value v;
     v.dtype = elem;
     v.shape = shape;

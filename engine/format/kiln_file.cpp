@@ -11,6 +11,7 @@
 #include <fstream>
 #include <optional>
 
+#include "engine/core/checked_size.hpp"
 #include "engine/core/validate.hpp"
 #include "flatbuffers/flatbuffers.h"
 #include "xxhash.h"
@@ -289,7 +290,7 @@ Graph parse_graph(std::shared_ptr<const void> owner, std::span<const uint8_t> by
                     std::to_string(kFormatMajor) + ".x: upgrade Kiln or convert the model again");
 
   const uint64_t weights_size = model->weights_size();
-  if (weights_size > 0 && (weights_start > body.size() || weights_size > body.size() - weights_start))
+  if (weights_size > 0 && !range_within(weights_start, weights_size, body.size()))
     corrupt(source, "truncated: the weights region needs " + std::to_string(weights_size) + " bytes at offset " +
                         std::to_string(weights_start) + ", the file has " + std::to_string(body.size()));
   check_footer_matches_format(model, footer.has_value(), source);
@@ -321,7 +322,7 @@ Graph parse_graph(std::shared_ptr<const void> owner, std::span<const uint8_t> by
     if (const fb::ConstantRef* ref = t->constant()) {
       if (ref->offset() % kAlign != 0)
         corrupt(source, "constant '" + info.name + "' is not 64-byte aligned in the weights region");
-      if (ref->offset() > weights_size || ref->size() > weights_size - ref->offset())
+      if (!range_within(ref->offset(), ref->size(), weights_size))
         corrupt(source, "constant '" + info.name + "' lies outside the weights region");
       const uint8_t* p = weights + ref->offset();
       info.constant = borrow ? ConstantData::borrow(owner, p, ref->size()) : ConstantData::copy_of(p, ref->size());

@@ -223,5 +223,107 @@ TEST(BadInput, WrongInputShapeToRun) {
                {not_npy.string()});
 }
 
+// ---- Sizes claimed by input files -------------------------------------------------
+
+// A .npy file whose header says `shape_tuple` (as Python writes it) of `descr`,
+// followed by `data`.
+fs::path write_npy(const std::string& name, const std::string& shape_tuple, const std::string& data,
+                   const std::string& descr = "<f4") {
+  std::string header = "{'descr': '";
+  header += descr;
+  header += "', 'fortran_order': False, 'shape': ";
+  header += shape_tuple;
+  header += ", }";
+  header.append((64 - (10 + header.size() + 1) % 64) % 64, ' ');
+  header += '\n';
+  std::string bytes = "\x93NUMPY\x01";
+  bytes += '\0';
+  bytes += static_cast<char>(header.size() & 0xFF);
+  bytes += static_cast<char>(header.size() >> 8);
+  return write_file(name, bytes + header + data);
+}
+
+constexpr long kMaxRssKib = 512 * 1024;  // far below the gigabytes the files claim
+
+TEST(BadInput, NpyClaimingMoreDataThanItHoldsFailsWithoutAllocatingIt) {
+  // 144 bytes claiming 600M float32 values (2.4 GB).
+  const fs::path model = tiny_model();
+  const fs::path p = write_npy("huge_claim.npy", "(600000000,)", std::string(16, '\0'));
+  ASSERT_EQ(fs::file_size(p), 144u);
+  expect_error({"run", model.string(), "-i", "x=" + p.string(), "-o", work_dir().string()},
+               {p.string(), "truncated", "2400000000 data bytes", "the file has 16"});
+  const ProcessResult r = run_kiln({"run", model.string(), "-i", "x=" + p.string(), "-o", work_dir().string()});
+  EXPECT_LT(r.max_rss_kib, kMaxRssKib) << "the claimed size was allocated";
+}
+
+TEST(BadInput, NpyShapeQuirksAreNamedErrors) {
+  const fs::path model = tiny_model();
+  auto run_with = [&](const fs::path& npy) {
+    return std::vector<std::string>{"run", model.string(), "-i", "x=" + npy.string(), "-o", work_dir().string()};
+  };
+  const std::string one_input(4 * 192, '\0');  // [1,3,8,8] float32
+  // Trailing bytes after the data were silently ignored.
+  const fs::path trailing = write_npy("trailing.npy", "(1, 3, 8, 8)", one_input + "junk");
+  expect_error(run_with(trailing), {trailing.string(), "4 bytes after", "768 data bytes"});
+  // -1 was read as 1 (the minus sign was skipped).
+  const fs::path negative = write_npy("negative.npy", "(1, -1, 8, 8)", one_input);
+  expect_error(run_with(negative), {negative.string(), "'shape' entry '-1'", "negative"});
+  // Too large for int64: was "kiln: error: stoll".
+  const fs::path bigint = write_npy("bigint.npy", "(99999999999999999999, 3)", one_input);
+  expect_error(run_with(bigint), {bigint.string(), "'shape' entry '99999999999999999999'", "too large"});
+  // A product that overflows int64 (2^32 * 2^32 wraps to 0).
+  const fs::path overflow = write_npy("overflow.npy", "(4294967296, 4294967296)", one_input);
+  expect_error(run_with(overflow), {overflow.string(), "[4294967296,4294967296]", "implausibly large"});
+  // Still read: a well-formed file, and Python 2's "L" suffix.
+  const fs::path good = write_npy("good.npy", "(1L, 3L, 8L, 8L)", one_input);
+  EXPECT_EQ(run_kiln(run_with(good)).exit_code, 0) << run_kiln(run_with(good)).err;
+}
+
+TEST(BadInput, PbTensorClaimingMoreDataThanItHoldsFailsWithoutAllocatingIt) {
+  onnx::TensorProto t;
+  t.set_name("x");
+  t.set_data_type(onnx::TensorProto::FLOAT);
+  t.add_dims(600000000);
+  t.set_raw_data(std::string(16, '\0'));
+  const fs::path p = write_file("huge_claim.pb", t.SerializeAsString());
+  const fs::path model = tiny_model();
+  const std::vector<std::string> args{"run", model.string(), "-i", "x=" + p.string(), "-o", work_dir().string()};
+  expect_error(args, {p.string(), "16 bytes of raw_data", "needs 2400000000"});
+  EXPECT_LT(run_kiln(args).max_rss_kib, kMaxRssKib);
+}
+
+// A 132-byte PNG of 1 x 12000 pixels, all (128, 64, 32).
+const unsigned char kTallPng[] = {
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00,
+    0x00, 0x01, 0x00, 0x00, 0x2e, 0xe0, 0x08, 0x02, 0x00, 0x00, 0x00, 0xd2, 0xed, 0xd9, 0x38, 0x00, 0x00, 0x00,
+    0x4b, 0x49, 0x44, 0x41, 0x54, 0x78, 0xda, 0xed, 0xc3, 0x31, 0x0d, 0x00, 0x00, 0x08, 0x03, 0xb0, 0x49, 0x41,
+    0x0a, 0xd2, 0x26, 0x9d, 0x07, 0x19, 0x6d, 0xd2, 0x74, 0x27, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa,
+    0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa,
+    0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa,
+    0xaa, 0xaa, 0xfa, 0x0f, 0xab, 0xf6, 0x06, 0x68, 0x8b, 0x30, 0x32, 0xff, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
+    0x4e, 0x44, 0xae, 0x42, 0x60, 0x82};
+
+TEST(BadInput, ATinyTallPngIsClassifiedWithoutResizingAllOfIt) {
+  // Resized whole for a 224 crop it was 256 x 3072000 pixels: 2.4 GB, 25 s.
+  const fs::path onnx = shared_file_or_skip("models/squeezenet1.1/squeezenet1.1.onnx");
+  const fs::path model = work_dir() / "squeezenet_tall.kiln";
+  ASSERT_EQ(run_kiln({"convert", onnx.string(), model.string()}).exit_code, 0);
+  const fs::path png = write_file("tall.png", std::string(reinterpret_cast<const char*>(kTallPng), sizeof kTallPng));
+  const ProcessResult r = run_kiln({"classify", model.string(), png.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("tall.png"));
+  EXPECT_LT(r.max_rss_kib, kMaxRssKib);
+}
+
+TEST(BadInput, AnImageAboveThePixelLimitIsRefusedByItsHeader) {
+  const fs::path onnx = shared_file_or_skip("models/resnet_cifar/resnet8_tiny.onnx");
+  const fs::path model = work_dir() / "resnet8_huge_png.kiln";
+  ASSERT_EQ(run_kiln({"convert", onnx.string(), model.string()}).exit_code, 0);
+  // Signature and IHDR of a 20000 x 20000 RGB PNG; no pixel data at all.
+  const std::string header("\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\x4e\x20\0\0\x4e\x20\x08\x02\0\0\0\0\0\0\0", 33);
+  const fs::path png = write_file("huge.png", header);
+  expect_error({"classify", model.string(), png.string()}, {png.string(), "20000x20000", "100000000"});
+}
+
 }  // namespace
 }  // namespace kiln::test

@@ -754,6 +754,23 @@ TEST(Loader, OtherStructuralProblems) {
   g = all_ops_graph();
   g.tensor(g.inputs[0]).shape = {1 << 20, 1 << 20, 1 << 20, 1};
   EXPECT_THAT(graph_error(g), HasSubstr("implausibly large"));
+  // A product that wraps around int64 (to 0 here) must not pass as small.
+  g = all_ops_graph();
+  g.tensor(g.inputs[0]).shape = {int64_t{1} << 32, int64_t{1} << 32, 1, 1};
+  EXPECT_THAT(graph_error(g), AllOf(HasSubstr("[4294967296,4294967296,1,1]"), HasSubstr("implausibly large")));
+}
+
+TEST(Loader, ConstantShapesAreCheckedBeforeTheirBytes) {
+  // A constant claiming 2^32 x 2^32 floats with 4 bytes present: the byte
+  // count must not wrap around to match what is there.
+  Graph g = all_ops_graph();
+  for (TensorInfo& t : g.tensors)
+    if (t.constant) {
+      t.shape = {int64_t{1} << 32, int64_t{1} << 32};
+      t.constant = ConstantData::from_floats({1.0f});
+      break;
+    }
+  EXPECT_THAT(graph_error(g), HasSubstr("implausibly large"));
 }
 
 }  // namespace
