@@ -457,12 +457,15 @@ Graph Importer::run() {
 
 }  // namespace onnx_import
 
-Graph import_onnx(const std::string& onnx_path, const ConvertOptions& options, ConvertReport* report) {
+namespace {
+// Parses the model with `load`, imports and optimises it; `onnx_path` names it in errors.
+template <class Load>
+Graph import_with(const std::string& onnx_path, const ConvertOptions& options, ConvertReport* report, Load load) {
   ConvertReport local;
   ConvertReport& r = report ? *report : local;
   try {
     onnx::ModelProto model;
-    onnx_import::load_model_proto(onnx_path, model);
+    load(model);
     onnx_import::Importer importer(model, options, r);
     Graph graph = importer.run();
     if (options.optimize) run_passes(graph, convert_time_passes());
@@ -479,6 +482,18 @@ Graph import_onnx(const std::string& onnx_path, const ConvertOptions& options, C
   } catch (const std::length_error&) {
     throw Error(ErrorCode::InvalidModel, onnx_path + ": implausibly large tensors");
   }
+}
+}  // namespace
+
+Graph import_onnx(const std::string& onnx_path, const ConvertOptions& options, ConvertReport* report) {
+  return import_with(onnx_path, options, report,
+                     [&](onnx::ModelProto& model) { onnx_import::load_model_proto(onnx_path, model); });
+}
+
+Graph import_onnx_bytes(std::span<const uint8_t> bytes, const std::string& name, const ConvertOptions& options,
+                        ConvertReport* report) {
+  return import_with(name, options, report,
+                     [&](onnx::ModelProto& model) { onnx_import::parse_model_proto(bytes, name, model); });
 }
 
 }  // namespace kiln

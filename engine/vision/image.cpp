@@ -185,6 +185,10 @@ Image decode_image(const uint8_t* data, size_t size, const std::string& name) {
   if (!pixels)
     bad_image(name, std::string("cannot decode ") + (jpeg ? "JPEG" : png ? "PNG" : "BMP") +
                         " (truncated or corrupt): " + stbi_failure_reason());
+  if (w <= 0 || h <= 0) {  // stb_image accepts a BMP whose header says width 0
+    stbi_image_free(pixels);
+    bad_image(name, "the image has no pixels (width " + std::to_string(w) + ", height " + std::to_string(h) + ")");
+  }
   Image img;
   img.width = w;
   img.height = h;
