@@ -91,6 +91,28 @@ std::optional<PixelSize> header_size(const uint8_t* data, size_t size, bool jpeg
   return PixelSize{width, height};
 }
 
+// stb_image trusts each PNG chunk's length field and allocates it before
+// reading: a 100-byte file claiming a 2 GiB chunk would take 2 GiB. Every
+// chunk (length, type, data, CRC) must lie inside the file.
+void check_png_chunks(const uint8_t* data, size_t size, const std::string& name) {
+  size_t at = 8;  // after the signature
+  while (at + 8 <= size) {
+    const uint32_t length = (uint32_t{data[at]} << 24) | (uint32_t{data[at + 1]} << 16) |
+                            (uint32_t{data[at + 2]} << 8) | uint32_t{data[at + 3]};
+    const bool end = std::memcmp(data + at + 4, "IEND", 4) == 0;
+    if (length > size - at - 8 || size - at - 8 - length < 4) {
+      std::string msg = "a PNG chunk at byte ";
+      msg += std::to_string(at);
+      msg += " claims ";
+      msg += std::to_string(length);
+      msg += " bytes, past the end of the file (truncated or corrupt)";
+      bad_image(name, msg);
+    }
+    at += 12 + static_cast<size_t>(length);
+    if (end) return;
+  }
+}
+
 // A few hundred bytes of PNG can declare 20000 x 20000 pixels (1.2 GB of RGB),
 // so the size in the header is checked before anything is decoded.
 void check_pixel_count(const uint8_t* data, size_t size, bool jpeg, bool png, const std::string& name) {
@@ -172,6 +194,7 @@ Image decode_image(const uint8_t* data, size_t size, const std::string& name) {
   if (!jpeg && !png && !bmp) bad_image(name, "not a JPEG, PNG or BMP image");
   if (jpeg) check_jpeg_complete(data, size, name);
   if (bmp) check_bmp_complete(data, size, name);
+  if (png) check_png_chunks(data, size, name);
   if (size > static_cast<size_t>(INT32_MAX)) bad_image(name, "image file too large");
   check_pixel_count(data, size, jpeg, png, name);
   if (jpeg) {

@@ -385,3 +385,21 @@ TEST(Decode, NotAnImage) {
 
 }  // namespace
 }  // namespace kiln::test
+
+namespace kiln::test {
+namespace {
+// stb_image would allocate what a chunk's length field claims (the fuzzer's
+// 2 GiB case, tests/fuzz/regressions/image): such a chunk is refused first.
+TEST(Decode, APngChunkLongerThanTheFileIsRefused) {
+  std::ifstream in(source_dir() / "tests/fuzz/regressions/image/png_chunk_length_2gib.png", std::ios::binary);
+  ASSERT_TRUE(in) << "the regression input is missing";
+  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  try {
+    (void)decode_image(bytes.data(), bytes.size(), "chunk.png");
+    FAIL() << "a chunk past the end of the file was accepted";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("PNG chunk"));
+  }
+}
+}  // namespace
+}  // namespace kiln::test
