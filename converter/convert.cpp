@@ -37,9 +37,9 @@ Model load_model(const std::string& path, const ConvertOptions& options, Convert
   return Model(std::make_shared<const Graph>(std::move(graph)));
 }
 
-NamedTensor read_tensor_proto(const std::string& path) {
-  onnx::TensorProto proto;
-  onnx_import::load_tensor_proto(path, proto);
+namespace {
+// `proto` as a Kiln tensor; `path` names the file in errors.
+NamedTensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& path) {
   NamedTensor out;
   out.name = proto.name();
   try {
@@ -64,6 +64,19 @@ NamedTensor read_tensor_proto(const std::string& path) {
     throw Error(e.code(), path + ": " + e.what());
   }
   return out;
+}
+}  // namespace
+
+NamedTensor read_tensor_proto(const std::string& path) {
+  onnx::TensorProto proto;
+  onnx_import::load_tensor_proto(path, proto);
+  return tensor_from_proto(proto, path);
+}
+
+NamedTensor parse_tensor_proto(std::span<const uint8_t> bytes, const std::string& name) {
+  onnx::TensorProto proto;
+  onnx_import::parse_tensor_proto(bytes, name, proto);
+  return tensor_from_proto(proto, name);
 }
 
 }  // namespace kiln

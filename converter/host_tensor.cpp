@@ -3,8 +3,10 @@
 #include <bit>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "converter/errors.hpp"
+#include "engine/core/checked_size.hpp"
 
 namespace kiln::onnx_import {
 
@@ -142,15 +144,13 @@ int64_t saturate_to_int64(double v) {
 }
 
 int64_t checked_element_count(const Shape& shape, const std::string& what) {
-  int64_t n = 1;
-  for (int64_t d : shape) {
-    if (d < 0) throw_invalid(what + " has a negative dimension " + shape_to_string(shape));
-    if (d > kMaxHostElements || (d > 0 && n > kMaxHostElements / d))
-      throw_unsupported(what + " with shape " + shape_to_string(shape) +
-                        " is too large to evaluate at conversion time");
-    n *= d;
-  }
-  return n;
+  // A negative or implausible shape is a malformed model; a plausible one
+  // above kMaxHostElements is only more than the importer evaluates.
+  kiln::checked_element_count(shape, {what, ErrorCode::InvalidModel});
+  const std::optional<int64_t> n = element_count_within(shape, kMaxHostElements);
+  if (!n)
+    throw_unsupported(what + " with shape " + shape_to_string(shape) + " is too large to evaluate at conversion time");
+  return *n;
 }
 
 void HostTensor::set_double(size_t k, double v) {

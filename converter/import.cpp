@@ -11,6 +11,7 @@
 #include "converter/op_importers.hpp"
 #include "converter/shape_utils.hpp"
 #include "converter/tensor_proto.hpp"
+#include "engine/core/checked_size.hpp"
 #include "engine/core/shape_inference.hpp"
 #include "engine/core/validate.hpp"
 #include "engine/passes/passes.hpp"
@@ -27,9 +28,6 @@ bool is_default_domain(const std::string& domain) { return domain.empty() || dom
 // arithmetic); large constant computations (a transposed weight, say) go to
 // the graph, where the fold_constants pass evaluates them.
 constexpr int64_t kMaxDeferredElements = int64_t{1} << 16;
-
-// As validate_graph: 2^36 float32 elements (256 GiB) is beyond any real input.
-constexpr int64_t kMaxInputElements = int64_t{1} << 36;
 
 // Element count that saturates instead of overflowing on hostile dims.
 int64_t saturated_count(const Shape& shape) {
@@ -150,7 +148,7 @@ void Importer::add_inputs() {
       const auto& dim = dims[d];
       if (dim.has_dim_value()) {
         if (dim.dim_value() < 0) throw_invalid("graph input '" + name + "' has a negative dimension");
-        if (dim.dim_value() > kMaxInputElements)
+        if (dim.dim_value() > kMaxTensorElements)
           throw_invalid("graph input '" + name + "' has an implausible dimension " + std::to_string(dim.dim_value()));
         shape.push_back(dim.dim_value());
         continue;
@@ -171,7 +169,7 @@ void Importer::add_inputs() {
       shape[0] = *options_.batch;
     }
     first = false;
-    check_plausible_shape(shape, kMaxInputElements, "graph input '" + name + "'");
+    kiln::checked_element_count(shape, {"graph input '" + name + "'", ErrorCode::InvalidModel});
     Value v;
     v.dtype = elem;
     v.shape = shape;
@@ -459,12 +457,15 @@ Graph Importer::run() {
 
 }  // namespace onnx_import
 
-Graph import_onnx(const std::string& onnx_path, const ConvertOptions& options, ConvertReport* report) {
+namespace {
+// Parses the model with `load`, imports and optimises it; `onnx_path` names it in errors.
+template <class Load>
+Graph import_with(const std::string& onnx_path, const ConvertOptions& options, ConvertReport* report, Load load) {
   ConvertReport local;
   ConvertReport& r = report ? *report : local;
   try {
     onnx::ModelProto model;
-    onnx_import::load_model_proto(onnx_path, model);
+    load(model);
     onnx_import::Importer importer(model, options, r);
     Graph graph = importer.run();
     if (options.optimize) run_passes(graph, convert_time_passes());
@@ -481,6 +482,18 @@ Graph import_onnx(const std::string& onnx_path, const ConvertOptions& options, C
   } catch (const std::length_error&) {
     throw Error(ErrorCode::InvalidModel, onnx_path + ": implausibly large tensors");
   }
+}
+}  // namespace
+
+Graph import_onnx(const std::string& onnx_path, const ConvertOptions& options, ConvertReport* report) {
+  return import_with(onnx_path, options, report,
+                     [&](onnx::ModelProto& model) { onnx_import::load_model_proto(onnx_path, model); });
+}
+
+Graph import_onnx_bytes(std::span<const uint8_t> bytes, const std::string& name, const ConvertOptions& options,
+                        ConvertReport* report) {
+  return import_with(name, options, report,
+                     [&](onnx::ModelProto& model) { onnx_import::parse_model_proto(bytes, name, model); });
 }
 
 }  // namespace kiln

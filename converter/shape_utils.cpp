@@ -4,18 +4,9 @@
 #include <limits>
 
 #include "converter/errors.hpp"
+#include "engine/core/checked_size.hpp"
 
 namespace kiln::onnx_import {
-
-void check_plausible_shape(const Shape& shape, int64_t limit, const std::string& what) {
-  int64_t n = 1;
-  for (int64_t d : shape) {
-    if (d < 0) throw_invalid(what + " has a negative dimension " + shape_to_string(shape));
-    const int64_t f = std::max<int64_t>(d, 1);
-    if (f > limit || n > limit / f) throw_invalid(what + " has implausible dimensions " + shape_to_string(shape));
-    n *= f;
-  }
-}
 
 int64_t normalize_axis(int64_t axis, int64_t rank, const std::string& where, const char* what) {
   if (axis < -rank || axis >= rank)
@@ -55,8 +46,8 @@ Shape resolve_reshape(const Shape& input, const std::vector<int64_t>& target, bo
     if (d == 0) has_zero = true;
     out[i] = d;
   }
-  // Bounds the product first (the -1 slot counts as 1), so it cannot overflow.
-  check_plausible_shape(out, int64_t{1} << 40, where + ": the target shape");
+  // Bounds the product first (the -1 slot, 0 here, counts as 1), so it cannot overflow.
+  kiln::checked_element_count(out, {where + ": the target shape", ErrorCode::InvalidModel});
   for (size_t i = 0; i < out.size(); ++i)
     if (static_cast<int>(i) != infer) known *= out[i];
   const int64_t total = element_count(input);

@@ -10,11 +10,6 @@
 
 namespace kiln::onnx_import {
 
-// Throws InvalidModel unless every dim is non-negative and the product of the
-// dims (zeros counted as ones, so no order of multiplication can overflow) is
-// at most `limit`.
-void check_plausible_shape(const Shape& shape, int64_t limit, const std::string& what);
-
 // An ONNX axis in [-rank, rank) as a non-negative axis; `where` names the node.
 int64_t normalize_axis(int64_t axis, int64_t rank, const std::string& where, const char* what = "axis");
 

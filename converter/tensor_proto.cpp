@@ -4,6 +4,7 @@
 
 #include "converter/errors.hpp"
 #include "converter/shape_utils.hpp"
+#include "engine/core/checked_size.hpp"
 
 namespace kiln::onnx_import {
 
@@ -27,18 +28,6 @@ size_t raw_size(DType t) {
     case dtype::kBFloat16: return 2;
     default: return 0;
   }
-}
-
-// Element count from dims, with an overflow guard only (the data present in
-// the file bounds the real size).
-int64_t count_of(const Shape& shape, const std::string& what) {
-  int64_t n = 1;
-  constexpr int64_t kLimit = int64_t{1} << 40;
-  for (int64_t d : shape) {
-    if (d > kLimit || (d > 0 && n > kLimit / d)) throw_invalid(what + " has implausible dims " + shape_to_string(shape));
-    n *= d;
-  }
-  return n;
 }
 
 template <class T>
@@ -84,7 +73,7 @@ bool check_length(const onnx::TensorProto& t, int64_t count, const std::string& 
 Shape tensor_proto_shape(const onnx::TensorProto& t, const std::string& what) {
   if (t.dims_size() > 64) throw_invalid(what + " has rank " + std::to_string(t.dims_size()));
   Shape s(t.dims().begin(), t.dims().end());
-  check_plausible_shape(s, int64_t{1} << 40, what);
+  kiln::checked_element_count(s, {what, ErrorCode::InvalidModel});
   return s;
 }
 
@@ -139,7 +128,7 @@ std::vector<float> decode_floats(const onnx::TensorProto& t, const std::string& 
   const DType type = t.data_type();
   if (!is_floating(type))
     throw_unsupported(what + " has data type " + dtype_name(type) + "; Kiln computes in float32 only");
-  const int64_t count = count_of(tensor_proto_shape(t, what), what);
+  const int64_t count = kiln::checked_element_count(tensor_proto_shape(t, what), {what, ErrorCode::InvalidModel});
   const bool raw = check_length(t, count, what);
   const auto n = static_cast<size_t>(count);
   std::vector<float> out(n);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Downloads the Debian packages Kiln builds against (fmt, flatc, nlohmann-json,
-# protobuf, onnx, pthreadpool, gtest, CLI11, stb, OpenSSL headers) as .deb
+# protobuf, onnx, pthreadpool, gtest, CLI11, stb, OpenSSL headers, xxHash) as .deb
 # files into an ignored folder (default .device-debs/), for a GPU machine that
 # has nvcc, CMake and PyTorch but none of these and no package registry.
 # scripts/cuda_check.sh unpacks them there (dpkg -x, no root, nothing
@@ -28,6 +28,7 @@ packages=(
   libpthreadpool-dev libpthreadpool0
   libgtest-dev libgmock-dev googletest
   libssl-dev libssl3
+  libxxhash-dev libxxhash0
 )
 mkdir -p "$dir"
 rm -f "$dir"/*.deb

@@ -19,10 +19,14 @@ packages=(
   libflatbuffers-dev flatbuffers-compiler
   libstb-dev libjpeg62-turbo-dev
   libprotobuf-dev protobuf-compiler libonnx-dev libonnx-testdata
-  libcli11-dev libfmt-dev nlohmann-json3-dev libssl-dev
+  libcli11-dev libfmt-dev nlohmann-json3-dev libssl-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libpthreadpool-dev
   libvulkan-dev glslc spirv-tools mesa-vulkan-drivers vulkan-tools
+  # The sanitizer builds and libFuzzer (scripts/sanitize.sh, scripts/fuzz.sh;
+  # llvm-14, a dependency of clang-14, has llvm-symbolizer for their reports)
+  # and the fuzzers' seed images (scripts/fuzz_corpus.py).
+  clang-14 libclang-rt-14-dev lld-14 python3-pil
   # The Python module (python/, pybind11), its tests (CTest runs pytest), the
   # bench plots, and `pip install --no-build-isolation .` (setup.py).
   python3-dev python3-numpy pybind11-dev python3-pybind11 python3-pytest python3-matplotlib

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <fstream>
 #include <memory>
+#include <mutex>
+#include <thread>
 #include <numeric>
 #include <random>
 
@@ -75,6 +77,28 @@ LatencyStats latency_stats(std::vector<double> ms) {
   return s;
 }
 
+namespace {
+// Random inputs of `session`'s shapes and types from `seed` (uniform [-1, 1)
+// floats, random bytes for quantized inputs).
+std::vector<Tensor> random_inputs(const Session& session, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<Tensor> inputs;
+  for (const auto& d : session.inputs()) {
+    Tensor x(d.shape, d.type);
+    if (d.type == ElementType::Float32) {
+      for (float& v : x.values()) v = dist(rng);
+    } else {
+      auto* bytes = static_cast<uint8_t*>(x.raw());
+      for (size_t i = 0; i < x.size_bytes(); ++i) bytes[i] = static_cast<uint8_t>(rng());
+    }
+    inputs.push_back(std::move(x));
+  }
+  return inputs;
+}
+
+}  // namespace
+
 Result run(Session& session, const SessionOptions& asked, const Options& options) {
   if (options.runs < 1) throw Error(ErrorCode::InvalidArgument, "bench: runs must be at least 1");
   if (options.warmup < 0) throw Error(ErrorCode::InvalidArgument, "bench: warmup must not be negative");
@@ -89,21 +113,9 @@ Result run(Session& session, const SessionOptions& asked, const Options& options
   r.runs = options.runs;
   r.energy_requested = options.energy;
 
-  // Random inputs in [-1, 1) (random bytes for quantized inputs) from a
-  // fixed seed; outputs allocated once.
-  std::mt19937 rng(options.seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<Tensor> inputs, outputs;
-  for (const auto& d : session.inputs()) {
-    Tensor x(d.shape, d.type);
-    if (d.type == ElementType::Float32) {
-      for (float& v : x.values()) v = dist(rng);
-    } else {
-      auto* bytes = static_cast<uint8_t*>(x.raw());
-      for (size_t i = 0; i < x.size_bytes(); ++i) bytes[i] = static_cast<uint8_t>(rng());
-    }
-    inputs.push_back(std::move(x));
-  }
+  // Random inputs from a fixed seed; outputs allocated once.
+  const std::vector<Tensor> inputs = random_inputs(session, options.seed);
+  std::vector<Tensor> outputs;
   for (const auto& d : session.outputs()) outputs.emplace_back(d.shape, d.type);
   const auto& first_shape = session.inputs().front().shape;
   r.batch = first_shape.empty() ? 1 : first_shape[0];
@@ -176,6 +188,63 @@ Result run(Session& session, const SessionOptions& asked, const Options& options
   return r;
 }
 
+namespace {
+// Runs per second of `callers` threads, caller i running `runs` times on sessions[i].
+double concurrent_runs_per_s(const std::vector<Session*>& sessions, const std::vector<Tensor>& inputs, int runs) {
+  const Clock::time_point start = Clock::now();
+  std::vector<std::thread> threads;
+  std::exception_ptr failure;
+  std::mutex failure_mutex;
+  for (Session* s : sessions)
+    threads.emplace_back([&, s] {
+      try {
+        std::vector<Tensor> outputs;
+        for (const auto& d : s->outputs()) outputs.emplace_back(d.shape, d.type);
+        for (int i = 0; i < runs; ++i) s->run(inputs, outputs);
+      } catch (...) {
+        std::lock_guard lock(failure_mutex);
+        failure = std::current_exception();
+      }
+    });
+  for (auto& t : threads) t.join();
+  if (failure) std::rethrow_exception(failure);
+  return static_cast<double>(sessions.size()) * runs / (ms_since(start) / 1000.0);
+}
+}  // namespace
+
+Callers measure_callers(Session& shared, const Model& model, const SessionOptions& asked, int callers, int runs,
+                        int rounds, uint32_t seed) {
+  if (callers < 1) throw Error(ErrorCode::InvalidArgument, "bench: callers must be at least 1");
+  if (runs < 1 || rounds < 1) throw Error(ErrorCode::InvalidArgument, "bench: runs and rounds must be at least 1");
+  Callers c;
+  c.callers = callers;
+  c.runs = runs;
+  c.rounds = rounds;
+  const std::vector<Tensor> inputs = random_inputs(shared, seed);
+  const std::vector<Session*> one(static_cast<size_t>(callers), &shared);
+  // The shared session first: its extra run contexts are the memory it adds.
+  int64_t before = vm_hwm_kib();
+  concurrent_runs_per_s(one, inputs, 1);  // makes the contexts
+  if (before >= 0) c.shared_rss_growth_kib = vm_hwm_kib() - before;
+  before = vm_hwm_kib();
+  std::vector<std::unique_ptr<Session>> own;
+  std::vector<Session*> each;
+  for (int i = 0; i < callers; ++i) {
+    own.push_back(std::make_unique<Session>(model, asked));
+    each.push_back(own.back().get());
+  }
+  concurrent_runs_per_s(each, inputs, 1);
+  if (before >= 0) c.separate_rss_growth_kib = vm_hwm_kib() - before;
+  std::vector<double> shared_rate, separate_rate;
+  for (int r = 0; r < rounds; ++r) {
+    shared_rate.push_back(concurrent_runs_per_s(one, inputs, runs));
+    separate_rate.push_back(concurrent_runs_per_s(each, inputs, runs));
+  }
+  c.shared_runs_per_s = median(shared_rate);
+  c.separate_runs_per_s = median(separate_rate);
+  return c;
+}
+
 nlohmann::json to_json(const Result& r) {
   using nlohmann::json;
   json j;
@@ -244,6 +313,16 @@ nlohmann::json to_json(const Result& r) {
                            {"share", l.share}});
   j["layer_sum_ms"] = r.layer_sum_ms;
   j["slowest_layers"] = r.slowest;
+  if (r.callers) {
+    const Callers& c = *r.callers;
+    j["callers"] = {{"callers", c.callers},
+                    {"runs_per_caller", c.runs},
+                    {"rounds", c.rounds},
+                    {"shared_session_runs_per_s", c.shared_runs_per_s},
+                    {"separate_sessions_runs_per_s", c.separate_runs_per_s},
+                    {"shared_session_vm_hwm_growth_kib", c.shared_rss_growth_kib},
+                    {"separate_sessions_vm_hwm_growth_kib", c.separate_rss_growth_kib}};
+  }
   return j;
 }
 

@@ -46,6 +46,16 @@ struct Energy {
   int runs = 0;
 };
 
+// Throughput of `callers` threads sharing one session against as many
+// threads with a session each (made from `model` with `asked`), every caller
+// running `runs` times; the two are alternated over `rounds` rounds and the
+// medians kept, as this machine's load drifts.
+struct Callers {
+  int callers = 0, runs = 0, rounds = 0;
+  double shared_runs_per_s = 0;    // one Session, concurrent run() calls
+  double separate_runs_per_s = 0;  // one Session per caller
+  int64_t shared_rss_growth_kib = -1, separate_rss_growth_kib = -1;  // VmHWM growth while each ran first
+};
 struct Result {
   std::string model;        // the path, as given
   SessionOptions session;   // the options as asked (backend "auto", threads 0 kept as such)
@@ -68,6 +78,7 @@ struct Result {
   std::vector<Layer> layers;
   double layer_sum_ms = 0;
   std::vector<size_t> slowest;  // indices into layers, at most 5, slowest first
+  std::optional<Callers> callers;  // kiln bench --callers N
 };
 
 // Runs `session` on random inputs (uniform [-1, 1) floats, random bytes for
@@ -77,6 +88,9 @@ struct Result {
 // session was made with (reported as given; the energy meter follows their
 // backend); model path, load_ms and session_ms are filled in by the caller.
 Result run(Session& session, const SessionOptions& asked, const Options& options);
+
+Callers measure_callers(Session& shared, const Model& model, const SessionOptions& asked, int callers, int runs,
+                        int rounds, uint32_t seed);
 
 // Everything in `r`, as `kiln bench --json` writes it.
 nlohmann::json to_json(const Result& r);

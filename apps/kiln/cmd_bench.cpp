@@ -30,6 +30,13 @@ std::string kib_str(int64_t kib) {
   return kib < 0 ? std::string("n/a") : human_bytes(static_cast<double>(kib) * 1024.0);
 }
 
+// What the load time includes: reading the whole file for its checksums or not.
+std::string checksum_state(const ModelFileInfo& file) {
+  if (file.checksums_verified) return ", checksums verified";
+  if (file.has_checksums) return ", checksums not verified";
+  return "";
+}
+
 }  // namespace
 
 Command add_bench(CLI::App& app) {
@@ -39,14 +46,17 @@ Command add_bench(CLI::App& app) {
     std::string model, json;
     int runs = 50;
     int warmup = 5;
+    int callers = 0;  // 0: no concurrency measurement
     uint32_t seed = 42;
     bool energy = false;
     double energy_seconds = 1.0;
     SessionOptions session;
+    LoadOptions load;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("model", args->model, "Kiln model (.kiln) or ONNX model (.onnx)")->required();
   add_session_flags(cmd, args->session);
+  add_load_flags(cmd, args->load);
   cmd->add_option("--runs", args->runs, "Timed runs")->check(CLI::Range(1, std::numeric_limits<int>::max()))->capture_default_str();
   cmd->add_option("--warmup", args->warmup, "Untimed runs before the timed ones")
       ->check(CLI::Range(0, std::numeric_limits<int>::max()))
@@ -58,6 +68,10 @@ Command add_bench(CLI::App& app) {
   cmd->add_option("--energy-seconds", args->energy_seconds, "Minimum duration of the energy measurement")
       ->check(CLI::Range(1.0, 3600.0))
       ->capture_default_str();
+  cmd->add_option("--callers", args->callers,
+                  "Also measure throughput of N threads calling run() on this one session against N threads with a "
+                  "session each (--runs runs per caller, 5 alternating rounds, medians)")
+      ->check(CLI::Range(1, 1024));
   cmd->add_option("--json", args->json, "Also write every result as JSON to this file");
   return [args] {
     // Opened first so that an unwritable path fails before the benchmark runs.
@@ -68,7 +82,7 @@ Command add_bench(CLI::App& app) {
     }
     // Load and compile, each timed on its own.
     Clock::time_point t = Clock::now();
-    const Model model = load_model_file(args->model);  // an ONNX file's conversion counts as load
+    const Model model = load_model_file(args->model, args->load);  // an ONNX file's conversion counts as load
     const double load_ms = ms_since(t);
     t = Clock::now();
     Session session = open_session(model, args->session);
@@ -91,6 +105,11 @@ Command add_bench(CLI::App& app) {
     };
     bench::Result r = bench::run(session, args->session, bench_options);
     progress.clear();
+    if (args->callers > 0) {
+      progress.update(fmt::format("kiln: measuring {} concurrent callers", args->callers));
+      r.callers = bench::measure_callers(session, model, args->session, args->callers, args->runs, 5, args->seed);
+      progress.clear();
+    }
     r.model = args->model;
     r.load_ms = load_ms;
     r.session_ms = session_ms;
@@ -113,7 +132,7 @@ Command add_bench(CLI::App& app) {
     fmt::print("options      {}\n", describe_session(session, args->session));
     for (const auto& d : session.inputs())
       fmt::print("input        {} {} (random uniform [-1,1), seed {})\n", d.name, shape_str(d.shape), args->seed);
-    fmt::print("load         {:.3f} ms (Model::load)\n", load_ms);
+    fmt::print("load         {:.3f} ms (Model::load{})\n", load_ms, checksum_state(model.file_info()));
     fmt::print("session      {:.3f} ms (Session creation)\n", session_ms);
     fmt::print("first run    {:.3f} ms\n", first_ms);
     fmt::print("runs         {} timed after {} warmup\n", args->runs, args->warmup);
@@ -139,6 +158,15 @@ Command add_bench(CLI::App& app) {
     fmt::print("peak RSS     {} (getrusage ru_maxrss), VmHWM {}\n", kib_str(maxrss), kib_str(hwm));
     fmt::print("arena        {}, weights {}\n", human_bytes(static_cast<double>(mem.arena_bytes)),
                human_bytes(static_cast<double>(mem.weights_bytes)));
+
+    if (r.callers) {
+      const bench::Callers& c = *r.callers;
+      fmt::print("callers      {} threads: one shared session {:.1f} runs/s, a session each {:.1f} runs/s ({:.2f}x; "
+                 "median of {} rounds of {} runs per caller); VmHWM growth {} shared vs {} separate\n",
+                 c.callers, c.shared_runs_per_s, c.separate_runs_per_s,
+                 c.separate_runs_per_s > 0 ? c.shared_runs_per_s / c.separate_runs_per_s : 0.0, c.rounds, c.runs,
+                 kib_str(c.shared_rss_growth_kib), kib_str(c.separate_rss_growth_kib));
+    }
 
     auto row = [](const Layer& l) -> std::vector<std::string> {
       return {std::to_string(l.index),

@@ -17,6 +17,7 @@ Command add_classify(CLI::App& app) {
     std::vector<std::string> images;
     int top = 5;
     SessionOptions session;
+    LoadOptions load;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("model", args->model, "Kiln model (.kiln) or ONNX model (.onnx)")->required();
@@ -25,8 +26,9 @@ Command add_classify(CLI::App& app) {
   cmd->add_option("--top", args->top, "How many classes to show")->check(CLI::PositiveNumber);
   cmd->add_option("--preprocess", args->preprocess, "imagenet | inception | caffe | raw | centered128 (default: from the model)");
   add_session_flags(cmd, args->session);
+  add_load_flags(cmd, args->load);
   return [args] {
-    const Model model = load_model_file(args->model);
+    const Model model = load_model_file(args->model, args->load);
     ModelMetadata meta = model.metadata();
     if (!args->preprocess.empty()) meta.preprocess = parse_preprocess_name(args->preprocess);
     if (meta.preprocess == Preprocess::Unknown)

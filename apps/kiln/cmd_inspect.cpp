@@ -9,20 +9,33 @@
 
 namespace kiln::cli {
 
+namespace {
+// "1.2, checksums of the graph and weights verified", or why they were not.
+std::string describe_format(const ModelFileInfo& file) {
+  std::string s = fmt::format("{}.{}, ", file.format_major, file.format_minor);
+  if (file.checksums_verified) return s + "checksums of the graph and weights verified";
+  if (file.has_checksums) return s + "checksums not verified (--no-verify)";
+  return s + "no checksums (convert it again to get them)";
+}
+}  // namespace
+
 Command add_inspect(CLI::App& app) {
   auto* cmd = app.add_subcommand("inspect", "Show a model (.kiln or ONNX): inputs, outputs, nodes, memory, and the session it gets");
   struct Args {
     std::string model;
     SessionOptions session;
+    LoadOptions load;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("model", args->model, "Kiln model (.kiln) or ONNX model (.onnx)")->required();
   add_session_flags(cmd, args->session);  // the backend and options whose memory plan and per-node choices to show
+  add_load_flags(cmd, args->load);
   return [args] {
-    const Model model = load_model_file(args->model);
+    const Model model = load_model_file(args->model, args->load);
     const ModelMetadata meta = model.metadata();
     fmt::print("model     {}\n", args->model);
     fmt::print("producer  {}\n", model.producer());
+    if (model.file_info().format_major > 0) fmt::print("format    {}\n", describe_format(model.file_info()));
     if (!meta.name.empty()) {
       fmt::print("known as  {} (preprocess {}, {} labels, class offset {})\n", meta.name,
                  preprocess_name(meta.preprocess), meta.labels.size(), meta.class_offset);

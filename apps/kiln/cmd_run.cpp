@@ -28,6 +28,7 @@ Command add_run(CLI::App& app) {
     std::string model, output_dir;
     std::vector<std::string> inputs;
     SessionOptions session;
+    LoadOptions load;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("model", args->model, "Kiln model (.kiln) or ONNX model (.onnx)")->required();
@@ -35,8 +36,9 @@ Command add_run(CLI::App& app) {
                                               "FILE alone for a single-input model")->required();
   cmd->add_option("--output-dir,-o", args->output_dir, "Folder for the outputs (NAME.npy each)")->required();
   add_session_flags(cmd, args->session);
+  add_load_flags(cmd, args->load);
   return [args] {
-    const Model model = load_model_file(args->model);
+    const Model model = load_model_file(args->model, args->load);
     Session session = open_session(model, args->session);
     if (!quiet()) fmt::print(stderr, "kiln: session {}\n", describe_session(session, args->session));
     const auto& descs = session.inputs();

@@ -49,21 +49,43 @@ void ProgressLine::clear() {
   shown_ = false;
 }
 
+namespace {
+Session with_warnings_shown(Session session) {
+  for (const std::string& w : session.warnings()) fmt::print(stderr, "kiln: warning: {}\n", w);
+  return session;
+}
+}  // namespace
+
 Session open_session(const Model& model, const SessionOptions& options) {
   ProgressLine line;
-  if (options.algorithm != "tune" || !line.enabled()) return Session(model, options);
+  if (options.algorithm != "tune" || !line.enabled()) return with_warnings_shown(Session(model, options));
   SessionOptions o = options;
   o.progress = [&line](const Progress& p) {
     line.update(fmt::format("kiln: tuning {} {} of {}", p.what, p.done, p.total), p.done == p.total);
   };
-  return Session(model, o);
+  return with_warnings_shown(Session(model, o));
 }
 
-Model load_model_file(const std::string& path) {
+void add_load_flags(CLI::App* cmd, LoadOptions& options) {
+  cmd->add_flag("!--no-verify", options.verify_checksums,
+                "Skip the checksums of a .kiln file (format 1.2 on): a load that reads only what the model uses, "
+                "for files you trust");
+}
+
+namespace {
+Model load_kiln_file(const std::string& path, const LoadOptions& options) {
+  Model model = Model::load(path, options);
+  if (!quiet())
+    for (const std::string& note : model.file_info().notes) fmt::print(stderr, "kiln: note: {}\n", note);
+  return model;
+}
+}  // namespace
+
+Model load_model_file(const std::string& path, const LoadOptions& options) {
   // A file named .kiln is read as one even when its contents are not, so that
   // a damaged .kiln file is reported as such rather than as bad ONNX.
   const bool kiln_name = path.size() >= 5 && path.compare(path.size() - 5, 5, ".kiln") == 0;
-  if (kiln_name || is_kiln_file(path)) return Model::load(path);
+  if (kiln_name || is_kiln_file(path)) return load_kiln_file(path, options);
   // ONNX: converted here. A terminal gets a line if that takes over 2 s.
   const Clock::time_point start = Clock::now();
   ProgressLine line;

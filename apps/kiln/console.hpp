@@ -41,12 +41,17 @@ class ProgressLine {
 // convolution layers i of N" meanwhile.
 Session open_session(const Model& model, const SessionOptions& options);
 
+// Registers --no-verify on `cmd`, which writes into `options` (keep it in the
+// command's shared argument struct, as for add_session_flags).
+void add_load_flags(CLI::App* cmd, LoadOptions& options);
+
 // A .kiln file or an ONNX file (converted in memory, with its known-model
 // metadata, as `kiln convert` would write it); told by the file's contents
 // (a file named *.kiln is always read as .kiln, so damage is reported as such).
 // For ONNX, says so on stderr with the conversion time (unless --quiet), and
-// on a terminal shows a line while a conversion takes over 2 s.
-Model load_model_file(const std::string& path);
+// on a terminal shows a line while a conversion takes over 2 s. For .kiln,
+// the file's notes (e.g. that it has no checksums) go to stderr unless --quiet.
+Model load_model_file(const std::string& path, const LoadOptions& options);
 
 // "cpu (auto: ...), threads 2 (every core), algorithm heuristic": the session
 // as resolved (backend picked, threads) and the options that were given.

@@ -45,6 +45,11 @@ void add_session_flags(CLI::App* cmd, SessionOptions& options) {
   cmd->add_flag("--node-times", options.gpu.profile_nodes,
                 "Per-node device times, from an event after every step, about a microsecond each (backend cuda; "
                 "host and Vulkan backends always have them)");
+  cmd->add_option_function<size_t>(
+         "--memory-limit", [&options](const size_t& bytes) { options.memory_limit = bytes; },
+         "Memory the session may take, e.g. 512M or 4G (default: the memory available now); a model that needs "
+         "more is refused")
+      ->transform(CLI::AsSizeValue(false));
   add_quiet_flag(cmd);
 }
 
@@ -57,6 +62,7 @@ std::string describe_session_options(const SessionOptions& o) {
   if (o.gpu.device != 0) s += fmt::format(", device {}", o.gpu.device);
   if (!o.gpu.graphs) s += ", no CUDA graphs";
   if (o.gpu.profile_nodes) s += ", node times";
+  if (o.memory_limit) s += fmt::format(", memory limit {} bytes", *o.memory_limit);
   return s;
 }
 

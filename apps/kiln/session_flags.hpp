@@ -13,6 +13,7 @@
 //   --no-cuda-graphs    launch the steps one by one (cuda)
 //   --node-times        per-node device times (cuda)
 //   --quiet, -q         no progress lines or notes on stderr (console.hpp)
+//   --no-verify         skip the checksums of a .kiln file (console.hpp: add_load_flags)
 #include <CLI/CLI.hpp>
 #include <string>
 

@@ -9,7 +9,6 @@ struct kiln_model {
 
 struct kiln_session {
   kiln::Session session;
-  std::vector<kiln::Tensor> inputs, outputs;  // wrappers re-pointed on each run
 };
 
 namespace {
@@ -70,10 +69,17 @@ extern "C" {
 const char* kiln_last_error(void) { return g_last_error.c_str(); }
 
 kiln_status kiln_model_load(const char* path, kiln_model** out_model) {
+  return kiln_model_load_with_options(path, nullptr, out_model);
+}
+
+kiln_status kiln_model_load_with_options(const char* path, const kiln_load_options* options,
+                                         kiln_model** out_model) {
   if (!path) return null_arg("path");
   if (!out_model) return null_arg("out_model");
   *out_model = nullptr;
-  return guarded([&] { *out_model = new kiln_model{kiln::Model::load(path)}; });
+  kiln::LoadOptions load;
+  if (options) load.verify_checksums = options->verify_checksums != 0;
+  return guarded([&] { *out_model = new kiln_model{kiln::Model::load(path, load)}; });
 }
 
 void kiln_model_free(kiln_model* model) { delete model; }
@@ -87,10 +93,7 @@ kiln_status kiln_session_create(const kiln_model* model, const char* backend, in
     kiln::SessionOptions options;
     options.backend = backend ? backend : "auto";
     options.threads = threads;
-    auto* s = new kiln_session{kiln::Session(model->model, options), {}, {}};
-    s->inputs.resize(s->session.inputs().size());
-    s->outputs.resize(s->session.outputs().size());
-    *out_session = s;
+    *out_session = new kiln_session{kiln::Session(model->model, options)};
   });
 }
 
@@ -123,23 +126,12 @@ kiln_status kiln_session_output_info(const kiln_session* session, size_t index, 
 
 kiln_status kiln_session_run(kiln_session* session, const float* const* inputs, float* const* outputs) {
   if (!session) return null_arg("session");
-  if (!inputs && !session->inputs.empty()) return null_arg("inputs");
+  if (!inputs && !session->session.inputs().empty()) return null_arg("inputs");
   if (!outputs) return null_arg("outputs");
   return guarded([&] {
-    const auto& in_desc = session->session.inputs();
-    const auto& out_desc = session->session.outputs();
-    for (size_t i = 0; i < in_desc.size(); ++i) {
-      if (!inputs[i]) throw kiln::Error(kiln::ErrorCode::InvalidArgument, "input " + std::to_string(i) + " is NULL");
-      // Wrapping copies the shape (an allocation), so re-wrap only when the
-      // caller passes a different buffer than last time.
-      if (session->inputs[i].data() != inputs[i])
-        session->inputs[i] = kiln::Tensor::wrap(const_cast<float*>(inputs[i]), in_desc[i].shape);
-    }
-    for (size_t i = 0; i < out_desc.size(); ++i) {
-      if (!outputs[i]) throw kiln::Error(kiln::ErrorCode::InvalidArgument, "output " + std::to_string(i) + " is NULL");
-      if (session->outputs[i].data() != outputs[i]) session->outputs[i] = kiln::Tensor::wrap(outputs[i], out_desc[i].shape);
-    }
-    session->session.run(session->inputs, session->outputs);
+    const size_t n_in = session->session.inputs().size(), n_out = session->session.outputs().size();
+    session->session.run_buffers({reinterpret_cast<const void* const*>(inputs), n_in},
+                                 {reinterpret_cast<void* const*>(outputs), n_out});
   });
 }
 

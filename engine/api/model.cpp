@@ -1,3 +1,4 @@
+#include "engine/core/checked_size.hpp"
 #include "engine/core/graph.hpp"
 #include "engine/core/op_info.hpp"
 #include "engine/format/kiln_file.hpp"
@@ -17,11 +18,18 @@ const char* element_type_name(ElementType type) {
   return "?";
 }
 
+namespace {
+// The shape of a tensor the caller makes or wraps: its byte count, or an
+// error naming the shape (a negative dimension, or an implausible size).
+size_t checked_tensor_bytes(const std::vector<int64_t>& shape, ElementType type) {
+  static const SizeSource kSource{"kiln::Tensor", ErrorCode::InvalidArgument};
+  return static_cast<size_t>(checked_byte_count(shape, element_size(type), kSource));
+}
+}  // namespace
+
 Tensor::Tensor(std::vector<int64_t> shape, ElementType type) : shape_(std::move(shape)), type_(type) {
-  for (int64_t d : shape_)
-    if (d < 0) throw Error(ErrorCode::InvalidArgument, "negative dimension in tensor shape " + shape_to_string(shape_));
   // Float-aligned whatever the type, and never empty.
-  const size_t bytes = std::max<size_t>(size_bytes(), 4);
+  const size_t bytes = std::max<size_t>(checked_tensor_bytes(shape_, type_), 4);
   owned_ = std::shared_ptr<std::byte[]>(new std::byte[(bytes + 3) / 4 * 4]());
   data_ = owned_.get();
 }
@@ -29,6 +37,7 @@ Tensor::Tensor(std::vector<int64_t> shape, ElementType type) : shape_(std::move(
 Tensor Tensor::wrap(float* data, std::vector<int64_t> shape) { return wrap(data, std::move(shape), ElementType::Float32); }
 
 Tensor Tensor::wrap(void* data, std::vector<int64_t> shape, ElementType type) {
+  checked_tensor_bytes(shape, type);
   Tensor t;
   t.shape_ = std::move(shape);
   t.type_ = type;
@@ -45,10 +54,16 @@ void* Tensor::checked(ElementType want) {
 
 int64_t Tensor::size() const { return element_count(shape_); }
 
-Model Model::load(const std::string& path) { return Model(std::make_shared<Graph>(load_graph(path))); }
+Model Model::load(const std::string& path, const LoadOptions& options) {
+  ModelFileInfo file;
+  auto graph = std::make_shared<Graph>(load_graph(path, options, &file));
+  return Model(std::move(graph), std::move(file));
+}
 
-Model Model::from_bytes(std::span<const uint8_t> bytes, const std::string& name) {
-  return Model(std::make_shared<Graph>(parse_graph(nullptr, bytes, name)));
+Model Model::from_bytes(std::span<const uint8_t> bytes, const std::string& name, const LoadOptions& options) {
+  ModelFileInfo file;
+  auto graph = std::make_shared<Graph>(parse_graph(nullptr, bytes, name, options, &file));
+  return Model(std::move(graph), std::move(file));
 }
 
 namespace {

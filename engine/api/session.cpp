@@ -1,6 +1,8 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <array>
+#include <span>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -9,6 +11,7 @@
 #include "engine/core/op_info.hpp"
 #include "engine/runtime/algorithm_selection.hpp"
 #include "engine/runtime/backend_registry.hpp"
+#include "engine/runtime/memory_budget.hpp"
 #include "kiln/kiln.hpp"
 
 namespace kiln {
@@ -20,13 +23,41 @@ struct Session::Impl {
   std::string backend_name;
   std::string backend_choice;
   int threads = 1;
+  std::vector<std::string> warnings;
   std::vector<TensorDesc> inputs, outputs;
-  // Scratch for pointer lists, sized once so that run() allocates nothing.
-  std::vector<const float*> in_ptrs;
-  std::vector<float*> out_ptrs;
 };
 
 namespace {
+// The pointer lists of one run, on the stack for the usual few inputs and
+// outputs: concurrent runs cannot share a list kept in the session.
+template <class P>
+class PointerList {
+ public:
+  explicit PointerList(size_t n) : n_(n) {
+    if (n > kInline) heap_.resize(n);
+  }
+  P& operator[](size_t i) { return data()[i]; }
+  std::span<const P> span() { return {data(), n_}; }
+
+ private:
+  static constexpr size_t kInline = 16;
+  P* data() { return n_ > kInline ? heap_.data() : inline_.data(); }
+  size_t n_;
+  std::array<P, kInline> inline_{};
+  std::vector<P> heap_;
+};
+
+// Refuses a run given the wrong number of inputs or outputs.
+void check_counts(const std::vector<TensorDesc>& want_in, const std::vector<TensorDesc>& want_out, size_t inputs,
+                  size_t outputs) {
+  if (inputs != want_in.size())
+    throw Error(ErrorCode::InvalidArgument,
+                "the model takes " + std::to_string(want_in.size()) + " inputs, got " + std::to_string(inputs));
+  if (outputs != want_out.size())
+    throw Error(ErrorCode::InvalidArgument, "the model has " + std::to_string(want_out.size()) +
+                                                " outputs, got room for " + std::to_string(outputs));
+}
+
 // The first node `backend` cannot run, or null.
 const Node* first_unsupported(const Backend& backend, const Graph& g) {
   for (const Node& n : g.nodes)
@@ -81,9 +112,29 @@ Session::Session(const Model& model, const SessionOptions& options) : impl_(std:
   if (options.threads < 0)
     throw Error(ErrorCode::InvalidArgument, "threads is " + std::to_string(options.threads) +
                                                 ": give a positive count, or 0 for every core this process may use");
-  impl_->threads = options.threads == 0 ? available_cores() : options.threads;
+  if (options.max_concurrent_runs < 0)
+    throw Error(ErrorCode::InvalidArgument, "max_concurrent_runs is " + std::to_string(options.max_concurrent_runs) +
+                                                ": give a positive count, or 0 for one per usable core");
+  const int cores = available_cores();
+  impl_->threads = options.threads == 0 ? cores : options.threads;
+  if (impl_->threads > cores) {
+    std::string w = "threads " + std::to_string(impl_->threads);
+    w += " capped at " + std::to_string(cores);
+    w += ", the cores this process may run on: more threads only contend for them";
+    impl_->warnings.push_back(std::move(w));
+    impl_->threads = cores;
+  }
+  // Refused before the backend allocates anything: a model whose shapes claim
+  // more memory than there is gets both figures, not std::bad_alloc.
+  const size_t memory_limit = options.memory_limit ? *options.memory_limit : available_memory();
+  if (impl_->backend->host_memory()) {
+    const MemoryNeed need = minimum_memory_need(g);
+    contexts_within_limit(need.weights, need.activations, memory_limit, 1, "the model");
+  }
   BackendOptions bo;
+  bo.memory_limit = memory_limit;
   bo.threads = impl_->threads;
+  bo.max_concurrent_runs = options.max_concurrent_runs == 0 ? cores : options.max_concurrent_runs;
   bo.selection = parse_selection_mode(options.algorithm, options.deterministic, impl_->backend->algorithm_names(),
                                       impl_->backend_name);
   bo.deterministic = options.deterministic;
@@ -94,8 +145,6 @@ Session::Session(const Model& model, const SessionOptions& options) : impl_(std:
   impl_->executable = impl_->backend->compile(impl_->graph, bo);
   impl_->inputs = model.inputs();
   impl_->outputs = model.outputs();
-  impl_->in_ptrs.resize(impl_->inputs.size());
-  impl_->out_ptrs.resize(impl_->outputs.size());
 }
 
 Session::~Session() = default;
@@ -107,6 +156,7 @@ const std::vector<TensorDesc>& Session::outputs() const { return impl_->outputs;
 const std::string& Session::backend() const { return impl_->backend_name; }
 const std::string& Session::backend_choice() const { return impl_->backend_choice; }
 int Session::threads() const { return impl_->threads; }
+const std::vector<std::string>& Session::warnings() const { return impl_->warnings; }
 
 std::vector<Tensor> Session::run(const std::vector<Tensor>& inputs) {
   std::vector<Tensor> outputs;
@@ -116,12 +166,7 @@ std::vector<Tensor> Session::run(const std::vector<Tensor>& inputs) {
 }
 
 void Session::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) {
-  if (inputs.size() != impl_->inputs.size())
-    throw Error(ErrorCode::InvalidArgument, "the model takes " + std::to_string(impl_->inputs.size()) +
-                                                " inputs, got " + std::to_string(inputs.size()));
-  if (outputs.size() != impl_->outputs.size())
-    throw Error(ErrorCode::InvalidArgument, "the model has " + std::to_string(impl_->outputs.size()) +
-                                                " outputs, got room for " + std::to_string(outputs.size()));
+  check_counts(impl_->inputs, impl_->outputs, inputs.size(), outputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (inputs[i].shape() != impl_->inputs[i].shape)
       throw Error(ErrorCode::InvalidArgument, "input '" + impl_->inputs[i].name + "' expects shape " +
@@ -133,8 +178,6 @@ void Session::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& output
                                                   element_type_name(inputs[i].type()));
     if (inputs[i].raw() == nullptr && inputs[i].size() > 0)
       throw Error(ErrorCode::InvalidArgument, "input '" + impl_->inputs[i].name + "' has no data");
-    // Executables copy each tensor's bytes in its own element type.
-    impl_->in_ptrs[i] = static_cast<const float*>(inputs[i].raw());
   }
   for (size_t i = 0; i < outputs.size(); ++i) {
     if (outputs[i].shape() != impl_->outputs[i].shape)
@@ -145,9 +188,31 @@ void Session::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& output
       throw Error(ErrorCode::InvalidArgument, "output '" + impl_->outputs[i].name + "' holds " +
                                                   element_type_name(impl_->outputs[i].type) + " values, got room for " +
                                                   element_type_name(outputs[i].type()));
-    impl_->out_ptrs[i] = static_cast<float*>(outputs[i].raw());
   }
-  impl_->executable->run(impl_->in_ptrs, impl_->out_ptrs);
+  // Executables copy each tensor's bytes in its own element type.
+  PointerList<const float*> in(inputs.size());
+  PointerList<float*> out(outputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) in[i] = static_cast<const float*>(inputs[i].raw());
+  for (size_t i = 0; i < outputs.size(); ++i) out[i] = static_cast<float*>(outputs[i].raw());
+  impl_->executable->run(in.span(), out.span());
+}
+
+void Session::run_buffers(std::span<const void* const> inputs, std::span<void* const> outputs) {
+  check_counts(impl_->inputs, impl_->outputs, inputs.size(), outputs.size());
+  PointerList<const float*> in(inputs.size());
+  PointerList<float*> out(outputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i])
+      throw Error(ErrorCode::InvalidArgument, "input " + std::to_string(i) + " ('" + impl_->inputs[i].name + "') is null");
+    in[i] = static_cast<const float*>(inputs[i]);
+  }
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (!outputs[i])
+      throw Error(ErrorCode::InvalidArgument,
+                  "output " + std::to_string(i) + " ('" + impl_->outputs[i].name + "') is null");
+    out[i] = static_cast<float*>(outputs[i]);
+  }
+  impl_->executable->run(in.span(), out.span());
 }
 
 size_t Session::input_index(const std::string& name) const {

@@ -6,7 +6,8 @@
 #include <cstring>
 #include <limits>
 #include <new>
-#include <unordered_set>
+
+#include "engine/core/checked_size.hpp"
 
 namespace kiln {
 
@@ -22,9 +23,9 @@ const char* error_code_name(ErrorCode code) {
 }
 
 int64_t element_count(const Shape& shape) {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
+  // Static: kernels count elements at run time, which must not allocate.
+  static const SizeSource kSource{"kiln::element_count", ErrorCode::InvalidArgument};
+  return checked_element_count(shape, kSource, std::numeric_limits<int64_t>::max());
 }
 
 std::string shape_to_string(const Shape& shape) {
@@ -148,13 +149,28 @@ std::string describe_dtype(DataType dtype, const std::optional<QuantParams>& qua
   return s;
 }
 
-std::string Graph::unique_tensor_name(const std::string& base) const {
-  std::unordered_set<std::string_view> names;
-  for (const auto& t : tensors) names.insert(t.name);
-  if (!names.count(base)) return base;
-  for (int i = 1;; ++i) {
-    std::string candidate = base + "_" + std::to_string(i);
-    if (!names.count(candidate)) return candidate;
+void Graph::NameIndex::catch_up(const std::vector<TensorInfo>& tensors) {
+  // Fewer tensors than indexed, or another name where the last indexed one
+  // was: the vector was pruned or replaced, and the index may hold names
+  // that are gone.
+  if (tensors.size() < indexed || (indexed > 0 && tensors[indexed - 1].name != last_name)) *this = NameIndex{};
+  for (; indexed < tensors.size(); ++indexed) names.insert(tensors[indexed].name);
+  if (indexed > 0) last_name = tensors[indexed - 1].name;
+}
+
+std::string Graph::unique_tensor_name(const std::string& base) {
+  name_index_.catch_up(tensors);
+  if (!name_index_.names.count(base)) return base;
+  // Names are only added while the index lives, so every suffix below the
+  // one found last time for `base` is still taken: resuming there gives the
+  // name a scan from 1 would, without rescanning.
+  int64_t& next = name_index_.next_suffix[base];
+  next = std::max<int64_t>(next, 1);
+  for (;; ++next) {
+    std::string candidate = base;
+    candidate += '_';
+    candidate += std::to_string(next);
+    if (!name_index_.names.count(candidate)) return candidate;
   }
 }
 
@@ -206,6 +222,7 @@ void Graph::remove_unused_tensors() {
     kept.push_back(std::move(tensors[i]));
   }
   tensors = std::move(kept);
+  name_index_ = NameIndex{};
   auto fix = [&](TensorId& t) { t = remap.at(static_cast<size_t>(t)); };
   for (auto& n : nodes) {
     for (auto& t : n.inputs) fix(t);

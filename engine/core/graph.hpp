@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "kiln/error.hpp"
@@ -83,7 +85,7 @@ struct Node {
 };
 
 inline constexpr uint16_t kFormatMajor = 1;
-inline constexpr uint16_t kFormatMinor = 1;  // 1.1: dtypes other than float32, QuantParams, Q/DQ ops
+inline constexpr uint16_t kFormatMinor = 2;  // 1.1: dtypes other than float32, QuantParams, Q/DQ ops; 1.2: checksums
 
 class Graph {
  public:
@@ -99,8 +101,13 @@ class Graph {
   TensorId add_constant(std::string name, Shape shape, ConstantData data);
   TensorId add_constant(std::string name, Shape shape, DataType dtype, ConstantData data,
                         std::optional<QuantParams> quant = std::nullopt);
-  // A name not used by any tensor yet, derived from `base`.
-  std::string unique_tensor_name(const std::string& base) const;
+  // A name not used by any tensor yet: `base`, else the first free of
+  // base_1, base_2, ... Amortised O(1): an index of the names is kept and
+  // brought up to date with the tensors appended since the last call. It
+  // starts afresh when `tensors` shrinks or is replaced (remove_unused_tensors,
+  // assignment); renaming a tensor in place after a call goes unseen, so
+  // rename first.
+  std::string unique_tensor_name(const std::string& base);
 
   const TensorInfo& tensor(TensorId id) const { return tensors.at(static_cast<size_t>(id)); }
   TensorInfo& tensor(TensorId id) { return tensors.at(static_cast<size_t>(id)); }
@@ -118,6 +125,18 @@ class Graph {
   void remove_unused_tensors();
   // Replaces every use of `from` (node inputs and graph outputs) with `to`.
   void replace_uses(TensorId from, TensorId to);
+
+ private:
+  // The names of tensors[0, indexed), for unique_tensor_name; next_suffix
+  // remembers, per base, the lowest suffix that may still be free.
+  struct NameIndex {
+    std::unordered_set<std::string> names;
+    std::unordered_map<std::string, int64_t> next_suffix;
+    size_t indexed = 0;
+    std::string last_name;  // of tensors[indexed - 1], to notice a replaced vector
+    void catch_up(const std::vector<TensorInfo>& tensors);
+  };
+  NameIndex name_index_;
 };
 
 // The typed attributes of a node; throws a clear error if the node carries

@@ -3,6 +3,7 @@
 #include <array>
 #include <sstream>
 
+#include "engine/core/checked_size.hpp"
 #include "engine/core/spatial.hpp"
 
 namespace kiln {
@@ -210,24 +211,24 @@ int64_t node_flops(const Graph& graph, const Node& node) {
       const Shape& w = graph.shape(node.inputs[1]);
       int64_t per_output = 1;
       for (size_t i = 1; i < w.size(); ++i) per_output *= w[i];
-      return 2 * out_elems * per_output + (node.inputs.size() > 2 ? out_elems : 0);
+      return saturating_add(saturating_mul(2 * out_elems, per_output), node.inputs.size() > 2 ? out_elems : 0);
     }
     case O::Gemm: {
       const auto& a = attrs_as<fb::GemmAttrsT>(node);
       const Shape& sa = graph.shape(node.inputs[0]);
       const int64_t k = a.trans_a ? sa[0] : sa[1];
-      return 2 * out_elems * k;
+      return saturating_mul(2 * out_elems, k);
     }
     case O::MatMul: {
       const Shape& sa = graph.shape(node.inputs[0]);
-      return 2 * out_elems * (sa.empty() ? 1 : sa.back());
+      return saturating_mul(2 * out_elems, sa.empty() ? 1 : sa.back());
     }
     case O::MaxPool:
     case O::AveragePool: {
       const auto& a = attrs_as<fb::PoolAttrsT>(node);
       int64_t k = 1;
-      for (int32_t v : a.kernel_shape) k *= v;
-      return out_elems * k;
+      for (int32_t v : a.kernel_shape) k = saturating_mul(k, v);
+      return saturating_mul(out_elems, k);
     }
     case O::GlobalAveragePool:
     case O::GlobalMaxPool:

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "engine/core/op_info.hpp"
 
@@ -16,6 +17,17 @@ namespace {
 std::string dtype_text(const TensorInfo& t) { return "'" + t.name + "' (" + fb::EnumNameDataType(t.dtype) + ")"; }
 
 bool per_tensor(const TensorInfo& t) { return t.quant && !t.quant->per_axis(); }
+
+// A requantization multiplier (a ratio of scales) as float32. Scales are
+// finite and positive (validate.cpp), but their ratio can exceed float32's
+// range: an infinite multiplier turns a zero accumulator into NaN, whose
+// conversion to an integer is undefined, so such a model is refused.
+float multiplier(double m, const TensorInfo& from, const TensorInfo& to) {
+  if (!(m <= std::numeric_limits<float>::max()))
+    throw Error(ErrorCode::InvalidModel, "the scales of '" + from.name + "' and '" + to.name +
+                                             "' give a requantization multiplier beyond float32's range");
+  return static_cast<float>(m);
+}
 
 // A quantized weight: a uint8/int8 constant, per tensor or per index of `axis`.
 void check_weight(const Graph& g, const Node& node, TensorId id, int axis) {
@@ -184,7 +196,7 @@ QuantizedLinear quantized_linear(const TensorInfo& x, const TensorInfo& w, const
   if (bias_tensor) bias = reinterpret_cast<const int32_t*>(bias_tensor->constant->bytes());
   for (int64_t n = 0; n < out_channels; ++n) {
     q.w_zero_point.push_back(w.quant->zero_point_at(n));
-    q.multiplier.push_back(static_cast<float>(sx * w.quant->scale_at(n) / sy));
+    q.multiplier.push_back(multiplier(sx * w.quant->scale_at(n) / sy, x, y));
     q.bias.push_back(bias ? bias[n] : 0);
   }
   return q;
@@ -196,8 +208,8 @@ QuantizedAdd quantized_add(const TensorInfo& a, const TensorInfo& b, const Tenso
   q.za = a.quant->zero_point[0];
   q.zb = b.quant->zero_point[0];
   q.zy = y.quant->zero_point[0];
-  q.ma = static_cast<float>(double{a.quant->scale[0]} / y.quant->scale[0]);
-  q.mb = static_cast<float>(double{b.quant->scale[0]} / y.quant->scale[0]);
+  q.ma = multiplier(double{a.quant->scale[0]} / y.quant->scale[0], a, y);
+  q.mb = multiplier(double{b.quant->scale[0]} / y.quant->scale[0], b, y);
   q.clamp = output_clamp(y, act);
   return q;
 }
@@ -206,7 +218,7 @@ Requantization requantization(const TensorInfo& from, const TensorInfo& to) {
   Requantization r;
   r.from_zero_point = from.quant->zero_point[0];
   r.to_zero_point = to.quant->zero_point[0];
-  r.multiplier = static_cast<float>(double{from.quant->scale[0]} / to.quant->scale[0]);
+  r.multiplier = multiplier(double{from.quant->scale[0]} / to.quant->scale[0], from, to);
   r.clamp = dtype_range(to.dtype);
   r.identity = from.dtype == to.dtype && from.quant == to.quant;
   return r;
@@ -231,7 +243,7 @@ ConstantData dequantized_constant(const TensorInfo& x) {
 }
 
 float average_multiplier(const TensorInfo& x, const TensorInfo& y, int64_t count) {
-  return static_cast<float>(double{x.quant->scale[0]} / (double{y.quant->scale[0]} * static_cast<double>(count)));
+  return multiplier(double{x.quant->scale[0]} / (double{y.quant->scale[0]} * static_cast<double>(count)), x, y);
 }
 
 }  // namespace kiln

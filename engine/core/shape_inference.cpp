@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <numeric>
+#include <optional>
 
+#include "engine/core/checked_size.hpp"
 #include "engine/core/op_info.hpp"
 #include "engine/core/spatial.hpp"
 
@@ -13,6 +15,12 @@ namespace {
 [[noreturn]] void fail(const Node& node, const std::string& what) {
   throw Error(ErrorCode::InvalidModel,
               "node '" + node.name + "' (" + std::string(op_name(node.op)) + "): " + what);
+}
+
+// Sizes computed from a node's attributes and input shapes, checked like a
+// file's (the model is input too).
+SizeSource source_of(const Node& node) {
+  return {"node '" + node.name + "' (" + std::string(op_name(node.op)) + ")", ErrorCode::InvalidModel};
 }
 
 // "3" or "3-5". Built with += : GCC 12 gives a false -Wrestrict warning on
@@ -123,7 +131,7 @@ Shape infer_concat(const Graph& g, const Node& n) {
       if (static_cast<int64_t>(i) != axis && s[i] != out[i])
         fail(n, "input shapes " + shape_to_string(g.shape(n.inputs[0])) + " and " + shape_to_string(s) +
                     " differ outside axis " + std::to_string(axis));
-    out[axis] += s[axis];
+    out[axis] = checked_add(out[axis], s[axis], source_of(n), "the concatenated axis");
   }
   return out;
 }
@@ -138,7 +146,7 @@ std::vector<Shape> infer_split(const Graph& g, const Node& n) {
   std::vector<Shape> outs;
   for (int64_t s : a.sizes) {
     if (s < 0) fail(n, "negative split size");
-    if (__builtin_add_overflow(total, s, &total)) fail(n, "split sizes overflow");
+    total = checked_add(total, s, source_of(n), "the sum of the split sizes");
     Shape o = x;
     o[axis] = s;
     outs.push_back(o);
@@ -285,7 +293,9 @@ SliceRanges slice_ranges(const Shape& shape, const fb::SliceAttrsT& a, const std
   return ranges;
 }
 
-std::vector<Shape> infer_output_shapes(const Graph& g, const Node& n) {
+namespace {
+
+std::vector<Shape> infer_unchecked(const Graph& g, const Node& n) {
   const OpInfo& info = op_info(n.op);
   const int ni = static_cast<int>(n.inputs.size());
   const int no = static_cast<int>(n.outputs.size());
@@ -344,19 +354,19 @@ std::vector<Shape> infer_output_shapes(const Graph& g, const Node& n) {
       const int32_t axis = attrs_as<fb::FlattenAttrsT>(n).axis;
       if (axis < 0 || axis > static_cast<int32_t>(x.size())) fail(n, "axis out of range");
       int64_t outer = 1, inner = 1;
-      for (int32_t i = 0; i < static_cast<int32_t>(x.size()); ++i) (i < axis ? outer : inner) *= x[i];
+      for (int32_t i = 0; i < static_cast<int32_t>(x.size()); ++i) {
+        int64_t& side = i < axis ? outer : inner;
+        side = checked_mul(side, x[i], source_of(n), "the flattened size");
+      }
       return {{outer, inner}};
     }
     case OpType::Reshape: {
       const Shape& target = attrs_as<fb::ReshapeAttrsT>(n).shape;
-      // Counted with an overflow check: the target comes from the file unchecked.
-      int64_t count = 1;
-      bool overflow = false;
-      for (int64_t d : target) {
+      for (int64_t d : target)
         if (d < 0) fail(n, "target shape " + shape_to_string(target) + " is not fully resolved");
-        overflow = overflow || __builtin_mul_overflow(count, d, &count);
-      }
-      if (overflow || count != element_count(x))
+      // The target comes from the file unchecked: counted without overflow.
+      const std::optional<int64_t> count = element_count_within(target);
+      if (!count || *count != element_count(x))
         fail(n, "cannot reshape " + shape_to_string(x) + " to " + shape_to_string(target));
       return {target};
     }
@@ -378,6 +388,17 @@ std::vector<Shape> infer_output_shapes(const Graph& g, const Node& n) {
       return {x};
   }
   fail(n, "has no shape inference");
+}
+
+}  // namespace
+
+// Every output size is bounded as the validator bounds stored shapes, so
+// that an op growing its input (Pad, Concat, a stride-1 window on a huge
+// input) cannot produce an implausible tensor from plausible ones.
+std::vector<Shape> infer_output_shapes(const Graph& g, const Node& n) {
+  std::vector<Shape> shapes = infer_unchecked(g, n);
+  for (const Shape& s : shapes) checked_element_count(s, source_of(n));
+  return shapes;
 }
 
 void infer_shapes(Graph& graph) {

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <unordered_set>
 
+#include "engine/core/checked_size.hpp"
 #include "engine/core/op_info.hpp"
 #include "engine/core/quantization.hpp"
 #include "engine/core/quantized_ops.hpp"
@@ -11,20 +12,24 @@
 namespace kiln {
 
 namespace {
-constexpr int64_t kMaxElements = int64_t{1} << 36;  // 256 GiB of float32: beyond any real model
 
 [[noreturn]] void fail(const std::string& what) { throw Error(ErrorCode::InvalidModel, what); }
+
+SizeSource source_of(const TensorInfo& t) { return {"tensor '" + t.name + "'", ErrorCode::InvalidModel}; }
 
 void check_shape(const TensorInfo& t) {
   if (t.shape.size() > kMaxRank)
     fail("tensor '" + t.name + "' has rank " + std::to_string(t.shape.size()) + " (at most 8 supported)");
-  int64_t n = 1;
-  for (int64_t d : t.shape) {
-    if (d < 0) fail("tensor '" + t.name + "' has a negative dimension " + shape_to_string(t.shape));
-    if (d > kMaxElements || (d > 0 && n > kMaxElements / d))
-      fail("tensor '" + t.name + "' is implausibly large " + shape_to_string(t.shape));
-    n *= d;
-  }
+  checked_element_count(t.shape, source_of(t));
+}
+
+// A constant's bytes must all be there: a shape alone must never make
+// anything allocate or read more than the file holds.
+void check_constant_size(const TensorInfo& t) {
+  const auto expected = static_cast<uint64_t>(checked_byte_count(t.shape, dtype_size(t.dtype), source_of(t)));
+  if (t.constant->size_bytes() != expected)
+    fail("constant '" + t.name + "' holds " + std::to_string(t.constant->size_bytes()) + " bytes but its shape " +
+         shape_to_string(t.shape) + " needs " + std::to_string(expected));
 }
 
 void check_dtype_and_quant(const TensorInfo& t) {
@@ -96,12 +101,7 @@ void validate_graph(const Graph& graph) {
     if (!names.insert(t.name).second) fail("tensor name '" + t.name + "' is used twice");
     check_shape(t);
     check_dtype_and_quant(t);
-    if (t.constant) {
-      const uint64_t expected = static_cast<uint64_t>(element_count(t.shape)) * dtype_size(t.dtype);
-      if (t.constant->size_bytes() != expected)
-        fail("constant '" + t.name + "' holds " + std::to_string(t.constant->size_bytes()) + " bytes but its shape " +
-             shape_to_string(t.shape) + " needs " + std::to_string(expected));
-    }
+    if (t.constant) check_constant_size(t);
   }
 
   // available[t]: t may be read by the next node (constant, graph input, or produced earlier).

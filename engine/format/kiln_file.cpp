@@ -9,9 +9,18 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <optional>
 
+#include "engine/core/checked_size.hpp"
 #include "engine/core/validate.hpp"
 #include "flatbuffers/flatbuffers.h"
+#include "xxhash.h"
+// The x86 library's dispatcher hashes with AVX2 or AVX-512 where the CPU has
+// them, three times as fast as the SSE2 code of XXH3_64bits (cmake/FindXxHash.cmake
+// finds out whether it is there); its header makes XXH3_64bits call it.
+#if KILN_XXH3_X86_DISPATCH
+#include "xxh_x86dispatch.h"
+#endif
 
 namespace kiln {
 
@@ -56,7 +65,120 @@ bool attribute_vectors_aligned(const fb::Node* n, const uint8_t* base) {
   }
 }
 
+// ---- Checksums (format 1.2 on) ----------------------------------------------
+// The footer, the file's last kChecksumFooterSize bytes: three little-endian
+// u64, the XXH3-64 of the graph section (bytes [0, weights start): size
+// prefix, FlatBuffer and padding), the XXH3-64 of the weights region, and the
+// magic "KILNXXH3". It sits at the end, where neither FlatBuffers nor the
+// weights' alignment is disturbed and readers of format 1.1 never look. The
+// graph checksum covers the version and weights_size fields, so a damaged one
+// is a checksum mismatch rather than a misread file.
+
+constexpr char kFooterMagic[8] = {'K', 'I', 'L', 'N', 'X', 'X', 'H', '3'};
+static_assert(kChecksumFooterSize == 2 * sizeof(uint64_t) + sizeof(kFooterMagic));
+
+struct ChecksumFooter {
+  uint64_t graph = 0;
+  uint64_t weights = 0;
+};
+
+uint64_t checksum(std::span<const uint8_t> bytes) { return XXH3_64bits(bytes.data(), bytes.size()); }
+
+void put_u64(uint8_t* p, uint64_t v) {
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+
+uint64_t get_u64(const uint8_t* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = v << 8 | p[i];
+  return v;
+}
+
+// The footer `bytes` end with, if they end with its magic.
+std::optional<ChecksumFooter> find_footer(std::span<const uint8_t> bytes) {
+  if (bytes.size() < kChecksumFooterSize) return std::nullopt;
+  const uint8_t* f = bytes.data() + bytes.size() - kChecksumFooterSize;
+  if (std::memcmp(f + 16, kFooterMagic, sizeof kFooterMagic) != 0) return std::nullopt;
+  return ChecksumFooter{get_u64(f), get_u64(f + 8)};
+}
+
+bool format_has_checksums(uint16_t major, uint16_t minor) { return major > 1 || (major == 1 && minor >= 2); }
+
+std::string format_name(const fb::Model* model) {
+  return std::to_string(model->format_major()) + "." + std::to_string(model->format_minor());
+}
+
+void verify_checksum(std::span<const uint8_t> section, size_t offset, uint64_t expected, const char* name,
+                     const std::string& source) {
+  if (checksum(section) == expected) return;
+  std::string what = "checksum mismatch in ";
+  what += name;
+  what += " (the " + std::to_string(section.size()) + " bytes at offset " + std::to_string(offset) +
+          "): the file is damaged; copy or convert it again";
+  corrupt(source, what);
+}
+
+// `body`: the file without its footer.
+void verify_graph_checksum(std::span<const uint8_t> body, size_t weights_start, uint64_t expected,
+                           const std::string& source) {
+  if (weights_start > body.size())
+    corrupt(source, "truncated: the graph section and its padding need " + std::to_string(weights_start) +
+                        " bytes, the file has " + std::to_string(body.size()) + " before its checksum footer");
+  verify_checksum(body.first(weights_start), 0, expected, "graph", source);
+}
+
+// Two things say whether a file has checksums, the footer's magic and the
+// version field, and they must agree. With verification on, a damaged version
+// field is already a graph checksum mismatch; this catches a damaged magic
+// (a 1.2 file that no longer ends with a footer) and, with verification off,
+// a damaged version field.
+void check_footer_matches_format(const fb::Model* model, bool has_footer, const std::string& source) {
+  const bool expected = format_has_checksums(model->format_major(), model->format_minor());
+  if (expected && !has_footer)
+    corrupt(source, "truncated or damaged: a file of format " + format_name(model) + " ends with a " +
+                        std::to_string(kChecksumFooterSize) + "-byte checksum footer (magic 'KILNXXH3'), " +
+                        "and this one does not");
+  if (!expected && has_footer)
+    corrupt(source, "damaged: the file ends with a checksum footer but says format " + format_name(model) +
+                        ", which has none");
+}
+
+// A checksummed file holds nothing but its sections: bytes between the
+// weights region and the footer would be covered by neither checksum.
+void check_weights_end_at_footer(size_t weights_start, uint64_t weights_size, size_t footer_start,
+                                 const std::string& source) {
+  if (weights_start <= footer_start && weights_size == footer_start - weights_start) return;
+  corrupt(source, "the weights region (" + std::to_string(weights_size) + " bytes at offset " +
+                      std::to_string(weights_start) + ") does not end where the checksum footer starts (offset " +
+                      std::to_string(footer_start) + ")");
+}
+
+ModelFileInfo describe_file(const fb::Model* model, bool has_footer, bool verified, const std::string& source) {
+  ModelFileInfo info;
+  info.format_major = model->format_major();
+  info.format_minor = model->format_minor();
+  info.has_checksums = has_footer;
+  info.checksums_verified = has_footer && verified;
+  if (!has_footer)
+    info.notes.push_back(source + ": the file has no checksums (format " + format_name(model) +
+                         "), so damage to it goes unnoticed; convert it again to get them");
+  return info;
+}
+
 }  // namespace
+
+void append_checksum_footer(std::vector<uint8_t>& file) {
+  if (file.size() < kPrefix) throw Error(ErrorCode::Internal, "append_checksum_footer: no size prefix");
+  const size_t weights_start = align_up(kPrefix + flatbuffers::GetPrefixedSize(file.data()));
+  if (weights_start > file.size())
+    throw Error(ErrorCode::Internal, "append_checksum_footer: the graph section is cut short");
+  const std::span<const uint8_t> bytes(file);
+  uint8_t footer[kChecksumFooterSize];
+  put_u64(footer, checksum(bytes.first(weights_start)));
+  put_u64(footer + 8, checksum(bytes.subspan(weights_start)));
+  std::memcpy(footer + 16, kFooterMagic, sizeof kFooterMagic);
+  file.insert(file.end(), footer, footer + kChecksumFooterSize);
+}
 
 std::vector<uint8_t> serialize_graph(const Graph& graph) {
   flatbuffers::FlatBufferBuilder fbb(1 << 16);
@@ -111,6 +233,7 @@ std::vector<uint8_t> serialize_graph(const Graph& graph) {
     if (t.constant && t.constant->size_bytes())
       std::memcpy(file.data() + weights_start + offsets[i], t.constant->bytes(), t.constant->size_bytes());
   }
+  append_checksum_footer(file);
   return file;
 }
 
@@ -138,14 +261,22 @@ void save_graph(const Graph& graph, const std::string& path) {
   }
 }
 
-Graph parse_graph(std::shared_ptr<const void> owner, std::span<const uint8_t> bytes, const std::string& source) {
+Graph parse_graph(std::shared_ptr<const void> owner, std::span<const uint8_t> bytes, const std::string& source,
+                  const LoadOptions& options, ModelFileInfo* file) {
   if (bytes.empty()) corrupt(source, "the file is empty");
   if (bytes.size() < kPrefix + 8 || !flatbuffers::BufferHasIdentifier(bytes.data(), fb::ModelIdentifier(), true))
     corrupt(source, "not a .kiln file (the 'KILN' identifier is missing)");
+  // The footer is found by its magic, not by the version field, so that the
+  // bytes are checked before anything in them is believed.
+  const std::optional<ChecksumFooter> footer = find_footer(bytes);
+  const std::span<const uint8_t> body = footer ? bytes.first(bytes.size() - kChecksumFooterSize) : bytes;
+  const bool verify = footer && options.verify_checksums;
   const size_t fb_size = kPrefix + flatbuffers::GetPrefixedSize(bytes.data());
-  if (fb_size > bytes.size())
+  if (fb_size > body.size())
     corrupt(source, "truncated: the header says " + std::to_string(fb_size) + " bytes of graph, the file has " +
-                        std::to_string(bytes.size()));
+                        std::to_string(body.size()));
+  const size_t weights_start = align_up(fb_size);
+  if (verify) verify_graph_checksum(body, weights_start, footer->graph, source);
 
   flatbuffers::Verifier verifier(bytes.data(), fb_size);
   if (!fb::VerifySizePrefixedModelBuffer(verifier))
@@ -158,11 +289,16 @@ Graph parse_graph(std::shared_ptr<const void> owner, std::span<const uint8_t> by
                     std::to_string(model->format_minor()) + "; this build of Kiln reads format " +
                     std::to_string(kFormatMajor) + ".x: upgrade Kiln or convert the model again");
 
-  const size_t weights_start = align_up(fb_size);
   const uint64_t weights_size = model->weights_size();
-  if (weights_size > 0 && (weights_start > bytes.size() || weights_size > bytes.size() - weights_start))
+  if (weights_size > 0 && !range_within(weights_start, weights_size, body.size()))
     corrupt(source, "truncated: the weights region needs " + std::to_string(weights_size) + " bytes at offset " +
-                        std::to_string(weights_start) + ", the file has " + std::to_string(bytes.size()));
+                        std::to_string(weights_start) + ", the file has " + std::to_string(body.size()));
+  check_footer_matches_format(model, footer.has_value(), source);
+  if (footer) {
+    check_weights_end_at_footer(weights_start, weights_size, body.size(), source);
+    if (verify)
+      verify_checksum(body.subspan(weights_start, weights_size), weights_start, footer->weights, "weights", source);
+  }
   const uint8_t* weights = bytes.data() + weights_start;
   // Zero-copy only when the caller keeps the bytes alive and they are aligned.
   const bool borrow = owner && reinterpret_cast<uintptr_t>(weights) % kAlign == 0;
@@ -186,7 +322,7 @@ Graph parse_graph(std::shared_ptr<const void> owner, std::span<const uint8_t> by
     if (const fb::ConstantRef* ref = t->constant()) {
       if (ref->offset() % kAlign != 0)
         corrupt(source, "constant '" + info.name + "' is not 64-byte aligned in the weights region");
-      if (ref->offset() > weights_size || ref->size() > weights_size - ref->offset())
+      if (!range_within(ref->offset(), ref->size(), weights_size))
         corrupt(source, "constant '" + info.name + "' lies outside the weights region");
       const uint8_t* p = weights + ref->offset();
       info.constant = borrow ? ConstantData::borrow(owner, p, ref->size()) : ConstantData::copy_of(p, ref->size());
@@ -221,10 +357,11 @@ Graph parse_graph(std::shared_ptr<const void> owner, std::span<const uint8_t> by
   } catch (const Error& e) {
     throw Error(e.code(), source + ": " + e.what());
   }
+  if (file) *file = describe_file(model, footer.has_value(), verify, source);
   return g;
 }
 
-Graph load_graph(const std::string& path) {
+Graph load_graph(const std::string& path, const LoadOptions& options, ModelFileInfo* file) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw Error(ErrorCode::Io, path + ": cannot open: " + std::strerror(errno));
   struct stat st {};
@@ -241,7 +378,7 @@ Graph load_graph(const std::string& path) {
   ::close(fd);
   if (map == MAP_FAILED) throw Error(ErrorCode::Io, path + ": cannot map: " + std::strerror(errno));
   std::shared_ptr<const void> owner(map, [size](const void* p) { ::munmap(const_cast<void*>(p), size); });
-  return parse_graph(owner, {static_cast<const uint8_t*>(map), size}, path);
+  return parse_graph(owner, {static_cast<const uint8_t*>(map), size}, path, options, file);
 }
 
 }  // namespace kiln

@@ -90,8 +90,10 @@ int dequantize_to_float(Graph& g) {
     ++rewrites;
   }
   std::vector<Node> tail;
+  // Computed once: renaming one output below leaves the others' producers as they were.
+  const std::vector<int> producers = g.producers();
   for (TensorId t : g.outputs) {
-    const int p = g.producers()[static_cast<size_t>(t)];
+    const int p = producers[static_cast<size_t>(t)];
     if (g.tensor(t).dtype == DataType::Float32 || p < 0 || g.nodes[static_cast<size_t>(p)].op == OpType::QuantizeLinear)
       continue;
     // A quantized graph output made by a quantized op: the op writes float, a QuantizeLinear the output.

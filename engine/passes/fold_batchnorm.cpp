@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 
 #include "engine/passes/passes.hpp"
@@ -82,6 +83,10 @@ bool fold_into_gemm(Graph& g, Node& gemm, const ChannelAffine& a) {
     const int64_t c_rows = old.size() == 2 ? old[0] : 1;
     const int64_t c_cols = old.empty() ? 1 : old.back();
     const bool per_row = c_rows == m && m != 1;
+    // M comes from the input's shape, not from bytes in the model.
+    const auto c_bytes = static_cast<uint64_t>(m) * static_cast<uint64_t>(n) * sizeof(float);
+    if (per_row && c_bytes > std::max<uint64_t>(kMaxFoldGrowthBytes, (old_c.size() + b.size()) * sizeof(float)))
+      return false;
     cshape = per_row ? Shape{m, n} : Shape{n};
     c.assign(per_row ? m * n : n, 0.f);
     for (int64_t i = 0; i < (per_row ? m : 1); ++i)

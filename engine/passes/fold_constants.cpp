@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "engine/passes/passes.hpp"
 #include "engine/runtime/backend_registry.hpp"
 
@@ -48,6 +50,15 @@ std::vector<ConstantData> evaluate(const Graph& graph, const Node& node, Backend
   return out;
 }
 
+// See kMaxFoldGrowthBytes: such a node stays, computed at run time.
+bool folding_would_grow(const Graph& graph, const Node& node) {
+  uint64_t in = 0, out = 0;
+  for (TensorId t : node.inputs) in += graph.tensor(t).constant->size_bytes();
+  for (TensorId t : node.outputs)
+    out += static_cast<uint64_t>(element_count(graph.shape(t))) * dtype_size(graph.tensor(t).dtype);
+  return out > std::max(in, kMaxFoldGrowthBytes);
+}
+
 }  // namespace
 
 int fold_constants(Graph& graph) {
@@ -62,7 +73,7 @@ int fold_constants(Graph& graph) {
     // producing each output.
     bool feeds_output = false;
     for (TensorId t : node.outputs) feeds_output = feeds_output || graph.is_graph_output(t);
-    if (!all_const || feeds_output) {
+    if (!all_const || feeds_output || folding_would_grow(graph, node)) {
       kept.push_back(std::move(node));
       continue;
     }

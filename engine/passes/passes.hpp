@@ -3,6 +3,7 @@
 // (`kiln convert --no-optimize` skips them). Each is a small function that
 // rewrites the graph and returns how many rewrites it made; each has its own
 // test (tests/passes) checking the graph before/after and that outputs agree.
+#include <cstdint>
 #include <span>
 #include <string_view>
 
@@ -16,13 +17,21 @@ struct Pass {
   int (*run)(Graph& graph);
 };
 
+// A pass that would make a constant this much larger than the constants it
+// reads (a Pad, a broadcast, an outer product) leaves the graph as it is: its
+// size comes from shapes, not bytes, and a few bytes of model could otherwise
+// make the converter allocate, and the file store, up to 256 GiB.
+inline constexpr uint64_t kMaxFoldGrowthBytes = uint64_t{16} << 20;
+
 // Identity and Dropout (inference) nodes disappear; their readers use the input.
 int eliminate_identity(Graph& graph);
 // Nodes whose inputs are all constants are evaluated (on the reference backend)
-// and replaced by constant tensors.
+// and replaced by constant tensors, unless their outputs are larger than their
+// inputs and than kMaxFoldGrowthBytes (those stay nodes, computed at run time).
 int fold_constants(Graph& graph);
 // BatchNormalization right after a Conv or Gemm with constant weights is folded
-// into that op's weights and bias.
+// into that op's weights and bias (not when a Gemm's per-row bias would grow
+// beyond kMaxFoldGrowthBytes).
 int fold_batchnorm(Graph& graph);
 // A Relu/Clip/LeakyRelu/Sigmoid/HardSigmoid/HardSwish/Tanh that is the only
 // reader of a Conv, Gemm or Add/Sub/Mul/Div output moves into that op's epilogue.

@@ -2,6 +2,7 @@
 // The small interface every backend implements (reference, cpu, vulkan, cuda).
 // A backend says which nodes it supports and compiles a whole graph into an
 // Executable that owns its memory and runs without allocating.
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
@@ -28,6 +29,12 @@ struct SelectionMode {
 
 struct BackendOptions {
   int threads = 1;
+  // Runs of the executable that may overlap, each with its own context; more
+  // concurrent callers wait for one to finish (host backends; GPU ones run one at a time).
+  int max_concurrent_runs = 1;
+  // Bytes the executable may allocate (weights once, plus each run context);
+  // compile() throws when even one context does not fit.
+  size_t memory_limit = SIZE_MAX;
   SelectionMode selection;
   // Same bits for any thread count.
   bool deterministic = false;
@@ -43,15 +50,20 @@ struct MemoryStats {
   size_t weights_bytes = 0;  // constants as held by the backend
 };
 
+// Every member may be called from many threads at once. Host backends give
+// each concurrent run its own context (engine/runtime/context_pool.hpp) and
+// share the compiled weights; a GPU backend with one queue runs one call at a
+// time.
 class Executable {
  public:
   virtual ~Executable() = default;
   // inputs[i] holds graph input i and outputs[i] has room for graph output i,
   // in the graph's shapes and dtypes (the session checks both; the pointers
-  // are to the bytes of float32, uint8 or int8 tensors). Allocates nothing.
+  // are to the bytes of float32, uint8 or int8 tensors). Allocates nothing
+  // once as many runs have overlapped as ever will.
   virtual void run(std::span<const float* const> inputs, std::span<float* const> outputs) = 0;
-  // Milliseconds spent in each graph node during the last run, in node order.
-  virtual std::span<const double> node_times_ms() const = 0;
+  // Milliseconds spent in each graph node during the run that finished last, in node order.
+  virtual std::vector<double> node_times_ms() const = 0;
   virtual MemoryStats memory() const = 0;
   // What the backend runs for a node (e.g. the chosen algorithm); may be empty.
   virtual std::string node_detail(size_t node_index) const { return {}; }
@@ -83,6 +95,9 @@ class Backend {
   // Whether compile() honours BackendOptions::fp16_storage. A backend that
   // does may still throw from compile() when the device lacks the feature.
   virtual bool supports_fp16_storage() const { return false; }
+  // Whether activations live in host memory, where SessionOptions::memory_limit
+  // counts them (false for backends with device memory of their own).
+  virtual bool host_memory() const { return true; }
   // Every name --algorithm fixed:NAME accepts; empty for a backend with one
   // way to run each layer (the session then refuses fixed:NAME).
   virtual std::vector<std::string> algorithm_names() const { return {}; }

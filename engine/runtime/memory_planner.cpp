@@ -79,25 +79,29 @@ MemoryPlan plan_memory(const Graph& graph, const std::function<size_t(TensorId)>
   std::vector<int> order(groups.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
   std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return groups[a].bytes > groups[b].bytes; });
-  std::vector<int> placed;
+  // Placed groups kept sorted by [begin, end): the scan visits the live ones
+  // in that order without sorting them again for every group, which made
+  // planning a graph of N simultaneously live tensors O(N^2 log N).
+  struct Placed {
+    int64_t begin, end;
+    int first, last;
+    bool operator<(const Placed& o) const { return begin != o.begin ? begin < o.begin : end < o.end; }
+  };
+  std::vector<Placed> placed;
   size_t arena = 0;
   for (int gi : order) {
     Group& g = groups[gi];
-    std::vector<std::pair<int64_t, int64_t>> busy;  // [begin, end) of live placed groups
-    for (int pi : placed) {
-      const Group& p = groups[pi];
-      if (p.first <= g.last && g.first <= p.last && p.bytes > 0)
-        busy.emplace_back(p.offset, p.offset + static_cast<int64_t>(p.bytes));
-    }
-    std::sort(busy.begin(), busy.end());
     int64_t offset = 0;
-    for (const auto& [b, e] : busy) {
-      if (offset + static_cast<int64_t>(g.bytes) <= b) break;
-      offset = std::max(offset, e);
+    for (const Placed& p : placed) {
+      if (p.first > g.last || g.first > p.last) continue;  // never alive together
+      if (offset + static_cast<int64_t>(g.bytes) <= p.begin) break;
+      offset = std::max(offset, p.end);
     }
     g.offset = offset;
     arena = std::max(arena, static_cast<size_t>(offset) + g.bytes);
-    placed.push_back(gi);
+    if (g.bytes == 0) continue;  // occupies nothing
+    const Placed p{offset, offset + static_cast<int64_t>(g.bytes), g.first, g.last};
+    placed.insert(std::upper_bound(placed.begin(), placed.end(), p), p);
   }
 
   MemoryPlan plan;

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <optional>
 
 #include "engine/vision/jpeg_decoder.hpp"
 #include "kiln/vision.hpp"
@@ -62,6 +63,75 @@ void check_bmp_complete(const uint8_t* d, size_t n, const std::string& name) {
   }
 }
 
+uint32_t read_be32(const uint8_t* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+
+struct PixelSize {
+  int64_t width = 0, height = 0;
+};
+
+// From the header alone; nullopt when the header cannot be read (the
+// decoder then reports what is wrong). PNG's IHDR is read here because stb
+// refuses to report sizes above 2^30 bytes of pixels, which are the ones
+// that most need a message naming them.
+std::optional<PixelSize> header_size(const uint8_t* data, size_t size, bool jpeg, bool png, const std::string& name) {
+  if (jpeg) {
+    std::string error;
+    const auto dims = jpeg_size(data, size, &error);
+    if (!dims) bad_image(name, "cannot read the JPEG header (corrupt or unsupported): " + error);
+    return PixelSize{dims->first, dims->second};
+  }
+  if (png) {
+    if (size < 24 || std::memcmp(data + 12, "IHDR", 4) != 0) return std::nullopt;
+    return PixelSize{read_be32(data + 16), read_be32(data + 20)};
+  }
+  int width = 0, height = 0, channels = 0;
+  if (!stbi_info_from_memory(data, static_cast<int>(size), &width, &height, &channels)) return std::nullopt;
+  return PixelSize{width, height};
+}
+
+// stb_image trusts each PNG chunk's length field and allocates it before
+// reading: a 100-byte file claiming a 2 GiB chunk would take 2 GiB. Every
+// chunk (length, type, data, CRC) must lie inside the file.
+void check_png_chunks(const uint8_t* data, size_t size, const std::string& name) {
+  size_t at = 8;  // after the signature
+  while (at + 8 <= size) {
+    const uint32_t length = (uint32_t{data[at]} << 24) | (uint32_t{data[at + 1]} << 16) |
+                            (uint32_t{data[at + 2]} << 8) | uint32_t{data[at + 3]};
+    const bool end = std::memcmp(data + at + 4, "IEND", 4) == 0;
+    if (length > size - at - 8 || size - at - 8 - length < 4) {
+      std::string msg = "a PNG chunk at byte ";
+      msg += std::to_string(at);
+      msg += " claims ";
+      msg += std::to_string(length);
+      msg += " bytes, past the end of the file (truncated or corrupt)";
+      bad_image(name, msg);
+    }
+    at += 12 + static_cast<size_t>(length);
+    if (end) return;
+  }
+}
+
+// A few hundred bytes of PNG can declare 20000 x 20000 pixels (1.2 GB of RGB),
+// so the size in the header is checked before anything is decoded.
+void check_pixel_count(const uint8_t* data, size_t size, bool jpeg, bool png, const std::string& name) {
+  const std::optional<PixelSize> dims = header_size(data, size, jpeg, png, name);
+  if (!dims) return;
+  const int64_t pixels = dims->width * dims->height;  // each below 2^32: no overflow
+  if (pixels <= kMaxImagePixels) return;
+  std::string msg = "the image is ";
+  msg += std::to_string(dims->width);
+  msg += 'x';
+  msg += std::to_string(dims->height);
+  msg += " pixels (";
+  msg += std::to_string(pixels);
+  msg += "), more than the limit of ";
+  msg += std::to_string(kMaxImagePixels);
+  msg += " pixels Kiln decodes";
+  bad_image(name, msg);
+}
+
 // Weights of an antialiased linear filter mapping `in` samples to `out`.
 struct FilterTaps {
   std::vector<int> first;      // first input index per output
@@ -70,16 +140,19 @@ struct FilterTaps {
   int max_taps = 0;
 };
 
-FilterTaps triangle_filter(int in, int out, bool antialias) {
+// Taps for outputs [first, first + count) of a resize from `in` to `out`
+// samples: the same taps the whole resize has there.
+FilterTaps triangle_filter(int in, int64_t out, int64_t first, int count, bool antialias) {
   FilterTaps f;
-  const double scale = static_cast<double>(in) / out;
+  const double scale = static_cast<double>(in) / static_cast<double>(out);
   // Widening the triangle when shrinking is what makes it antialiased; at width
   // 1 it is plain bilinear interpolation between the two nearest samples.
   const double width = antialias ? std::max(scale, 1.0) : 1.0;
   const double support = width;
   f.max_taps = static_cast<int>(std::ceil(support)) * 2 + 1;
-  f.weights.assign(static_cast<size_t>(out) * f.max_taps, 0.0f);
-  for (int o = 0; o < out; ++o) {
+  f.weights.assign(static_cast<size_t>(count) * f.max_taps, 0.0f);
+  for (int64_t o = first; o < first + count; ++o) {
+    const auto k = static_cast<size_t>(o - first);
     const double center = (o + 0.5) * scale;
     int lo = static_cast<int>(std::floor(center - support));
     int hi = static_cast<int>(std::ceil(center + support));
@@ -100,13 +173,13 @@ FilterTaps triangle_filter(int in, int out, bool antialias) {
     // Taps are stored relative to `lo`; clamped edge taps may repeat an index,
     // so accumulate into the slot of each sample.
     f.first.push_back(lo);
-    int count = 0;
-    for (size_t k = 0; k < w.size(); ++k) {
-      const int slot = idx[k] - lo;
-      count = std::max(count, slot + 1);
-      f.weights[static_cast<size_t>(o) * f.max_taps + slot] += static_cast<float>(total > 0 ? w[k] / total : 0.0);
+    int taps = 0;
+    for (size_t j = 0; j < w.size(); ++j) {
+      const int slot = idx[j] - lo;
+      taps = std::max(taps, slot + 1);
+      f.weights[k * f.max_taps + slot] += static_cast<float>(total > 0 ? w[j] / total : 0.0);
     }
-    f.count.push_back(count);
+    f.count.push_back(taps);
   }
   return f;
 }
@@ -121,7 +194,9 @@ Image decode_image(const uint8_t* data, size_t size, const std::string& name) {
   if (!jpeg && !png && !bmp) bad_image(name, "not a JPEG, PNG or BMP image");
   if (jpeg) check_jpeg_complete(data, size, name);
   if (bmp) check_bmp_complete(data, size, name);
+  if (png) check_png_chunks(data, size, name);
   if (size > static_cast<size_t>(INT32_MAX)) bad_image(name, "image file too large");
+  check_pixel_count(data, size, jpeg, png, name);
   if (jpeg) {
     std::string error;
     std::optional<Image> img = decode_jpeg(data, size, &error);
@@ -133,6 +208,10 @@ Image decode_image(const uint8_t* data, size_t size, const std::string& name) {
   if (!pixels)
     bad_image(name, std::string("cannot decode ") + (jpeg ? "JPEG" : png ? "PNG" : "BMP") +
                         " (truncated or corrupt): " + stbi_failure_reason());
+  if (w <= 0 || h <= 0) {  // stb_image accepts a BMP whose header says width 0
+    stbi_image_free(pixels);
+    bad_image(name, "the image has no pixels (width " + std::to_string(w) + ", height " + std::to_string(h) + ")");
+  }
   Image img;
   img.width = w;
   img.height = h;
@@ -160,10 +239,10 @@ struct LinearTaps {
   std::vector<int16_t> w0, w1;
 };
 
-LinearTaps linear_taps(int in, int out) {
+LinearTaps linear_taps(int in, int64_t out, int64_t first, int count) {
   LinearTaps t;
-  const double scale = static_cast<double>(in) / out;
-  for (int d = 0; d < out; ++d) {
+  const double scale = static_cast<double>(in) / static_cast<double>(out);
+  for (int64_t d = first; d < first + count; ++d) {
     float f = static_cast<float>((d + 0.5) * scale - 0.5);
     int s = static_cast<int>(std::floor(f));
     f -= static_cast<float>(s);
@@ -176,25 +255,36 @@ LinearTaps linear_taps(int in, int out) {
   return t;
 }
 
-Image resize_linear_fixed_point(const Image& image, int width, int height) {
-  const LinearTaps tx = linear_taps(image.width, width), ty = linear_taps(image.height, height);
-  std::vector<int32_t> rows(static_cast<size_t>(image.height) * width * 3);
-  for (int y = 0; y < image.height; ++y)
+// The source rows [lo, hi] a window's output rows read.
+struct RowSpan {
+  int lo = 0, hi = 0;
+  int count() const { return hi - lo + 1; }
+};
+
+Image resize_linear_fixed_point(const Image& image, const ResizeWindow& win) {
+  const int width = win.width, height = win.height;
+  const LinearTaps tx = linear_taps(image.width, win.full_width, win.left, width);
+  const LinearTaps ty = linear_taps(image.height, win.full_height, win.top, height);
+  // Taps never decrease, so the first and last output rows bound the rows read.
+  const RowSpan span{ty.first.front(), std::min(ty.first.back() + 1, image.height - 1)};
+  std::vector<int32_t> rows(static_cast<size_t>(span.count()) * width * 3);
+  for (int y = span.lo; y <= span.hi; ++y) {
+    int32_t* row = &rows[static_cast<size_t>(y - span.lo) * width * 3];
     for (int x = 0; x < width; ++x) {
       const int s0 = tx.first[x], s1 = std::min(s0 + 1, image.width - 1);
       const uint8_t* p0 = &image.rgb[(static_cast<size_t>(y) * image.width + s0) * 3];
       const uint8_t* p1 = &image.rgb[(static_cast<size_t>(y) * image.width + s1) * 3];
-      for (int c = 0; c < 3; ++c)
-        rows[(static_cast<size_t>(y) * width + x) * 3 + c] = p0[c] * tx.w0[x] + p1[c] * tx.w1[x];
+      for (int c = 0; c < 3; ++c) row[x * 3 + c] = p0[c] * tx.w0[x] + p1[c] * tx.w1[x];
     }
+  }
   Image out;
   out.width = width;
   out.height = height;
   out.rgb.resize(static_cast<size_t>(width) * height * 3);
   for (int y = 0; y < height; ++y) {
     const int s0 = ty.first[y], s1 = std::min(s0 + 1, image.height - 1);
-    const int32_t* r0 = &rows[static_cast<size_t>(s0) * width * 3];
-    const int32_t* r1 = &rows[static_cast<size_t>(s1) * width * 3];
+    const int32_t* r0 = &rows[static_cast<size_t>(s0 - span.lo) * width * 3];
+    const int32_t* r1 = &rows[static_cast<size_t>(s1 - span.lo) * width * 3];
     for (int i = 0; i < width * 3; ++i) {
       const int v = (((ty.w0[y] * (r0[i] >> 4)) >> 16) + ((ty.w1[y] * (r1[i] >> 4)) >> 16) + 2) >> 2;
       out.rgb[static_cast<size_t>(y) * width * 3 + i] = static_cast<uint8_t>(std::clamp(v, 0, 255));
@@ -203,25 +293,25 @@ Image resize_linear_fixed_point(const Image& image, int width, int height) {
   return out;
 }
 
-}  // namespace
-
-Image resize_bilinear(const Image& image, int width, int height, ResizeFilter filter) {
-  if (width <= 0 || height <= 0 || image.width <= 0 || image.height <= 0)
-    throw Error(ErrorCode::InvalidArgument, "resize: sizes must be positive");
-  if (filter == ResizeFilter::Bilinear) return resize_linear_fixed_point(image, width, height);
-  // Separable: rows first into a float buffer, then columns.
-  const bool antialias = filter == ResizeFilter::AntialiasedBilinear;
-  const FilterTaps fx = triangle_filter(image.width, width, antialias);
-  const FilterTaps fy = triangle_filter(image.height, height, antialias);
-  std::vector<float> tmp(static_cast<size_t>(image.height) * width * 3);
-  for (int y = 0; y < image.height; ++y)
+// Separable: rows first into a float buffer, then columns.
+Image resize_triangle(const Image& image, const ResizeWindow& win, bool antialias) {
+  const int width = win.width, height = win.height;
+  const FilterTaps fx = triangle_filter(image.width, win.full_width, win.left, width, antialias);
+  const FilterTaps fy = triangle_filter(image.height, win.full_height, win.top, height, antialias);
+  RowSpan span{image.height - 1, 0};
+  for (int y = 0; y < height; ++y) {
+    span.lo = std::min(span.lo, fy.first[y]);
+    span.hi = std::max(span.hi, fy.first[y] + std::max(fy.count[y], 1) - 1);
+  }
+  std::vector<float> tmp(static_cast<size_t>(span.count()) * width * 3);
+  for (int y = span.lo; y <= span.hi; ++y)
     for (int x = 0; x < width; ++x)
       for (int c = 0; c < 3; ++c) {
         float acc = 0;
         for (int k = 0; k < fx.count[x]; ++k)
           acc += fx.weights[static_cast<size_t>(x) * fx.max_taps + k] *
                  image.rgb[(static_cast<size_t>(y) * image.width + fx.first[x] + k) * 3 + c];
-        tmp[(static_cast<size_t>(y) * width + x) * 3 + c] = acc;
+        tmp[(static_cast<size_t>(y - span.lo) * width + x) * 3 + c] = acc;
       }
   Image out;
   out.width = width;
@@ -233,11 +323,27 @@ Image resize_bilinear(const Image& image, int width, int height, ResizeFilter fi
         float acc = 0;
         for (int k = 0; k < fy.count[y]; ++k)
           acc += fy.weights[static_cast<size_t>(y) * fy.max_taps + k] *
-                 tmp[(static_cast<size_t>(fy.first[y] + k) * width + x) * 3 + c];
+                 tmp[(static_cast<size_t>(fy.first[y] + k - span.lo) * width + x) * 3 + c];
         out.rgb[(static_cast<size_t>(y) * width + x) * 3 + c] =
             static_cast<uint8_t>(std::clamp(std::lround(acc), 0L, 255L));
       }
   return out;
+}
+
+}  // namespace
+
+Image resize_window(const Image& image, const ResizeWindow& win, ResizeFilter filter) {
+  if (win.full_width <= 0 || win.full_height <= 0 || image.width <= 0 || image.height <= 0 || win.width <= 0 ||
+      win.height <= 0)
+    throw Error(ErrorCode::InvalidArgument, "resize: sizes must be positive");
+  if (win.left < 0 || win.top < 0 || win.left + win.width > win.full_width || win.top + win.height > win.full_height)
+    throw Error(ErrorCode::InvalidArgument, "resize: the window lies outside the resized image");
+  if (filter == ResizeFilter::Bilinear) return resize_linear_fixed_point(image, win);
+  return resize_triangle(image, win, filter == ResizeFilter::AntialiasedBilinear);
+}
+
+Image resize_bilinear(const Image& image, int width, int height, ResizeFilter filter) {
+  return resize_window(image, ResizeWindow{width, height, 0, 0, width, height}, filter);
 }
 
 Image center_crop(const Image& image, int width, int height) {
@@ -255,16 +361,25 @@ Image center_crop(const Image& image, int width, int height) {
   return out;
 }
 
+ResizeWindow shorter_side_window(const Image& image, int size) {
+  if (size <= 0) throw Error(ErrorCode::InvalidArgument, "preprocess: size must be positive");
+  if (image.width <= 0 || image.height <= 0) throw Error(ErrorCode::InvalidArgument, "preprocess: the image is empty");
+  const int shorter = std::min(image.width, image.height);
+  const auto target = static_cast<double>(std::lround(256.0 * size / 224.0));
+  // int64: a 1 x 100M image scaled so that its shorter side is 256 is 25.6G
+  // pixels long, which is why only the window is ever computed.
+  const int64_t w = std::max<int64_t>(size, std::llround(static_cast<double>(image.width) * target / shorter));
+  const int64_t h = std::max<int64_t>(size, std::llround(static_cast<double>(image.height) * target / shorter));
+  return ResizeWindow{w, h, (w - size) / 2, (h - size) / 2, size, size};
+}
+
 void preprocess_image_into(const Image& image, int size, Preprocess preset, ResizePolicy policy, ResizeFilter filter,
                            float* out) {
   if (size <= 0) throw Error(ErrorCode::InvalidArgument, "preprocess: size must be positive");
   Image fitted;
   const int shorter = std::min(image.width, image.height);
   if (policy == ResizePolicy::ShorterSide) {
-    const int target = static_cast<int>(std::lround(256.0 * size / 224.0));
-    const int w = std::max(size, static_cast<int>(std::lround(static_cast<double>(image.width) * target / shorter)));
-    const int h = std::max(size, static_cast<int>(std::lround(static_cast<double>(image.height) * target / shorter)));
-    fitted = center_crop(resize_bilinear(image, w, h, filter), size, size);
+    fitted = resize_window(image, shorter_side_window(image, size), filter);
   } else {
     fitted = resize_bilinear(center_crop(image, shorter, shorter), size, size, filter);
   }

@@ -30,15 +30,20 @@ void on_error(j_common_ptr info) {
 
 void on_message(j_common_ptr) {}  // warnings (e.g. extraneous bytes) are not errors
 
+// The setjmp stays in each caller: the jump must return into a live frame.
+void route_errors(jpeg_decompress_struct& info, ErrorManager& err) {
+  info.err = jpeg_std_error(&err.base);
+  err.base.error_exit = on_error;
+  err.base.output_message = on_message;
+  err.message[0] = '\0';
+}
+
 // Everything between setjmp and the end lives in plain C objects, so that the
 // jump skips no destructor.
 bool decode(const uint8_t* data, size_t size, Image* out, std::string* error) {
   jpeg_decompress_struct info;
   ErrorManager err;
-  info.err = jpeg_std_error(&err.base);
-  err.base.error_exit = on_error;
-  err.base.output_message = on_message;
-  err.message[0] = '\0';
+  route_errors(info, err);
   JSAMPLE* row = nullptr;
   if (setjmp(err.jump)) {
     jpeg_destroy_decompress(&info);
@@ -67,7 +72,35 @@ bool decode(const uint8_t* data, size_t size, Image* out, std::string* error) {
   return true;
 }
 
+bool read_size(const uint8_t* data, size_t size, int* width, int* height, std::string* error) {
+  jpeg_decompress_struct info;
+  ErrorManager err;
+  route_errors(info, err);
+  if (setjmp(err.jump)) {
+    jpeg_destroy_decompress(&info);
+    *error = err.message;
+    return false;
+  }
+  jpeg_create_decompress(&info);
+  jpeg_mem_src(&info, data, static_cast<unsigned long>(size));
+  jpeg_read_header(&info, TRUE);
+  *width = static_cast<int>(info.image_width);
+  *height = static_cast<int>(info.image_height);
+  jpeg_destroy_decompress(&info);
+  return true;
+}
+
 }  // namespace
+
+std::optional<std::pair<int, int>> jpeg_size(const uint8_t* data, size_t size, std::string* error) {
+  if (size > std::numeric_limits<unsigned long>::max()) {
+    *error = "image file too large";
+    return std::nullopt;
+  }
+  int width = 0, height = 0;
+  if (!read_size(data, size, &width, &height, error)) return std::nullopt;
+  return std::make_pair(width, height);
+}
 
 std::optional<Image> decode_jpeg(const uint8_t* data, size_t size, std::string* error) {
   if (size > std::numeric_limits<unsigned long>::max()) {

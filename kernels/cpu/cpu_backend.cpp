@@ -6,6 +6,8 @@
 #include <cstring>
 
 #include "engine/passes/passes.hpp"
+#include "engine/runtime/context_pool.hpp"
+#include "engine/runtime/memory_budget.hpp"
 #include "engine/runtime/backend_registry.hpp"
 #include "kernels/cpu/lowering.hpp"
 #include "kernels/cpu/ops/ops.hpp"
@@ -44,7 +46,7 @@ Lowering::Lowering(std::shared_ptr<const Graph> graph, const BackendOptions& opt
       isa_(choose_isa(options.cpu.isa)),
       simd_(&simd_kernels(isa_)),
       int8_(&int8_kernels(isa_)),
-      pool_(options.threads),
+      threads_(options.threads),
       selector_(options, isa_) {
   set_progress(options.progress);
   layouts_.assign(graph_->tensors.size(), Layout::NCHW);
@@ -62,17 +64,17 @@ TensorId Lowering::in_layout(TensorId t, Layout want, int node) {
   converted_[key] = c;
   const Shape s = shape(t);
   const bool bytes = dtype_size(lowered.tensor(t).dtype) == 1;
-  add_step(node, OpType::Transpose, {t}, {c}, [this, t, c, want, s, bytes] {
+  add_step(node, OpType::Transpose, {t}, {c}, [t, c, want, s, bytes](RunContext& f) {
     if (bytes)
-      convert_layout<uint8_t>(want == Layout::NHWC, ptr(t), ptr(c), s);
+      convert_layout<uint8_t>(want == Layout::NHWC, f.ptr(t), f.ptr(c), s);
     else
-      convert_layout<float>(want == Layout::NHWC, ptr(t), ptr(c), s);
+      convert_layout<float>(want == Layout::NHWC, f.ptr(t), f.ptr(c), s);
   });
   return c;
 }
 
 void Lowering::add_step(int node, OpType op, std::vector<TensorId> in, std::vector<TensorId> out,
-                        std::function<void()> fn) {
+                        std::function<void(RunContext&)> fn) {
   add_lowered_node(node, op, std::move(in), std::move(out));
   steps.push_back({node, std::move(fn)});
 }
@@ -92,8 +94,8 @@ const PackedB& Lowering::keep(PackedB packed) {
 void Lowering::add_conv_step(int node, const ConvKernel* kernel, TensorId xin, TensorId rin, TensorId out) {
   std::vector<TensorId> ins{xin};
   if (rin >= 0) ins.push_back(rin);
-  add_step(node, OpType::Conv, ins, {out}, [this, kernel, xin, rin, out] {
-    kernel->run({ptr(xin), ptr(out), rin >= 0 ? ptr(rin) : nullptr, workspace(), &pool_});
+  add_step(node, OpType::Conv, ins, {out}, [kernel, xin, rin, out](RunContext& f) {
+    kernel->run({f.ptr(xin), f.ptr(out), rin >= 0 ? f.ptr(rin) : nullptr, f.workspace(), &f.pool()});
   });
 }
 
@@ -101,7 +103,8 @@ void Lowering::add_qconv_step(int node, std::unique_ptr<QConvKernel> kernel, Ten
   weight_bytes += kernel->weight_bytes();
   qconv_kernels_.push_back(std::move(kernel));
   const QConvKernel* k = qconv_kernels_.back().get();
-  add_step(node, OpType::Conv, {xin}, {out}, [this, k, xin, out] { k->run(bytes(xin), bytes(out), workspace(), pool_); });
+  add_step(node, OpType::Conv, {xin}, {out},
+           [k, xin, out](RunContext& f) { k->run(f.bytes(xin), f.bytes(out), f.workspace(), f.pool()); });
 }
 
 // Any op without a SIMD kernel: the reference kernel on NCHW tensors.
@@ -112,26 +115,21 @@ void Lowering::lower_with_reference(int i) {
   for (TensorId t : n.outputs) set_layout(t, Layout::NCHW);
   const reference::KernelFn fn = reference::kernel_for(n.op);
   set_detail(i, "reference kernel");
-  // Views are built at run time from the plan; their vectors are sized now.
-  auto views_in = std::make_shared<std::vector<reference::InputView>>(in.size());
-  auto views_out = std::make_shared<std::vector<reference::OutputView>>(n.outputs.size());
+  // Views are built at run time, in the context's vectors (sized for the widest node).
+  reference_inputs = std::max(reference_inputs, in.size());
+  reference_outputs = std::max(reference_outputs, n.outputs.size());
   const std::vector<TensorId> outs = n.outputs;
-  add_step(i, n.op, in, outs, [this, &n, fn, in, outs, views_in, views_out] {
-    for (size_t k = 0; k < in.size(); ++k) (*views_in)[k] = {ptr(in[k]), &shape(in[k]), &lowered.tensor(in[k])};
-    for (size_t k = 0; k < outs.size(); ++k)
-      (*views_out)[k] = {ptr(outs[k]), &shape(outs[k]), &lowered.tensor(outs[k])};
-    fn(reference::KernelArgs{&n, *views_in, *views_out});
+  add_step(i, n.op, in, outs, [this, &n, fn, in, outs](RunContext& f) {
+    const std::span views_in(f.ref_inputs.data(), in.size());
+    const std::span views_out(f.ref_outputs.data(), outs.size());
+    for (size_t k = 0; k < in.size(); ++k) views_in[k] = {f.ptr(in[k]), &shape(in[k]), &lowered.tensor(in[k])};
+    for (size_t k = 0; k < outs.size(); ++k) views_out[k] = {f.ptr(outs[k]), &shape(outs[k]), &lowered.tensor(outs[k])};
+    fn(reference::KernelArgs{&n, views_in, views_out});
   });
 }
 
-float* Lowering::ptr(TensorId t) const {
-  const TensorInfo& info = lowered.tensor(t);
-  if (info.constant) return const_cast<float*>(info.constant->floats());
-  return reinterpret_cast<float*>(arena_.get() + plan_.offsets[static_cast<size_t>(t)]);
-}
-
 size_t Lowering::workspace_bytes() const {
-  size_t ws = 64;
+  size_t ws = std::max<size_t>(64, step_workspace_);
   for (const auto& k : conv_kernels_) ws = std::max(ws, k->workspace_bytes());
   for (const auto& k : qconv_kernels_) ws = std::max(ws, k->workspace_bytes());
   return ws;
@@ -142,8 +140,23 @@ void Lowering::plan_memory() {
       lowered, [&](TensorId t) {
         return static_cast<size_t>(element_count(lowered.shape(t))) * dtype_size(lowered.tensor(t).dtype);
       });
-  arena_ = allocate_aligned(plan_.arena_bytes);
-  workspace_ = allocate_aligned(workspace_bytes());
+}
+
+// ---- RunContext ---------------------------------------------------------------------
+
+RunContext::RunContext(const Lowering& l)
+    : times(l.graph().nodes.size(), 0.0),
+      ref_inputs(l.reference_inputs),
+      ref_outputs(l.reference_outputs),
+      l_(l),
+      arena_(allocate_aligned(l.plan().arena_bytes)),
+      workspace_(allocate_aligned(l.workspace_bytes())),
+      pool_(l.threads()) {}
+
+float* RunContext::ptr(TensorId t) const {
+  const TensorInfo& info = l_.lowered.tensor(t);
+  if (info.constant) return const_cast<float*>(info.constant->floats());
+  return reinterpret_cast<float*>(arena_.get() + l_.plan().offsets[static_cast<size_t>(t)]);
 }
 
 // ---- the executable -----------------------------------------------------------------
@@ -154,36 +167,32 @@ constexpr auto kLowerings = lowering_table<Lowering>();
 
 class CpuExecutable final : public Executable {
  public:
-  CpuExecutable(std::shared_ptr<const Graph> graph, const BackendOptions& options) : l_(graph, options) {
-    const Graph& g = *graph;
-    plan_chains(l_);
-    lower_graph(l_, kLowerings);
-    for (TensorId t : g.outputs)
-      final_outputs_.push_back(l_.in_layout(t, Layout::NCHW, static_cast<int>(g.nodes.size()) - 1));
-    l_.lowered.outputs = final_outputs_;
-    l_.plan_memory();
-    times_.assign(g.nodes.size(), 0.0);
-  }
+  CpuExecutable(std::shared_ptr<const Graph> graph, const BackendOptions& options)
+      : l_(graph, options), contexts_(make_contexts(options)) {}
 
   void run(std::span<const float* const> inputs, std::span<float* const> outputs) override {
     const Graph& g = l_.graph();
-    for (size_t i = 0; i < g.inputs.size(); ++i) std::memcpy(l_.ptr(g.inputs[i]), inputs[i], bytes(g.inputs[i]));
-    std::fill(times_.begin(), times_.end(), 0.0);
+    auto context = contexts_.acquire();
+    RunContext& f = *context;
+    for (size_t i = 0; i < g.inputs.size(); ++i) std::memcpy(f.ptr(g.inputs[i]), inputs[i], bytes(g.inputs[i]));
+    std::fill(f.times.begin(), f.times.end(), 0.0);
     for (const Step& s : l_.steps) {
       const auto t0 = std::chrono::steady_clock::now();
-      s.fn();
-      times_[static_cast<size_t>(s.node)] +=
+      s.fn(f);
+      f.times[static_cast<size_t>(s.node)] +=
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     }
     for (size_t i = 0; i < g.outputs.size(); ++i)
-      std::memcpy(outputs[i], l_.ptr(final_outputs_[i]), bytes(g.outputs[i]));
-    l_.pool().release_workers();
+      std::memcpy(outputs[i], f.ptr(final_outputs_[i]), bytes(g.outputs[i]));
+    f.pool().release_workers();
+    last_times_.store(f.times);
   }
 
-  std::span<const double> node_times_ms() const override { return times_; }
+  std::vector<double> node_times_ms() const override { return last_times_.load(); }
 
   MemoryStats memory() const override {
     MemoryStats s;
+    // Per run context; concurrent runs each hold one.
     s.arena_bytes = l_.plan().arena_bytes + l_.workspace_bytes();
     s.naive_bytes = l_.plan().naive_bytes;
     s.weights_bytes = l_.weight_bytes;
@@ -197,9 +206,26 @@ class CpuExecutable final : public Executable {
     return static_cast<size_t>(element_count(l_.shape(t))) * dtype_size(l_.lowered.tensor(t).dtype);
   }
 
+  // Lowers the graph (filling l_), then makes the pool whose contexts run it.
+  ContextPool<RunContext> make_contexts(const BackendOptions& options) {
+    const Graph& g = l_.graph();
+    plan_chains(l_);
+    lower_graph(l_, kLowerings);
+    for (TensorId t : g.outputs)
+      final_outputs_.push_back(l_.in_layout(t, Layout::NCHW, static_cast<int>(g.nodes.size()) - 1));
+    l_.lowered.outputs = final_outputs_;
+    l_.plan_memory();
+    last_times_.resize(g.nodes.size());
+    const size_t contexts = contexts_within_limit(l_.weight_bytes, l_.plan().arena_bytes + l_.workspace_bytes(),
+                                                  options.memory_limit,
+                                                  static_cast<size_t>(options.max_concurrent_runs), "backend cpu");
+    return ContextPool<RunContext>([this] { return std::make_unique<RunContext>(l_); }, contexts);
+  }
+
   Lowering l_;
   std::vector<TensorId> final_outputs_;
-  std::vector<double> times_;
+  LastRunTimes last_times_;
+  ContextPool<RunContext> contexts_;
 };
 
 class CpuBackend final : public Backend {

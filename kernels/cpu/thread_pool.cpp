@@ -2,6 +2,20 @@
 
 #include <pthreadpool.h>
 
+// ThreadSanitizer does not see the synchronisation inside pthreadpool (a
+// system library, not instrumented), so under TSan run() states it: the
+// caller's writes happen before every task, every task before run() returns.
+#if defined(__SANITIZE_THREAD__)
+#define KILN_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define KILN_TSAN 1
+#endif
+#endif
+#ifdef KILN_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
+
 namespace kiln::cpu {
 
 ThreadPool::ThreadPool(int threads) : threads_(threads < 1 ? 1 : threads) {
@@ -19,7 +33,25 @@ void ThreadPool::run(size_t n, void (*task)(void*, size_t), void* ctx) {
   }
   // No DISABLE_DENORMALS: flushing only when threaded would change bits with
   // the thread count.
+#ifdef KILN_TSAN
+  struct Job {
+    void (*task)(void*, size_t);
+    void* ctx;
+  } job{task, ctx};
+  __tsan_release(&job);
+  pthreadpool_parallelize_1d(
+      pool_,
+      [](void* p, size_t i) {
+        Job* j = static_cast<Job*>(p);
+        __tsan_acquire(j);
+        j->task(j->ctx, i);
+        __tsan_release(j);
+      },
+      &job, n, 0);
+  __tsan_acquire(&job);
+#else
   pthreadpool_parallelize_1d(pool_, task, ctx, n, 0);
+#endif
 }
 
 void ThreadPool::release_workers() {

@@ -21,6 +21,7 @@
 #include <fmt/format.h>
 
 #include <cstring>
+#include <mutex>
 #include <memory>
 #include <optional>
 #include <type_traits>
@@ -72,6 +73,8 @@ class CudaExecutable final : public Executable {
   ~CudaExecutable() override { (void)cudaSetDevice(l_.ctx().device()); }
 
   void run(std::span<const float* const> inputs, std::span<float* const> outputs) override {
+    // One command buffer, one set of device buffers: concurrent calls take turns.
+    std::lock_guard lock(run_mutex_);
     const Graph& g = *graph_;
     l_.ctx().bind();
     for (size_t i = 0; i < g.inputs.size(); ++i) std::memcpy(pinned_in_[i].get(), inputs[i], bytes(g.inputs[i]));
@@ -98,8 +101,14 @@ class CudaExecutable final : public Executable {
     for (size_t i = 0; i < g.outputs.size(); ++i) std::memcpy(outputs[i], pinned_out_[i].get(), bytes(g.outputs[i]));
   }
 
-  std::span<const double> node_times_ms() const override { return times_; }
-  std::optional<double> device_time_ms() const override { return device_ms_; }
+  std::vector<double> node_times_ms() const override {
+    std::lock_guard lock(run_mutex_);
+    return times_;
+  }
+  std::optional<double> device_time_ms() const override {
+    std::lock_guard lock(run_mutex_);
+    return device_ms_;
+  }
   std::string node_detail(size_t i) const override { return i < l_.details.size() ? l_.details[i] : std::string(); }
 
   MemoryStats memory() const override {
@@ -221,11 +230,13 @@ class CudaExecutable final : public Executable {
   GraphExecPtr graph_exec_;
   std::vector<double> times_;
   std::optional<double> device_ms_;
+  mutable std::mutex run_mutex_;
 };
 
 class CudaBackend final : public Backend {
  public:
   std::string_view name() const override { return "cuda"; }
+  bool host_memory() const override { return false; }
   std::string description() const override {
     return "NVIDIA GPUs: own kernels, cuBLAS and cuDNN per layer, FCM fused depthwise/pointwise pairs, CUDA graphs";
   }

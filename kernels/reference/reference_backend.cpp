@@ -5,6 +5,8 @@
 
 #include "engine/core/op_info.hpp"
 #include "engine/runtime/backend_registry.hpp"
+#include "engine/runtime/context_pool.hpp"
+#include "engine/runtime/memory_budget.hpp"
 #include "engine/runtime/memory_planner.hpp"
 #include "kernels/reference/kernels.hpp"
 
@@ -71,47 +73,35 @@ namespace {
 
 class ReferenceExecutable final : public Executable {
  public:
-  ReferenceExecutable(std::shared_ptr<const Graph> graph) : graph_(std::move(graph)) {
-    const Graph& g = *graph_;
-    plan_ = plan_memory_dense(g);
-    arena_ = allocate_aligned(plan_.arena_bytes);
-
-    // Bind every node's pointers now so that run() only calls kernels.
-    size_t n_in = 0, n_out = 0;
-    for (const Node& n : g.nodes) {
-      n_in += n.inputs.size();
-      n_out += n.outputs.size();
-    }
-    in_views_.reserve(n_in);
-    out_views_.reserve(n_out);
-    for (const Node& n : g.nodes) {
-      Bound b;
-      b.fn = kernel_for(n.op);
-      b.node = &n;
-      b.first_in = in_views_.size();
-      for (TensorId t : n.inputs) in_views_.push_back({address(t), &g.shape(t), &g.tensor(t)});
-      b.first_out = out_views_.size();
-      for (TensorId t : n.outputs) out_views_.push_back({const_cast<float*>(address(t)), &g.shape(t), &g.tensor(t)});
-      bound_.push_back(b);
-    }
-    times_.assign(g.nodes.size(), 0.0);
+  ReferenceExecutable(std::shared_ptr<const Graph> graph, const BackendOptions& options)
+      : graph_(std::move(graph)),
+        plan_(plan_memory_dense(*graph_)),
+        contexts_([this] { return std::make_unique<Context>(*graph_, plan_); },
+                  // The weights are the model's own constants, counted by the session.
+                  contexts_within_limit(0, plan_.arena_bytes, options.memory_limit,
+                                        static_cast<size_t>(options.max_concurrent_runs), "backend reference")) {
+    for (const Node& n : graph_->nodes) kernels_.push_back(kernel_for(n.op));
+    last_times_.resize(graph_->nodes.size());
   }
 
   void run(std::span<const float* const> inputs, std::span<float* const> outputs) override {
     const Graph& g = *graph_;
+    auto lease = contexts_.acquire();
+    Context& c = *lease;
     for (size_t i = 0; i < g.inputs.size(); ++i)
-      std::memcpy(const_cast<float*>(address(g.inputs[i])), inputs[i], bytes(g.inputs[i]));
-    for (size_t i = 0; i < bound_.size(); ++i) {
-      const Bound& b = bound_[i];
+      std::memcpy(const_cast<float*>(c.address(g.inputs[i])), inputs[i], bytes(g.inputs[i]));
+    for (size_t i = 0; i < g.nodes.size(); ++i) {
+      const Node& n = g.nodes[i];
       const auto start = std::chrono::steady_clock::now();
-      b.fn(KernelArgs{b.node, std::span(in_views_).subspan(b.first_in, b.node->inputs.size()),
-                      std::span(out_views_).subspan(b.first_out, b.node->outputs.size())});
-      times_[i] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+      kernels_[i](KernelArgs{&n, std::span(c.in_views).subspan(c.first_in[i], n.inputs.size()),
+                             std::span(c.out_views).subspan(c.first_out[i], n.outputs.size())});
+      c.times[i] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     }
-    for (size_t i = 0; i < g.outputs.size(); ++i) std::memcpy(outputs[i], address(g.outputs[i]), bytes(g.outputs[i]));
+    for (size_t i = 0; i < g.outputs.size(); ++i) std::memcpy(outputs[i], c.address(g.outputs[i]), bytes(g.outputs[i]));
+    last_times_.store(c.times);
   }
 
-  std::span<const double> node_times_ms() const override { return times_; }
+  std::vector<double> node_times_ms() const override { return last_times_.load(); }
 
   MemoryStats memory() const override {
     MemoryStats s;
@@ -123,28 +113,43 @@ class ReferenceExecutable final : public Executable {
   }
 
  private:
-  struct Bound {
-    KernelFn fn;
-    const Node* node;
-    size_t first_in, first_out;
+  // What one run writes: its arena, and every node's views bound to it once
+  // so that run() only calls kernels.
+  struct Context {
+    Context(const Graph& g, const MemoryPlan& p) : graph(&g), plan(p), arena(allocate_aligned(p.arena_bytes)) {
+      for (const Node& n : g.nodes) {
+        first_in.push_back(in_views.size());
+        for (TensorId t : n.inputs) in_views.push_back({address_in(g, t), &g.shape(t), &g.tensor(t)});
+        first_out.push_back(out_views.size());
+        for (TensorId t : n.outputs) out_views.push_back({const_cast<float*>(address_in(g, t)), &g.shape(t), &g.tensor(t)});
+      }
+      times.assign(g.nodes.size(), 0.0);
+    }
+    const float* address_in(const Graph& g, TensorId t) const {
+      const TensorInfo& info = g.tensor(t);
+      if (info.constant) return info.constant->floats();
+      return reinterpret_cast<const float*>(arena.get() + plan.offsets.at(t));
+    }
+    const float* address(TensorId t) const { return address_in(*graph, t); }
+
+    const Graph* graph;
+    const MemoryPlan& plan;
+    AlignedBytes arena;
+    std::vector<InputView> in_views;
+    std::vector<OutputView> out_views;
+    std::vector<size_t> first_in, first_out;  // per node: its first view
+    std::vector<double> times;
   };
 
-  const float* address(TensorId t) const {
-    const TensorInfo& info = graph_->tensor(t);
-    if (info.constant) return info.constant->floats();
-    return reinterpret_cast<const float*>(arena_.get() + plan_.offsets.at(t));
-  }
   size_t bytes(TensorId t) const {
     return static_cast<size_t>(element_count(graph_->shape(t))) * dtype_size(graph_->tensor(t).dtype);
   }
 
   std::shared_ptr<const Graph> graph_;
   MemoryPlan plan_;
-  AlignedBytes arena_;
-  std::vector<InputView> in_views_;
-  std::vector<OutputView> out_views_;
-  std::vector<Bound> bound_;
-  std::vector<double> times_;
+  std::vector<KernelFn> kernels_;
+  LastRunTimes last_times_;
+  ContextPool<Context> contexts_;
 };
 
 class ReferenceBackend final : public Backend {
@@ -152,8 +157,8 @@ class ReferenceBackend final : public Backend {
   std::string_view name() const override { return "reference"; }
   std::string description() const override { return "plain float32 loops: the oracle for every other backend"; }
   bool supports(const Graph&, const Node&) const override { return true; }
-  std::unique_ptr<Executable> compile(std::shared_ptr<const Graph> graph, const BackendOptions&) override {
-    return std::make_unique<ReferenceExecutable>(std::move(graph));
+  std::unique_ptr<Executable> compile(std::shared_ptr<const Graph> graph, const BackendOptions& options) override {
+    return std::make_unique<ReferenceExecutable>(std::move(graph), options);
   }
 };
 

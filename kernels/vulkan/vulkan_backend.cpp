@@ -21,6 +21,7 @@
 #include <climits>
 #include <cmath>
 #include <cstring>
+#include <mutex>
 
 #include <optional>
 
@@ -91,6 +92,8 @@ class VulkanExecutable final : public Executable {
   }
 
   void run(std::span<const float* const> inputs, std::span<float* const> outputs) override {
+    // One command buffer, one set of device buffers: concurrent calls take turns.
+    std::lock_guard lock(run_mutex_);
     const Graph& g = *graph_;
     auto* in = static_cast<std::byte*>(staging_in_.mapped);
     for (size_t i = 0; i < g.inputs.size(); ++i) {
@@ -117,7 +120,10 @@ class VulkanExecutable final : public Executable {
     }
   }
 
-  std::span<const double> node_times_ms() const override { return times_; }
+  std::vector<double> node_times_ms() const override {
+    std::lock_guard lock(run_mutex_);
+    return times_;
+  }
 
   MemoryStats memory() const override {
     MemoryStats s;
@@ -135,6 +141,7 @@ class VulkanExecutable final : public Executable {
 
   std::optional<double> device_time_ms() const override {
     if (!ctx_->timestamps) return std::nullopt;
+    std::lock_guard lock(run_mutex_);
     return device_ms_;
   }
 
@@ -187,6 +194,7 @@ class VulkanExecutable final : public Executable {
   std::vector<uint64_t> stamps_;
   std::vector<char> timed_;
   std::vector<double> times_;
+  mutable std::mutex run_mutex_;
   double device_ms_ = 0;
   std::string summary_;  // dispatches, barriers, pipelines: shown by kiln inspect on the first node
 };
@@ -356,6 +364,7 @@ void VulkanExecutable::record() {
 class VulkanBackend final : public Backend {
  public:
   std::string_view name() const override { return "vulkan"; }
+  bool host_memory() const override { return false; }
   std::string description() const override {
     return "float32 GLSL compute shaders on a Vulkan device (--device N), NCHW, per-layer convolution algorithms; "
            "float16 storage with --fp16-storage";

@@ -3,8 +3,10 @@
 //
 // Errors: kiln::Error InvalidArgument -> ValueError, Io -> OSError (a missing
 // file -> FileNotFoundError), anything else -> kiln.Error (a RuntimeError).
-// Session.run, classify and bench release the GIL while the model runs; each
-// session runs one call at a time (a mutex), different sessions in parallel.
+// Session.run, classify and bench release the GIL while the model runs. A
+// Session may run on many Python threads at once (the C++ Session gives each
+// concurrent run its own context); bench takes a session to itself, so that
+// its per-node times are its own.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -125,8 +127,11 @@ py::dict report_dict(const ConvertReport& r) {
 }
 #endif
 
-std::shared_ptr<PyModel> load_model_py(const std::string& path, std::optional<int64_t> batch, bool optimize) {
+std::shared_ptr<PyModel> load_model_py(const std::string& path, std::optional<int64_t> batch, bool optimize,
+                                       bool verify) {
   require_file(path);
+  LoadOptions lo;
+  lo.verify_checksums = verify;
   auto m = std::make_shared<PyModel>(PyModel{Model(nullptr), path, 0, std::nullopt});
   const Clock::time_point t = Clock::now();
 #ifdef KILN_PY_HAVE_CONVERTER
@@ -138,7 +143,7 @@ std::shared_ptr<PyModel> load_model_py(const std::string& path, std::optional<in
   {
     py::gil_scoped_release release;
     onnx = !is_kiln_file(path);
-    m->model = load_model(path, options, &report);
+    m->model = onnx ? load_model(path, options, &report) : Model::load(path, lo);
   }
   if (onnx) m->report = report_dict(report);
 #else
@@ -146,10 +151,12 @@ std::shared_ptr<PyModel> load_model_py(const std::string& path, std::optional<in
     throw_py(PyExc_ValueError, "batch and optimize apply to ONNX files, which this build (without the converter) cannot load");
   {
     py::gil_scoped_release release;
-    m->model = Model::load(path);
+    m->model = Model::load(path, lo);
   }
 #endif
   m->load_ms = ms_since(t);
+  for (const std::string& note : m->model.file_info().notes)
+    if (PyErr_WarnEx(PyExc_UserWarning, note.c_str(), 1) != 0) throw py::error_already_set();
   return m;
 }
 
@@ -176,7 +183,7 @@ struct PySession {
   SessionOptions options;
   std::unique_ptr<Session> session;
   double session_ms = 0;
-  std::mutex mutex;  // one run at a time per session
+  std::mutex bench_mutex;  // one bench at a time per session
 };
 
 std::shared_ptr<PySession> make_session(std::shared_ptr<PyModel> model, const std::string& backend,
@@ -202,6 +209,8 @@ std::shared_ptr<PySession> make_session(std::shared_ptr<PyModel> model, const st
     s->session = std::make_unique<Session>(model->model, s->options);
   }
   s->session_ms = ms_since(t);
+  for (const std::string& w : s->session->warnings())
+    if (PyErr_WarnEx(PyExc_RuntimeWarning, w.c_str(), 1) != 0) throw py::error_already_set();
   return s;
 }
 
@@ -305,7 +314,6 @@ py::dict run_py(PySession& s, py::handle inputs) {
   }
   {
     py::gil_scoped_release release;
-    std::lock_guard<std::mutex> lock(s.mutex);
     session.run(in, out);
   }
   py::dict d;
@@ -336,7 +344,6 @@ py::object classify_py(PySession& s, py::object images, int top, std::optional<s
   std::vector<Ranked> ranked;
   {
     py::gil_scoped_release release;
-    std::lock_guard<std::mutex> lock(s.mutex);
     // As `kiln classify`: the same preprocessing, quantization and ranking (apps/common/classify.hpp).
     classify::Classifier classifier(*s.session, meta, s.model->path);
     for (const classify::ImageResult& r : classifier.run(paths, top)) {
@@ -366,7 +373,7 @@ py::dict bench_py(PySession& s, int runs, int warmup, uint32_t seed, bool energy
   std::string text;
   {
     py::gil_scoped_release release;
-    std::lock_guard<std::mutex> lock(s.mutex);
+    std::lock_guard<std::mutex> lock(s.bench_mutex);
     bench::Result r = bench::run(*s.session, s.options, options);
     r.model = s.model->path;
     r.load_ms = s.model->load_ms;
@@ -484,8 +491,20 @@ PYBIND11_MODULE(_kiln, m) {
 
   py::class_<PyModel, std::shared_ptr<PyModel>>(m, "Model", "A loaded model (.kiln, or ONNX converted in memory)")
       .def_static("load", &load_model_py, py::arg("path"), py::arg("batch") = py::none(), py::arg("optimize") = true,
+                  py::arg("verify") = true,
                   "Loads a .kiln file, or an ONNX file (told by its contents), converting it in memory as "
-                  "`kiln convert` would; batch and optimize apply to ONNX files")
+                  "`kiln convert` would; batch and optimize apply to ONNX files; verify=False skips the .kiln "
+                  "checksums (for files you trust)")
+      .def_property_readonly("file_info",
+                             [](const PyModel& m) {
+                               const ModelFileInfo& f = m.model.file_info();
+                               py::dict d;
+                               d["format"] = std::to_string(f.format_major) + "." + std::to_string(f.format_minor);
+                               d["has_checksums"] = f.has_checksums;
+                               d["checksums_verified"] = f.checksums_verified;
+                               d["notes"] = f.notes;
+                               return d;
+                             })
       .def_readonly("path", &PyModel::path)
       .def_readonly("load_ms", &PyModel::load_ms)
       .def_property_readonly("convert_report",
@@ -527,6 +546,9 @@ PYBIND11_MODULE(_kiln, m) {
       .def_property_readonly("backend", [](const PySession& s) { return s.session->backend(); })
       .def_property_readonly("backend_choice", [](const PySession& s) { return s.session->backend_choice(); })
       .def_property_readonly("threads", [](const PySession& s) { return s.session->threads(); })
+      .def_property_readonly(
+          "warnings", [](const PySession& s) { return s.session->warnings(); },
+          "What was adjusted when the session was created (e.g. threads capped at the usable cores)")
       .def_property_readonly("options", [](const PySession& s) { return options_dict(s.options); })
       .def_readonly("session_ms", &PySession::session_ms)
       .def_property_readonly("inputs", [](const PySession& s) { return s.session->inputs(); })

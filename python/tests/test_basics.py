@@ -64,3 +64,4 @@ def test_quantize_round_trip():
     assert q.dtype == np.uint8
     np.testing.assert_array_equal(q, [0, 10, 10, 12, 12, 255])  # ties to even, saturating
     np.testing.assert_allclose(kiln.dequantize(q, Info), [-5.0, 0.0, 0.0, 1.0, 1.0, 122.5])
+

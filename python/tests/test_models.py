@@ -154,7 +154,7 @@ def test_threads_run_sessions_concurrently(mnv2):
         except Exception as e:  # pragma: no cover - reported below
             errors.append(e)
 
-    # Two sessions, plus two threads sharing one session (runs one at a time).
+    # Two sessions, plus two threads sharing one session (concurrent runs, each with its own context).
     threads = [threading.Thread(target=work, args=(s,)) for s in sessions + sessions[:1]]
     for t in threads:
         t.start()
@@ -163,6 +163,52 @@ def test_threads_run_sessions_concurrently(mnv2):
     assert not errors and len(results) == 9
     for r in results:
         np.testing.assert_array_equal(r[sessions[0].outputs[0].name], expected[sessions[0].outputs[0].name])
+
+
+def test_one_session_shared_by_threads_gives_each_input_its_own_result(mnv2):
+    rng = np.random.default_rng(7)
+    xs = [rng.uniform(-1, 1, (1, 3, 224, 224)).astype(np.float32) for _ in range(3)]
+    s = kiln.Session(mnv2, threads=1)
+    name = s.outputs[0].name
+    expected = [s.run(x)[name] for x in xs]
+    mismatches, errors = [], []
+
+    def work(k):
+        try:
+            for r in range(4):
+                i = (k + r) % len(xs)
+                if not np.array_equal(s.run(xs[i])[name], expected[i]):
+                    mismatches.append(i)
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors and not mismatches
+
+
+def test_threads_beyond_the_cores_are_capped_with_a_warning(mnv2):
+    with pytest.warns(RuntimeWarning, match="capped"):
+        s = kiln.Session(mnv2, threads=kiln.available_cores() + 64)
+    assert s.threads == kiln.available_cores()
+    assert any("capped" in w for w in s.warnings)
+
+
+def test_damaged_kiln_file_is_refused_unless_verify_is_off(tmp_path, mnv2_onnx):
+    good = tmp_path / "m.kiln"
+    kiln.convert(str(mnv2_onnx), str(good))
+    info = kiln.Model.load(str(good)).file_info
+    assert info["has_checksums"] and info["checksums_verified"]
+    data = bytearray(good.read_bytes())
+    data[len(data) // 2] ^= 0x40  # inside the weights, most of the file
+    bad = tmp_path / "bad.kiln"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(kiln.Error, match="checksum mismatch in weights"):
+        kiln.Model.load(str(bad))
+    assert kiln.Model.load(str(bad), verify=False).file_info["checksums_verified"] is False
 
 
 BENCH_KEYS = {"model", "session", "inputs", "batch", "seed", "load_ms", "session_ms", "first_inference_ms", "warmup",

@@ -80,6 +80,7 @@ TEST_F(Cli, InspectShowsNodesMemoryAndPasses) {
   EXPECT_THAT(r.out, HasSubstr("arena"));
   EXPECT_THAT(r.out, HasSubstr("naive sum"));
   EXPECT_THAT(r.out, HasSubstr("known as  mobilenet_v1_0.25_128"));
+  EXPECT_THAT(r.out, HasSubstr("format    1.2, checksums of the graph and weights verified"));
 }
 
 TEST_F(Cli, RunWritesOutputsMatchingOpenCv) {

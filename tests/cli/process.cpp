@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,9 +46,11 @@ ProcessResult run_kiln(const std::vector<std::string>& args) {
     throw std::runtime_error("cannot start " KILN_CLI_PATH);
   posix_spawn_file_actions_destroy(&actions);
   int status = 0;
-  waitpid(pid, &status, 0);
+  rusage usage{};
+  wait4(pid, &status, 0, &usage);
 
   ProcessResult r;
+  r.max_rss_kib = usage.ru_maxrss;
   r.signaled = WIFSIGNALED(status);
   if (r.signaled) r.signal = WTERMSIG(status);
   if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);

@@ -9,6 +9,7 @@ struct ProcessResult {
   bool signaled = false;
   int signal = 0;
   std::string out, err;
+  long max_rss_kib = 0;  // the child's peak resident memory
 };
 
 // Runs the kiln CLI with `args` (no shell), capturing stdout and stderr.

@@ -6,9 +6,39 @@
 #include <cstdlib>
 #include <new>
 
+#if defined(__SANITIZE_THREAD__)
+#define KILN_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define KILN_TSAN 1
+#endif
+#endif
+#ifdef KILN_TSAN
+#include <sanitizer/allocator_interface.h>
+#endif
+
 namespace {
 
 std::atomic<long> g_count{0};
+
+}  // namespace
+
+namespace kiln::test {
+long allocation_count() { return g_count.load(std::memory_order_relaxed); }
+}  // namespace kiln::test
+
+#ifdef KILN_TSAN
+// ThreadSanitizer's runtime defines every global operator new and delete
+// itself (replacements fail to link), so count through its allocation hook,
+// which sees operator new and malloc alike.
+namespace {
+void on_allocation(const volatile void*, std::size_t) { g_count.fetch_add(1, std::memory_order_relaxed); }
+void on_free(const volatile void*) {}
+[[maybe_unused]] const int g_hooks_installed = __sanitizer_install_malloc_and_free_hooks(on_allocation, on_free);
+}  // namespace
+#else
+
+namespace {
 
 void* counted(std::size_t n) {
   g_count.fetch_add(1, std::memory_order_relaxed);
@@ -27,10 +57,6 @@ void* counted_aligned(std::size_t n, std::align_val_t a) {
 [[gnu::noinline]] void release(void* p) noexcept { std::free(p); }
 
 }  // namespace
-
-namespace kiln::test {
-long allocation_count() { return g_count.load(std::memory_order_relaxed); }
-}  // namespace kiln::test
 
 void* operator new(std::size_t n) {
   if (void* p = counted(n)) return p;
@@ -66,3 +92,5 @@ void operator delete(void* p, std::size_t, std::align_val_t) noexcept { release(
 void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { release(p); }
 void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { release(p); }
 void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { release(p); }
+
+#endif  // KILN_TSAN

@@ -236,6 +236,77 @@ TEST(ConverterErrors, MalformedContentIsInvalidModel) {
   }
 }
 
+// A tensor whose claimed size is not matched by bytes in the file, or is
+// implausible: an error naming it, before anything of that size exists.
+TEST(ConverterErrors, ClaimedSizesNeedTheirBytesAndStayBounded) {
+  auto initializer = [](OnnxBuilder& b, std::vector<int64_t> dims, const std::string& raw, int typed_values) {
+    onnx::TensorProto t;
+    t.set_name("w");
+    t.set_data_type(onnx::TensorProto::FLOAT);
+    for (int64_t d : dims) t.add_dims(d);
+    if (!raw.empty()) t.set_raw_data(raw);
+    for (int i = 0; i < typed_values; ++i) t.add_float_data(1.0f);
+    *b.graph().add_initializer() = t;
+  };
+  const std::vector<std::pair<std::string, std::function<void(OnnxBuilder&)>>> cases = {
+      {"needs 2400000000",  // 600M floats claimed, 16 bytes present
+       [&](OnnxBuilder& b) {
+         b.input("x", {600000000}).output("y");
+         initializer(b, {600000000}, std::string(16, '\0'), 0);
+         b.node("Add", {"x", "w"}, {"y"});
+       }},
+      {"holds 1 values but its shape [34359738368]",
+       [&](OnnxBuilder& b) {
+         b.input("x", {int64_t{1} << 35}).output("y");
+         initializer(b, {int64_t{1} << 35}, "", 1);
+         b.node("Add", {"x", "w"}, {"y"});
+       }},
+      {"implausibly large",  // 2^32 * 2^32 wraps to 0 in int64
+       [&](OnnxBuilder& b) {
+         b.input("x", {1}).output("y");
+         initializer(b, {int64_t{1} << 32, int64_t{1} << 32}, "", 0);
+         b.node("Add", {"x", "w"}, {"y"});
+       }},
+      {"negative dimension",
+       [&](OnnxBuilder& b) {
+         b.input("x", {3}).output("y");
+         initializer(b, {-3}, "", 0);
+         b.node("Add", {"x", "w"}, {"y"});
+       }},
+      {"graph input 'x'",
+       [](OnnxBuilder& b) {
+         b.input("x", {1 << 20, 1 << 20, 1 << 20}).output("y");
+         b.node("Relu", {"x"}, {"y"});
+       }},
+  };
+  for (const auto& [expected, build] : cases) {
+    OnnxBuilder b(13);
+    build(b);
+    const std::string path = b.save();
+    const Error e = import_error(path);
+    EXPECT_EQ(e.code(), ErrorCode::InvalidModel) << expected << ": " << e.what();
+    EXPECT_TRUE(mentions(e, {path, expected}));
+  }
+}
+
+TEST(ConverterErrors, ASmallConstantPaddedHugeIsNotMaterialisedAtConversion) {
+  // A 4-byte constant padded to 2^23 + 1 floats: it stays a Pad node (run
+  // at run time) instead of a 32 MiB constant made from a few bytes of model.
+  constexpr int64_t kPad = int64_t{1} << 23;
+  OnnxBuilder b(13);
+  b.input("x", {kPad + 1}).output("y");
+  b.initializer("c", {1}, {2.0f});
+  b.initializer_i64("pads", {2}, {0, kPad});
+  b.node("Pad", {"c", "pads"}, {"p"}, "pad");
+  b.node("Add", {"x", "p"}, {"y"});
+  const Graph g = b.import();
+  bool has_pad = false;
+  for (const Node& n : g.nodes) has_pad = has_pad || n.op == OpType::Pad;
+  EXPECT_TRUE(has_pad);
+  for (const TensorInfo& t : g.tensors)
+    EXPECT_LT(t.constant ? t.constant->size_bytes() : 0, size_t{1} << 20) << t.name;
+}
+
 TEST(ConverterErrors, BadFiles) {
   const std::string valid = relu_model().model().SerializeAsString();
   const std::vector<std::pair<std::string, std::string>> files = {

@@ -141,6 +141,46 @@ TEST(EliminateIdentity, KeepsIdentityFromConstantToGraphOutputAndBetweenTwoOutpu
   expect_same_outputs(before, g);
 }
 
+TEST(EliminateIdentity, ChainsAndRenamesMadeLaterReachEveryReader) {
+  // a = Identity(t) feeds another Identity and a graph-output Identity y: the
+  // Relu then writes y, and readers of a or b, before and after y, read y.
+  GraphBuilder b;
+  const TensorId x = b.input("x", {2, 3});
+  const TensorId t = b.node(O::Relu, {x}, {}, "relu");
+  const TensorId a = b.node(O::Identity, {t}, {}, "a");
+  const TensorId bb = b.node(O::Identity, {a}, {}, "b");
+  const TensorId s = b.node(O::Sigmoid, {bb}, {}, "sigmoid");
+  const TensorId y = b.node(O::Identity, {a}, {}, "y");
+  const TensorId h = b.node(O::Tanh, {bb}, {}, "tanh");
+  b.output(y);
+  b.output(s);
+  b.output(h);
+  const Graph before = b.build();
+  Graph g = before;
+  EXPECT_EQ(apply(eliminate_identity, g), 3);
+  EXPECT_EQ(ops_of(g), (std::vector<O>{O::Relu, O::Sigmoid, O::Tanh}));
+  const TensorId out = output_named(g, "y_out");
+  EXPECT_EQ(g.nodes[0].outputs[0], out);
+  EXPECT_EQ(g.nodes[1].inputs[0], out);
+  EXPECT_EQ(g.nodes[2].inputs[0], out);
+  expect_same_outputs(before, g);
+}
+
+TEST(EliminateIdentity, ThousandsOfBranchesAllReadTheInput) {
+  // The shape of graph that made the pass quadratic (one rewrite of every
+  // node per Identity); here only the result is checked, not the time.
+  constexpr int kBranches = 3000;
+  GraphBuilder b;
+  const TensorId x = b.input("x", {1, 2});
+  std::vector<TensorId> branches;
+  for (int i = 0; i < kBranches; ++i) branches.push_back(b.node(O::Relu, {b.node(O::Identity, {x})}));
+  b.output(b.node(O::Concat, branches, concat_attrs(0)));
+  Graph g = b.build();
+  EXPECT_EQ(apply(eliminate_identity, g), kBranches);
+  ASSERT_EQ(g.nodes.size(), static_cast<size_t>(kBranches) + 1);
+  for (int i = 0; i < kBranches; ++i) ASSERT_EQ(g.nodes[static_cast<size_t>(i)].inputs[0], g.inputs[0]) << i;
+}
+
 // ---- fold_constants --------------------------------------------------------------
 
 TEST(FoldConstants, TransposeOfAConstantBecomesAConstant) {
@@ -196,6 +236,27 @@ TEST(FoldConstants, NodeFeedingAGraphOutputStays) {
   EXPECT_EQ(apply(fold_constants, g), 0);
   EXPECT_EQ(ops_of(g), (std::vector<O>{O::Sigmoid, O::Add}));
   expect_same_outputs(before, g);
+}
+
+TEST(FoldConstants, ANodeMakingFarMoreThanItReadsStays) {
+  // A 4-byte constant padded to 2^23 + 1 floats (32 MiB): folding would have
+  // the converter allocate what a few bytes of model claim. A small pad folds.
+  constexpr int64_t kPad = int64_t{1} << 23;
+  GraphBuilder b;
+  const TensorId big = b.node(O::Pad, {b.constant("c", {1}, {2.0f})}, pad_attrs({0, kPad}), "big_pad");
+  const TensorId x = b.input("x", {kPad + 1});
+  const TensorId small = b.node(O::Pad, {b.constant("d", {1}, {3.0f})}, pad_attrs({0, 99}), "small_pad");
+  const TensorId y = b.input("y", {100});
+  b.output(b.node(O::Add, {x, big}, binary_attrs()));
+  b.output(b.node(O::Add, {y, small}, binary_attrs()));
+  Graph g = b.build();
+  EXPECT_EQ(apply(fold_constants, g), 1);
+  EXPECT_EQ(ops_of(g), (std::vector<O>{O::Pad, O::Add, O::Add}));
+  EXPECT_EQ(g.nodes[0].name, "big_pad");
+  const TensorInfo& folded = g.tensor(g.nodes[2].inputs[1]);
+  ASSERT_TRUE(folded.is_constant());
+  EXPECT_EQ(folded.constant->floats()[0], 3.0f);
+  EXPECT_EQ(folded.constant->floats()[99], 0.0f);
 }
 
 // ---- fold_batchnorm --------------------------------------------------------------
@@ -308,6 +369,20 @@ TEST(FoldBatchnorm, GemmWithASingleRow) {
   Graph g = before;
   EXPECT_EQ(apply(fold_batchnorm, g), 1);
   expect_same_outputs(before, g);
+}
+
+TEST(FoldBatchnorm, GemmWhosePerRowBiasWouldBeHugeIsNotFolded) {
+  // C is [M, 1] and the batch norm has N channels: the folded C would be
+  // [M, N], 1 GiB here, from 64 KiB constants and M from the input's shape.
+  constexpr int64_t M = int64_t{1} << 14, N = int64_t{1} << 14;
+  GraphBuilder b;
+  const TensorId a = b.input("a", {M, 1});
+  const TensorId y = b.node(O::Gemm, {a, b.random_constant("B", {1, N}, 7), b.random_constant("C", {M, 1}, 8)},
+                            gemm_attrs(), "gemm");
+  b.output(add_bn(b, y, N, 50));
+  Graph g = b.build();
+  EXPECT_EQ(apply(fold_batchnorm, g), 0);
+  EXPECT_EQ(ops_of(g), (std::vector<O>{O::Gemm, O::BatchNormalization}));
 }
 
 TEST(FoldBatchnorm, DoesNotFireWhenTheConvOutputHasTwoReaders) {

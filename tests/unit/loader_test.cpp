@@ -16,6 +16,7 @@
 #include "gmock/gmock.h"
 #include "kiln/kiln.hpp"
 #include "tests/common/graph_builder.hpp"
+#include "tests/common/kiln_file_edit.hpp"
 #include "tests/common/test_util.hpp"
 
 namespace kiln::test {
@@ -65,19 +66,10 @@ std::string parse_error(const std::vector<uint8_t>& bytes, ErrorCode expected = 
 
 std::vector<uint8_t> valid_file() { return serialize_graph(all_ops_graph()); }
 
-// Re-serialises the Model table after `edit`, keeping the weights region.
+// Re-serialises the Model table after `edit`, keeping the weights region, and
+// seals it with fresh checksums so that the edit reaches the structure checks.
 std::vector<uint8_t> rewrite(const std::vector<uint8_t>& file, const std::function<void(fb::ModelT&)>& edit) {
-  std::unique_ptr<fb::ModelT> model(fb::GetSizePrefixedModel(file.data())->UnPack());
-  uint32_t prefix = 0;
-  std::memcpy(&prefix, file.data(), 4);
-  const size_t old_weights = align64(4 + prefix);
-  edit(*model);
-  flatbuffers::FlatBufferBuilder fbb;
-  fbb.FinishSizePrefixed(fb::Model::Pack(fbb, model.get()), fb::ModelIdentifier());
-  std::vector<uint8_t> out(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize());
-  out.resize(align64(out.size()), 0);
-  out.insert(out.end(), file.begin() + static_cast<std::ptrdiff_t>(old_weights), file.end());
-  return out;
+  return rewrite_kiln(file, edit);
 }
 
 // Index of the first node with op `op` in the test graph.
@@ -200,11 +192,13 @@ TEST(Loader, TruncatedFileOnDiskIsRejected) {
 }
 
 // Anything that loads after a corruption must also compile and run (or be
-// refused with kiln::Error), never crash.
+// refused with kiln::Error), never crash. Read with the checksums off, as a
+// user who trusts the file does: the structure checks alone must keep the
+// loader and the backends safe (checksum_test.cpp has the checksums' side).
 void run_if_loaded(const std::vector<uint8_t>& bytes, int& loaded, int& rejected) {
   Graph g;
   try {
-    g = parse_graph(nullptr, bytes, "corrupt.kiln");
+    g = parse_graph(nullptr, bytes, "corrupt.kiln", LoadOptions{.verify_checksums = false});
   } catch (const Error&) {
     ++rejected;
     return;
@@ -396,6 +390,7 @@ std::vector<uint8_t> one_node_without_table(OpType op, fb::Attributes type) {
   fbb.FinishSizePrefixed(model, fb::ModelIdentifier());
   std::vector<uint8_t> bytes(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize());
   bytes.resize(align64(bytes.size()), 0);
+  append_checksum_footer(bytes);
   return bytes;
 }
 
@@ -442,6 +437,7 @@ std::vector<uint8_t> reshape_model(bool misaligned_shape, bool misaligned_attrib
   fbb.FinishSizePrefixed(model, fb::ModelIdentifier());
   std::vector<uint8_t> bytes(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize());
   bytes.resize(align64(bytes.size()), 0);
+  append_checksum_footer(bytes);
   return bytes;
 }
 
@@ -757,6 +753,23 @@ TEST(Loader, OtherStructuralProblems) {
   EXPECT_THAT(graph_error(g), HasSubstr("rank 9"));
   g = all_ops_graph();
   g.tensor(g.inputs[0]).shape = {1 << 20, 1 << 20, 1 << 20, 1};
+  EXPECT_THAT(graph_error(g), HasSubstr("implausibly large"));
+  // A product that wraps around int64 (to 0 here) must not pass as small.
+  g = all_ops_graph();
+  g.tensor(g.inputs[0]).shape = {int64_t{1} << 32, int64_t{1} << 32, 1, 1};
+  EXPECT_THAT(graph_error(g), AllOf(HasSubstr("[4294967296,4294967296,1,1]"), HasSubstr("implausibly large")));
+}
+
+TEST(Loader, ConstantShapesAreCheckedBeforeTheirBytes) {
+  // A constant claiming 2^32 x 2^32 floats with 4 bytes present: the byte
+  // count must not wrap around to match what is there.
+  Graph g = all_ops_graph();
+  for (TensorInfo& t : g.tensors)
+    if (t.constant) {
+      t.shape = {int64_t{1} << 32, int64_t{1} << 32};
+      t.constant = ConstantData::from_floats({1.0f});
+      break;
+    }
   EXPECT_THAT(graph_error(g), HasSubstr("implausibly large"));
 }
 

@@ -296,6 +296,23 @@ TEST(MemoryPlanner, RandomDagsNeverOverlapLiveTensors) {
   EXPECT_LT(arena_total, naive_total);
 }
 
+TEST(MemoryPlanner, WideConcatGetsOneSlotPerLiveBranch) {
+  // Every branch output is alive until the Concat, so none may share; the
+  // last reader of x (the last Relu) writes over it. The planner once sorted
+  // all placed tensors again for each one placed: 5 s for 20k branches.
+  constexpr int kBranches = 2000;
+  GraphBuilder b;
+  const TensorId x = b.input("x", {1, 16});  // 64 bytes: one aligned slot
+  std::vector<TensorId> branches;
+  for (int i = 0; i < kBranches; ++i) branches.push_back(b.node(O::Relu, {x}));
+  b.output(b.node(O::Concat, branches, concat_attrs(1)));
+  const Graph g = b.build();
+  const MemoryPlan plan = plan_memory_dense(g);
+  EXPECT_EQ(plan.arena_bytes, size_t{64} * kBranches * 2);  // the branches, then the Concat's output
+  EXPECT_EQ(plan.offsets[branches.back()], plan.offsets[x]);
+  check_plan(g, plan, [&](TensorId id) { return tensor_bytes(g, id); }, 64);
+}
+
 TEST(MemoryPlanner, CheckerCatchesAnOverlap) {
   // The checker must be able to fail: put two live tensors at the same offset.
   GraphBuilder b;

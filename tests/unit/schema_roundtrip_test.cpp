@@ -163,12 +163,15 @@ TEST(SchemaRoundTrip, FileLayoutHeaderAndAlignedWeights) {
   uint32_t prefix = 0;
   std::memcpy(&prefix, bytes.data(), 4);
   const size_t weights_start = align64(4 + prefix);
-  EXPECT_EQ(bytes.size() % 64, 0u);
+  // The weights region fills whole 64-byte slots, and the checksum footer follows it.
+  const size_t footer_start = bytes.size() - kChecksumFooterSize;
+  EXPECT_EQ(footer_start % 64, 0u);
+  EXPECT_EQ(std::memcmp(bytes.data() + bytes.size() - 8, "KILNXXH3", 8), 0);
 
   const fb::Model* m = fb::GetSizePrefixedModel(bytes.data());
   EXPECT_EQ(m->format_major(), kFormatMajor);
   EXPECT_EQ(m->format_minor(), kFormatMinor);
-  EXPECT_EQ(weights_start + m->weights_size(), bytes.size());
+  EXPECT_EQ(weights_start + m->weights_size(), footer_start);
   ASSERT_EQ(m->tensors()->size(), g.tensors.size());
   for (size_t i = 0; i < g.tensors.size(); ++i) {
     const fb::Tensor* t = m->tensors()->Get(static_cast<flatbuffers::uoffset_t>(i));
@@ -177,7 +180,7 @@ TEST(SchemaRoundTrip, FileLayoutHeaderAndAlignedWeights) {
     if (!info.is_constant()) continue;
     EXPECT_EQ(t->constant()->offset() % 64, 0u) << info.name;
     EXPECT_EQ(t->constant()->size(), info.constant->size_bytes()) << info.name;
-    ASSERT_LE(weights_start + t->constant()->offset() + t->constant()->size(), bytes.size());
+    ASSERT_LE(weights_start + t->constant()->offset() + t->constant()->size(), footer_start);
     EXPECT_EQ(std::memcmp(bytes.data() + weights_start + t->constant()->offset(), info.constant->bytes(),
                           info.constant->size_bytes()),
               0)

@@ -379,6 +379,18 @@ TEST(ShapeInference, HugeAttributeValuesDoNotOverflow) {
   EXPECT_THAT(infer_error(O::Split, {{1, 0}}, split_attrs(1, {kMax, kMax, 2}), 3), HasSubstr("overflow"));
 }
 
+TEST(ShapeInference, OutputsBeyondTheTensorLimitAreErrors) {
+  // Each input is plausible; what the node makes of them is not.
+  constexpr int64_t k2to35 = int64_t{1} << 35;
+  EXPECT_THAT(infer_error(O::Concat, {{k2to35}, {k2to35}, {k2to35}}, concat_attrs(0)),
+              AllOf(HasSubstr("node 'n' (Concat)"), HasSubstr("implausibly large")));
+  EXPECT_THAT(infer_error(O::Pad, {{1}}, pad_attrs({0, int64_t{1} << 40})),
+              AllOf(HasSubstr("node 'n' (Pad)"), HasSubstr("implausibly large")));
+  EXPECT_THAT(infer_error(O::Add, {{k2to35, 1}, {1, k2to35}}, binary_attrs()), HasSubstr("implausibly large"));
+  // At the limit is still fine.
+  EXPECT_EQ(infer(O::Concat, {{k2to35}, {k2to35}}, concat_attrs(0)), (Shape{int64_t{1} << 36}));
+}
+
 // ---- Whole graphs --------------------------------------------------------------
 
 TEST(ShapeInference, InferShapesFillsAGraphAndCheckShapesAgrees) {

@@ -2,9 +2,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
 #include <cmath>
 #include <fstream>
 #include <iterator>
+#include <random>
+#include <utility>
 
 #include "kiln/vision.hpp"
 #ifdef KILN_HAVE_CONVERTER
@@ -16,6 +20,7 @@ namespace kiln::test {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 Image make_image(int w, int h, auto pixel) {
   Image img;
@@ -143,6 +148,175 @@ TEST(Preprocess, ShorterSidePolicyCropsTheMiddle) {
   EXPECT_EQ(t.data()[100 * 224 + 210], 255);
 }
 
+// ---- Resizing only what the crop keeps ------------------------------------------
+
+// Peak resident memory of this process so far, in MiB.
+long peak_rss_mib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024;
+}
+
+TEST(ResizeWindow, GivesExactlyThePixelsOfACropOfTheFullResize) {
+  // Bit for bit, for both filters, up- and downscaling, tall, wide, and
+  // windows anywhere (the fixed-point one is OpenCV's, kept exact).
+  std::mt19937 rng(7);
+  struct Size {
+    int w, h, full_w, full_h;
+  };
+  const Size sizes[] = {{40, 30, 91, 68}, {300, 200, 120, 80}, {1, 150, 256, 38400}, {157, 3, 13397, 256}};
+  for (const Size& sz : sizes) {
+    const Image img = make_image(sz.w, sz.h, [&](int, int, int) { return static_cast<int>(rng() % 256); });
+    for (ResizeFilter filter : {ResizeFilter::Bilinear, ResizeFilter::AntialiasedBilinear}) {
+      const Image full = resize_bilinear(img, sz.full_w, sz.full_h, filter);
+      for (int k = 0; k < 4; ++k) {
+        const int w = 1 + static_cast<int>(rng() % std::min(sz.full_w, 64));
+        const int h = 1 + static_cast<int>(rng() % std::min(sz.full_h, 64));
+        const int left = static_cast<int>(rng() % (sz.full_w - w + 1));
+        const int top = static_cast<int>(rng() % (sz.full_h - h + 1));
+        const Image got = resize_window(img, ResizeWindow{sz.full_w, sz.full_h, left, top, w, h}, filter);
+        ASSERT_EQ(got.width, w);
+        ASSERT_EQ(got.height, h);
+        for (int y = 0; y < h; ++y)
+          for (int x = 0; x < w; ++x)
+            for (int c = 0; c < 3; ++c)
+              ASSERT_EQ(got.rgb[(static_cast<size_t>(y) * w + x) * 3 + c],
+                        full.rgb[((static_cast<size_t>(top) + y) * sz.full_w + left + x) * 3 + c])
+                  << sz.w << "x" << sz.h << " -> " << sz.full_w << "x" << sz.full_h << " window " << left << ","
+                  << top << " " << w << "x" << h << " filter " << static_cast<int>(filter);
+      }
+    }
+  }
+  const Image img = make_image(4, 4, [](int, int, int) { return 0; });
+  EXPECT_THROW(resize_window(img, ResizeWindow{8, 8, 4, 4, 5, 5}), Error);  // beyond the resized image
+}
+
+TEST(Preprocess, ShorterSideEqualsCropAfterResize) {
+  // What preprocessing did before it cropped first, on photo-like sizes.
+  std::mt19937 rng(3);
+  for (const auto& [w, h] : {std::pair{320, 240}, {240, 320}, {225, 225}, {500, 199}}) {
+    const Image img = make_image(w, h, [&](int, int, int) { return static_cast<int>(rng() % 256); });
+    for (ResizeFilter filter : {ResizeFilter::Bilinear, ResizeFilter::AntialiasedBilinear}) {
+      const ResizeWindow win = shorter_side_window(img, 224);
+      const Image full =
+          resize_bilinear(img, static_cast<int>(win.full_width), static_cast<int>(win.full_height), filter);
+      const Image want = center_crop(full, 224, 224);
+      const Tensor got = preprocess_image(img, 224, Preprocess::Raw, ResizePolicy::ShorterSide, filter);
+      const size_t plane = 224 * 224;
+      for (size_t p = 0; p < plane; ++p)
+        for (int c = 0; c < 3; ++c)
+          ASSERT_EQ(got.data()[c * plane + p], want.rgb[p * 3 + c]) << w << "x" << h << " pixel " << p;
+    }
+  }
+}
+
+TEST(Preprocess, AVeryTallImageIsCroppedBeforeItIsResized) {
+  // 1 x 12000: the shorter side goes to 256 and the long one to 3072000,
+  // 2.4 GB of RGB if resized whole. Only the centre 224 x 224 is computed.
+  const int kHeight = 12000;
+  const Image img = make_image(1, kHeight, [](int, int y, int c) { return (y / 3 + 40 * c) % 256; });
+  const Tensor t = preprocess_image(img, 224, Preprocess::Raw, ResizePolicy::ShorterSide);
+  EXPECT_LT(peak_rss_mib(), 1024) << "the whole resized image was made";
+  // Independently: every column is the one input column, linearly
+  // interpolated at the rows of the centre window.
+  const ResizeWindow win = shorter_side_window(img, 224);
+  EXPECT_EQ(win.full_width, 256);
+  EXPECT_EQ(win.full_height, int64_t{kHeight} * 256);
+  const double scale = static_cast<double>(kHeight) / static_cast<double>(win.full_height);
+  const size_t plane = 224 * 224;
+  for (int y = 0; y < 224; ++y) {
+    const double src = (static_cast<double>(win.top + y) + 0.5) * scale - 0.5;
+    const int s = static_cast<int>(std::floor(src));
+    const double f = src - s;
+    for (int c = 0; c < 3; ++c) {
+      auto pixel = [&](int row) { return static_cast<double>(img.rgb[static_cast<size_t>(row) * 3 + c]); };
+      const double want = (1 - f) * pixel(s) + f * pixel(s + 1);
+      for (int x = 0; x < 224; x += 37)
+        ASSERT_NEAR(t.data()[c * plane + static_cast<size_t>(y) * 224 + x], want, 1.0) << "row " << y;
+    }
+  }
+}
+
+// ---- Decoding limits ---------------------------------------------------------------
+
+std::vector<uint8_t> read_bytes(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+
+// A 132-byte PNG of 1 x 12000 pixels, all (128, 64, 32).
+const std::vector<uint8_t> kTallPng = {
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00,
+    0x00, 0x01, 0x00, 0x00, 0x2e, 0xe0, 0x08, 0x02, 0x00, 0x00, 0x00, 0xd2, 0xed, 0xd9, 0x38, 0x00, 0x00, 0x00,
+    0x4b, 0x49, 0x44, 0x41, 0x54, 0x78, 0xda, 0xed, 0xc3, 0x31, 0x0d, 0x00, 0x00, 0x08, 0x03, 0xb0, 0x49, 0x41,
+    0x0a, 0xd2, 0x26, 0x9d, 0x07, 0x19, 0x6d, 0xd2, 0x74, 0x27, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa,
+    0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa,
+    0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa,
+    0xaa, 0xaa, 0xfa, 0x0f, 0xab, 0xf6, 0x06, 0x68, 0x8b, 0x30, 0x32, 0xff, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
+    0x4e, 0x44, 0xae, 0x42, 0x60, 0x82};
+
+// A PNG signature and IHDR declaring width x height RGB pixels, and no data.
+std::vector<uint8_t> png_header(uint32_t width, uint32_t height) {
+  std::vector<uint8_t> b = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 'I', 'H', 'D', 'R'};
+  for (uint32_t v : {width, height})
+    for (int shift = 24; shift >= 0; shift -= 8) b.push_back(static_cast<uint8_t>(v >> shift));
+  for (uint8_t v : {8, 2, 0, 0, 0, 0, 0, 0, 0}) b.push_back(v);  // depth, colour, methods, CRC (unchecked)
+  return b;
+}
+
+std::string decode_error(const std::vector<uint8_t>& bytes, const std::string& name) {
+  try {
+    const Image img = decode_image(bytes.data(), bytes.size(), name);
+    ADD_FAILURE() << name << " decoded as " << img.width << "x" << img.height;
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Decode, ATinyTallPngGivesTheRightPixelsCheaply) {
+  const Image img = decode_image(kTallPng.data(), kTallPng.size(), "tall.png");
+  ASSERT_EQ(img.width, 1);
+  ASSERT_EQ(img.height, 12000);
+  const Tensor t = preprocess_image(img, 224, Preprocess::Raw, ResizePolicy::ShorterSide);
+  EXPECT_LT(peak_rss_mib(), 1024);
+  const size_t plane = 224 * 224;
+  for (size_t p = 0; p < plane; p += 101) {
+    ASSERT_EQ(t.data()[p], 128);
+    ASSERT_EQ(t.data()[plane + p], 64);
+    ASSERT_EQ(t.data()[2 * plane + p], 32);
+  }
+}
+
+TEST(Decode, ImagesAboveThePixelLimitAreRefusedFromTheHeader) {
+  // 20000 x 20000 (stb_image refuses it too, without saying the size) and
+  // 12000 x 12000 (which stb_image would start to decode).
+  for (const auto& [w, h] : {std::pair{20000u, 20000u}, {12000u, 12000u}}) {
+    const std::string msg = decode_error(png_header(w, h), "huge.png");
+    EXPECT_THAT(msg, HasSubstr("huge.png"));
+    EXPECT_THAT(msg, HasSubstr(std::to_string(w) + "x" + std::to_string(h)));
+    EXPECT_THAT(msg, HasSubstr(std::to_string(kMaxImagePixels)));
+  }
+  // At the limit the header passes; the missing data is then the error.
+  EXPECT_THAT(decode_error(png_header(10000, 10000), "edge.png"), Not(HasSubstr("limit")));
+}
+
+TEST(Decode, AJpegClaimingTooManyPixelsIsRefusedBeforeDecoding) {
+  const auto path = shared_file_or_skip("images/hot_dog.jpg");
+  if (HasFailure()) return;
+  std::vector<uint8_t> bytes = read_bytes(path);
+  // The start-of-frame segment: FF C0..C2, length, precision, height, width.
+  size_t sof = 2;
+  while (sof + 9 < bytes.size() && !(bytes[sof] == 0xFF && bytes[sof + 1] >= 0xC0 && bytes[sof + 1] <= 0xC2))
+    sof += 2 + (static_cast<size_t>(bytes[sof + 2]) << 8 | bytes[sof + 3]);
+  ASSERT_LT(sof + 9, bytes.size()) << "no SOF marker found";
+  for (size_t at : {sof + 5, sof + 7}) bytes[at] = 20000 >> 8, bytes[at + 1] = 20000 & 0xFF;
+  const std::string msg = decode_error(bytes, "huge.jpg");
+  EXPECT_THAT(msg, HasSubstr("20000x20000"));
+  EXPECT_THAT(msg, HasSubstr(std::to_string(kMaxImagePixels)));
+}
+
 TEST(TopK, SoftmaxOfLogitsAndLabels) {
   const std::vector<float> logits = {1.0f, 3.0f, 2.0f};
   const auto p = top_k(logits.data(), 3, 2, OutputKind::Logits, 0, {"a", "b", "c"});
@@ -172,11 +346,6 @@ TEST(TopK, UnknownKindDetectsProbabilities) {
   EXPECT_FLOAT_EQ(top_k(probs.data(), 3, 1, OutputKind::Unknown, 0, {})[0].probability, 0.7f);
   const std::vector<float> logits = {0.2f, 5.0f, 0.1f};  // sums to 5.3: treated as logits
   EXPECT_LT(top_k(logits.data(), 3, 1, OutputKind::Unknown, 0, {})[0].probability, 1.0f);
-}
-
-std::vector<uint8_t> read_bytes(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 TEST(Decode, RealPhotosDecode) {
@@ -214,5 +383,23 @@ TEST(Decode, NotAnImage) {
   EXPECT_THROW(load_image("/nonexistent/photo.jpg"), Error);
 }
 
+}  // namespace
+}  // namespace kiln::test
+
+namespace kiln::test {
+namespace {
+// stb_image would allocate what a chunk's length field claims (the fuzzer's
+// 2 GiB case, tests/fuzz/regressions/image): such a chunk is refused first.
+TEST(Decode, APngChunkLongerThanTheFileIsRefused) {
+  std::ifstream in(source_dir() / "tests/fuzz/regressions/image/png_chunk_length_2gib.png", std::ios::binary);
+  ASSERT_TRUE(in) << "the regression input is missing";
+  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  try {
+    (void)decode_image(bytes.data(), bytes.size(), "chunk.png");
+    FAIL() << "a chunk past the end of the file was accepted";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("PNG chunk"));
+  }
+}
 }  // namespace
 }  // namespace kiln::test

@@ -2,6 +2,7 @@
 // The ONNX converter: ONNX file -> Kiln graph -> .kiln file.
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,9 @@ struct ConvertReport {
 // ErrorCode::Unsupported lists every unsupported op type (with the first node
 // that uses it) or attribute; ErrorCode::InvalidModel names malformed content.
 Graph import_onnx(const std::string& onnx_path, const ConvertOptions& options, ConvertReport* report = nullptr);
+// The same on an ONNX file's contents held in memory; `name` names it in errors.
+Graph import_onnx_bytes(std::span<const uint8_t> bytes, const std::string& name, const ConvertOptions& options,
+                        ConvertReport* report = nullptr);
 
 // import_onnx + attach the known-model metadata + save as .kiln.
 ConvertReport convert_onnx_file(const std::string& onnx_path, const std::string& kiln_path,
@@ -51,5 +55,7 @@ struct NamedTensor {
   Tensor tensor;
 };
 NamedTensor read_tensor_proto(const std::string& path);
+// The same on a .pb file's contents held in memory; `name` names it in errors.
+NamedTensor parse_tensor_proto(std::span<const uint8_t> bytes, const std::string& name);
 
 }  // namespace kiln

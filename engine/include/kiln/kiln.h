@@ -32,13 +32,26 @@ typedef enum kiln_status {
 const char* kiln_last_error(void);
 
 kiln_status kiln_model_load(const char* path, kiln_model** out_model);
+
+/* Options of kiln_model_load_with_options (kiln::LoadOptions). */
+typedef struct kiln_load_options {
+  /* Nonzero: check the checksums of the graph and weights (files of format 1.2
+   * on carry them), reading the whole file; a mismatch is
+   * KILN_ERROR_INVALID_MODEL. 0: trust the file. kiln_model_load checks them. */
+  int verify_checksums;
+} kiln_load_options;
+
+/* kiln_model_load with options; NULL options are kiln_model_load's. */
+kiln_status kiln_model_load_with_options(const char* path, const kiln_load_options* options,
+                                         kiln_model** out_model);
 void kiln_model_free(kiln_model* model);
 
 /* backend: a backend name such as "reference", "cpu", "vulkan" or "cuda", or
  * NULL / "auto": cpu when it is built and runs every node of the model, else
  * reference (GPU backends only when named). threads: a positive count, or 0
  * for every core this process may run on (its CPU affinity); negative is
- * KILN_ERROR_INVALID_ARGUMENT. kiln_session_backend and kiln_session_threads
+ * KILN_ERROR_INVALID_ARGUMENT; more than the usable cores is capped to them.
+ * kiln_session_backend and kiln_session_threads
  * say what was picked. */
 kiln_status kiln_session_create(const kiln_model* model, const char* backend, int threads,
                                 kiln_session** out_session);
@@ -61,8 +74,9 @@ kiln_status kiln_session_output_info(const kiln_session* session, size_t index, 
                                      const int64_t** shape, size_t* rank);
 
 /* inputs[i] points to input i (float32, row-major, its full shape); outputs[i]
- * to room for output i. Allocates nothing when called again with the same
- * buffers (a call with new buffers wraps them once). */
+ * to room for output i. Allocates nothing. Thread-safe: many threads may run
+ * one session at once (each concurrent run gets its own activation memory and
+ * scratch; the weights are shared), and a model may back many sessions. */
 kiln_status kiln_session_run(kiln_session* session, const float* const* inputs, float* const* outputs);
 
 #ifdef __cplusplus

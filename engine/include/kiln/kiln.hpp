@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "kiln/error.hpp"
+#include "kiln/model_file.hpp"
 
 namespace kiln {
 
@@ -111,9 +112,10 @@ struct NodeInfo {
 class Model {
  public:
   // Memory-maps and verifies a .kiln file (weights are used in place).
-  static Model load(const std::string& path);
+  static Model load(const std::string& path, const LoadOptions& options = {});
   // Parses a .kiln file held in memory (copied).
-  static Model from_bytes(std::span<const uint8_t> bytes, const std::string& name = "<memory>");
+  static Model from_bytes(std::span<const uint8_t> bytes, const std::string& name = "<memory>",
+                          const LoadOptions& options = {});
 
   std::vector<TensorDesc> inputs() const;
   std::vector<TensorDesc> outputs() const;
@@ -122,14 +124,18 @@ class Model {
   // Convert-time passes, as "name: N rewrites"; empty for an unoptimised model.
   std::vector<std::string> passes_applied() const;
   std::string producer() const;
+  // The file's format and checksums, and notes for the user (model_file.hpp).
+  const ModelFileInfo& file_info() const { return file_; }
 
   // The in-memory graph, for tools inside this project (engine/core/graph.hpp).
   const Graph& graph() const { return *graph_; }
   std::shared_ptr<const Graph> graph_ptr() const { return graph_; }
-  explicit Model(std::shared_ptr<const Graph> graph) : graph_(std::move(graph)) {}
+  explicit Model(std::shared_ptr<const Graph> graph, ModelFileInfo file = {})
+      : graph_(std::move(graph)), file_(std::move(file)) {}
 
  private:
   std::shared_ptr<const Graph> graph_;
+  ModelFileInfo file_;
 };
 
 // Settings only the CPU backend reads.
@@ -176,8 +182,19 @@ struct SessionOptions {
   // when named (a small-batch CNN is not always faster there, and a Vulkan
   // device may be a CPU emulation); Session::backend_choice() says what was picked and why.
   std::string backend = "auto";
-  // Worker threads; 0 = every core this process may run on (sched_getaffinity).
+  // Worker threads per run; 0 = every core this process may run on
+  // (sched_getaffinity). More than that is capped to it, with a warning
+  // (Session::warnings()): extra threads only contend for the same cores.
   int threads = 0;
+  // Runs that may execute at the same time when several threads call
+  // Session::run on this session, each with its own activation memory and
+  // scratch; further callers wait. 0 = the cores this process may run on.
+  int max_concurrent_runs = 0;
+  // Bytes the session may allocate: activations and scratch per concurrent
+  // run plus the weights the backend holds. Creation refuses a model that
+  // needs more, naming both; concurrent runs beyond what fits wait instead.
+  // Empty = the memory available when the session is created (available_memory()).
+  std::optional<size_t> memory_limit;
   // Convolution algorithm choice: "heuristic" (lowest cost estimate), "tune"
   // (time the candidates, remember the winner) or "fixed:NAME". Checked once
   // against the backend's algorithms when the session is created.
@@ -206,6 +223,13 @@ struct MemoryReport {
   size_t weights_bytes = 0;
 };
 
+// A Session is safe to share between threads: run() may be called from many
+// threads at once. Concurrent calls on host backends (reference, cpu) each
+// get their own execution context — activation arena, kernel scratch, worker
+// threads — from a small pool (SessionOptions::max_concurrent_runs), while
+// sharing the packed weights; GPU backends run one call at a time. Every run
+// gives the same bits as it would alone. A Model is immutable and may back
+// many Sessions on many threads.
 class Session {
  public:
   Session(const Model& model, const SessionOptions& options = {});
@@ -218,18 +242,28 @@ class Session {
   // The backend running the model ("auto" resolved), and why it was picked.
   const std::string& backend() const;
   const std::string& backend_choice() const;
-  // The worker threads (0 resolved).
+  // The worker threads per run (0 resolved, capped at the usable cores).
   int threads() const;
+  // What was adjusted while the session was created (e.g. threads capped),
+  // one sentence each; tools print them, the library does not.
+  const std::vector<std::string>& warnings() const;
 
-  // Runs the model; allocates the output tensors.
+  // Runs the model; allocates the output tensors. Thread-safe (see above).
   std::vector<Tensor> run(const std::vector<Tensor>& inputs);
   // Runs the model into caller-provided outputs of the right shapes; allocates nothing.
   void run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs);
+  // Runs on caller memory without Tensor wrappers (for bindings such as the C
+  // API): inputs[i] points at input i's values in its shape and element type,
+  // outputs[i] at room for output i. Only the counts and null pointers can be
+  // checked; allocates nothing.
+  void run_buffers(std::span<const void* const> inputs, std::span<void* const> outputs);
   // Index of the input or output called `name`; throws if there is none.
   size_t input_index(const std::string& name) const;
   size_t output_index(const std::string& name) const;
 
+  // Node times are those of the run that finished last.
   std::vector<NodeProfile> profile() const;
+  // Arena bytes are per execution context (one per concurrent run).
   MemoryReport memory() const;
   // Device time of the last run (GPU backends measure it with timestamp
   // queries or events); empty for backends that run on the host.
@@ -244,6 +278,9 @@ class Session {
 std::vector<std::string> available_backends();
 // The cores this process may run on (sched_getaffinity; at least 1).
 int available_cores();
+// Bytes this process may still allocate: MemAvailable (/proc/meminfo), or the
+// cgroup's remaining memory.max when that is lower.
+size_t available_memory();
 
 struct DeviceDesc {
   int index = 0;

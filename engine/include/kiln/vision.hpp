@@ -16,9 +16,13 @@ struct Image {
   std::vector<uint8_t> rgb;
 };
 
+// The most pixels a decoded image may have. A few hundred bytes of PNG can
+// declare 20000 x 20000 pixels; the size in the header is checked first.
+inline constexpr int64_t kMaxImagePixels = 100'000'000;
+
 // Decodes a JPEG, PNG or BMP file (alpha is dropped, grey is expanded).
 // Throws kiln::Error naming the file and the problem (missing, truncated,
-// not an image, unsupported format).
+// not an image, unsupported format, more than kMaxImagePixels pixels).
 Image load_image(const std::string& path);
 Image decode_image(const uint8_t* data, size_t size, const std::string& name);
 
@@ -30,6 +34,22 @@ Image decode_image(const uint8_t* data, size_t size, const std::string& name);
 Image resize_bilinear(const Image& image, int width, int height,
                       ResizeFilter filter = ResizeFilter::AntialiasedBilinear);
 Image center_crop(const Image& image, int width, int height);
+
+// A window of a resize: the image resized to full_width x full_height, of
+// which only the width x height pixels at (left, top) are wanted.
+// resize_window computes exactly those pixels of the full resize, and only
+// them, so a crop after a resize costs what the crop keeps (a 1 x 12000
+// image resized for a 224 crop would otherwise be 256 x 3072000 pixels).
+struct ResizeWindow {
+  int64_t full_width = 0, full_height = 0;
+  int64_t left = 0, top = 0;
+  int width = 0, height = 0;
+};
+Image resize_window(const Image& image, const ResizeWindow& window,
+                    ResizeFilter filter = ResizeFilter::AntialiasedBilinear);
+// The window ResizePolicy::ShorterSide takes: the shorter side resized to
+// round(256*size/224), the centre size x size pixels.
+ResizeWindow shorter_side_window(const Image& image, int size);
 
 // Resize (with `filter`) and crop as `policy` says, then normalise by `preset`, giving an
 // NCHW float tensor [1, 3, size, size]:

@@ -1,7 +1,10 @@
 #pragma once
 // Pieces shared by the convolution algorithms: weight indexing, per-thread
 // scratch slots and the split of a layer into tasks.
+#include <algorithm>
 #include <atomic>
+#include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -17,38 +20,46 @@ inline float onnx_weight(const ConvLayer& l, int k, int c, int kh, int kw) {
 }
 
 // Scratch for tasks running at the same time: one slot per thread, claimed
-// and released around each task (pthreadpool does not tell a task its thread).
+// and released around each task (pthreadpool does not tell a task its
+// thread). The busy flags live at the start of the run's workspace, beside
+// the slots, so that concurrent runs (each with its own workspace) never
+// contend for them; the kernel's run() calls reset() before its tasks start,
+// as the workspace last held another step's data.
 class ScratchSlots {
  public:
-  ScratchSlots(int slots, size_t floats_per_slot)
-      : slots_(slots), floats_(floats_per_slot), busy_(std::make_unique<std::atomic<bool>[]>(slots)) {}
-  size_t bytes() const { return static_cast<size_t>(slots_) * floats_ * sizeof(float); }
+  ScratchSlots(int slots, size_t floats_per_slot) : slots_(std::max(1, slots)), floats_(floats_per_slot) {}
+  size_t bytes() const { return flag_bytes() + static_cast<size_t>(slots_) * floats_ * sizeof(float); }
+  void reset(float* workspace) const { std::memset(workspace, 0, flag_bytes()); }
 
   class Claim {
    public:
-    Claim(const ScratchSlots& s, float* workspace) : s_(s) {
+    Claim(const ScratchSlots& s, float* workspace) : flags_(reinterpret_cast<uint32_t*>(workspace)) {
       for (;;) {
-        for (int i = 0; i < s_.slots_; ++i)
-          if (!s_.busy_[i].exchange(true, std::memory_order_acquire)) {
+        for (int i = 0; i < s.slots_; ++i)
+          if (std::atomic_ref<uint32_t>(flags_[i]).exchange(1, std::memory_order_acquire) == 0) {
             index_ = i;
-            data_ = workspace + static_cast<size_t>(i) * s_.floats_;
+            data_ = workspace + s.flag_bytes() / sizeof(float) + static_cast<size_t>(i) * s.floats_;
             return;
           }
       }
     }
-    ~Claim() { s_.busy_[index_].store(false, std::memory_order_release); }
+    ~Claim() { std::atomic_ref<uint32_t>(flags_[index_]).store(0, std::memory_order_release); }
+    Claim(const Claim&) = delete;
+    Claim& operator=(const Claim&) = delete;
     float* data() const { return data_; }
 
    private:
-    const ScratchSlots& s_;
+    uint32_t* flags_;
     int index_ = 0;
     float* data_ = nullptr;
   };
 
  private:
+  // Whole cache lines, so that the slots stay 64-byte aligned.
+  size_t flag_bytes() const { return (static_cast<size_t>(slots_) * sizeof(uint32_t) + 63) / 64 * 64; }
+
   int slots_;
   size_t floats_;
-  std::unique_ptr<std::atomic<bool>[]> busy_;
 };
 
 // Rows of C per task: enough tasks for the threads, whole register tiles,

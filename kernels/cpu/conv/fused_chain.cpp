@@ -49,6 +49,7 @@ class ChainKernel final : public ConvKernel {
       const int oh0 = band * rows_per_band, oh1 = std::min(d_.OH, oh0 + rows_per_band);
       if (oh0 < oh1) run_band(r, n, oh0, oh1);
     };
+    slots_->reset(r.workspace);
     r.pool->parallel_for(static_cast<size_t>(d_.N) * bands, task);
   }
 

@@ -61,6 +61,7 @@ class Im2colKernel final : public ConvKernel {
       gemm_rows(kern, p, m0, m1, p0, std::min(panels, p0 + ppt),
                 [&](int m, int) -> const float* { return cols + static_cast<size_t>(m - m0) * k_total_; });
     };
+    slots_.reset(r.workspace);
     r.pool->parallel_for(static_cast<size_t>(m_tasks * p_tasks), task);
   }
 

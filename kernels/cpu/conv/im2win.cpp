@@ -64,6 +64,7 @@ class Im2winKernel final : public ConvKernel {
         return windows + j * window_floats_ + static_cast<size_t>(ow * s_.sw + kw * s_.dw) * seg;
       });
     };
+    slots_.reset(r.workspace);
     r.pool->parallel_for(static_cast<size_t>(row_tasks * p_tasks), task);
   }
 

@@ -218,6 +218,7 @@ class WinogradKernel final : public ConvKernel {
         }
       }
     };
+    slots_.reset(r.workspace);
     r.pool->parallel_for(static_cast<size_t>(p_.tasks()), task);
   }
 

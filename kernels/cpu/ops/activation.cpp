@@ -15,7 +15,7 @@ void lower_activation(Lowering& l, int i) {
   l.set_layout(out, l.layout(x));  // elementwise: any layout will do
   l.set_detail(i, "simd");
   const size_t n = static_cast<size_t>(element_count(l.shape(x)));
-  l.add_step(i, node.op, {x}, {out}, [&l, x, out, n, act] { l.simd().activation(l.ptr(out), l.ptr(x), n, act); });
+  l.add_step(i, node.op, {x}, {out}, [&l, x, out, n, act](RunContext& f) { l.simd().activation(f.ptr(out), f.ptr(x), n, act); });
 }
 
 }  // namespace kiln::cpu

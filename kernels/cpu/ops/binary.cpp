@@ -35,7 +35,7 @@ bool lower_simd(Lowering& l, int i) {
     l.set_layout(out, layout);
     l.set_detail(i, "simd");
     l.add_step(i, node.op, {ai, bi}, {out},
-               [&l, ai, bi, out, n, op, act] { l.simd().binary(l.ptr(out), l.ptr(ai), l.ptr(bi), n, op, act); });
+               [&l, ai, bi, out, n, op, act](RunContext& f) { l.simd().binary(f.ptr(out), f.ptr(ai), f.ptr(bi), n, op, act); });
     return true;
   }
   // A 4-D NHWC activation with a per-channel constant.
@@ -49,8 +49,8 @@ bool lower_simd(Lowering& l, int i) {
   l.set_detail(i, "simd per-channel nhwc");
   const bool vec_first = !a_full;
   const Shape shape = os;
-  l.add_step(i, node.op, {fi}, {out}, [&l, fi, vec, out, shape, op, act, vec_first] {
-    l.simd().binary_channel(l.ptr(out), l.ptr(fi), l.ptr(vec), static_cast<size_t>(shape[0] * shape[2] * shape[3]),
+  l.add_step(i, node.op, {fi}, {out}, [&l, fi, vec, out, shape, op, act, vec_first](RunContext& f) {
+    l.simd().binary_channel(f.ptr(out), f.ptr(fi), f.ptr(vec), static_cast<size_t>(shape[0] * shape[2] * shape[3]),
                             static_cast<size_t>(shape[1]), op, vec_first, act);
   });
   return true;
@@ -72,9 +72,9 @@ bool lower_quantized_add(Lowering& l, int i) {
   l.set_layout(out, layout);
   l.set_detail(i, "int8 add");
   const size_t n = static_cast<size_t>(element_count(l.shape(out)));
-  l.add_step(i, node.op, {ai, bi}, {out}, [&l, ai, bi, out, n, p] {
-    l.elementwise_chunks(n, [&](size_t begin, size_t len) {
-      l.int8().add(l.bytes(out) + begin, l.bytes(ai) + begin, l.bytes(bi) + begin, len, p);
+  l.add_step(i, node.op, {ai, bi}, {out}, [&l, ai, bi, out, n, p](RunContext& f) {
+    f.elementwise_chunks(n, [&](size_t begin, size_t len) {
+      l.int8().add(f.bytes(out) + begin, f.bytes(ai) + begin, f.bytes(bi) + begin, len, p);
     });
   });
   return true;

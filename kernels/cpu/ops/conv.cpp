@@ -30,7 +30,7 @@ std::optional<ConvLayer> conv_layer_of(Lowering& l, int i) {
   layer.bias = node.inputs.size() > 2 ? g.tensor(node.inputs[2]).constant->floats() : nullptr;
   layer.act = to_activation(attrs_as<fb::ConvAttrsT>(node).activation);
   layer.simd = &l.simd();
-  layer.threads = l.pool().threads();
+  layer.threads = l.threads();
   return layer;
 }
 
@@ -145,7 +145,7 @@ void lower_qconv(Lowering& l, int i) {
   layer.y = &g.tensor(node.outputs[0]);
   layer.act = attrs_as<fb::ConvAttrsT>(node).activation;
   layer.kernels = layer.shape.is_depthwise() ? &int8_depthwise_kernels(l.isa(), layer.shape.C) : &l.int8();
-  layer.threads = l.pool().threads();
+  layer.threads = l.threads();
   if (!qconv_supported(layer)) return l.lower_with_reference(i);
   std::unique_ptr<QConvKernel> kernel = prepare_qconv(layer);
   const TensorId xin = l.in_layout(node.inputs[0], Layout::NHWC, i);

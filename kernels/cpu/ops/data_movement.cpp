@@ -28,12 +28,12 @@ bool lower_channel_concat(Lowering& l, int i) {
   const TensorId out = node.outputs[0];
   l.set_layout(out, Layout::NHWC);
   l.set_detail(i, "nhwc");
-  l.add_step(i, node.op, ins, {out}, [&l, ins, channels, out, os] {
+  l.add_step(i, node.op, ins, {out}, [&l, ins, channels, out, os](RunContext& f) {
     const int64_t pixels = os[0] * os[2] * os[3], C = os[1];
-    float* y = l.ptr(out);
+    float* y = f.ptr(out);
     int64_t c0 = 0;
     for (size_t k = 0; k < ins.size(); ++k) {
-      const float* x = l.ptr(ins[k]);
+      const float* x = f.ptr(ins[k]);
       const int64_t ck = channels[k];
       for (int64_t p = 0; p < pixels; ++p) std::memcpy(y + p * C + c0, x + p * ck, sizeof(float) * ck);
       c0 += ck;

@@ -30,20 +30,20 @@ bool lower_packed_gemm(Lowering& l, int i) {
   }));
   const Activation act = to_activation(a.activation);
   l.set_detail(i, "packed gemm");
-  l.add_step(i, node.op, {x}, {out}, [&l, b, x, out, bias, act, K, N, M] {
+  l.add_step(i, node.op, {x}, {out}, [&l, b, x, out, bias, act, K, N, M](RunContext& f) {
     GemmProblem p;
     p.seg_len = static_cast<int>(K);
     p.b = b;
     p.bias = bias;
     p.act = act;
-    p.c = l.ptr(out);
+    p.c = f.ptr(out);
     p.ldc = static_cast<size_t>(N);
-    const float* xa = l.ptr(x);
+    const float* xa = f.ptr(x);
     auto task = [&](size_t t) {
       gemm_rows(l.simd(), p, 0, static_cast<int>(M), static_cast<int>(t), static_cast<int>(t) + 1,
                 [&](int m, int) { return xa + static_cast<size_t>(m) * K; });
     };
-    l.pool().parallel_for(static_cast<size_t>(b->panels()), task);
+    f.pool().parallel_for(static_cast<size_t>(b->panels()), task);
   });
   return true;
 }

@@ -30,17 +30,17 @@ bool lower_window_pool(Lowering& l, int i) {
   const TensorId out = node.outputs[0];
   l.set_layout(out, Layout::NHWC);
   l.set_detail(i, "simd nhwc");
-  l.add_step(i, node.op, {xin}, {out}, [&l, p, N, xin, out] {
+  l.add_step(i, node.op, {xin}, {out}, [&l, p, N, xin, out](RunContext& f) {
     const size_t in_image = static_cast<size_t>(p.H) * p.W * p.C, out_image = static_cast<size_t>(p.OH) * p.OW * p.C;
     auto task = [&](size_t t) {
       PoolArgs q = p;
-      q.x = l.ptr(xin) + (t / static_cast<size_t>(p.OH)) * in_image;
-      q.y = l.ptr(out) + (t / static_cast<size_t>(p.OH)) * out_image;
+      q.x = f.ptr(xin) + (t / static_cast<size_t>(p.OH)) * in_image;
+      q.y = f.ptr(out) + (t / static_cast<size_t>(p.OH)) * out_image;
       q.oh_begin = static_cast<int>(t % static_cast<size_t>(p.OH));
       q.oh_end = q.oh_begin + 1;
       l.simd().pool(q);
     };
-    l.pool().parallel_for(static_cast<size_t>(N) * p.OH, task);
+    f.pool().parallel_for(static_cast<size_t>(N) * p.OH, task);
   });
   return true;
 }
@@ -54,10 +54,10 @@ bool lower_global_pool(Lowering& l, int i) {
   const TensorId out = node.outputs[0];  // [N, C, 1, 1]: the same bytes in both layouts
   const bool is_max = node.op == OpType::GlobalMaxPool;
   l.set_detail(i, "simd nhwc");
-  l.add_step(i, node.op, {xin}, {out}, [&l, xs, is_max, xin, out] {
+  l.add_step(i, node.op, {xin}, {out}, [&l, xs, is_max, xin, out](RunContext& f) {
     const size_t C = static_cast<size_t>(xs[1]), HW = static_cast<size_t>(xs[2] * xs[3]);
     for (int64_t n = 0; n < xs[0]; ++n)
-      l.simd().global_pool(l.ptr(out) + static_cast<size_t>(n) * C, l.ptr(xin) + static_cast<size_t>(n) * HW * C, HW, C,
+      l.simd().global_pool(f.ptr(out) + static_cast<size_t>(n) * C, f.ptr(xin) + static_cast<size_t>(n) * HW * C, HW, C,
                            is_max);
   });
   return true;
@@ -84,10 +84,10 @@ bool lower_quantized_global_average(Lowering& l, int i) {
   const TensorId xin = l.in_layout(x, Layout::NHWC, i);
   l.set_layout(out, Layout::NHWC);
   l.set_detail(i, "int8 global average");
-  l.add_step(i, node.op, {xin}, {out}, [&l, xin, out, N, C, HW, zx, rq, multiplier] {
+  l.add_step(i, node.op, {xin}, {out}, [&l, xin, out, N, C, HW, zx, rq, multiplier](RunContext& f) {
     Requant q = rq;
     q.multiplier = multiplier.get();
-    for (size_t n = 0; n < N; ++n) l.int8().global_avgpool(l.bytes(out) + n * C, l.bytes(xin) + n * HW * C, HW, C, zx, q);
+    for (size_t n = 0; n < N; ++n) l.int8().global_avgpool(f.bytes(out) + n * C, f.bytes(xin) + n * HW * C, HW, C, zx, q);
   });
   return true;
 }

@@ -29,17 +29,18 @@ void lower_quantize(Lowering& l, int i) {
     const size_t N = static_cast<size_t>(xs[0]), C = static_cast<size_t>(xs[1]),
                  HW = static_cast<size_t>(xs[2] * xs[3]);
     const size_t strips = (HW + kStrip - 1) / kStrip;
-    // One buffer per strip, so that the strips of an image run in parallel.
-    auto buffers = std::make_shared<std::vector<uint8_t>>(strips * C * kStrip);
+    // One buffer per strip in the run's workspace, so that the strips of an
+    // image run in parallel.
+    l.need_workspace(strips * C * kStrip);
     l.set_layout(out, Layout::NHWC);
     l.set_detail(i, "int8 quantize to nhwc");
-    l.add_step(i, node.op, {x}, {out}, [&l, x, out, N, C, HW, scale, zp, strips, buffers] {
-      const float* src = l.ptr(x);
-      uint8_t* dst = l.bytes(out);
+    l.add_step(i, node.op, {x}, {out}, [&l, x, out, N, C, HW, scale, zp, strips](RunContext& f) {
+      const float* src = f.ptr(x);
+      uint8_t* dst = f.bytes(out);
       for (size_t b = 0; b < N; ++b) {
         auto task = [&](size_t s) {
           const size_t p0 = s * kStrip, len = std::min(kStrip, HW - p0);
-          uint8_t* buf = buffers->data() + s * C * kStrip;
+          uint8_t* buf = reinterpret_cast<uint8_t*>(f.workspace()) + s * C * kStrip;
           for (size_t c = 0; c < C; ++c)
             l.int8().quantize(buf + c * kStrip, src + (b * C + c) * HW + p0, len, scale, zp, 0, 255);
           uint8_t* d = dst + (b * HW + p0) * C;
@@ -54,7 +55,7 @@ void lower_quantize(Lowering& l, int i) {
               for (size_t c = 0; c < C; ++c) d[p * C + c] = buf[c * kStrip + p];
           }
         };
-        l.pool().parallel_for(strips, task);
+        f.pool().parallel_for(strips, task);
       }
     });
     return;
@@ -62,16 +63,16 @@ void lower_quantize(Lowering& l, int i) {
   l.set_layout(out, l.layout(x));  // elementwise: any layout will do
   if (node.op == OpType::QuantizeLinear) {
     l.set_detail(i, "int8 quantize");
-    l.add_step(i, node.op, {x}, {out}, [&l, x, out, n, scale, zp] {
-      l.elementwise_chunks(n, [&](size_t begin, size_t len) {
-        l.int8().quantize(l.bytes(out) + begin, l.ptr(x) + begin, len, scale, zp, 0, 255);
+    l.add_step(i, node.op, {x}, {out}, [&l, x, out, n, scale, zp](RunContext& f) {
+      f.elementwise_chunks(n, [&](size_t begin, size_t len) {
+        l.int8().quantize(f.bytes(out) + begin, f.ptr(x) + begin, len, scale, zp, 0, 255);
       });
     });
   } else {
     l.set_detail(i, "int8 dequantize");
-    l.add_step(i, node.op, {x}, {out}, [&l, x, out, n, scale, zp] {
-      l.elementwise_chunks(n, [&](size_t begin, size_t len) {
-        l.int8().dequantize(l.ptr(out) + begin, l.bytes(x) + begin, len, scale, zp);
+    l.add_step(i, node.op, {x}, {out}, [&l, x, out, n, scale, zp](RunContext& f) {
+      f.elementwise_chunks(n, [&](size_t begin, size_t len) {
+        l.int8().dequantize(f.ptr(out) + begin, f.bytes(x) + begin, len, scale, zp);
       });
     });
   }

@@ -12,8 +12,8 @@ void lower_softmax(Lowering& l, int i) {
   const TensorId x = l.in_layout(node.inputs[0], Layout::NCHW, i), out = node.outputs[0];
   l.set_layout(out, Layout::NCHW);
   l.set_detail(i, "simd");
-  l.add_step(i, node.op, {x}, {out}, [&l, x, out, e] {
-    l.simd().softmax(l.ptr(out), l.ptr(x), static_cast<size_t>(e.outer), static_cast<size_t>(e.len),
+  l.add_step(i, node.op, {x}, {out}, [&l, x, out, e](RunContext& f) {
+    l.simd().softmax(f.ptr(out), f.ptr(x), static_cast<size_t>(e.outer), static_cast<size_t>(e.len),
                      static_cast<size_t>(e.inner));
   });
 }

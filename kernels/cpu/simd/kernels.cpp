@@ -449,6 +449,7 @@ void winograd_f43(const WinogradF43Args& a) {
 // Softmax over `len` values spaced `inner` apart, for every (outer, inner)
 // position: max, exponentials and their sum, then one scale.
 void softmax(float* y, const float* x, size_t outer, size_t len, size_t inner) {
+  if (len == 0) return;  // an empty tensor: the strided loop below would read its first row
   for (size_t o = 0; o < outer; ++o) {
     const float* xo = x + o * len * inner;
     float* yo = y + o * len * inner;
