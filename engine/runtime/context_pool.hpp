@@ -77,8 +77,6 @@ class ContextPool {
     std::lock_guard lock(m_);
     return all_.size();
   }
-  // The first context, for what is the same in every one (its sizes).
-  const Context& first() const { return *all_.front(); }
 
  private:
   void give_back(Context* c) {

@@ -5,13 +5,7 @@
 // ThreadSanitizer does not see the synchronisation inside pthreadpool (a
 // system library, not instrumented), so under TSan run() states it: the
 // caller's writes happen before every task, every task before run() returns.
-#if defined(__SANITIZE_THREAD__)
-#define KILN_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define KILN_TSAN 1
-#endif
-#endif
+#include "engine/core/sanitizers.hpp"
 #ifdef KILN_TSAN
 #include <sanitizer/tsan_interface.h>
 #endif

@@ -6,13 +6,7 @@
 #include <cstdlib>
 #include <new>
 
-#if defined(__SANITIZE_THREAD__)
-#define KILN_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define KILN_TSAN 1
-#endif
-#endif
+#include "engine/core/sanitizers.hpp"
 #ifdef KILN_TSAN
 #include <sanitizer/allocator_interface.h>
 #endif
