@@ -101,6 +101,9 @@ class Backend {
   // Every name --algorithm fixed:NAME accepts; empty for a backend with one
   // way to run each layer (the session then refuses fixed:NAME).
   virtual std::vector<std::string> algorithm_names() const { return {}; }
+  // The instruction-set levels CpuOptions::isa may name on this CPU, lowest
+  // first; empty for a backend that does not read it.
+  virtual std::vector<std::string> isa_levels() const { return {}; }
   // Where `kiln bench --energy` reads this backend's energy: RAPL for the
   // host's CPU package, NVML for an NVIDIA GPU.
   enum class EnergySource { HostRapl, GpuNvml };

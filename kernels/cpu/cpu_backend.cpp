@@ -249,6 +249,11 @@ class CpuBackend final : public Backend {
     return std::make_unique<CpuExecutable>(std::move(graph), options);
   }
   std::vector<std::string> algorithm_names() const override { return cpu::algorithm_names(); }
+  std::vector<std::string> isa_levels() const override {
+    std::vector<std::string> names;
+    for (Isa isa : supported_isas()) names.emplace_back(isa_name(isa));
+    return names;
+  }
 };
 
 }  // namespace

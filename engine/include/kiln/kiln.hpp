@@ -206,6 +206,12 @@ struct SessionOptions {
   GpuOptions gpu;
   // Called as the backend compiles the model (see Progress); empty: no reports.
   ProgressCallback progress;
+  // Debug mode (`kiln compare`, `kiln run --dump-all`): every node's output
+  // becomes a result of the run, so that Session::run_all can return it. It
+  // costs the memory of every intermediate tensor, and a backend may then not
+  // fuse nodes across a tensor it must keep, so the final outputs can differ
+  // in the last bits from a session without it (kiln compare checks them).
+  bool keep_intermediates = false;
 };
 
 struct NodeProfile {
@@ -215,6 +221,17 @@ struct NodeProfile {
   std::vector<int64_t> output_shape;
   int64_t flops = 0;
   double ms = 0;  // in the last run
+};
+
+// One tensor written during a run of a session with
+// SessionOptions::keep_intermediates (Session::run_all).
+struct NodeOutput {
+  std::string node;  // the node that wrote it
+  std::string op;    // its operator, e.g. "Conv"
+  size_t node_index = 0;
+  TensorDesc desc;   // the tensor's name, shape and element type
+  bool graph_output = false;
+  Tensor value;
 };
 
 struct MemoryReport {
@@ -257,6 +274,11 @@ class Session {
   // outputs[i] at room for output i. Only the counts and null pointers can be
   // checked; allocates nothing.
   void run_buffers(std::span<const void* const> inputs, std::span<void* const> outputs);
+  // With SessionOptions::keep_intermediates: runs the model and returns every
+  // output of every node, in node order (the graph's outputs among them;
+  // tensors of element types the API has no name for, such as int32, are
+  // left out). Throws kiln::Error (InvalidArgument) for a session made without it.
+  std::vector<NodeOutput> run_all(const std::vector<Tensor>& inputs);
   // Index of the input or output called `name`; throws if there is none.
   size_t input_index(const std::string& name) const;
   size_t output_index(const std::string& name) const;
@@ -270,12 +292,24 @@ class Session {
   std::optional<double> device_time_ms() const;
 
  private:
+  void run_checked(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs, std::vector<Tensor>* kept);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 
 // Backends compiled into this build, e.g. {"reference", "cpu"}.
 std::vector<std::string> available_backends();
+
+// What a backend built into this library lets a session choose.
+struct BackendInfo {
+  std::string name;
+  std::string description;
+  std::vector<std::string> algorithms;  // the NAMEs SessionOptions::algorithm "fixed:NAME" accepts
+  std::vector<std::string> isa_levels;  // CpuOptions::isa values this CPU runs, lowest first (cpu)
+  bool fp16_storage = false;            // GpuOptions::fp16_storage is honoured
+};
+// Throws kiln::Error (InvalidArgument) naming the built-in backends for an unknown name.
+BackendInfo backend_info(const std::string& backend);
 // The cores this process may run on (sched_getaffinity; at least 1).
 int available_cores();
 // Bytes this process may still allocate: MemAvailable (/proc/meminfo), or the

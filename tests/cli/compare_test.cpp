@@ -1,0 +1,212 @@
+// `kiln compare` and `kiln run --dump-all` as a user runs them. The central
+// check: the equivalence classes compare reports are exactly the groups of
+// configurations whose `kiln run` outputs (.npy files, one process per
+// configuration, with the flags the JSON gives for it) are bitwise identical.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "apps/common/compare.hpp"
+#include "apps/common/npy.hpp"
+#include "tests/cli/process.hpp"
+#include "tests/common/test_util.hpp"
+
+namespace kiln::test {
+namespace {
+
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+fs::path work_dir() { return fs::temp_directory_path() / ("kiln_compare_test_" + std::to_string(::getpid())); }
+
+std::string file_bytes(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+// Converts `onnx` (under ../shared/models, or a torchvision export) once per process.
+fs::path converted(const fs::path& onnx, const std::string& name) {
+  fs::create_directories(work_dir());
+  const fs::path out = work_dir() / (name + ".kiln");
+  if (!fs::exists(out)) {
+    const ProcessResult r = run_kiln({"convert", onnx.string(), out.string()});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+  }
+  return out;
+}
+
+// Runs compare with `flags`, then `kiln run` for every configuration it ran,
+// and checks that the classes are the groups of identical output files.
+nlohmann::json expect_classes_match_kiln_run(const fs::path& model, const std::vector<int64_t>& input_shape,
+                                             const std::vector<std::string>& flags) {
+  const fs::path dir = work_dir() / model.stem();
+  fs::create_directories(dir);
+  const fs::path input = dir / "input.npy";
+  npy::write(input.string(), random_tensor(input_shape, 7));
+  const fs::path json_path = dir / "compare.json";
+  const fs::path cache = dir / "tuning.cache";
+  std::vector<std::string> args = {"compare", model.string(), "--input", input.string(), "--json", json_path.string(),
+                                   "--tuning-cache", cache.string()};
+  args.insert(args.end(), flags.begin(), flags.end());
+  const ProcessResult r = run_kiln(args);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("equivalence class"));
+  std::cout << r.out;
+  const nlohmann::json j = nlohmann::json::parse(file_bytes(json_path));
+
+  // One `kiln run` per configuration that ran.
+  std::map<std::string, std::vector<size_t>> by_bytes;
+  std::map<size_t, int> class_of;
+  size_t ran = 0;
+  for (const auto& c : j["configurations"]) {
+    if (c["status"] != "ok") continue;
+    ++ran;
+    const size_t index = c["index"];
+    const fs::path out = dir / ("run_" + std::to_string(index));
+    std::vector<std::string> run_args = {"run", model.string(), "--input", input.string(), "--output-dir", out.string(),
+                                         "--tuning-cache", cache.string(), "-q"};
+    for (const auto& f : c["run_flags"]) run_args.push_back(f.get<std::string>());
+    const ProcessResult rr = run_kiln(run_args);
+    EXPECT_EQ(rr.exit_code, 0) << c["label"] << ": " << rr.err;
+    std::string bytes;
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(out)) files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) bytes += file_bytes(f);
+    EXPECT_FALSE(bytes.empty());
+    by_bytes[bytes].push_back(index);
+    class_of[index] = c["class"].get<int>();
+  }
+  EXPECT_GT(ran, 0u);
+
+  // The same partition: each group of identical files is one whole class.
+  EXPECT_EQ(by_bytes.size(), j["classes"].size());
+  for (const auto& [bytes, group] : by_bytes) {
+    const int cls = class_of[group[0]];
+    for (size_t i : group) EXPECT_EQ(class_of[i], cls) << "configuration " << i << " ran like " << group[0];
+    EXPECT_EQ(j["classes"][static_cast<size_t>(cls)]["configuration_indices"].size(), group.size()) << "class " << cls;
+  }
+  // Every class but the baseline names where it starts to differ.
+  for (const auto& c : j["classes"]) {
+    if (c["baseline"]) continue;
+    EXPECT_TRUE(c["traced"].get<bool>()) << c.dump();
+    EXPECT_FALSE(c["first_differing_node"].is_null()) << c.dump();
+  }
+  return j;
+}
+
+class Compare : public ::testing::Test {
+ protected:
+  static void TearDownTestSuite() {
+    std::error_code ignored;
+    fs::remove_all(work_dir(), ignored);
+  }
+};
+
+TEST_F(Compare, MobileNetV2EveryIsaThreadsAndAlgorithmAgreesWithKilnRunPerConfiguration) {
+  const fs::path onnx = shared_file_or_skip("models/mobilenet_v2_1.0_224/mobilenet_v2_1.0_224_dequant.onnx");
+  const fs::path model = converted(onnx, "mobilenet_v2");
+  const nlohmann::json j = expect_classes_match_kiln_run(
+      model, {1, 3, 224, 224},
+      {"--backends", "reference,cpu", "--isa", "all", "--threads", "1,2", "--algorithms", "all", "-q"});
+  // More than one algorithm, so more than one class: the report has something to trace.
+  EXPECT_GE(j["classes"].size(), 2u);
+  ASSERT_FALSE(j["propagation"].is_null());
+  EXPECT_THAT(j["propagation"]["csv"].get<std::string>(), HasSubstr("node_index,node,op,tensor"));
+}
+
+TEST_F(Compare, ResNet50EveryIsaAndThreadsAgreesWithKilnRunPerConfiguration) {
+  const fs::path onnx = binary_dir() / "models/torchvision/resnet50.onnx";
+  if (!fs::exists(onnx)) GTEST_SKIP() << "missing " << onnx << ": build the export_torchvision target";
+  const fs::path model = converted(onnx, "resnet50");
+  expect_classes_match_kiln_run(model, {1, 3, 224, 224}, {"--backends", "cpu", "--isa", "all", "--threads", "1,2", "-q"});
+}
+
+TEST_F(Compare, AnUnusableBackendIsListedWithItsReasonNotFatal) {
+  const fs::path onnx = shared_file_or_skip("models/mobilenet_v1_0.25_128/mobilenet_v1_0.25_128_dequant.onnx");
+  const ProcessResult r = run_kiln({"compare", onnx.string(), "--backends", "reference,cpu,nosuch", "--threads", "1", "-q"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("not compared: nosuch: not built into this Kiln"));
+}
+
+TEST_F(Compare, BadValuesAreRefusedByName) {
+  const fs::path onnx = shared_file_or_skip("models/mobilenet_v1_0.25_128/mobilenet_v1_0.25_128_dequant.onnx");
+  for (const auto& [flag, value, says] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"--isa", "avx9000", "--isa 'avx9000' is not a level this CPU runs"},
+           {"--threads", "zero", "--threads 'zero' is not a positive count"},
+           {"--algorithms", "fastest", "--algorithms 'fastest' is not heuristic, tune, fixed:NAME or all"},
+           {"--deterministic", "mostly", "--deterministic 'mostly' is not off, threads or portable"}}) {
+    const ProcessResult r = run_kiln({"compare", onnx.string(), "--backends", "cpu", flag, value, "-q"});
+    EXPECT_EQ(r.exit_code, 1) << flag;
+    EXPECT_THAT(r.err, HasSubstr(says));
+  }
+}
+
+TEST_F(Compare, DumpAllWritesEveryNodeOutputAndTheOutputsMatchARun) {
+  const fs::path onnx = shared_file_or_skip("models/mobilenet_v1_0.25_128/mobilenet_v1_0.25_128_dequant.onnx");
+  const fs::path model = converted(onnx, "mobilenet_v1_0.25");
+  const fs::path dir = work_dir() / "dump";
+  fs::create_directories(dir);
+  const fs::path input = dir / "input.npy";
+  npy::write(input.string(), random_tensor({1, 3, 128, 128}, 3));
+  const ProcessResult r = run_kiln({"run", model.string(), "--input", input.string(), "--backend", "reference",
+                                    "--dump-all", (dir / "all").string(), "--output-dir", (dir / "out").string(), "-q"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json index = nlohmann::json::parse(file_bytes(dir / "all/index.json"));
+  size_t node_outputs = 0;
+  for (const NodeInfo& n : Model::load(model.string()).nodes()) node_outputs += n.outputs.size();
+  EXPECT_EQ(index.size(), node_outputs);
+  size_t outputs = 0;
+  for (const auto& e : index) {
+    EXPECT_TRUE(fs::exists(dir / "all" / e["file"].get<std::string>())) << e.dump();
+    if (!e["graph_output"]) continue;
+    ++outputs;
+    // The plain run's output file is the same array, byte for byte.
+    const Tensor kept = npy::read((dir / "all" / e["file"].get<std::string>()).string());
+    bool matched = false;
+    for (const auto& f : fs::directory_iterator(dir / "out")) {
+      const Tensor plain = npy::read(f.path().string());
+      matched |= plain.shape() == kept.shape() && std::memcmp(plain.raw(), kept.raw(), kept.size_bytes()) == 0;
+    }
+    EXPECT_TRUE(matched) << e.dump();
+  }
+  EXPECT_EQ(outputs, 1u);
+  const ProcessResult none = run_kiln({"run", model.string(), "--input", input.string(), "-q"});
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_THAT(none.err, HasSubstr("--output-dir DIR and/or --dump-all DIR"));
+}
+
+// The measures of deviation on small hand-made tensors.
+TEST(CompareDeviation, UlpsRelativeDeviationAndTopChanges) {
+  Tensor a({1, 12}), b({1, 12});
+  for (int i = 0; i < 12; ++i) a.data()[i] = b.data()[i] = static_cast<float>(i);
+  a.data()[3] = std::nextafter(3.0f, 10.0f);
+  a.data()[3] = std::nextafter(a.data()[3], 10.0f);  // two ULPs up
+  std::vector<TensorDesc> descs = {{"y", {1, 12}}};
+  compare::Deviation d = compare::deviation({a}, {b}, descs, true);
+  EXPECT_EQ(d.max_ulp, 2u);
+  EXPECT_DOUBLE_EQ(d.max_abs, static_cast<double>(a.data()[3]) - 3.0);
+  EXPECT_DOUBLE_EQ(d.max_rel, d.max_abs / 11.0);
+  EXPECT_EQ(d.top1_changes, 0);
+  EXPECT_EQ(d.top5_changes, 0);
+  a.data()[0] = 20.0f;  // a new top-1, and class 0 enters the top 5
+  d = compare::deviation({a}, {b}, descs, true);
+  EXPECT_EQ(d.rows, 1);
+  EXPECT_EQ(d.top1_changes, 1);
+  EXPECT_EQ(d.top5_changes, 1);
+  a.data()[0] = std::nanf("");
+  d = compare::deviation({a}, {b}, descs, true);
+  EXPECT_EQ(d.nonfinite, 1);
+}
+
+}  // namespace
+}  // namespace kiln::test
