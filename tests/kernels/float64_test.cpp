@@ -10,6 +10,7 @@
 #include <cmath>
 #include <random>
 
+#include "engine/core/op_info.hpp"
 #include "tests/common/graph_builder.hpp"
 #include "tests/common/test_util.hpp"
 #include "tests/kernels/kernel_util.hpp"
@@ -81,9 +82,9 @@ bool rounds_exactly(const fb::FusedActivation& a) {
       hi = std::nextafter(hi, kInf);
     }
     if (!(got >= lo && got <= hi))
-      return ::testing::AssertionFailure() << "element " << i << " is " << got << " (bits " << std::hex
+      return ::testing::AssertionFailure() << "element " << i << " is " << got << " (bits "
                                            << std::bit_cast<uint32_t>(got) << "), expected " << want << " (bits "
-                                           << std::bit_cast<uint32_t>(want) << std::dec << ") from " << expected[i];
+                                           << std::bit_cast<uint32_t>(want) << ") from " << expected[i];
   }
   if (!nonzero) return ::testing::AssertionFailure() << "test bug: the expected values are all zero";
   return ::testing::AssertionSuccess();
@@ -136,8 +137,10 @@ TEST(Float64Accumulation, ConvMatchesADoubleSumRoundedOnce) {
       kernel.push_back(r.pick(1, rank == 3 ? 3 : 4));
       strides.push_back(r.pick(1, 3));
       dil.push_back(r.pick(1, 2));
-      pads[static_cast<size_t>(d)] = r.pick(0, 2);
-      pads[static_cast<size_t>(rank + d)] = r.pick(0, 2);
+      // Padding within the dilated kernel's extent: no output made of padding alone.
+      const int extent = (kernel.back() - 1) * dil.back();
+      pads[static_cast<size_t>(d)] = r.pick(0, std::min(2, extent));
+      pads[static_cast<size_t>(rank + d)] = r.pick(0, std::min(2, extent));
       xs.push_back((rank == 3 ? r.pick(2, 5) : r.pick(3, 11)) + (kernel.back() - 1) * dil.back());
       ws.push_back(kernel.back());
     }
@@ -177,7 +180,8 @@ TEST(Float64Accumulation, ConvMatchesADoubleSumRoundedOnce) {
     }
     ASSERT_TRUE(rounded_once(y, ys, expected, rounds_exactly(a) ? 0 : 1))
         << "trial " << trial << " x " << shape_to_string(xs) << " w " << shape_to_string(ws) << " group " << group
-        << " activation " << static_cast<int>(a.kind());
+        << " activation " << static_cast<int>(a.kind()) << " y " << shape_to_string(ys) << " first "
+        << (y.size() ? y.data()[0] : 0.0f);
   }
 }
 
