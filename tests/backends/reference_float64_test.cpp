@@ -36,13 +36,9 @@ TEST_P(ReferenceFloat64, IsCloseToTheFloat32ReferenceButNotEqual) {
   RecordProperty("max_relative_error", fmt::format("{:.3g}", worst));
 }
 
-// Every shared model, and the torchvision exports that are not the slowest
-// (the reference backend takes seconds on resnet50 and densenet121): those
-// with sigmoid, hard-swish and squeeze-excitation blocks are kept.
 std::vector<ModelCase> cases() {
   std::vector<ModelCase> v = shared_model_cases();
-  for (const ModelCase& c : torchvision_model_cases())
-    if (c.id != "torchvision_resnet50" && c.id != "torchvision_densenet121") v.push_back(c);
+  for (const ModelCase& c : torchvision_model_cases()) v.push_back(c);
   return v;
 }
 
