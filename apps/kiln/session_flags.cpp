@@ -15,6 +15,15 @@ std::string check_algorithm(const std::string& value) {
   if (value.rfind("fixed:", 0) == 0 && value.size() > 6) return {};
   return "'" + value + "' is not heuristic, tune or fixed:NAME";
 }
+
+// f32 | f64 (ReferencePrecision); anything else is a usage error (exit 2).
+std::string check_reference_precision(const std::string& value) {
+  if (value == "f32" || value == "f64") return {};
+  std::string m = "'";
+  m += value;
+  m += "' is not f32 or f64";
+  return m;
+}
 }  // namespace
 
 void add_session_flags(CLI::App* cmd, SessionOptions& options) {
@@ -50,6 +59,14 @@ void add_session_flags(CLI::App* cmd, SessionOptions& options) {
          "Memory the session may take, e.g. 512M or 4G (default: the memory available now); a model that needs "
          "more is refused")
       ->transform(CLI::AsSizeValue(false));
+  cmd->add_option_function<std::string>(
+         "--reference-precision",
+         [&options](const std::string& v) {
+           options.reference.accumulation = v == "f64" ? ReferencePrecision::Float64 : ReferencePrecision::Float32;
+         },
+         "Accumulation of the reference backend: f32 (default) or f64, every sum in double and each output "
+         "rounded once (a yardstick for other configurations; backend reference only)")
+      ->check(CLI::Validator(check_reference_precision, "f32|f64"));
   add_quiet_flag(cmd);
 }
 
@@ -58,6 +75,7 @@ std::string describe_session_options(const SessionOptions& o) {
   if (!o.cpu.isa.empty()) s += ", isa " + o.cpu.isa;
   if (o.deterministic) s += ", deterministic";
   if (o.gpu.fp16_storage) s += ", fp16 storage";
+  if (o.reference.accumulation == ReferencePrecision::Float64) s += ", float64 accumulation";
   if (!o.tuning_cache.empty()) s += ", tuning cache " + o.tuning_cache;
   if (o.gpu.device != 0) s += fmt::format(", device {}", o.gpu.device);
   if (!o.gpu.graphs) s += ", no CUDA graphs";

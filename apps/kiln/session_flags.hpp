@@ -12,6 +12,7 @@
 //   --fp16-storage      float16 activations and weights (vulkan)
 //   --no-cuda-graphs    launch the steps one by one (cuda)
 //   --node-times        per-node device times (cuda)
+//   --reference-precision f32|f64  accumulation of the reference backend (f64: every sum in double)
 //   --quiet, -q         no progress lines or notes on stderr (console.hpp)
 //   --no-verify         skip the checksums of a .kiln file (console.hpp: add_load_flags)
 #include <CLI/CLI.hpp>

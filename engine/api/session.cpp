@@ -143,6 +143,12 @@ Session::Session(const Model& model, const SessionOptions& options) : impl_(std:
   if (options.gpu.fp16_storage && !impl_->backend->supports_fp16_storage())
     throw Error(ErrorCode::InvalidArgument,
                 "--fp16-storage is a Vulkan option; backend '" + impl_->backend_name + "' stores float32");
+  if (options.reference.accumulation != ReferencePrecision::Float32 && impl_->backend_name != "reference") {
+    std::string m = "float64 accumulation (--reference-precision f64) is a reference-backend setting; backend '";
+    m += impl_->backend_name;
+    m += "' accumulates in float32";
+    throw Error(ErrorCode::InvalidArgument, m);
+  }
   const Graph& g = *impl_->graph;
   if (const Node* n = first_unsupported(*impl_->backend, g))
     throw Error(ErrorCode::Unsupported, "backend '" + impl_->backend_name + "' cannot run node '" + n->name + "' (" +
@@ -178,6 +184,7 @@ Session::Session(const Model& model, const SessionOptions& options) : impl_(std:
   bo.deterministic = options.deterministic;
   bo.tuning_cache = options.tuning_cache;
   bo.cpu = options.cpu;
+  bo.reference = options.reference;
   bo.progress = options.progress;
   bo.gpu = options.gpu;
   impl_->executable = impl_->backend->compile(impl_->graph, bo);

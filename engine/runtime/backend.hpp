@@ -40,6 +40,7 @@ struct BackendOptions {
   bool deterministic = false;
   std::string tuning_cache;  // "" = the backend's default location
   CpuOptions cpu;
+  ReferenceOptions reference;  // read by the reference backend only (Session refuses Float64 elsewhere)
   GpuOptions gpu;  // fp16_storage only reaches backends whose supports_fp16_storage() is true
   ProgressCallback progress;  // SessionOptions::progress (LoweringBase::conv_visited reports)
 };

@@ -189,10 +189,12 @@ struct PySession {
 std::shared_ptr<PySession> make_session(std::shared_ptr<PyModel> model, const std::string& backend,
                                         std::optional<int> threads, const std::string& algorithm, bool deterministic,
                                         std::optional<std::string> isa, int device, std::optional<std::string> tuning_cache,
-                                        bool fp16_storage) {
+                                        bool fp16_storage, const std::string& reference_precision) {
   if (!model) throw_py(PyExc_TypeError, "Session needs a kiln.Model");
   if (threads && *threads < 0) throw_py(PyExc_ValueError, "threads must be None (every core) or a positive number");
   if (device < 0) throw_py(PyExc_ValueError, "device must not be negative");
+  if (reference_precision != "f32" && reference_precision != "f64")
+    throw_py(PyExc_ValueError, "reference_precision must be \"f32\" or \"f64\"");
   auto s = std::make_shared<PySession>();
   s->model = model;
   s->options.backend = backend;
@@ -202,6 +204,8 @@ std::shared_ptr<PySession> make_session(std::shared_ptr<PyModel> model, const st
   s->options.cpu.isa = isa.value_or("");
   s->options.gpu.device = device;
   s->options.gpu.fp16_storage = fp16_storage;
+  s->options.reference.accumulation =
+      reference_precision == "f64" ? ReferencePrecision::Float64 : ReferencePrecision::Float32;
   s->options.tuning_cache = tuning_cache.value_or("");
   const Clock::time_point t = Clock::now();
   {
@@ -436,6 +440,7 @@ py::dict options_dict(const SessionOptions& o) {
   d["isa"] = o.cpu.isa;
   d["device"] = o.gpu.device;
   d["fp16_storage"] = o.gpu.fp16_storage;
+  d["reference_precision"] = o.reference.accumulation == ReferencePrecision::Float64 ? "f64" : "f32";
   d["tuning_cache"] = o.tuning_cache;
   return d;
 }
@@ -541,7 +546,7 @@ PYBIND11_MODULE(_kiln, m) {
       .def(py::init(&make_session), py::arg("model"), py::kw_only(), py::arg("backend") = "auto",
            py::arg("threads") = py::none(), py::arg("algorithm") = "heuristic", py::arg("deterministic") = false,
            py::arg("isa") = py::none(), py::arg("device") = 0, py::arg("tuning_cache") = py::none(),
-           py::arg("fp16_storage") = false)
+           py::arg("fp16_storage") = false, py::arg("reference_precision") = "f32")
       .def_property_readonly("model", [](const PySession& s) { return s.model; })
       .def_property_readonly("backend", [](const PySession& s) { return s.session->backend(); })
       .def_property_readonly("backend_choice", [](const PySession& s) { return s.session->backend_choice(); })

@@ -234,3 +234,21 @@ def test_bench_has_the_cli_fields(tmp_path, mnv2_session, mnv2_onnx, cli):
     assert set(cli_json["layers"][0]) == set(r["layers"][0])
     with pytest.raises(ValueError):
         mnv2_session.bench(runs=0)
+
+
+def test_reference_precision_f64(mnv2):
+    x = np.random.default_rng(3).uniform(-1, 1, (1, 3, 224, 224)).astype(np.float32)
+    f32 = kiln.Session(mnv2, backend="reference")
+    f64 = kiln.Session(mnv2, backend="reference", reference_precision="f64")
+    assert f32.options["reference_precision"] == "f32" and f64.options["reference_precision"] == "f64"
+    a, b = f32.run(x), f64.run(x)
+    for name in a:
+        # The same model up to float32 rounding, which float64 accumulation does not repeat.
+        scale = np.abs(b[name]).max()
+        assert np.abs(a[name] - b[name]).max() <= 1e-4 * scale
+        assert not np.array_equal(a[name], b[name])
+    with pytest.raises(ValueError, match="f32"):
+        kiln.Session(mnv2, backend="reference", reference_precision="f16")
+    if "cpu" in kiln.available_backends():
+        with pytest.raises(ValueError, match="reference-backend setting; backend 'cpu'"):
+            kiln.Session(mnv2, backend="cpu", reference_precision="f64")

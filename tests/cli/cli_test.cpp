@@ -339,6 +339,23 @@ TEST_F(Cli, Fp16StorageOnAHostBackendIsAClearError) {
   }
 }
 
+// --reference-precision f64: the reference backend runs it; another backend
+// refuses it (exit 1, saying why); a value other than f32/f64 is a usage error.
+TEST_F(Cli, ReferencePrecision) {
+  const ProcessResult ok = run_kiln(
+      {"bench", mobilenet().string(), "--backend", "reference", "--reference-precision", "f64", "--runs", "1"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  if (std::ranges::count(available_backends(), std::string("cpu"))) {
+    const ProcessResult cpu =
+        run_kiln({"bench", mobilenet().string(), "--backend", "cpu", "--reference-precision", "f64", "--runs", "1"});
+    EXPECT_EQ(cpu.exit_code, 1) << cpu.err;
+    EXPECT_THAT(cpu.err, HasSubstr("reference-backend setting; backend 'cpu'"));
+  }
+  const ProcessResult bad = run_kiln({"bench", mobilenet().string(), "--reference-precision", "f16", "--runs", "1"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_THAT(bad.err, HasSubstr("'f16' is not f32 or f64"));
+}
+
 TEST_F(Cli, EveryCommandTakesTheSessionFlags) {
   const std::vector<std::string> flags{"--backend",   "reference", "--threads",   "2",          "--algorithm",
                                        "heuristic",   "--isa",     "generic",     "--deterministic"};

@@ -149,6 +149,28 @@ struct CpuOptions {
   std::optional<size_t> l2_bytes;
 };
 
+// How the reference backend accumulates.
+enum class ReferencePrecision {
+  // float32 sums (convolution and Gemm/MatMul in float, pooling, ReduceMean
+  // and softmax already in double): the oracle every backend is tested against.
+  Float32,
+  // Every reduction and multiply-accumulate (convolution, Gemm, MatMul,
+  // average and global average pooling, ReduceMean, softmax's sum of
+  // exponentials, BatchNormalization's scale) runs in double, and each output
+  // element is rounded to float once, after its fused activation, which is
+  // evaluated in double too (sigmoid, tanh, exp: one rounding instead of
+  // float's several). Elementwise Add/Sub/Mul/Div are single correctly rounded
+  // float operations already and stay so. Slow; a yardstick for measuring how
+  // far float32 configurations drift (`kiln compare`), not for serving.
+  Float64,
+};
+
+// Settings only the reference backend reads.
+struct ReferenceOptions {
+  // Float64 on any other backend is refused (kiln::Error, InvalidArgument).
+  ReferencePrecision accumulation = ReferencePrecision::Float32;
+};
+
 // Progress of the work a session does while it is created: its backend
 // compiling the model, convolution layer by convolution layer (the slow part
 // with algorithm "tune", which times every candidate). Reported on the thread
@@ -204,6 +226,7 @@ struct SessionOptions {
   std::string tuning_cache;
   CpuOptions cpu;
   GpuOptions gpu;
+  ReferenceOptions reference;
   // Called as the backend compiles the model (see Progress); empty: no reports.
   ProgressCallback progress;
   // Debug mode (`kiln compare`, `kiln run --dump-all`): every node's output
