@@ -427,7 +427,7 @@ Report run(const Model& model, const std::string& model_name, const std::vector<
     SessionOptions ro = plan.base;
     ro.backend = "reference";
     ro.threads = 1;
-    // MERGE: if (plan.reference_f64) ro.reference.accumulation = ReferencePrecision::Float64;
+    if (plan.reference_f64) ro.reference.accumulation = ReferencePrecision::Float64;
     say(std::string("reference backend, ") + (plan.reference_f64 ? "float64" : "float32") + " accumulation");
     Session s(model, ro);
     reference = run_all_sets(s);
