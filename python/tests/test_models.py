@@ -252,3 +252,24 @@ def test_reference_precision_f64(mnv2):
     if "cpu" in kiln.available_backends():
         with pytest.raises(ValueError, match="reference-backend setting; backend 'cpu'"):
             kiln.Session(mnv2, backend="cpu", reference_precision="f64")
+
+
+def test_run_all_keeps_every_node_output(mnv2):
+    x = np.random.default_rng(5).uniform(-1, 1, (1, 3, 224, 224)).astype(np.float32)
+    s = kiln.Session(mnv2, backend="reference", keep_intermediates=True)
+    assert s.options["keep_intermediates"] is True
+    kept = s.run_all(x)
+    nodes = mnv2.nodes()
+    assert len(kept) == sum(len(n["outputs"]) for n in nodes)
+    assert [k["node_index"] for k in kept] == sorted(k["node_index"] for k in kept)
+    for k in kept:
+        assert k["name"] in nodes[k["node_index"]]["outputs"]
+        assert k["op"] == nodes[k["node_index"]]["op"]
+    # The kept graph outputs are the outputs of a plain run, bit for bit.
+    plain = s.run(x)
+    outs = [k for k in kept if k["graph_output"]]
+    assert len(outs) == len(plain)
+    for k in outs:
+        assert np.array_equal(k["value"], plain[k["name"]])
+    with pytest.raises(ValueError, match="keep_intermediates=True"):
+        kiln.Session(mnv2, backend="reference").run_all(x)
