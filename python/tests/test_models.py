@@ -259,7 +259,7 @@ def test_run_all_keeps_every_node_output(mnv2):
     s = kiln.Session(mnv2, backend="reference", keep_intermediates=True)
     assert s.options["keep_intermediates"] is True
     kept = s.run_all(x)
-    nodes = mnv2.nodes()
+    nodes = mnv2.nodes
     assert len(kept) == sum(len(n["outputs"]) for n in nodes)
     assert [k["node_index"] for k in kept] == sorted(k["node_index"] for k in kept)
     for k in kept:
