@@ -90,33 +90,6 @@ bool rounds_exactly(const fb::FusedActivation& a) {
   return ::testing::AssertionSuccess();
 }
 
-// Row-major index helpers over a shape.
-std::vector<int64_t> index_of(int64_t flat, const Shape& s) {
-  std::vector<int64_t> i(s.size());
-  for (size_t d = s.size(); d-- > 0;) {
-    i[d] = flat % s[d];
-    flat /= s[d];
-  }
-  return i;
-}
-int64_t flat_of(const std::vector<int64_t>& i, const Shape& s) {
-  int64_t f = 0;
-  for (size_t d = 0; d < s.size(); ++d) f = f * s[d] + i[d];
-  return f;
-}
-
-fb::FusedActivation random_activation(std::mt19937& rng) {
-  switch (rng() % 8) {
-    case 0: return act(K::Relu);
-    case 1: return act(K::Clip, -0.5f, 0.7f);
-    case 2: return act(K::LeakyRelu, 0.13f);
-    case 3: return act(K::Sigmoid);
-    case 4: return act(K::HardSigmoid, 0.25f, 0.4f);
-    case 5: return act(K::HardSwish);
-    case 6: return act(K::Tanh);
-    default: return act(K::None);
-  }
-}
 
 struct Rng {
   std::mt19937 gen;
@@ -158,12 +131,12 @@ TEST(Float64Accumulation, ConvMatchesADoubleSumRoundedOnce) {
     const Shape ks(ws.begin() + 2, ws.end());
     std::vector<double> expected(static_cast<size_t>(y.size()));
     for (int64_t o = 0; o < y.size(); ++o) {
-      const auto oi = index_of(o, ys);
+      const auto oi = naive::unravel(o, ys);
       const int64_t n = oi[0], m = oi[1], cg = ws[1], g = m / (cout / group);
       double acc = with_bias ? bias.data()[m] : 0.0;
       for (int64_t c = 0; c < cg; ++c)
         for (int64_t t = 0; t < element_count(ks); ++t) {
-          const auto ki = index_of(t, ks);
+          const auto ki = naive::unravel(t, ks);
           std::vector<int64_t> xi{n, g * cg + c};
           bool inside = true;
           for (int d = 0; d < rank; ++d) {
@@ -174,7 +147,7 @@ TEST(Float64Accumulation, ConvMatchesADoubleSumRoundedOnce) {
           if (!inside) continue;
           std::vector<int64_t> wi{m, c};
           wi.insert(wi.end(), ki.begin(), ki.end());
-          acc += double{x.data()[flat_of(xi, xs)]} * double{w.data()[flat_of(wi, ws)]};
+          acc += double{x.data()[naive::ravel(xi, xs)]} * double{w.data()[naive::ravel(wi, ws)]};
         }
       expected[static_cast<size_t>(o)] = activate(a, acc);
     }
@@ -254,14 +227,14 @@ TEST(Float64Accumulation, AveragePoolsMatchADoubleMeanRoundedOnce) {
     const Tensor y = run_f64(O::AveragePool, {x}, pool_attrs(kernel, strides, pads, {}, false, include_pad));
     std::vector<double> expected;
     for (int64_t o = 0; o < y.size(); ++o) {
-      const auto oi = index_of(o, y.shape());
+      const auto oi = naive::unravel(o, y.shape());
       double sum = 0.0;
       int64_t valid = 0;
       for (int64_t kh = 0; kh < kernel[0]; ++kh)
         for (int64_t kw = 0; kw < kernel[1]; ++kw) {
           const int64_t ih = oi[2] * strides[0] - pads[0] + kh, iw = oi[3] * strides[1] - pads[1] + kw;
           if (ih < 0 || ih >= xs[2] || iw < 0 || iw >= xs[3]) continue;
-          sum += x.data()[flat_of({oi[0], oi[1], ih, iw}, xs)];
+          sum += x.data()[naive::ravel({oi[0], oi[1], ih, iw}, xs)];
           ++valid;
         }
       // Without ceil_mode every window lies inside input + padding.
@@ -291,7 +264,7 @@ TEST(Float64Accumulation, ReduceMeanAndSoftmaxMatchDoubleRoundedOnce) {
     for (int64_t c = 0; c < xs[2]; ++c) {
       double sum = 0.0;
       for (int64_t b = 0; b < xs[1]; ++b)
-        for (int64_t d = 0; d < xs[3]; ++d) sum += x.data()[flat_of({a, b, c, d}, xs)];
+        for (int64_t d = 0; d < xs[3]; ++d) sum += x.data()[naive::ravel({a, b, c, d}, xs)];
       expected.push_back(sum / static_cast<double>(xs[1] * xs[3]));
     }
   EXPECT_TRUE(rounded_once(rm, {3, 1, 7, 1}, expected));
@@ -304,11 +277,11 @@ TEST(Float64Accumulation, ReduceMeanAndSoftmaxMatchDoubleRoundedOnce) {
     for (int64_t b = 0; b < xs[1]; ++b)
       for (int64_t d = 0; d < xs[3]; ++d) {
         float mx = -kInf;
-        for (int64_t c = 0; c < xs[2]; ++c) mx = std::max(mx, x.data()[flat_of({a, b, c, d}, xs)]);
+        for (int64_t c = 0; c < xs[2]; ++c) mx = std::max(mx, x.data()[naive::ravel({a, b, c, d}, xs)]);
         double sum = 0.0;
-        for (int64_t c = 0; c < xs[2]; ++c) sum += std::exp(double{x.data()[flat_of({a, b, c, d}, xs)]} - mx);
+        for (int64_t c = 0; c < xs[2]; ++c) sum += std::exp(double{x.data()[naive::ravel({a, b, c, d}, xs)]} - mx);
         for (int64_t c = 0; c < xs[2]; ++c) {
-          const int64_t i = flat_of({a, b, c, d}, xs);
+          const int64_t i = naive::ravel({a, b, c, d}, xs);
           soft[static_cast<size_t>(i)] = std::exp(double{x.data()[i]} - mx) / sum;
         }
       }
