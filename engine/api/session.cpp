@@ -105,6 +105,12 @@ Session::Session(const Model& model, const SessionOptions& options) : impl_(std:
   if (options.gpu.fp16_storage && !impl_->backend->supports_fp16_storage())
     throw Error(ErrorCode::InvalidArgument,
                 "--fp16-storage is a Vulkan option; backend '" + impl_->backend_name + "' stores float32");
+  if (options.deterministic == Determinism::Portable && !impl_->backend->supports_portable_determinism()) {
+    std::string what = "portable determinism is a CPU-backend mode; backend '";
+    what += impl_->backend_name;
+    what += "' gives the same bits for any thread count at most (use deterministic 'threads', or backend cpu)";
+    throw Error(ErrorCode::InvalidArgument, what);
+  }
   const Graph& g = *impl_->graph;
   if (const Node* n = first_unsupported(*impl_->backend, g))
     throw Error(ErrorCode::Unsupported, "backend '" + impl_->backend_name + "' cannot run node '" + n->name + "' (" +

@@ -44,7 +44,7 @@ void convert_layout(bool to_nhwc, const void* x, void* y, const Shape& s) {
 Lowering::Lowering(std::shared_ptr<const Graph> graph, const BackendOptions& options)
     : LoweringBase(std::move(graph)),
       isa_(choose_isa(options.cpu.isa)),
-      simd_(&simd_kernels(isa_)),
+      simd_(options.deterministic == Determinism::Portable ? &portable_simd_kernels(isa_) : &simd_kernels(isa_)),
       int8_(&int8_kernels(isa_)),
       threads_(options.threads),
       selector_(options, isa_) {
@@ -249,6 +249,7 @@ class CpuBackend final : public Backend {
     return std::make_unique<CpuExecutable>(std::move(graph), options);
   }
   std::vector<std::string> algorithm_names() const override { return cpu::algorithm_names(); }
+  bool supports_portable_determinism() const override { return true; }
 };
 
 }  // namespace

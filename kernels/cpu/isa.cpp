@@ -1,5 +1,6 @@
 #include "kernels/cpu/isa.hpp"
 
+#include <array>
 #include <fstream>
 #include <thread>
 
@@ -11,6 +12,9 @@ namespace generic {
 extern const SimdKernels kKernels;
 extern const Int8Kernels kInt8Kernels;
 }  // namespace generic
+namespace generic_exact_fma {
+extern const SimdKernels kKernels;
+}  // namespace generic_exact_fma
 #if defined(__x86_64__)
 namespace avx2 {
 extern const SimdKernels kKernels;
@@ -75,6 +79,20 @@ const SimdKernels& simd_kernels(Isa isa) {
   if (isa == Isa::Avx2) return avx2::kKernels;
 #endif
   return generic::kKernels;
+}
+
+const SimdKernels& portable_simd_kernels(Isa isa) {
+  // The widest level's L1-sized block (16 KiB of its 32-column panels).
+  constexpr int kPortableKBlock = 256;
+  static const std::array<SimdKernels, 4> tables = [] {
+    std::array<SimdKernels, 4> t{};
+    for (size_t i = 0; i < t.size(); ++i) {
+      t[i] = i == 0 ? generic_exact_fma::kKernels : simd_kernels(static_cast<Isa>(i));
+      t[i].k_block = kPortableKBlock;
+    }
+    return t;
+  }();
+  return tables[static_cast<size_t>(isa)];
 }
 
 const Int8Kernels& int8_kernels(Isa isa) {

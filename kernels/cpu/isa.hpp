@@ -22,6 +22,11 @@ std::vector<Isa> supported_isas();
 // or one this CPU lacks.
 Isa choose_isa(const std::string& cap);
 const SimdKernels& simd_kernels(Isa isa);
+// The kernel set of Determinism::Portable at `isa`: the same bits at every
+// level. The level's own kernels (their multiply-adds are explicit fused ones,
+// see simd/vec.hpp) with a fixed GEMM K block; at the generic level, the
+// variant whose multiply-adds are exact FMAs.
+const SimdKernels& portable_simd_kernels(Isa isa);
 const Int8Kernels& int8_kernels(Isa isa);
 // The integer kernels for a depthwise layer of `channels` channels: the best
 // level up to `isa` whose vectors are no wider than the channels (all levels
