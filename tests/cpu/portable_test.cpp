@@ -9,6 +9,7 @@
 #include <cstring>
 #include <random>
 
+#include "engine/core/op_info.hpp"
 #include "kernels/cpu/conv/conv_algorithm.hpp"
 #include "kernels/cpu/conv/fused_chain.hpp"
 #include "kernels/cpu/isa.hpp"

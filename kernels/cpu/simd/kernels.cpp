@@ -468,7 +468,7 @@ void softmax(float* y, const float* x, size_t outer, size_t len, size_t inner) {
       // no sum of exponentials.
       constexpr int kParts = 16 / kVL;
       vf part[kParts] = {};
-      for (k = 0; k < len; k += 16) {
+      for (k = 0; k < len; k += kParts * kVL) {
 #pragma GCC unroll 4
         for (int j = 0; j < kParts; ++j) {
           const size_t at = k + static_cast<size_t>(j) * kVL;
@@ -485,7 +485,7 @@ void softmax(float* y, const float* x, size_t outer, size_t len, size_t inner) {
           }
         }
       }
-      float sums[16];
+      float sums[16] = {};
       for (int j = 0; j < kParts; ++j) store(sums + j * kVL, part[j]);
       for (int width = 8; width >= 1; width /= 2)
         for (int l = 0; l < width; ++l) sums[l] += sums[l + width];
