@@ -176,6 +176,7 @@ class CpuExecutable final : public Executable {
     RunContext& f = *context;
     for (size_t i = 0; i < g.inputs.size(); ++i) std::memcpy(f.ptr(g.inputs[i]), inputs[i], bytes(g.inputs[i]));
     std::fill(f.times.begin(), f.times.end(), 0.0);
+    clear_upper_vector_state();
     for (const Step& s : l_.steps) {
       const auto t0 = std::chrono::steady_clock::now();
       s.fn(f);

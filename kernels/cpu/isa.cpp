@@ -3,6 +3,9 @@
 #include <array>
 #include <fstream>
 #include <thread>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "kiln/error.hpp"
 
@@ -110,6 +113,17 @@ const Int8Kernels& int8_depthwise_kernels(Isa isa, int channels) {
     if (k.lanes <= channels) return k;
   }
   return int8_kernels(Isa::Generic);
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx"))) static void vzeroupper() { _mm256_zeroupper(); }
+#endif
+
+void clear_upper_vector_state() {
+#if defined(__x86_64__)
+  static const bool avx = __builtin_cpu_supports("avx");
+  if (avx) vzeroupper();
+#endif
 }
 
 std::string cpu_signature(Isa isa) {

@@ -12,6 +12,7 @@
 #include "engine/core/op_info.hpp"
 #include "kernels/cpu/conv/conv_algorithm.hpp"
 #include "kernels/cpu/conv/fused_chain.hpp"
+#include "kernels/cpu/conv/select.hpp"
 #include "kernels/cpu/isa.hpp"
 #include "kernels/cpu/thread_pool.hpp"
 #include "tests/common/graph_builder.hpp"
@@ -260,6 +261,34 @@ TEST(CpuPortable, FusedChainsSameBitsAtEveryLevelAndThreadCount) {
     }
   }
   EXPECT_GE(compared, 12);
+}
+
+// The heuristic's choice depends on neither the level nor the thread count
+// (different algorithms round differently).
+TEST(CpuPortable, HeuristicPicksTheSameAlgorithmAtEveryLevelAndThreadCount) {
+  std::mt19937 rng(11);
+  int differing = 0, checked = 0;
+  for (int trial = 0; trial < 300; ++trial) {
+    cpu::ConvLayer layer;
+    layer.shape = random_conv(rng).s;
+    const bool residual = trial % 2 == 1;
+    std::string first, all;
+    for (cpu::Isa isa : cpu::supported_isas()) {
+      for (int threads : {1, 2, 3, 8}) {
+        BackendOptions o;
+        o.threads = threads;
+        o.deterministic = Determinism::Portable;
+        cpu::ConvSelector selector(o, isa);
+        const cpu::Selection sel = selector.choose(layer, residual);
+        const std::string name = sel.algorithm ? sel.algorithm->name() : "none";
+        all += fmt::format(" {}×{}: {}", cpu::isa_name(isa), threads, name);
+        if (first.empty()) first = name;
+        if (name != first && ++differing <= 5) ADD_FAILURE() << "[" << layer.shape.key() << "]" << all;
+      }
+    }
+    ++checked;
+  }
+  EXPECT_EQ(differing, 0) << "of " << checked << " layers";
 }
 
 // ---- the other kernel families, through sessions -----------------------------------------
