@@ -65,7 +65,7 @@ TEST(SelectionModeTest, ParsesTheThreeModes) {
 TEST(SelectionModeTest, ErrorsListTheAlgorithms) {
   EXPECT_EQ(error_of("fixed:winograd"),
             "unknown convolution algorithm 'winograd' for backend cpu (available: gemm, direct, fused)");
-  EXPECT_EQ(error_of("fixed:winograd", false, "vulkan"),
+  EXPECT_EQ(error_of("fixed:winograd", Determinism::Off, "vulkan"),
             "unknown convolution algorithm 'winograd' for backend vulkan (available: gemm, direct, fused)");
   EXPECT_EQ(error_of("fixed:"), "unknown convolution algorithm '' for backend cpu (available: gemm, direct, fused)");
   EXPECT_EQ(error_of("fastest"),
@@ -82,12 +82,12 @@ TEST(SelectionModeTest, ErrorsListTheAlgorithms) {
 // A backend with one way to run each layer (the reference) takes heuristic
 // and tune (nothing to choose: no effect) and refuses fixed:NAME by name.
 TEST(SelectionModeTest, BackendWithoutAlgorithmsRefusesFixed) {
-  EXPECT_TRUE(parse("heuristic", false, "reference", {}).heuristic());
-  EXPECT_TRUE(parse("tune", false, "reference", {}).tune());
-  EXPECT_EQ(error_of("fixed:direct", false, "reference", {}),
+  EXPECT_TRUE(parse("heuristic", Determinism::Off, "reference", {}).heuristic());
+  EXPECT_TRUE(parse("tune", Determinism::Off, "reference", {}).tune());
+  EXPECT_EQ(error_of("fixed:direct", Determinism::Off, "reference", {}),
             "backend reference has one way to run each layer; --algorithm fixed:direct is for backends with a "
             "choice (cpu, vulkan, cuda)");
-  EXPECT_EQ(error_of("fastest", false, "reference", {}),
+  EXPECT_EQ(error_of("fastest", Determinism::Off, "reference", {}),
             "unknown algorithm mode 'fastest' (expected heuristic, tune or fixed:NAME)");
 }
 
