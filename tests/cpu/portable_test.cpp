@@ -427,6 +427,17 @@ std::vector<ModelCase> every_model_case() {
 INSTANTIATE_TEST_SUITE_P(EveryModel, CpuPortableModels, ::testing::ValuesIn(every_model_case()),
                          [](const auto& info) { return info.param.id; });
 
+// A quantized model: the int8 kernels and the float ops around them.
+TEST(CpuPortable, QuantizedMobileNetV2) {
+  const std::string rel = "mobilenet_v2_1.0_224/mobilenet_v2_1.0_224_qdq.onnx";
+  if (!have_converter()) GTEST_SKIP() << "this build has no ONNX converter";
+  const auto onnx = shared_model(rel);
+  if (!onnx) GTEST_SKIP() << missing_shared(rel);
+  const Model& model = import_model(*onnx);
+  const Tensor x = model_input(model, shared_dir() / "models/mobilenet_v2_1.0_224/opencv_ref_0/input_0.pb");
+  expect_portable_bits(model, {x}, "quantized MobileNetV2");
+}
+
 // ---- the mode where it does not apply ------------------------------------------------------
 
 TEST(CpuPortable, GpuBackendsRefuseIt) {
