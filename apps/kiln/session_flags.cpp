@@ -22,7 +22,10 @@ std::string check_determinism(const std::string& value) {
     parse_determinism(value);
     return {};
   } catch (const Error& e) {
-    return e.what();
+    // CLI11 gives the flag the next word when one follows: `--deterministic model.kiln`.
+    std::string what = e.what();
+    what += "; a bare --deterministic goes after the positional arguments";
+    return what;
   }
 }
 }  // namespace
