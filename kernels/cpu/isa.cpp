@@ -19,6 +19,9 @@ namespace generic_exact_fma {
 extern const SimdKernels kKernels;
 }  // namespace generic_exact_fma
 #if defined(__x86_64__)
+namespace generic_hw_fma {
+extern const SimdKernels kKernels;
+}  // namespace generic_hw_fma
 namespace avx2 {
 extern const SimdKernels kKernels;
 extern const Int8Kernels kInt8Kernels;
@@ -84,18 +87,51 @@ const SimdKernels& simd_kernels(Isa isa) {
   return generic::kKernels;
 }
 
-const SimdKernels& portable_simd_kernels(Isa isa) {
-  // The widest level's L1-sized block (16 KiB of its 32-column panels).
+namespace {
+
+bool cpu_has_fma() {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx") && __builtin_cpu_supports("fma");
+#else
+  return false;
+#endif
+}
+
+// The portable kernel sets: [0] generic with the FMA instruction (or, where
+// the build has none, with std::fma), [1]-[3] the FMA levels, [4] generic
+// with std::fma. The widest level's L1-sized K block (16 KiB of its
+// 32-column panels) for all.
+const std::array<SimdKernels, 5>& portable_tables() {
   constexpr int kPortableKBlock = 256;
-  static const std::array<SimdKernels, 4> tables = [] {
-    std::array<SimdKernels, 4> t{};
-    for (size_t i = 0; i < t.size(); ++i) {
-      t[i] = i == 0 ? generic_exact_fma::kKernels : simd_kernels(static_cast<Isa>(i));
-      t[i].k_block = kPortableKBlock;
-    }
+  static const std::array<SimdKernels, 5> tables = [] {
+    std::array<SimdKernels, 5> t{};
+#if defined(__x86_64__)
+    t[0] = generic_hw_fma::kKernels;
+#else
+    t[0] = generic_exact_fma::kKernels;
+#endif
+    for (int i = 1; i <= 3; ++i) t[static_cast<size_t>(i)] = simd_kernels(static_cast<Isa>(i));
+    t[4] = generic_exact_fma::kKernels;
+    for (SimdKernels& k : t) k.k_block = kPortableKBlock;
     return t;
   }();
-  return tables[static_cast<size_t>(isa)];
+  return tables;
+}
+
+}  // namespace
+
+const SimdKernels& portable_simd_kernels(Isa isa) {
+  static const bool fma = cpu_has_fma();
+  if (isa == Isa::Generic && !fma) return portable_tables()[4];
+  return portable_tables()[static_cast<size_t>(isa)];
+}
+
+std::vector<const SimdKernels*> portable_kernel_sets() {
+  std::vector<const SimdKernels*> out;
+  for (Isa isa : supported_isas()) out.push_back(&portable_simd_kernels(isa));
+  if (out.front() != &portable_tables()[4]) out.insert(out.begin(), &portable_tables()[4]);
+  return out;
 }
 
 const Int8Kernels& int8_kernels(Isa isa) {

@@ -25,8 +25,12 @@ const SimdKernels& simd_kernels(Isa isa);
 // The kernel set of Determinism::Portable at `isa`: the same bits at every
 // level. The level's own kernels (their multiply-adds are explicit fused ones,
 // see simd/vec.hpp) with a fixed GEMM K block; at the generic level, the
-// variant whose multiply-adds are exact FMAs.
+// variant whose multiply-adds are exact FMAs (the instruction where the CPU
+// has it, std::fma otherwise).
 const SimdKernels& portable_simd_kernels(Isa isa);
+// Every portable kernel set this CPU can run, the std::fma generic one
+// included even where the CPU has FMA (for tests).
+std::vector<const SimdKernels*> portable_kernel_sets();
 const Int8Kernels& int8_kernels(Isa isa);
 // The integer kernels for a depthwise layer of `channels` channels: the best
 // level up to `isa` whose vectors are no wider than the channels (all levels

@@ -1,5 +1,6 @@
 // Determinism::Portable: the same bits at every ISA level this CPU has
-// (generic, avx2, avx512, avx512_vnni) and every thread count — each kernel
+// (generic, avx2, avx512, avx512_vnni; the kernels called directly also with
+// the std::fma generic set, which CPUs without FMA get) and every thread count — each kernel
 // family on random shapes (within tolerance of a double-precision oracle or
 // the reference backend too), every real model and torchvision export, and
 // the backends that refuse the mode.
@@ -162,20 +163,20 @@ TEST(CpuPortable, EveryConvolutionAlgorithmSameBitsAtEveryLevelAndThreadCount) {
       const std::vector<float> want = naive_conv(s, x, w, bias, rc.act, residual);
       std::vector<float> first;
       std::string first_name;
-      for (cpu::Isa isa : cpu::supported_isas()) {
+      for (const cpu::SimdKernels* kernels : cpu::portable_kernel_sets()) {
         for (int t = 0; t < 3; ++t) {
           cpu::ConvLayer layer;
           layer.shape = s;
           layer.weights = w.data();
           layer.bias = bias.data();
           layer.act = {static_cast<uint8_t>(rc.act), 0, 0};
-          layer.simd = &cpu::portable_simd_kernels(isa);
+          layer.simd = kernels;
           layer.threads = t + 1;
           auto kernel = a->prepare(layer);
           std::vector<float> ws(kernel->workspace_bytes() / sizeof(float) + 1);
           std::vector<float> y(want.size());
           kernel->run({x.data(), y.data(), residual, ws.data(), &pools[t]});
-          const std::string name = fmt::format("{} {} × {} threads [{}] act {}", a->name(), cpu::isa_name(isa), t + 1,
+          const std::string name = fmt::format("{} {} × {} threads [{}] act {}", a->name(), kernels->isa, t + 1,
                                                s.key(), static_cast<int>(rc.act));
           const double tol = std::string(a->name()) == "winograd" ? 1e-3 : 1e-4;
           EXPECT_LE(relative_error(y, want), tol) << name;
@@ -227,7 +228,7 @@ TEST(CpuPortable, FusedChainsSameBitsAtEveryLevelAndThreadCount) {
     if (project) want = naive_conv(gp, want, wp, bp, K::None, nullptr);
     std::vector<float> first;
     std::string first_name;
-    for (cpu::Isa isa : cpu::supported_isas()) {
+    for (const cpu::SimdKernels* kernels : cpu::portable_kernel_sets()) {
       for (int t = 0; t < 3; ++t) {
         auto layer = [&](const ConvGeometry& g, const std::vector<float>& w, const std::vector<float>& b, K act) {
           cpu::ConvLayer l;
@@ -235,7 +236,7 @@ TEST(CpuPortable, FusedChainsSameBitsAtEveryLevelAndThreadCount) {
           l.weights = w.data();
           l.bias = b.data();
           l.act = {static_cast<uint8_t>(act), 0, 0};
-          l.simd = &cpu::portable_simd_kernels(isa);
+          l.simd = kernels;
           l.threads = t + 1;
           return l;
         };
@@ -248,7 +249,7 @@ TEST(CpuPortable, FusedChainsSameBitsAtEveryLevelAndThreadCount) {
         std::vector<float> ws(kernel->workspace_bytes() / sizeof(float) + 1);
         std::vector<float> y(want.size());
         kernel->run({x.data(), y.data(), nullptr, ws.data(), &pools[t]});
-        const std::string name = fmt::format("chain {} {}x{} {} × {} threads", trial, k, k, cpu::isa_name(isa), t + 1);
+        const std::string name = fmt::format("chain {} {}x{} {} × {} threads", trial, k, k, kernels->isa, t + 1);
         EXPECT_LE(relative_error(y, want), 1e-4) << name;
         if (first.empty()) {
           first = std::move(y);
