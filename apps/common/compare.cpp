@@ -36,18 +36,16 @@ std::string join(const std::vector<std::string>& v) {
 const std::vector<std::string> kDeterminismLevels = {"off", "threads", "portable"};
 
 // The determinism level a configuration names, as the session option.
-void set_determinism(SessionOptions& o, const std::string& level) {
-  // MERGE: the Determinism enum replaces this.
-  if (level == "portable") throw Error(ErrorCode::Unsupported, "portable determinism is not built yet");
-  o.deterministic = level != "off";
-}
+void set_determinism(SessionOptions& o, const std::string& level) { o.deterministic = parse_determinism(level); }
 
-// Backends that read the determinism level: the cpu backend has every level,
-// cuda keeps to cuDNN's deterministic algorithms, the others have one behaviour.
-std::vector<std::string> determinism_levels_of(const std::string& backend) {
-  if (backend == "cpu") return kDeterminismLevels;
-  if (backend == "cuda") return {"off", "threads"};
-  return {"off"};
+// The determinism levels worth comparing on a backend: those that can change
+// what runs. A backend with one way to run each layer (reference) is the same
+// at every level.
+std::vector<std::string> determinism_levels_of(const BackendInfo& info) {
+  if (info.algorithms.empty()) return {"off"};
+  std::vector<std::string> levels = {"off", "threads"};
+  if (info.portable_determinism) levels.emplace_back("portable");
+  return levels;
 }
 
 int parse_count(const std::string& s, const char* what) {
@@ -351,7 +349,7 @@ std::vector<Configuration> expand(const Plan& plan, std::vector<Unusable>* unusa
     }
     for (const auto& a : algs) algorithm_somewhere.insert(a);
     const std::vector<int> ts = b == "cpu" ? threads : std::vector<int>{1};
-    const std::vector<std::string> levels = determinism_levels_of(b);
+    const std::vector<std::string> levels = determinism_levels_of(info);
     for (const auto& isa : isas)
       for (int t : ts)
         for (const auto& a : algs)

@@ -24,6 +24,19 @@ std::string check_reference_precision(const std::string& value) {
   m += "' is not f32 or f64";
   return m;
 }
+
+// off | threads | portable, or nothing (threads).
+std::string check_determinism(const std::string& value) {
+  try {
+    parse_determinism(value);
+    return {};
+  } catch (const Error& e) {
+    // CLI11 gives the flag the next word when one follows: `--deterministic model.kiln`.
+    std::string what = e.what();
+    what += "; a bare --deterministic goes after the positional arguments";
+    return what;
+  }
+}
 }  // namespace
 
 void add_session_flags(CLI::App* cmd, SessionOptions& options) {
@@ -40,7 +53,14 @@ void add_session_flags(CLI::App* cmd, SessionOptions& options) {
   cmd->add_option("--algorithm", options.algorithm, "Convolution algorithm choice: heuristic | tune | fixed:NAME")
       ->check(CLI::Validator(check_algorithm, "heuristic|tune|fixed:NAME"))
       ->capture_default_str();
-  cmd->add_flag("--deterministic", options.deterministic, "Same bits for any thread count");
+  // An optional value: a bare --deterministic keeps its first meaning (threads).
+  cmd->add_option_function<std::string>(
+         "--deterministic",
+         [&options](const std::string& level) { options.deterministic = parse_determinism(level); },
+         "Reproducible bits: threads (the default level: the same for any thread count), portable (also for every "
+         "--isa level, on any x86-64 CPU; cpu and reference backends) or off")
+      ->expected(0, 1)
+      ->check(CLI::Validator(check_determinism, "off|threads|portable"));
   cmd->add_flag("--fp16-storage", options.gpu.fp16_storage,
                 "Store activations and weights as float16 on devices that support it; arithmetic stays float32 "
                 "(backend vulkan)");
@@ -73,7 +93,10 @@ void add_session_flags(CLI::App* cmd, SessionOptions& options) {
 std::string describe_session_options(const SessionOptions& o) {
   std::string s = fmt::format("{}, threads {}, algorithm {}", o.backend, o.threads, o.algorithm);
   if (!o.cpu.isa.empty()) s += ", isa " + o.cpu.isa;
-  if (o.deterministic) s += ", deterministic";
+  if (o.deterministic != Determinism::Off) {
+    s += ", deterministic ";
+    s += determinism_name(o.deterministic);
+  }
   if (o.gpu.fp16_storage) s += ", fp16 storage";
   if (o.reference.accumulation == ReferencePrecision::Float64) s += ", float64 accumulation";
   if (!o.tuning_cache.empty()) s += ", tuning cache " + o.tuning_cache;

@@ -6,7 +6,7 @@
 //   --threads N         worker threads (default 0 = every core this process may use)
 //   --isa NAME          highest instruction set a CPU backend may use (default: the best this CPU has)
 //   --algorithm A       heuristic | tune | fixed:NAME (convolution algorithm choice)
-//   --deterministic     same bits for any thread count
+//   --deterministic [L] off | threads (the default level) | portable (also every --isa, any CPU)
 //   --tuning-cache FILE where `--algorithm tune` keeps its measurements
 //   --device N          device index for GPU backends (default 0)
 //   --fp16-storage      float16 activations and weights (vulkan)

@@ -144,6 +144,7 @@ BackendInfo backend_info(const std::string& name) {
   info.algorithms = b->algorithm_names();
   info.isa_levels = b->isa_levels();
   info.fp16_storage = b->supports_fp16_storage();
+  info.portable_determinism = b->supports_portable_determinism();
   return info;
 }
 

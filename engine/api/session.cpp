@@ -149,6 +149,12 @@ Session::Session(const Model& model, const SessionOptions& options) : impl_(std:
     m += "' accumulates in float32";
     throw Error(ErrorCode::InvalidArgument, m);
   }
+  if (options.deterministic == Determinism::Portable && !impl_->backend->supports_portable_determinism()) {
+    std::string what = "portable determinism is a CPU-backend mode; backend '";
+    what += impl_->backend_name;
+    what += "' gives the same bits for any thread count at most (use deterministic 'threads', or backend cpu)";
+    throw Error(ErrorCode::InvalidArgument, what);
+  }
   const Graph& g = *impl_->graph;
   if (const Node* n = first_unsupported(*impl_->backend, g))
     throw Error(ErrorCode::Unsupported, "backend '" + impl_->backend_name + "' cannot run node '" + n->name + "' (" +

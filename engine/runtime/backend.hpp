@@ -36,8 +36,9 @@ struct BackendOptions {
   // compile() throws when even one context does not fit.
   size_t memory_limit = SIZE_MAX;
   SelectionMode selection;
-  // Same bits for any thread count.
-  bool deterministic = false;
+  // Threads: same bits for any thread count; Portable: also for every ISA
+  // level, on any CPU (only where supports_portable_determinism()).
+  Determinism deterministic = Determinism::Off;
   std::string tuning_cache;  // "" = the backend's default location
   CpuOptions cpu;
   ReferenceOptions reference;  // read by the reference backend only (Session refuses Float64 elsewhere)
@@ -96,6 +97,8 @@ class Backend {
   // Whether compile() honours BackendOptions::fp16_storage. A backend that
   // does may still throw from compile() when the device lacks the feature.
   virtual bool supports_fp16_storage() const { return false; }
+  // Whether compile() honours Determinism::Portable (the session refuses it otherwise).
+  virtual bool supports_portable_determinism() const { return false; }
   // Whether activations live in host memory, where SessionOptions::memory_limit
   // counts them (false for backends with device memory of their own).
   virtual bool host_memory() const { return true; }

@@ -195,6 +195,8 @@ class ReferenceBackend final : public Backend {
   std::string description() const override {
     return "plain float32 loops (or float64 accumulation): the oracle for every other backend";
   }
+  // Scalar code compiled with the base flags: one instruction stream on every CPU.
+  bool supports_portable_determinism() const override { return true; }
   bool supports(const Graph&, const Node&) const override { return true; }
   std::unique_ptr<Executable> compile(std::shared_ptr<const Graph> graph, const BackendOptions& options) override {
     return std::make_unique<ReferenceExecutable>(std::move(graph), options);

@@ -186,8 +186,19 @@ struct PySession {
   std::mutex bench_mutex;  // one bench at a time per session
 };
 
+// deterministic=False | True (the same bits for any thread count) | "off" | "threads" | "portable".
+Determinism determinism_of(const py::object& v) {
+  if (py::isinstance<py::bool_>(v)) return v.cast<bool>() ? Determinism::Threads : Determinism::Off;
+  if (py::isinstance<py::str>(v)) {
+    const std::string level = v.cast<std::string>();
+    if (level.empty()) throw_py(PyExc_ValueError, "deterministic must be False, True, 'off', 'threads' or 'portable'");
+    return parse_determinism(level);
+  }
+  throw_py(PyExc_TypeError, "deterministic must be False, True, 'off', 'threads' or 'portable'");
+}
+
 std::shared_ptr<PySession> make_session(std::shared_ptr<PyModel> model, const std::string& backend,
-                                        std::optional<int> threads, const std::string& algorithm, bool deterministic,
+                                        std::optional<int> threads, const std::string& algorithm, const py::object& deterministic,
                                         std::optional<std::string> isa, int device, std::optional<std::string> tuning_cache,
                                         bool fp16_storage, const std::string& reference_precision,
                                         bool keep_intermediates) {
@@ -201,7 +212,7 @@ std::shared_ptr<PySession> make_session(std::shared_ptr<PyModel> model, const st
   s->options.backend = backend;
   s->options.threads = threads.value_or(0);
   s->options.algorithm = algorithm;
-  s->options.deterministic = deterministic;
+  s->options.deterministic = determinism_of(deterministic);
   s->options.cpu.isa = isa.value_or("");
   s->options.gpu.device = device;
   s->options.gpu.fp16_storage = fp16_storage;
@@ -468,7 +479,7 @@ py::dict options_dict(const SessionOptions& o) {
   d["backend"] = o.backend;
   d["threads"] = o.threads;
   d["algorithm"] = o.algorithm;
-  d["deterministic"] = o.deterministic;
+  d["deterministic"] = determinism_name(o.deterministic);
   d["isa"] = o.cpu.isa;
   d["device"] = o.gpu.device;
   d["fp16_storage"] = o.gpu.fp16_storage;

@@ -273,3 +273,32 @@ def test_run_all_keeps_every_node_output(mnv2):
         assert np.array_equal(k["value"], plain[k["name"]])
     with pytest.raises(ValueError, match="keep_intermediates=True"):
         kiln.Session(mnv2, backend="reference").run_all(x)
+
+
+def test_portable_determinism_same_bits_at_every_isa(mnv2):
+    x = np.random.default_rng(2).uniform(-1, 1, (1, 3, 224, 224)).astype(np.float32)
+    first = None
+    for isa in ("generic", "avx2"):
+        for threads in (1, 2):
+            try:
+                s = kiln.Session(mnv2, backend="cpu", threads=threads, isa=isa, deterministic="portable")
+            except Exception as e:  # a CPU or build without this level
+                if "isa" in str(e):
+                    continue
+                raise
+            assert s.options["deterministic"] == "portable"
+            out = s.run(x)
+            if first is None:
+                first = out
+            else:
+                np.testing.assert_array_equal(out, first)
+    assert first is not None
+
+
+def test_deterministic_levels_are_checked(mnv2):
+    assert kiln.Session(mnv2, threads=1, deterministic=True).options["deterministic"] == "threads"
+    assert kiln.Session(mnv2, threads=1).options["deterministic"] == "off"
+    with pytest.raises(Exception, match="unknown determinism level 'bitwise'"):
+        kiln.Session(mnv2, threads=1, deterministic="bitwise")
+    with pytest.raises(TypeError):
+        kiln.Session(mnv2, threads=1, deterministic=3)

@@ -390,6 +390,35 @@ TEST_F(Cli, EveryCommandTakesTheSessionFlags) {
   }
 }
 
+// --deterministic takes an optional level: alone it means threads; portable
+// reaches the session (and bench's JSON); an unknown level is a usage error
+// naming the levels.
+TEST_F(Cli, DeterministicLevels) {
+  const std::string m = mobilenet().string();
+  const fs::path json_path = dir() / "bench_portable.json";
+  for (const auto& [args, level] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--deterministic"}, "threads"},
+           {{"--deterministic", "portable"}, "portable"},
+           {{"--deterministic=threads"}, "threads"},
+           {{"--deterministic", "off"}, "off"},
+           {{}, "off"}}) {
+    std::vector<std::string> cmd{"bench", m, "--backend", "cpu", "--runs", "1", "--warmup", "0", "--json",
+                                 json_path.string()};
+    cmd.insert(cmd.end(), args.begin(), args.end());
+    const ProcessResult r = run_kiln(cmd);
+    ASSERT_EQ(r.exit_code, 0) << level << ": " << r.err;
+    std::ifstream in(json_path);
+    const nlohmann::json j = nlohmann::json::parse(in);
+    EXPECT_EQ(j["session"]["deterministic"], level);
+  }
+  const ProcessResult bad = run_kiln({"bench", m, "--deterministic", "bitwise"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_THAT(bad.err, HasSubstr("unknown determinism level 'bitwise' (expected off, threads or portable)"));
+  const ProcessResult inspect = run_kiln({"inspect", m, "--backend", "cpu", "--deterministic", "portable"});
+  ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
+  EXPECT_THAT(inspect.out, HasSubstr("deterministic portable"));
+}
+
 TEST(CliUsage, UsageErrorsExitWithTwo) {
   for (const auto& args : std::vector<std::vector<std::string>>{{}, {"bogus"}, {"convert"}, {"run", "x.kiln"},
                                                                  {"classify", "m.kiln", "a.jpg", "--top", "zero"}}) {

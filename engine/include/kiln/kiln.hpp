@@ -13,6 +13,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kiln/error.hpp"
@@ -197,6 +198,19 @@ struct GpuOptions {
   bool profile_nodes = false;
 };
 
+// How far results are reproducible (SessionOptions::deterministic).
+//   Off:      the fastest kernels; bits may change with the thread count.
+//   Threads:  the same bits for any thread count (on one machine, one ISA level).
+//   Portable: the same bits for any thread count and every ISA level the CPU
+//             backend dispatches to (--isa), on any x86-64 CPU; backends other
+//             than cpu and reference refuse it.
+enum class Determinism { Off, Threads, Portable };
+// "off", "threads", "portable".
+const char* determinism_name(Determinism d);
+// The inverse of determinism_name; "" is Threads (a bare --deterministic).
+// Throws kiln::Error (InvalidArgument) naming the levels.
+Determinism parse_determinism(std::string_view text);
+
 struct SessionOptions {
   // A backend name, or "auto": the fastest backend built in that can run the
   // model on this machine without being asked for a device — cpu when it is
@@ -221,7 +235,7 @@ struct SessionOptions {
   // (time the candidates, remember the winner) or "fixed:NAME". Checked once
   // against the backend's algorithms when the session is created.
   std::string algorithm = "heuristic";
-  bool deterministic = false;
+  Determinism deterministic = Determinism::Off;
   // Where `tune` stores and finds its measurements ("" = the default cache file).
   std::string tuning_cache;
   CpuOptions cpu;
@@ -330,6 +344,7 @@ struct BackendInfo {
   std::vector<std::string> algorithms;  // the NAMEs SessionOptions::algorithm "fixed:NAME" accepts
   std::vector<std::string> isa_levels;  // CpuOptions::isa values this CPU runs, lowest first (cpu)
   bool fp16_storage = false;            // GpuOptions::fp16_storage is honoured
+  bool portable_determinism = false;    // Determinism::Portable is honoured
 };
 // Throws kiln::Error (InvalidArgument) naming the built-in backends for an unknown name.
 BackendInfo backend_info(const std::string& backend);
