@@ -3,13 +3,17 @@
 
   /usr/bin/python3 scripts/plot_bench.py bench.json out.png [--top 20] [--title TEXT]
   /usr/bin/python3 scripts/plot_bench.py a.json b.json ... out.png     # several runs side by side
+  /usr/bin/python3 scripts/plot_bench.py --deviation compare.json out.png  # a `kiln compare --json` report
 
 Left: a histogram of every timed run's latency with the p50, p90 and p99
 marked (several files: one outline per file, same bins). Right: the `--top`
 layers by median time, as horizontal bars coloured by what ran them (the
 algorithm or kernel from the backend detail: winograd, im2col, fused chain,
 int8 gemm, ...), labelled with their share of the summed layer times and their
-GFLOP/s. Needs matplotlib (Debian: python3-matplotlib); exits 2 with a message
+GFLOP/s. With --deviation: the propagation profile of a `kiln compare`
+report — the relative deviation of every node output between the two classes
+furthest apart, along the graph, on a log scale, nodes whose outputs are
+bitwise equal drawn at the bottom. Needs matplotlib (Debian: python3-matplotlib); exits 2 with a message
 when it is missing or an input is not a `kiln bench --json` file.
 """
 import argparse
@@ -58,7 +62,64 @@ def percentile(values, q):
     return v[lo] + (v[hi] - v[lo]) * (pos - lo)
 
 
+def plot_deviation(path, output, title, plt):
+    """The propagation profile of a `kiln compare --json` report."""
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"plot_bench: {path}: {e}")
+    prop = data.get("propagation")
+    if "classes" not in data or "configurations" not in data:
+        raise SystemExit(f"plot_bench: {path} is not a `kiln compare --json` report")
+    if not prop:
+        raise SystemExit(f"plot_bench: {path}: one class only, nothing propagates")
+    rows = [line.split(",") for line in prop["csv"].strip().split("\n")[1:]]
+    # node_index,node,op,tensor,bitwise_equal,max_abs,rel (names carry no commas in practice; take fields from the ends)
+    rel = [float(r[-1]) if r[-1] not in ("inf", "nan") else float("nan") for r in rows]
+    equal = [r[-3] == "1" for r in rows]
+    ops = [r[2] for r in rows]
+    floor = min([v for v, e in zip(rel, equal) if not e and v > 0] or [1e-9]) / 10
+    fig, ax = plt.subplots(figsize=(max(8, 0.12 * len(rows) + 3), 5))
+    xs = list(range(len(rows)))
+    ys = [floor if e or not v > 0 else v for v, e in zip(rel, equal)]
+    ax.plot(xs, ys, color="C0", linewidth=1)
+    kinds = sorted(set(ops))
+    for i, k in enumerate(kinds):
+        pts = [(x, y) for x, y, o in zip(xs, ys, ops) if o == k]
+        ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=14, color=f"C{(i + 1) % 10}", label=k, zorder=3)
+    ax.axhline(1e-6, color="grey", linestyle="--", linewidth=0.8)
+    ax.set_yscale("log")
+    ax.set_xlabel("node output, in graph order")
+    ax.set_ylabel("relative deviation max|a-b| / max|b|  (bitwise equal: bottom)")
+    a, b = prop["classes"]
+    def members(k):
+        labels = data["classes"][k]["configurations"]
+        return labels[0] + (f" (+{len(labels) - 1})" if len(labels) > 1 else "")
+    ax.set_title(title or f"{os.path.basename(data.get('model', ''))}: class {a} [{members(a)}]\nvs class {b} [{members(b)}]",
+                 fontsize=9)
+    ax.legend(fontsize=7, ncol=2, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(output, dpi=110)
+    print(f"wrote {output}")
+    return 0
+
+
 def main(argv):
+    if argv and argv[0] == "--deviation":
+        p = argparse.ArgumentParser(description="Draws a `kiln compare --json` propagation profile")
+        p.add_argument("report", metavar="compare.json")
+        p.add_argument("output", metavar="out.png")
+        p.add_argument("--title", default=None)
+        args = p.parse_args(argv[1:])
+        try:
+            import matplotlib
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+        except ImportError:
+            print("plot_bench: matplotlib is missing (Debian: apt-get install python3-matplotlib)", file=sys.stderr)
+            return 2
+        return plot_deviation(args.report, args.output, args.title, plt)
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("inputs", nargs="+", metavar="bench.json", help="kiln bench --json output(s)")

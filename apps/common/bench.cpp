@@ -257,7 +257,7 @@ nlohmann::json to_json(const Result& r) {
                   {"threads", o.threads},
                   {"isa", o.cpu.isa},
                   {"algorithm", o.algorithm},
-                  {"deterministic", o.deterministic},
+                  {"deterministic", determinism_name(o.deterministic)},
                   {"tuning_cache", o.tuning_cache},
                   {"device", o.gpu.device},
                   {"fp16_storage", o.gpu.fp16_storage},

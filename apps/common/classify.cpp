@@ -5,7 +5,6 @@
 
 namespace kiln::classify {
 
-namespace {
 // Real values into uint8/int8 values of scale s and zero point z (ties to even, saturating).
 void quantize_into(const Tensor& x, const TensorDesc& d, Tensor& q) {
   const bool is_signed = d.type == ElementType::Int8;
@@ -24,6 +23,8 @@ void dequantize_into(const Tensor& q, const TensorDesc& d, Tensor& x) {
     x.data()[i] = d.scale * static_cast<float>(v - d.zero_point);
   }
 }
+
+namespace {
 
 // Built with += : GCC 12 warns falsely (-Wrestrict) about "literal" + std::string.
 std::string shape_text(const std::vector<int64_t>& s) {

@@ -10,6 +10,11 @@
 
 namespace kiln::classify {
 
+// `x`'s real values as the uint8/int8 values of `d`'s scale and zero point
+// (ties to even, saturating) into `q`, and back.
+void quantize_into(const Tensor& x, const TensorDesc& d, Tensor& q);
+void dequantize_into(const Tensor& q, const TensorDesc& d, Tensor& x);
+
 struct ImageResult {
   std::string path;
   std::vector<Prediction> top;  // empty when `error` is set

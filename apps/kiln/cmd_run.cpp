@@ -1,6 +1,8 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "apps/common/npy.hpp"
 #include "apps/common/tensor_files.hpp"
@@ -20,12 +22,37 @@ std::string file_safe(const std::string& name) {
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) c = '_';
   return s.empty() ? "output" : s;
 }
+
+// Every tensor of a run_all as NNNN_NAME.npy (NNNN: its place in node order,
+// so that names made alike by file_safe stay apart), and index.json.
+void dump_all(const std::vector<NodeOutput>& all, const std::string& dir) {
+  std::filesystem::create_directories(dir);
+  nlohmann::json index = nlohmann::json::array();
+  for (size_t i = 0; i < all.size(); ++i) {
+    const NodeOutput& o = all[i];
+    const std::string file = fmt::format("{:04}_{}.npy", i, file_safe(o.desc.name));
+    npy::write((std::filesystem::path(dir) / file).string(), o.value);
+    nlohmann::json e = {{"file", file},          {"tensor", o.desc.name},
+                        {"node", o.node},         {"op", o.op},
+                        {"node_index", o.node_index}, {"shape", o.desc.shape},
+                        {"type", element_type_name(o.desc.type)}, {"graph_output", o.graph_output}};
+    if (o.desc.type != ElementType::Float32) {
+      e["scale"] = o.desc.scale;
+      e["zero_point"] = o.desc.zero_point;
+    }
+    index.push_back(std::move(e));
+  }
+  std::ofstream f(std::filesystem::path(dir) / "index.json");
+  f << index.dump(1) << "\n";
+  if (!f) throw Error(ErrorCode::Io, "cannot write " + (std::filesystem::path(dir) / "index.json").string());
+  if (!quiet()) fmt::print(stderr, "kiln: wrote {} node outputs to {}\n", all.size(), dir);
+}
 }  // namespace
 
 Command add_run(CLI::App& app) {
   auto* cmd = app.add_subcommand("run", "Run a model (.kiln or ONNX) on input tensors and save every output as .npy");
   struct Args {
-    std::string model, output_dir;
+    std::string model, output_dir, dump_dir;
     std::vector<std::string> inputs;
     SessionOptions session;
     LoadOptions load;
@@ -34,10 +61,16 @@ Command add_run(CLI::App& app) {
   cmd->add_option("model", args->model, "Kiln model (.kiln) or ONNX model (.onnx)")->required();
   cmd->add_option("--input,-i", args->inputs, "NAME=FILE (.npy float32 or, for quantized inputs, uint8/int8, C-order; or ONNX TensorProto .pb); "
                                               "FILE alone for a single-input model")->required();
-  cmd->add_option("--output-dir,-o", args->output_dir, "Folder for the outputs (NAME.npy each)")->required();
+  cmd->add_option("--output-dir,-o", args->output_dir, "Folder for the outputs (NAME.npy each)");
+  cmd->add_option("--dump-all", args->dump_dir,
+                  "Folder for the output of every node as NNNN_TENSOR.npy, in node order, with index.json naming "
+                  "each file's node, operator, shape and type (the session keeps every intermediate tensor)");
   add_session_flags(cmd, args->session);
   add_load_flags(cmd, args->load);
   return [args] {
+    if (args->output_dir.empty() && args->dump_dir.empty())
+      throw Error(ErrorCode::InvalidArgument, "say where to write: --output-dir DIR and/or --dump-all DIR");
+    if (!args->dump_dir.empty()) args->session.keep_intermediates = true;
     const Model model = load_model_file(args->model, args->load);
     Session session = open_session(model, args->session);
     if (!quiet()) fmt::print(stderr, "kiln: session {}\n", describe_session(session, args->session));
@@ -69,7 +102,17 @@ Command add_run(CLI::App& app) {
     for (size_t i = 0; i < descs.size(); ++i)
       if (!given[i]) throw Error(ErrorCode::InvalidArgument, "no file given for input '" + descs[i].name + "'");
 
-    const std::vector<Tensor> outputs = session.run(inputs);
+    std::vector<Tensor> outputs;
+    if (args->dump_dir.empty()) {
+      outputs = session.run(inputs);
+    } else {
+      std::vector<NodeOutput> all = session.run_all(inputs);
+      dump_all(all, args->dump_dir);
+      outputs.resize(session.outputs().size());
+      for (NodeOutput& o : all)
+        if (o.graph_output) outputs[session.output_index(o.desc.name)] = o.value;
+    }
+    if (args->output_dir.empty()) return 0;
     std::filesystem::create_directories(args->output_dir);
     for (size_t i = 0; i < outputs.size(); ++i) {
       const auto path = std::filesystem::path(args->output_dir) / (file_safe(session.outputs()[i].name) + ".npy");

@@ -15,5 +15,6 @@ Command add_run(CLI::App& app);
 Command add_classify(CLI::App& app);
 Command add_bench(CLI::App& app);
 Command add_devices(CLI::App& app);
+Command add_compare(CLI::App& app);
 
 }  // namespace kiln::cli

@@ -15,6 +15,28 @@ std::string check_algorithm(const std::string& value) {
   if (value.rfind("fixed:", 0) == 0 && value.size() > 6) return {};
   return "'" + value + "' is not heuristic, tune or fixed:NAME";
 }
+
+// f32 | f64 (ReferencePrecision); anything else is a usage error (exit 2).
+std::string check_reference_precision(const std::string& value) {
+  if (value == "f32" || value == "f64") return {};
+  std::string m = "'";
+  m += value;
+  m += "' is not f32 or f64";
+  return m;
+}
+
+// off | threads | portable, or nothing (threads).
+std::string check_determinism(const std::string& value) {
+  try {
+    parse_determinism(value);
+    return {};
+  } catch (const Error& e) {
+    // CLI11 gives the flag the next word when one follows: `--deterministic model.kiln`.
+    std::string what = e.what();
+    what += "; a bare --deterministic goes after the positional arguments";
+    return what;
+  }
+}
 }  // namespace
 
 void add_session_flags(CLI::App* cmd, SessionOptions& options) {
@@ -31,7 +53,14 @@ void add_session_flags(CLI::App* cmd, SessionOptions& options) {
   cmd->add_option("--algorithm", options.algorithm, "Convolution algorithm choice: heuristic | tune | fixed:NAME")
       ->check(CLI::Validator(check_algorithm, "heuristic|tune|fixed:NAME"))
       ->capture_default_str();
-  cmd->add_flag("--deterministic", options.deterministic, "Same bits for any thread count");
+  // An optional value: a bare --deterministic keeps its first meaning (threads).
+  cmd->add_option_function<std::string>(
+         "--deterministic",
+         [&options](const std::string& level) { options.deterministic = parse_determinism(level); },
+         "Reproducible bits: threads (the default level: the same for any thread count), portable (also for every "
+         "--isa level, on any x86-64 CPU; cpu and reference backends) or off")
+      ->expected(0, 1)
+      ->check(CLI::Validator(check_determinism, "off|threads|portable"));
   cmd->add_flag("--fp16-storage", options.gpu.fp16_storage,
                 "Store activations and weights as float16 on devices that support it; arithmetic stays float32 "
                 "(backend vulkan)");
@@ -50,14 +79,26 @@ void add_session_flags(CLI::App* cmd, SessionOptions& options) {
          "Memory the session may take, e.g. 512M or 4G (default: the memory available now); a model that needs "
          "more is refused")
       ->transform(CLI::AsSizeValue(false));
+  cmd->add_option_function<std::string>(
+         "--reference-precision",
+         [&options](const std::string& v) {
+           options.reference.accumulation = v == "f64" ? ReferencePrecision::Float64 : ReferencePrecision::Float32;
+         },
+         "Accumulation of the reference backend: f32 (default) or f64, every sum in double and each output "
+         "rounded once (a yardstick for other configurations; backend reference only)")
+      ->check(CLI::Validator(check_reference_precision, "f32|f64"));
   add_quiet_flag(cmd);
 }
 
 std::string describe_session_options(const SessionOptions& o) {
   std::string s = fmt::format("{}, threads {}, algorithm {}", o.backend, o.threads, o.algorithm);
   if (!o.cpu.isa.empty()) s += ", isa " + o.cpu.isa;
-  if (o.deterministic) s += ", deterministic";
+  if (o.deterministic != Determinism::Off) {
+    s += ", deterministic ";
+    s += determinism_name(o.deterministic);
+  }
   if (o.gpu.fp16_storage) s += ", fp16 storage";
+  if (o.reference.accumulation == ReferencePrecision::Float64) s += ", float64 accumulation";
   if (!o.tuning_cache.empty()) s += ", tuning cache " + o.tuning_cache;
   if (o.gpu.device != 0) s += fmt::format(", device {}", o.gpu.device);
   if (!o.gpu.graphs) s += ", no CUDA graphs";

@@ -6,12 +6,13 @@
 //   --threads N         worker threads (default 0 = every core this process may use)
 //   --isa NAME          highest instruction set a CPU backend may use (default: the best this CPU has)
 //   --algorithm A       heuristic | tune | fixed:NAME (convolution algorithm choice)
-//   --deterministic     same bits for any thread count
+//   --deterministic [L] off | threads (the default level) | portable (also every --isa, any CPU)
 //   --tuning-cache FILE where `--algorithm tune` keeps its measurements
 //   --device N          device index for GPU backends (default 0)
 //   --fp16-storage      float16 activations and weights (vulkan)
 //   --no-cuda-graphs    launch the steps one by one (cuda)
 //   --node-times        per-node device times (cuda)
+//   --reference-precision f32|f64  accumulation of the reference backend (f64: every sum in double)
 //   --quiet, -q         no progress lines or notes on stderr (console.hpp)
 //   --no-verify         skip the checksums of a .kiln file (console.hpp: add_load_flags)
 #include <CLI/CLI.hpp>

@@ -136,6 +136,18 @@ std::string Model::producer() const { return graph_->producer; }
 
 std::vector<std::string> available_backends() { return BackendRegistry::global().names(); }
 
+BackendInfo backend_info(const std::string& name) {
+  const std::unique_ptr<Backend> b = BackendRegistry::global().create(name);
+  BackendInfo info;
+  info.name = std::string(b->name());
+  info.description = b->description();
+  info.algorithms = b->algorithm_names();
+  info.isa_levels = b->isa_levels();
+  info.fp16_storage = b->supports_fp16_storage();
+  info.portable_determinism = b->supports_portable_determinism();
+  return info;
+}
+
 std::vector<DeviceDesc> list_devices(const std::string& backend) {
   std::vector<DeviceDesc> out;
   for (const DeviceInfo& d : BackendRegistry::global().create(backend)->devices())

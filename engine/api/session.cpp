@@ -25,6 +25,15 @@ struct Session::Impl {
   int threads = 1;
   std::vector<std::string> warnings;
   std::vector<TensorDesc> inputs, outputs;
+  // keep_intermediates: the executable's outputs beyond the model's own, and
+  // for every kept tensor (model outputs first) the node that writes it.
+  bool keep_intermediates = false;
+  std::vector<TensorDesc> extra_outputs;
+  std::vector<int> writer;  // per executable output: node index
+
+  // Runs the executable; in debug mode gives it room for the kept tensors,
+  // in `extra` when the caller has it, else in a buffer made for this run.
+  void execute(std::span<const float* const> in, std::span<float* const> out, std::vector<Tensor>* extra = nullptr);
 };
 
 namespace {
@@ -65,6 +74,29 @@ const Node* first_unsupported(const Backend& backend, const Graph& g) {
   return nullptr;
 }
 
+// The graph with every node output that the API can describe (float32,
+// uint8, int8) added to the graph's outputs after the model's own, for
+// SessionOptions::keep_intermediates; `writer` gets each output's node.
+std::shared_ptr<const Graph> keep_every_node_output(const Graph& model, std::vector<int>* writer) {
+  auto g = std::make_shared<Graph>(model);
+  const std::vector<int> producer = g->producers();
+  for (TensorId t : g->outputs) writer->push_back(producer[static_cast<size_t>(t)]);
+  std::vector<char> listed(g->tensors.size(), 0);
+  for (TensorId t : g->outputs) listed[static_cast<size_t>(t)] = 1;
+  for (TensorId t : g->inputs) listed[static_cast<size_t>(t)] = 1;
+  for (size_t i = 0; i < g->nodes.size(); ++i)
+    for (TensorId t : g->nodes[i].outputs) {
+      const TensorInfo& info = g->tensor(t);
+      const bool describable =
+          info.dtype == DataType::Float32 || info.dtype == DataType::UInt8 || info.dtype == DataType::Int8;
+      if (listed[static_cast<size_t>(t)] || info.is_constant() || !describable) continue;
+      listed[static_cast<size_t>(t)] = 1;
+      g->outputs.push_back(t);
+      writer->push_back(static_cast<int>(i));
+    }
+  return g;
+}
+
 // The backend asked for; "auto": cpu when built and able to run every node, else reference.
 std::unique_ptr<Backend> resolve_backend(const std::string& requested, const Graph& g, std::string* name,
                                          std::string* why) {
@@ -99,12 +131,30 @@ int available_cores() {
 
 Session::Session(const Model& model, const SessionOptions& options) : impl_(std::make_unique<Impl>()) {
   impl_->graph = model.graph_ptr();
+  if (options.keep_intermediates) {
+    impl_->keep_intermediates = true;
+    impl_->graph = keep_every_node_output(model.graph(), &impl_->writer);
+    const std::vector<TensorDesc> all = Model(impl_->graph).outputs();
+    impl_->extra_outputs.assign(all.begin() + static_cast<std::ptrdiff_t>(model.graph().outputs.size()), all.end());
+  }
   impl_->backend =
       resolve_backend(options.backend, *impl_->graph, &impl_->backend_name, &impl_->backend_choice);
   // Refused here, once for every backend, rather than silently ignored.
   if (options.gpu.fp16_storage && !impl_->backend->supports_fp16_storage())
     throw Error(ErrorCode::InvalidArgument,
                 "--fp16-storage is a Vulkan option; backend '" + impl_->backend_name + "' stores float32");
+  if (options.reference.accumulation != ReferencePrecision::Float32 && impl_->backend_name != "reference") {
+    std::string m = "float64 accumulation (--reference-precision f64) is a reference-backend setting; backend '";
+    m += impl_->backend_name;
+    m += "' accumulates in float32";
+    throw Error(ErrorCode::InvalidArgument, m);
+  }
+  if (options.deterministic == Determinism::Portable && !impl_->backend->supports_portable_determinism()) {
+    std::string what = "portable determinism is a CPU-backend mode; backend '";
+    what += impl_->backend_name;
+    what += "' gives the same bits for any thread count at most (use deterministic 'threads', or backend cpu)";
+    throw Error(ErrorCode::InvalidArgument, what);
+  }
   const Graph& g = *impl_->graph;
   if (const Node* n = first_unsupported(*impl_->backend, g))
     throw Error(ErrorCode::Unsupported, "backend '" + impl_->backend_name + "' cannot run node '" + n->name + "' (" +
@@ -140,6 +190,7 @@ Session::Session(const Model& model, const SessionOptions& options) : impl_(std:
   bo.deterministic = options.deterministic;
   bo.tuning_cache = options.tuning_cache;
   bo.cpu = options.cpu;
+  bo.reference = options.reference;
   bo.progress = options.progress;
   bo.gpu = options.gpu;
   impl_->executable = impl_->backend->compile(impl_->graph, bo);
@@ -165,7 +216,9 @@ std::vector<Tensor> Session::run(const std::vector<Tensor>& inputs) {
   return outputs;
 }
 
-void Session::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) {
+void Session::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) { run_checked(inputs, outputs, nullptr); }
+
+void Session::run_checked(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs, std::vector<Tensor>* kept) {
   check_counts(impl_->inputs, impl_->outputs, inputs.size(), outputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (inputs[i].shape() != impl_->inputs[i].shape)
@@ -194,7 +247,53 @@ void Session::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& output
   PointerList<float*> out(outputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) in[i] = static_cast<const float*>(inputs[i].raw());
   for (size_t i = 0; i < outputs.size(); ++i) out[i] = static_cast<float*>(outputs[i].raw());
-  impl_->executable->run(in.span(), out.span());
+  impl_->execute(in.span(), out.span(), kept);
+}
+
+void Session::Impl::execute(std::span<const float* const> in, std::span<float* const> out, std::vector<Tensor>* kept) {
+  if (!keep_intermediates) return executable->run(in, out);
+  std::vector<Tensor> own;
+  if (!kept) kept = &own;
+  kept->clear();
+  for (const TensorDesc& d : extra_outputs) kept->emplace_back(d.shape, d.type);
+  std::vector<float*> all(out.begin(), out.end());
+  for (Tensor& t : *kept) all.push_back(static_cast<float*>(t.raw()));
+  executable->run(in, all);
+}
+
+std::vector<NodeOutput> Session::run_all(const std::vector<Tensor>& inputs) {
+  if (!impl_->keep_intermediates)
+    throw Error(ErrorCode::InvalidArgument,
+                "run_all needs a session made with SessionOptions::keep_intermediates; this one keeps no "
+                "intermediate tensors");
+  std::vector<Tensor> outputs;
+  for (const auto& d : impl_->outputs) outputs.emplace_back(d.shape, d.type);
+  std::vector<Tensor> kept;
+  run_checked(inputs, outputs, &kept);
+
+  const Graph& g = *impl_->graph;
+  std::vector<NodeOutput> all;
+  for (size_t i = 0; i < impl_->writer.size(); ++i) {
+    NodeOutput o;
+    const bool model_output = i < outputs.size();
+    o.node_index = static_cast<size_t>(std::max(impl_->writer[i], 0));
+    o.desc = model_output ? impl_->outputs[i] : impl_->extra_outputs[i - outputs.size()];
+    o.value = model_output ? std::move(outputs[i]) : std::move(kept[i - outputs.size()]);
+    o.graph_output = model_output;
+    if (impl_->writer[i] >= 0) {
+      const Node& n = g.nodes[o.node_index];
+      o.node = n.name;
+      o.op = std::string(op_name(n.op));
+    }
+    all.push_back(std::move(o));
+  }
+  // Node order; a graph output that is a graph input (no writer) goes first.
+  std::stable_sort(all.begin(), all.end(), [&](const NodeOutput& a, const NodeOutput& b) {
+    const int wa = a.node.empty() ? -1 : static_cast<int>(a.node_index);
+    const int wb = b.node.empty() ? -1 : static_cast<int>(b.node_index);
+    return wa < wb;
+  });
+  return all;
 }
 
 void Session::run_buffers(std::span<const void* const> inputs, std::span<void* const> outputs) {
@@ -212,7 +311,7 @@ void Session::run_buffers(std::span<const void* const> inputs, std::span<void* c
                   "output " + std::to_string(i) + " ('" + impl_->outputs[i].name + "') is null");
     out[i] = static_cast<float*>(outputs[i]);
   }
-  impl_->executable->run(in.span(), out.span());
+  impl_->execute(in.span(), out.span());
 }
 
 size_t Session::input_index(const std::string& name) const {

@@ -3,27 +3,39 @@
 // kernels and the fused epilogues of every backend's reference path.
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "engine/core/graph.hpp"
 
 namespace kiln {
 
-inline float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
-inline float hard_sigmoid(float x, float alpha, float beta) { return std::clamp(alpha * x + beta, 0.0f, 1.0f); }
-inline float hard_swish(float x) { return x * hard_sigmoid(x, 1.0f / 6.0f, 0.5f); }
-inline float leaky_relu(float x, float alpha) { return x >= 0.0f ? x : alpha * x; }
+// Templates so that the reference backend's float64 mode
+// (ReferencePrecision::Float64) evaluates the same formulas in double; the
+// parameters are not deduced, so float attributes widen to T.
+template <class T>
+T sigmoid(T x) { return T(1) / (T(1) + std::exp(-x)); }
+template <class T>
+T hard_sigmoid(T x, std::type_identity_t<T> alpha, std::type_identity_t<T> beta) {
+  return std::clamp(alpha * x + beta, T(0), T(1));
+}
+template <class T>
+T hard_swish(T x) { return x * hard_sigmoid<T>(x, T(1) / T(6), T(0.5)); }
+template <class T>
+T leaky_relu(T x, std::type_identity_t<T> alpha) { return x >= T(0) ? x : alpha * x; }
 // ONNX Clip: max(min(x, hi), lo) applied in that order; NaN passes through.
-inline float clip(float x, float lo, float hi) { return std::max(std::min(x, hi), lo); }
+template <class T>
+T clip(T x, std::type_identity_t<T> lo, std::type_identity_t<T> hi) { return std::max(std::min(x, hi), lo); }
 
-inline float apply_activation(const fb::FusedActivation& act, float x) {
+template <class T>
+T apply_activation(const fb::FusedActivation& act, T x) {
   using K = fb::ActivationKind;
   switch (act.kind()) {
     case K::None: return x;
-    case K::Relu: return std::max(x, 0.0f);
-    case K::Clip: return clip(x, act.alpha(), act.beta());
-    case K::LeakyRelu: return leaky_relu(x, act.alpha());
+    case K::Relu: return std::max(x, T(0));
+    case K::Clip: return clip<T>(x, act.alpha(), act.beta());
+    case K::LeakyRelu: return leaky_relu<T>(x, act.alpha());
     case K::Sigmoid: return sigmoid(x);
-    case K::HardSigmoid: return hard_sigmoid(x, act.alpha(), act.beta());
+    case K::HardSigmoid: return hard_sigmoid<T>(x, act.alpha(), act.beta());
     case K::HardSwish: return hard_swish(x);
     case K::Tanh: return std::tanh(x);
   }

@@ -12,16 +12,19 @@
 
 namespace kiln {
 
-SelectionMode parse_selection_mode(std::string_view a, bool deterministic, const std::vector<std::string>& names,
+SelectionMode parse_selection_mode(std::string_view a, Determinism deterministic, const std::vector<std::string>& names,
                                    std::string_view backend) {
   if (a.empty() || a == "heuristic") return {SelectionMode::Kind::Heuristic, {}};
   std::string list;
   for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
   if (a == "tune") {
-    if (deterministic)
-      throw Error(ErrorCode::InvalidArgument,
-                  "--algorithm tune picks algorithms by timing, which can differ between runs; it cannot be combined "
-                  "with deterministic mode");
+    if (deterministic != Determinism::Off) {
+      std::string what = "--algorithm tune picks algorithms by timing, which can differ between runs; it cannot be "
+                         "combined with deterministic mode (";
+      what += determinism_name(deterministic);
+      what += ")";
+      throw Error(ErrorCode::InvalidArgument, what);
+    }
     return {SelectionMode::Kind::Tune, {}};
   }
   if (a.rfind("fixed:", 0) == 0) {

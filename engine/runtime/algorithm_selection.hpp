@@ -19,7 +19,7 @@ namespace kiln {
 // "fixed:NAME"); throws InvalidArgument for an unknown mode, a NAME not in
 // `names` (every name fixed:NAME accepts, listed in the message, which names
 // `backend`) or tune with `deterministic`. Called once, by the session.
-SelectionMode parse_selection_mode(std::string_view algorithm, bool deterministic,
+SelectionMode parse_selection_mode(std::string_view algorithm, Determinism deterministic,
                                    const std::vector<std::string>& names, std::string_view backend);
 
 // A tuning-cache file: a format line, then one tab-separated line per timed

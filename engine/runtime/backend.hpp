@@ -36,10 +36,12 @@ struct BackendOptions {
   // compile() throws when even one context does not fit.
   size_t memory_limit = SIZE_MAX;
   SelectionMode selection;
-  // Same bits for any thread count.
-  bool deterministic = false;
+  // Threads: same bits for any thread count; Portable: also for every ISA
+  // level, on any CPU (only where supports_portable_determinism()).
+  Determinism deterministic = Determinism::Off;
   std::string tuning_cache;  // "" = the backend's default location
   CpuOptions cpu;
+  ReferenceOptions reference;  // read by the reference backend only (Session refuses Float64 elsewhere)
   GpuOptions gpu;  // fp16_storage only reaches backends whose supports_fp16_storage() is true
   ProgressCallback progress;  // SessionOptions::progress (LoweringBase::conv_visited reports)
 };
@@ -95,12 +97,17 @@ class Backend {
   // Whether compile() honours BackendOptions::fp16_storage. A backend that
   // does may still throw from compile() when the device lacks the feature.
   virtual bool supports_fp16_storage() const { return false; }
+  // Whether compile() honours Determinism::Portable (the session refuses it otherwise).
+  virtual bool supports_portable_determinism() const { return false; }
   // Whether activations live in host memory, where SessionOptions::memory_limit
   // counts them (false for backends with device memory of their own).
   virtual bool host_memory() const { return true; }
   // Every name --algorithm fixed:NAME accepts; empty for a backend with one
   // way to run each layer (the session then refuses fixed:NAME).
   virtual std::vector<std::string> algorithm_names() const { return {}; }
+  // The instruction-set levels CpuOptions::isa may name on this CPU, lowest
+  // first; empty for a backend that does not read it.
+  virtual std::vector<std::string> isa_levels() const { return {}; }
   // Where `kiln bench --energy` reads this backend's energy: RAPL for the
   // host's CPU package, NVML for an NVIDIA GPU.
   enum class EnergySource { HostRapl, GpuNvml };

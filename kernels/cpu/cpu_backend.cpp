@@ -44,7 +44,7 @@ void convert_layout(bool to_nhwc, const void* x, void* y, const Shape& s) {
 Lowering::Lowering(std::shared_ptr<const Graph> graph, const BackendOptions& options)
     : LoweringBase(std::move(graph)),
       isa_(choose_isa(options.cpu.isa)),
-      simd_(&simd_kernels(isa_)),
+      simd_(options.deterministic == Determinism::Portable ? &portable_simd_kernels(isa_) : &simd_kernels(isa_)),
       int8_(&int8_kernels(isa_)),
       threads_(options.threads),
       selector_(options, isa_) {
@@ -176,6 +176,7 @@ class CpuExecutable final : public Executable {
     RunContext& f = *context;
     for (size_t i = 0; i < g.inputs.size(); ++i) std::memcpy(f.ptr(g.inputs[i]), inputs[i], bytes(g.inputs[i]));
     std::fill(f.times.begin(), f.times.end(), 0.0);
+    clear_upper_vector_state();
     for (const Step& s : l_.steps) {
       const auto t0 = std::chrono::steady_clock::now();
       s.fn(f);
@@ -249,6 +250,12 @@ class CpuBackend final : public Backend {
     return std::make_unique<CpuExecutable>(std::move(graph), options);
   }
   std::vector<std::string> algorithm_names() const override { return cpu::algorithm_names(); }
+  std::vector<std::string> isa_levels() const override {
+    std::vector<std::string> names;
+    for (Isa isa : supported_isas()) names.emplace_back(isa_name(isa));
+    return names;
+  }
+  bool supports_portable_determinism() const override { return true; }
 };
 
 }  // namespace

@@ -1,7 +1,11 @@
 #include "kernels/cpu/isa.hpp"
 
+#include <array>
 #include <fstream>
 #include <thread>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "kiln/error.hpp"
 
@@ -11,7 +15,13 @@ namespace generic {
 extern const SimdKernels kKernels;
 extern const Int8Kernels kInt8Kernels;
 }  // namespace generic
+namespace generic_exact_fma {
+extern const SimdKernels kKernels;
+}  // namespace generic_exact_fma
 #if defined(__x86_64__)
+namespace generic_hw_fma {
+extern const SimdKernels kKernels;
+}  // namespace generic_hw_fma
 namespace avx2 {
 extern const SimdKernels kKernels;
 extern const Int8Kernels kInt8Kernels;
@@ -77,6 +87,53 @@ const SimdKernels& simd_kernels(Isa isa) {
   return generic::kKernels;
 }
 
+namespace {
+
+bool cpu_has_fma() {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx") && __builtin_cpu_supports("fma");
+#else
+  return false;
+#endif
+}
+
+// The portable kernel sets: [0] generic with the FMA instruction (or, where
+// the build has none, with std::fma), [1]-[3] the FMA levels, [4] generic
+// with std::fma. The widest level's L1-sized K block (16 KiB of its
+// 32-column panels) for all.
+const std::array<SimdKernels, 5>& portable_tables() {
+  constexpr int kPortableKBlock = 256;
+  static const std::array<SimdKernels, 5> tables = [] {
+    std::array<SimdKernels, 5> t{};
+#if defined(__x86_64__)
+    t[0] = generic_hw_fma::kKernels;
+#else
+    t[0] = generic_exact_fma::kKernels;
+#endif
+    for (int i = 1; i <= 3; ++i) t[static_cast<size_t>(i)] = simd_kernels(static_cast<Isa>(i));
+    t[4] = generic_exact_fma::kKernels;
+    for (SimdKernels& k : t) k.k_block = kPortableKBlock;
+    return t;
+  }();
+  return tables;
+}
+
+}  // namespace
+
+const SimdKernels& portable_simd_kernels(Isa isa) {
+  static const bool fma = cpu_has_fma();
+  if (isa == Isa::Generic && !fma) return portable_tables()[4];
+  return portable_tables()[static_cast<size_t>(isa)];
+}
+
+std::vector<const SimdKernels*> portable_kernel_sets() {
+  std::vector<const SimdKernels*> out;
+  for (Isa isa : supported_isas()) out.push_back(&portable_simd_kernels(isa));
+  if (out.front() != &portable_tables()[4]) out.insert(out.begin(), &portable_tables()[4]);
+  return out;
+}
+
 const Int8Kernels& int8_kernels(Isa isa) {
 #if defined(__x86_64__)
   if (isa == Isa::Avx512Vnni) return avx512_vnni::kInt8Kernels;
@@ -92,6 +149,17 @@ const Int8Kernels& int8_depthwise_kernels(Isa isa, int channels) {
     if (k.lanes <= channels) return k;
   }
   return int8_kernels(Isa::Generic);
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx"))) static void vzeroupper() { _mm256_zeroupper(); }
+#endif
+
+void clear_upper_vector_state() {
+#if defined(__x86_64__)
+  static const bool avx = __builtin_cpu_supports("avx");
+  if (avx) vzeroupper();
+#endif
 }
 
 std::string cpu_signature(Isa isa) {

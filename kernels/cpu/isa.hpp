@@ -22,12 +22,26 @@ std::vector<Isa> supported_isas();
 // or one this CPU lacks.
 Isa choose_isa(const std::string& cap);
 const SimdKernels& simd_kernels(Isa isa);
+// The kernel set of Determinism::Portable at `isa`: the same bits at every
+// level. The level's own kernels (their multiply-adds are explicit fused ones,
+// see simd/vec.hpp) with a fixed GEMM K block; at the generic level, the
+// variant whose multiply-adds are exact FMAs (the instruction where the CPU
+// has it, std::fma otherwise).
+const SimdKernels& portable_simd_kernels(Isa isa);
+// Every portable kernel set this CPU can run, the std::fma generic one
+// included even where the CPU has FMA (for tests).
+std::vector<const SimdKernels*> portable_kernel_sets();
 const Int8Kernels& int8_kernels(Isa isa);
 // The integer kernels for a depthwise layer of `channels` channels: the best
 // level up to `isa` whose vectors are no wider than the channels (all levels
 // give the same bits; a 16-lane vector on 8 channels would leave them to a
 // per-channel tail), or the lowest level.
 const Int8Kernels& int8_depthwise_kernels(Isa isa, int channels);
+// Clears the upper halves of the calling thread's vector registers (vzeroupper)
+// where the CPU has AVX. Code that leaves them dirty (libxxhash's checksums
+// when a .kiln file is verified did) makes every SSE instruction of the generic
+// kernels wait on them: MobileNetV2 at --isa generic took 60 times as long.
+void clear_upper_vector_state();
 // A short description of the CPU for tuning-cache keys, e.g. "AMD EPYC/avx512/2".
 std::string cpu_signature(Isa isa);
 

@@ -5,7 +5,7 @@
 namespace kiln::cuda {
 
 Lowering::Lowering(std::shared_ptr<const Graph> graph, const BackendOptions& options)
-    : LoweringBase(std::move(graph)), ctx_(options.gpu.device, options.deterministic), selector_(options, ctx_) {
+    : LoweringBase(std::move(graph)), ctx_(options.gpu.device, options.deterministic != Determinism::Off), selector_(options, ctx_) {
   set_progress(options.progress);
 }
 

@@ -4,14 +4,23 @@
 
 namespace kiln::reference {
 
-// A standalone activation is its fused epilogue form applied to every element.
-void activation(const KernelArgs& a) {
-  if (is_quantized(a)) return activation_quantized(a);
+namespace {
+// A standalone activation is its fused epilogue form applied to every
+// element, evaluated in T (double: sigmoid and tanh rounded once).
+template <class T>
+void activation_in(const KernelArgs& a) {
   const fb::FusedActivation act = fused_form_of(*a.node);
   const int64_t n = element_count(*a.inputs[0].shape);
   const float* x = a.inputs[0].data;
   float* y = a.outputs[0].data;
-  for (int64_t i = 0; i < n; ++i) y[i] = apply_activation(act, x[i]);
+  for (int64_t i = 0; i < n; ++i) y[i] = static_cast<float>(apply_activation(act, T(x[i])));
+}
+}  // namespace
+
+void activation(const KernelArgs& a) {
+  if (is_quantized(a)) return activation_quantized(a);
+  if (a.in_double()) return activation_in<double>(a);
+  activation_in<float>(a);
 }
 
 // Quantized Relu and Clip: requantized to the output's parameters, then

@@ -28,8 +28,15 @@ void binary(const KernelArgs& a) {
         return p / q;
     }
   };
-  for_each_offset<3>({&vx, &vz, &vy},
-                     [&](int64_t ix, int64_t iz, int64_t iy) { y[iy] = apply_activation(act, op(x[ix], z[iz])); });
+  // The operation itself is one correctly rounded float operation in either
+  // precision; a fused activation sees that float, as it would unfused.
+  if (a.in_double())
+    for_each_offset<3>({&vx, &vz, &vy}, [&](int64_t ix, int64_t iz, int64_t iy) {
+      y[iy] = static_cast<float>(apply_activation(act, double{op(x[ix], z[iz])}));
+    });
+  else
+    for_each_offset<3>({&vx, &vz, &vy},
+                       [&](int64_t ix, int64_t iz, int64_t iy) { y[iy] = apply_activation(act, op(x[ix], z[iz])); });
 }
 
 // Quantized Add (same shapes; engine/core/quantized_ops.hpp).

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <type_traits>
 
 #include "engine/core/activation.hpp"
 #include "engine/core/spatial.hpp"
@@ -14,12 +15,14 @@ std::pair<int64_t, int64_t> valid_range(int64_t offset, int64_t stride, int64_t 
   int64_t hi = in - offset <= 0 ? 0 : (in - 1 - offset) / stride + 1;
   return {std::min(lo, out), std::clamp<int64_t>(hi, 0, out)};
 }
-}  // namespace
 
 // Direct convolution, one output plane at a time: for every (input channel,
-// kernel tap) the tap's weight is added into the whole output plane.
-void conv(const KernelArgs& a) {
-  if (is_quantized(a)) return conv_quantized(a);
+// kernel tap) the tap's weight is added into the whole output plane, which is
+// the output itself for Acc = float and a double scratch plane otherwise
+// (rounded to float once, after the activation). Every output element thus
+// sums bias, then input channels, then taps in (kd, kh, kw) order.
+template <class Acc>
+void conv_accumulating(const KernelArgs& a) {
   const auto& attrs = attrs_as<fb::ConvAttrsT>(*a.node);
   const float* x = a.inputs[0].data;
   const float* w = a.inputs[1].data;
@@ -30,19 +33,25 @@ void conv(const KernelArgs& a) {
   const int64_t in_plane = int64_t{g.D} * g.H * g.W;
   const int64_t out_plane = int64_t{g.OD} * g.OH * g.OW;
   const int64_t taps = int64_t{g.KD} * g.KH * g.KW;
+  if constexpr (!std::is_same_v<Acc, float>) checked_scratch(a, out_plane);
 
   for (int64_t n = 0; n < g.N; ++n) {
     for (int64_t m = 0; m < g.K; ++m) {
       const int64_t grp = m / out_per_group;
       float* out = y + (n * g.K + m) * out_plane;
-      std::fill(out, out + out_plane, bias ? bias[m] : 0.0f);
+      Acc* acc = nullptr;
+      if constexpr (std::is_same_v<Acc, float>)
+        acc = out;
+      else
+        acc = a.scratch.data();
+      std::fill(acc, acc + out_plane, bias ? Acc(bias[m]) : Acc(0));
       for (int64_t ic = 0; ic < in_per_group; ++ic) {
         const float* in = x + (n * g.C + grp * in_per_group + ic) * in_plane;
         const float* wk = w + (m * in_per_group + ic) * taps;
         for (int64_t kd = 0; kd < g.KD; ++kd)
           for (int64_t kh = 0; kh < g.KH; ++kh)
             for (int64_t kw = 0; kw < g.KW; ++kw) {
-              const float wv = wk[(kd * g.KH + kh) * g.KW + kw];
+              const Acc wv = wk[(kd * g.KH + kh) * g.KW + kw];
               const int64_t off_d = kd * g.dd - g.pf;
               const int64_t off_h = kh * g.dh - g.pt;
               const int64_t off_w = kw * g.dw - g.pl;
@@ -54,16 +63,28 @@ void conv(const KernelArgs& a) {
                 for (int64_t oh = h_lo; oh < h_hi; ++oh) {
                   const int64_t ih = oh * g.sh + off_h;
                   const float* in_row = in + (id * g.H + ih) * g.W;
-                  float* out_row = out + (od * g.OH + oh) * g.OW;
-                  for (int64_t ow = w_lo; ow < w_hi; ++ow) out_row[ow] += wv * in_row[ow * g.sw + off_w];
+                  Acc* acc_row = acc + (od * g.OH + oh) * g.OW;
+                  for (int64_t ow = w_lo; ow < w_hi; ++ow) acc_row[ow] += wv * Acc(in_row[ow * g.sw + off_w]);
                 }
               }
             }
       }
-      if (attrs.activation.kind() != fb::ActivationKind::None)
-        for (int64_t i = 0; i < out_plane; ++i) out[i] = apply_activation(attrs.activation, out[i]);
+      if constexpr (std::is_same_v<Acc, float>) {
+        if (attrs.activation.kind() != fb::ActivationKind::None)
+          for (int64_t i = 0; i < out_plane; ++i) out[i] = apply_activation(attrs.activation, out[i]);
+      } else {
+        for (int64_t i = 0; i < out_plane; ++i) out[i] = static_cast<float>(apply_activation(attrs.activation, acc[i]));
+      }
     }
   }
+}
+
+}  // namespace
+
+void conv(const KernelArgs& a) {
+  if (is_quantized(a)) return conv_quantized(a);
+  if (a.in_double()) return conv_accumulating<double>(a);
+  conv_accumulating<float>(a);
 }
 
 }  // namespace kiln::reference

@@ -1,5 +1,6 @@
 #pragma once
-// Reference kernels: plain, obviously correct loops (float32, and integer
+// Reference kernels: plain, obviously correct loops (float32, optionally
+// accumulating in double: ReferencePrecision, and integer
 // arithmetic for quantized tensors: kernels/reference/quantized.hpp), one file per op
 // family (engine/core/op_info.hpp). They are the oracle for every optimised
 // backend, so clarity wins over speed here (loop orders are chosen only so
@@ -9,6 +10,7 @@
 #include <span>
 
 #include "engine/core/graph.hpp"
+#include "kiln/kiln.hpp"
 
 namespace kiln::reference {
 
@@ -36,12 +38,34 @@ struct KernelArgs {
   const Node* node;
   std::span<const InputView> inputs;
   std::span<const OutputView> outputs;
+  // Float64: the float kernels accumulate in double (ReferencePrecision). The
+  // convolution and matrix products then keep their partial sums in `scratch`,
+  // held by the run context: at least accumulator_scratch(graph, node) doubles.
+  ReferencePrecision accumulation = ReferencePrecision::Float32;
+  std::span<double> scratch = {};
+
+  bool in_double() const { return accumulation == ReferencePrecision::Float64; }
 };
 
 using KernelFn = void (*)(const KernelArgs&);
 
 // The kernel for `op`; every OpType has one (a table checked at compile time).
 KernelFn kernel_for(OpType op);
+
+// Doubles of KernelArgs::scratch that `node` needs under Float64 accumulation
+// (0 for the kernels that keep their sums in locals).
+size_t accumulator_scratch(const Graph& graph, const Node& node);
+
+// Scratch that is too small is a bug of the caller, not of the model.
+inline std::span<double> checked_scratch(const KernelArgs& a, int64_t count) {
+  if (a.scratch.size() < static_cast<size_t>(count)) {
+    std::string m = "node '";
+    m += a.node->name;
+    m += "': float64 accumulator scratch too small";
+    throw Error(ErrorCode::Internal, m);
+  }
+  return a.scratch;
+}
 
 // conv.cpp
 void conv(const KernelArgs& a);

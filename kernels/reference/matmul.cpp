@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <type_traits>
 
 #include "engine/core/activation.hpp"
 #include "engine/core/strided_view.hpp"
@@ -7,25 +8,41 @@
 namespace kiln::reference {
 
 namespace {
-// y[m, n] = sum_k a(m, k) * b(k, n), with element accessors for transposes.
-template <class A, class B>
-void matrix_product(int64_t M, int64_t N, int64_t K, A a, B b, float* y) {
-  std::fill(y, y + M * N, 0.0f);
-  for (int64_t m = 0; m < M; ++m)
+// acc[n] = sum_k a(m, k) * b(k, n) for one row m at a time, with element
+// accessors for transposes; `row(m)` says where the row accumulates (the
+// output itself for Acc = float, double scratch otherwise) and `done(m, acc)`
+// finishes it. Every element sums k in increasing order.
+template <class Acc, class A, class B, class Row, class Done>
+void matrix_product(int64_t M, int64_t N, int64_t K, A a, B b, Row row, Done done) {
+  for (int64_t m = 0; m < M; ++m) {
+    Acc* acc = row(m);
+    std::fill(acc, acc + N, Acc(0));
     for (int64_t k = 0; k < K; ++k) {
-      const float av = a(m, k);
-      for (int64_t n = 0; n < N; ++n) y[m * N + n] += av * b(k, n);
+      const Acc av = a(m, k);
+      for (int64_t n = 0; n < N; ++n) acc[n] += av * Acc(b(k, n));
     }
+    done(m, static_cast<const Acc*>(acc));
+  }
+}
+
+// Where row m of an M x N product accumulates.
+template <class Acc>
+auto accumulator_rows(const KernelArgs& args, float* y, int64_t N) {
+  if constexpr (std::is_same_v<Acc, float>) {
+    return [y, N](int64_t m) { return y + m * N; };
+  } else {
+    double* scratch = checked_scratch(args, N).data();
+    return [scratch](int64_t) { return scratch; };
+  }
 }
 
 StridedView scaled(StridedView v, int64_t factor) {
   for (int d = 0; d < v.rank; ++d) v.strides[d] *= factor;
   return v;
 }
-}  // namespace
 
-void gemm(const KernelArgs& args) {
-  if (is_quantized(args)) return gemm_quantized(args);
+template <class Acc>
+void gemm_accumulating(const KernelArgs& args) {
   const auto& attrs = attrs_as<fb::GemmAttrsT>(*args.node);
   const Shape& as = *args.inputs[0].shape;
   const Shape& bs = *args.inputs[1].shape;
@@ -35,23 +52,24 @@ void gemm(const KernelArgs& args) {
   const int64_t M = attrs.trans_a ? as[1] : as[0];
   const int64_t K = attrs.trans_a ? as[0] : as[1];
   const int64_t N = attrs.trans_b ? bs[0] : bs[1];
-  matrix_product(
-      M, N, K, [&](int64_t m, int64_t k) { return attrs.trans_a ? A[k * M + m] : A[m * K + k]; },
-      [&](int64_t k, int64_t n) { return attrs.trans_b ? B[n * K + k] : B[k * N + n]; }, Y);
   const float* C = args.inputs.size() > 2 ? args.inputs[2].data : nullptr;
   const int64_t mn[2] = {M, N};
   const StridedView c = C ? broadcast_view(*args.inputs[2].shape, mn) : StridedView{};
-  for (int64_t m = 0; m < M; ++m)
-    for (int64_t n = 0; n < N; ++n) {
-      float v = attrs.alpha * Y[m * N + n];
-      if (C) v += attrs.beta * C[m * c.strides[0] + n * c.strides[1]];
-      Y[m * N + n] = apply_activation(attrs.activation, v);
-    }
+  matrix_product<Acc>(
+      M, N, K, [&](int64_t m, int64_t k) { return attrs.trans_a ? A[k * M + m] : A[m * K + k]; },
+      [&](int64_t k, int64_t n) { return attrs.trans_b ? B[n * K + k] : B[k * N + n]; },
+      accumulator_rows<Acc>(args, Y, N), [&](int64_t m, const Acc* acc) {
+        for (int64_t n = 0; n < N; ++n) {
+          Acc v = Acc(attrs.alpha) * acc[n];
+          if (C) v += Acc(attrs.beta) * Acc(C[m * c.strides[0] + n * c.strides[1]]);
+          Y[m * N + n] = static_cast<float>(apply_activation(attrs.activation, v));
+        }
+      });
 }
 
 // 1-D operands are promoted as numpy does; the batch axes broadcast.
-void matmul(const KernelArgs& args) {
-  if (is_quantized(args)) return matmul_quantized(args);
+template <class Acc>
+void matmul_accumulating(const KernelArgs& args) {
   const Shape& as = *args.inputs[0].shape;
   const Shape& bs = *args.inputs[1].shape;
   const int64_t M = as.size() == 1 ? 1 : as[as.size() - 2];
@@ -76,10 +94,27 @@ void matmul(const KernelArgs& args) {
   for_each_offset<3>({&va, &vb, &vy}, [&](int64_t oa, int64_t ob, int64_t oy) {
     const float* a = A + oa;
     const float* b = B + ob;
-    matrix_product(
+    float* y = Y + oy;
+    matrix_product<Acc>(
         M, N, K, [&](int64_t m, int64_t k) { return a[m * K + k]; }, [&](int64_t k, int64_t n) { return b[k * N + n]; },
-        Y + oy);
+        accumulator_rows<Acc>(args, y, N), [&](int64_t m, const Acc* acc) {
+          if constexpr (!std::is_same_v<Acc, float>)
+            for (int64_t n = 0; n < N; ++n) y[m * N + n] = static_cast<float>(acc[n]);
+        });
   });
+}
+}  // namespace
+
+void gemm(const KernelArgs& args) {
+  if (is_quantized(args)) return gemm_quantized(args);
+  if (args.in_double()) return gemm_accumulating<double>(args);
+  gemm_accumulating<float>(args);
+}
+
+void matmul(const KernelArgs& args) {
+  if (is_quantized(args)) return matmul_quantized(args);
+  if (args.in_double()) return matmul_accumulating<double>(args);
+  matmul_accumulating<float>(args);
 }
 
 }  // namespace kiln::reference

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstring>
@@ -69,17 +70,48 @@ KernelFn kernel_for(OpType op) {
   return kKernels[i].fn;
 }
 
+size_t accumulator_scratch(const Graph& graph, const Node& node) {
+  switch (node.op) {
+    case OpType::Conv: {  // one output plane: [N, K, spatial...]
+      const Shape& y = graph.shape(node.outputs[0]);
+      const int64_t planes = y.size() >= 2 ? y[0] * y[1] : 1;
+      return planes > 0 ? static_cast<size_t>(element_count(y) / planes) : 0;
+    }
+    case OpType::Gemm: {  // one output row
+      const Shape& y = graph.shape(node.outputs[0]);
+      return y.empty() ? 1 : static_cast<size_t>(y.back());
+    }
+    case OpType::MatMul: {
+      const Shape& b = graph.shape(node.inputs[1]);
+      return b.size() == 1 ? 1 : static_cast<size_t>(b.back());
+    }
+    default:
+      return 0;
+  }
+}
+
 namespace {
+
+// Doubles a run context holds for the float64 kernels' partial sums: the most any node needs.
+size_t scratch_elements(const Graph& g, ReferencePrecision accumulation) {
+  size_t most = 0;
+  if (accumulation == ReferencePrecision::Float64)
+    for (const Node& n : g.nodes) most = std::max(most, accumulator_scratch(g, n));
+  return most;
+}
 
 class ReferenceExecutable final : public Executable {
  public:
   ReferenceExecutable(std::shared_ptr<const Graph> graph, const BackendOptions& options)
       : graph_(std::move(graph)),
         plan_(plan_memory_dense(*graph_)),
-        contexts_([this] { return std::make_unique<Context>(*graph_, plan_); },
+        accumulation_(options.reference.accumulation),
+        scratch_elements_(scratch_elements(*graph_, accumulation_)),
+        contexts_([this] { return std::make_unique<Context>(*graph_, plan_, scratch_elements_); },
                   // The weights are the model's own constants, counted by the session.
-                  contexts_within_limit(0, plan_.arena_bytes, options.memory_limit,
-                                        static_cast<size_t>(options.max_concurrent_runs), "backend reference")) {
+                  contexts_within_limit(0, plan_.arena_bytes + scratch_elements_ * sizeof(double),
+                                        options.memory_limit, static_cast<size_t>(options.max_concurrent_runs),
+                                        "backend reference")) {
     for (const Node& n : graph_->nodes) kernels_.push_back(kernel_for(n.op));
     last_times_.resize(graph_->nodes.size());
   }
@@ -94,7 +126,8 @@ class ReferenceExecutable final : public Executable {
       const Node& n = g.nodes[i];
       const auto start = std::chrono::steady_clock::now();
       kernels_[i](KernelArgs{&n, std::span(c.in_views).subspan(c.first_in[i], n.inputs.size()),
-                             std::span(c.out_views).subspan(c.first_out[i], n.outputs.size())});
+                             std::span(c.out_views).subspan(c.first_out[i], n.outputs.size()), accumulation_,
+                             c.scratch});
       c.times[i] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     }
     for (size_t i = 0; i < g.outputs.size(); ++i) std::memcpy(outputs[i], c.address(g.outputs[i]), bytes(g.outputs[i]));
@@ -116,7 +149,8 @@ class ReferenceExecutable final : public Executable {
   // What one run writes: its arena, and every node's views bound to it once
   // so that run() only calls kernels.
   struct Context {
-    Context(const Graph& g, const MemoryPlan& p) : graph(&g), plan(p), arena(allocate_aligned(p.arena_bytes)) {
+    Context(const Graph& g, const MemoryPlan& p, size_t scratch_elements)
+        : graph(&g), plan(p), arena(allocate_aligned(p.arena_bytes)), scratch(scratch_elements) {
       for (const Node& n : g.nodes) {
         first_in.push_back(in_views.size());
         for (TensorId t : n.inputs) in_views.push_back({address_in(g, t), &g.shape(t), &g.tensor(t)});
@@ -138,6 +172,7 @@ class ReferenceExecutable final : public Executable {
     std::vector<InputView> in_views;
     std::vector<OutputView> out_views;
     std::vector<size_t> first_in, first_out;  // per node: its first view
+    std::vector<double> scratch;  // KernelArgs::scratch (empty under Float32)
     std::vector<double> times;
   };
 
@@ -147,6 +182,8 @@ class ReferenceExecutable final : public Executable {
 
   std::shared_ptr<const Graph> graph_;
   MemoryPlan plan_;
+  ReferencePrecision accumulation_;
+  size_t scratch_elements_;
   std::vector<KernelFn> kernels_;
   LastRunTimes last_times_;
   ContextPool<Context> contexts_;
@@ -155,7 +192,11 @@ class ReferenceExecutable final : public Executable {
 class ReferenceBackend final : public Backend {
  public:
   std::string_view name() const override { return "reference"; }
-  std::string description() const override { return "plain float32 loops: the oracle for every other backend"; }
+  std::string description() const override {
+    return "plain float32 loops (or float64 accumulation): the oracle for every other backend";
+  }
+  // Scalar code compiled with the base flags: one instruction stream on every CPU.
+  bool supports_portable_determinism() const override { return true; }
   bool supports(const Graph&, const Node&) const override { return true; }
   std::unique_ptr<Executable> compile(std::shared_ptr<const Graph> graph, const BackendOptions& options) override {
     return std::make_unique<ReferenceExecutable>(std::move(graph), options);

@@ -186,23 +186,40 @@ struct PySession {
   std::mutex bench_mutex;  // one bench at a time per session
 };
 
+// deterministic=False | True (the same bits for any thread count) | "off" | "threads" | "portable".
+Determinism determinism_of(const py::object& v) {
+  if (py::isinstance<py::bool_>(v)) return v.cast<bool>() ? Determinism::Threads : Determinism::Off;
+  if (py::isinstance<py::str>(v)) {
+    const std::string level = v.cast<std::string>();
+    if (level.empty()) throw_py(PyExc_ValueError, "deterministic must be False, True, 'off', 'threads' or 'portable'");
+    return parse_determinism(level);
+  }
+  throw_py(PyExc_TypeError, "deterministic must be False, True, 'off', 'threads' or 'portable'");
+}
+
 std::shared_ptr<PySession> make_session(std::shared_ptr<PyModel> model, const std::string& backend,
-                                        std::optional<int> threads, const std::string& algorithm, bool deterministic,
+                                        std::optional<int> threads, const std::string& algorithm, const py::object& deterministic,
                                         std::optional<std::string> isa, int device, std::optional<std::string> tuning_cache,
-                                        bool fp16_storage) {
+                                        bool fp16_storage, const std::string& reference_precision,
+                                        bool keep_intermediates) {
   if (!model) throw_py(PyExc_TypeError, "Session needs a kiln.Model");
   if (threads && *threads < 0) throw_py(PyExc_ValueError, "threads must be None (every core) or a positive number");
   if (device < 0) throw_py(PyExc_ValueError, "device must not be negative");
+  if (reference_precision != "f32" && reference_precision != "f64")
+    throw_py(PyExc_ValueError, "reference_precision must be \"f32\" or \"f64\"");
   auto s = std::make_shared<PySession>();
   s->model = model;
   s->options.backend = backend;
   s->options.threads = threads.value_or(0);
   s->options.algorithm = algorithm;
-  s->options.deterministic = deterministic;
+  s->options.deterministic = determinism_of(deterministic);
   s->options.cpu.isa = isa.value_or("");
   s->options.gpu.device = device;
   s->options.gpu.fp16_storage = fp16_storage;
+  s->options.reference.accumulation =
+      reference_precision == "f64" ? ReferencePrecision::Float64 : ReferencePrecision::Float32;
   s->options.tuning_cache = tuning_cache.value_or("");
+  s->options.keep_intermediates = keep_intermediates;
   const Clock::time_point t = Clock::now();
   {
     py::gil_scoped_release release;
@@ -321,6 +338,36 @@ py::dict run_py(PySession& s, py::handle inputs) {
   return d;
 }
 
+// Every node output of one run (Session::run_all), in node order.
+py::list run_all_py(PySession& s, py::handle inputs) {
+  Session& session = *s.session;
+  if (!s.options.keep_intermediates)
+    throw_py(PyExc_ValueError, "run_all needs a session made with keep_intermediates=True");
+  std::vector<py::array> arrays = gather_inputs(session, inputs);
+  std::vector<Tensor> in;
+  for (size_t i = 0; i < arrays.size(); ++i)
+    in.push_back(Tensor::wrap(const_cast<void*>(arrays[i].data()), session.inputs()[i].shape, session.inputs()[i].type));
+  std::vector<NodeOutput> all;
+  {
+    py::gil_scoped_release release;
+    all = session.run_all(in);
+  }
+  py::list l;
+  for (const NodeOutput& o : all) {
+    py::array value(dtype_of(o.desc.type), py_shape(o.desc.shape));
+    std::memcpy(value.mutable_data(), o.value.raw(), o.value.size_bytes());
+    py::dict d;
+    d["node"] = o.node;
+    d["op"] = o.op;
+    d["node_index"] = o.node_index;
+    d["name"] = o.desc.name;
+    d["graph_output"] = o.graph_output;
+    d["value"] = value;
+    l.append(d);
+  }
+  return l;
+}
+
 using Ranked = std::vector<std::pair<std::string, float>>;
 
 py::object classify_py(PySession& s, py::object images, int top, std::optional<std::string> preprocess) {
@@ -432,10 +479,12 @@ py::dict options_dict(const SessionOptions& o) {
   d["backend"] = o.backend;
   d["threads"] = o.threads;
   d["algorithm"] = o.algorithm;
-  d["deterministic"] = o.deterministic;
+  d["deterministic"] = determinism_name(o.deterministic);
   d["isa"] = o.cpu.isa;
   d["device"] = o.gpu.device;
   d["fp16_storage"] = o.gpu.fp16_storage;
+  d["reference_precision"] = o.reference.accumulation == ReferencePrecision::Float64 ? "f64" : "f32";
+  d["keep_intermediates"] = o.keep_intermediates;
   d["tuning_cache"] = o.tuning_cache;
   return d;
 }
@@ -541,7 +590,8 @@ PYBIND11_MODULE(_kiln, m) {
       .def(py::init(&make_session), py::arg("model"), py::kw_only(), py::arg("backend") = "auto",
            py::arg("threads") = py::none(), py::arg("algorithm") = "heuristic", py::arg("deterministic") = false,
            py::arg("isa") = py::none(), py::arg("device") = 0, py::arg("tuning_cache") = py::none(),
-           py::arg("fp16_storage") = false)
+           py::arg("fp16_storage") = false, py::arg("reference_precision") = "f32",
+           py::arg("keep_intermediates") = false)
       .def_property_readonly("model", [](const PySession& s) { return s.model; })
       .def_property_readonly("backend", [](const PySession& s) { return s.session->backend(); })
       .def_property_readonly("backend_choice", [](const PySession& s) { return s.session->backend_choice(); })
@@ -556,6 +606,9 @@ PYBIND11_MODULE(_kiln, m) {
       .def("run", &run_py, py::arg("inputs"),
            "Runs the model: inputs as a dict name -> array, a list in input order, or one array for a "
            "single-input model; returns a dict output name -> numpy array")
+      .def("run_all", &run_all_py, py::arg("inputs"),
+           "With keep_intermediates=True: runs the model and returns every node's output in node order, as a list "
+           "of dicts (node, op, node_index, name, graph_output, value)")
       .def("classify", &classify_py, py::arg("images"), py::arg("top") = 5, py::arg("preprocess") = py::none(),
            "Top classes of an image file (list of (label, probability)) or of a list of files (a list of those), "
            "preprocessed as the model's metadata says, as `kiln classify` does")

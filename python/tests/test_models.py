@@ -234,3 +234,73 @@ def test_bench_has_the_cli_fields(tmp_path, mnv2_session, mnv2_onnx, cli):
     assert set(cli_json["layers"][0]) == set(r["layers"][0])
     with pytest.raises(ValueError):
         mnv2_session.bench(runs=0)
+
+
+def test_reference_precision_f64(mnv2):
+    x = np.random.default_rng(3).uniform(-1, 1, (1, 3, 224, 224)).astype(np.float32)
+    f32 = kiln.Session(mnv2, backend="reference")
+    f64 = kiln.Session(mnv2, backend="reference", reference_precision="f64")
+    assert f32.options["reference_precision"] == "f32" and f64.options["reference_precision"] == "f64"
+    a, b = f32.run(x), f64.run(x)
+    for name in a:
+        # The same model up to float32 rounding, which float64 accumulation does not repeat.
+        scale = np.abs(b[name]).max()
+        assert np.abs(a[name] - b[name]).max() <= 1e-4 * scale
+        assert not np.array_equal(a[name], b[name])
+    with pytest.raises(ValueError, match="f32"):
+        kiln.Session(mnv2, backend="reference", reference_precision="f16")
+    if "cpu" in kiln.available_backends():
+        with pytest.raises(ValueError, match="reference-backend setting; backend 'cpu'"):
+            kiln.Session(mnv2, backend="cpu", reference_precision="f64")
+
+
+def test_run_all_keeps_every_node_output(mnv2):
+    x = np.random.default_rng(5).uniform(-1, 1, (1, 3, 224, 224)).astype(np.float32)
+    s = kiln.Session(mnv2, backend="reference", keep_intermediates=True)
+    assert s.options["keep_intermediates"] is True
+    kept = s.run_all(x)
+    nodes = mnv2.nodes
+    assert len(kept) == sum(len(n["outputs"]) for n in nodes)
+    assert [k["node_index"] for k in kept] == sorted(k["node_index"] for k in kept)
+    for k in kept:
+        assert k["name"] in nodes[k["node_index"]]["outputs"]
+        assert k["op"] == nodes[k["node_index"]]["op"]
+    # The kept graph outputs are the outputs of a plain run, bit for bit.
+    plain = s.run(x)
+    outs = [k for k in kept if k["graph_output"]]
+    assert len(outs) == len(plain)
+    for k in outs:
+        assert np.array_equal(k["value"], plain[k["name"]])
+    with pytest.raises(ValueError, match="keep_intermediates=True"):
+        kiln.Session(mnv2, backend="reference").run_all(x)
+
+
+def test_portable_determinism_same_bits_at_every_isa(mnv2):
+    x = np.random.default_rng(2).uniform(-1, 1, (1, 3, 224, 224)).astype(np.float32)
+    first = None
+    for isa in ("generic", "avx2", "avx512", "avx512_vnni"):
+        for threads in (1, 2):
+            try:
+                s = kiln.Session(mnv2, backend="cpu", threads=threads, isa=isa, deterministic="portable")
+            except Exception as e:  # a CPU or build without this level
+                if "isa" in str(e):
+                    continue
+                raise
+            assert s.options["deterministic"] == "portable"
+            out = s.run(x)
+            if first is None:
+                first = out
+            else:
+                assert out.keys() == first.keys()
+                for name in out:
+                    assert out[name].tobytes() == first[name].tobytes(), (isa, threads, name)
+    assert first is not None
+
+
+def test_deterministic_levels_are_checked(mnv2):
+    assert kiln.Session(mnv2, threads=1, deterministic=True).options["deterministic"] == "threads"
+    assert kiln.Session(mnv2, threads=1).options["deterministic"] == "off"
+    with pytest.raises(Exception, match="unknown determinism level 'bitwise'"):
+        kiln.Session(mnv2, threads=1, deterministic="bitwise")
+    with pytest.raises(TypeError):
+        kiln.Session(mnv2, threads=1, deterministic=3)

@@ -339,6 +339,23 @@ TEST_F(Cli, Fp16StorageOnAHostBackendIsAClearError) {
   }
 }
 
+// --reference-precision f64: the reference backend runs it; another backend
+// refuses it (exit 1, saying why); a value other than f32/f64 is a usage error.
+TEST_F(Cli, ReferencePrecision) {
+  const ProcessResult ok = run_kiln(
+      {"bench", mobilenet().string(), "--backend", "reference", "--reference-precision", "f64", "--runs", "1"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  if (std::ranges::count(available_backends(), std::string("cpu"))) {
+    const ProcessResult cpu =
+        run_kiln({"bench", mobilenet().string(), "--backend", "cpu", "--reference-precision", "f64", "--runs", "1"});
+    EXPECT_EQ(cpu.exit_code, 1) << cpu.err;
+    EXPECT_THAT(cpu.err, HasSubstr("reference-backend setting; backend 'cpu'"));
+  }
+  const ProcessResult bad = run_kiln({"bench", mobilenet().string(), "--reference-precision", "f16", "--runs", "1"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_THAT(bad.err, HasSubstr("'f16' is not f32 or f64"));
+}
+
 TEST_F(Cli, EveryCommandTakesTheSessionFlags) {
   const std::vector<std::string> flags{"--backend",   "reference", "--threads",   "2",          "--algorithm",
                                        "heuristic",   "--isa",     "generic",     "--deterministic"};
@@ -371,6 +388,35 @@ TEST_F(Cli, EveryCommandTakesTheSessionFlags) {
     EXPECT_EQ(r.exit_code, 2) << args[0] << ": " << r.err;
     EXPECT_THAT(r.err, HasSubstr("--algorithm")) << args[0];
   }
+}
+
+// --deterministic takes an optional level: alone it means threads; portable
+// reaches the session (and bench's JSON); an unknown level is a usage error
+// naming the levels.
+TEST_F(Cli, DeterministicLevels) {
+  const std::string m = mobilenet().string();
+  const fs::path json_path = dir() / "bench_portable.json";
+  for (const auto& [args, level] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--deterministic"}, "threads"},
+           {{"--deterministic", "portable"}, "portable"},
+           {{"--deterministic=threads"}, "threads"},
+           {{"--deterministic", "off"}, "off"},
+           {{}, "off"}}) {
+    std::vector<std::string> cmd{"bench", m, "--backend", "cpu", "--runs", "1", "--warmup", "0", "--json",
+                                 json_path.string()};
+    cmd.insert(cmd.end(), args.begin(), args.end());
+    const ProcessResult r = run_kiln(cmd);
+    ASSERT_EQ(r.exit_code, 0) << level << ": " << r.err;
+    std::ifstream in(json_path);
+    const nlohmann::json j = nlohmann::json::parse(in);
+    EXPECT_EQ(j["session"]["deterministic"], level);
+  }
+  const ProcessResult bad = run_kiln({"bench", m, "--deterministic", "bitwise"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_THAT(bad.err, HasSubstr("unknown determinism level 'bitwise' (expected off, threads or portable)"));
+  const ProcessResult inspect = run_kiln({"inspect", m, "--backend", "cpu", "--deterministic", "portable"});
+  ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
+  EXPECT_THAT(inspect.out, HasSubstr("deterministic portable"));
 }
 
 TEST(CliUsage, UsageErrorsExitWithTwo) {

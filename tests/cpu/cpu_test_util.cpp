@@ -23,7 +23,7 @@ std::vector<std::string> conv_algorithm_names() {
   return names;
 }
 
-SessionOptions cpu_options(int threads, const std::string& isa, const std::string& algorithm, bool deterministic) {
+SessionOptions cpu_options(int threads, const std::string& isa, const std::string& algorithm, Determinism deterministic) {
   SessionOptions o;
   o.backend = "cpu";
   o.threads = threads;

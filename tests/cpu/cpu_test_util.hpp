@@ -20,7 +20,7 @@ std::string best_cpu_isa();
 std::vector<std::string> conv_algorithm_names();
 
 SessionOptions cpu_options(int threads = 1, const std::string& isa = "", const std::string& algorithm = "heuristic",
-                           bool deterministic = false);
+                           Determinism deterministic = Determinism::Off);
 
 // Runs `model` once with `options` and returns the outputs.
 std::vector<Tensor> run_model(const Model& model, const SessionOptions& options, const std::vector<Tensor>& inputs);

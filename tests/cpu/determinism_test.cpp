@@ -35,17 +35,17 @@ std::string detail_differences(const Session& a, const Session& b) {
 // Threads 1, 2 and (unless `with_three` is false) 3 give the same bits.
 void expect_same_bits_for_1_2_3_threads(const Model& model, const std::vector<Tensor>& inputs, const std::string& what,
                                         const std::string& isa = "", bool with_three = true) {
-  Session single(model, cpu_options(1, isa, "heuristic", true));
+  Session single(model, cpu_options(1, isa, "heuristic", Determinism::Threads));
   const std::vector<Tensor> one = single.run(inputs);
   for (int threads : {2, 3}) {
     if (threads == 3 && !with_three) continue;
-    Session multi(model, cpu_options(threads, isa, "heuristic", true));
+    Session multi(model, cpu_options(threads, isa, "heuristic", Determinism::Threads));
     const std::vector<Tensor> many = multi.run(inputs);
     EXPECT_TRUE(bitwise_equal(one, many)) << what << ": threads 1 vs " << threads << (isa.empty() ? "" : ", isa " + isa)
                                           << "; nodes run differently:" << detail_differences(single, multi);
   }
   // And a session gives the same bits run after run.
-  Session s(model, cpu_options(with_three ? 3 : 2, isa, "heuristic", true));
+  Session s(model, cpu_options(with_three ? 3 : 2, isa, "heuristic", Determinism::Threads));
   const std::vector<Tensor> first = s.run(inputs);
   EXPECT_TRUE(bitwise_equal(first, s.run(inputs))) << what << ": second run";
   EXPECT_TRUE(bitwise_equal(one, first)) << what;
@@ -205,7 +205,7 @@ TEST(CpuDeterminism, HeuristicPicksTheSameAlgorithmForAnyThreadCount) {
       for (int threads : {1, 2, 3, 4, 8}) {
         BackendOptions o;
         o.threads = threads;
-        o.deterministic = true;
+        o.deterministic = Determinism::Threads;
         cpu::ConvSelector selector(o, isa);
         const cpu::Selection sel = selector.choose(layer, residual);
         const std::string name = sel.algorithm ? sel.algorithm->name() : "none";
@@ -227,7 +227,7 @@ TEST(CpuDeterminism, TuneIsRefusedInDeterministicMode) {
   b.output(b.node(O::Conv, {b.input("x", {1, 3, 8, 8}), b.random_constant("w", {4, 3, 3, 3}, 1)}, conv_attrs({3, 3})));
   const Model model(std::make_shared<Graph>(b.build()));
   try {
-    Session s(model, cpu_options(2, "", "tune", true));
+    Session s(model, cpu_options(2, "", "tune", Determinism::Threads));
     ADD_FAILURE() << "algorithm tune with deterministic = true was accepted";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::InvalidArgument) << e.what();
@@ -237,7 +237,7 @@ TEST(CpuDeterminism, TuneIsRefusedInDeterministicMode) {
   }
   // The other modes are fine with it.
   for (const std::string& algorithm : {std::string("heuristic"), std::string("fixed:direct")})
-    EXPECT_NO_THROW({ Session s(model, cpu_options(2, "", algorithm, true)); }) << algorithm;
+    EXPECT_NO_THROW({ Session s(model, cpu_options(2, "", algorithm, Determinism::Threads)); }) << algorithm;
 }
 
 }  // namespace

@@ -22,7 +22,7 @@ SessionOptions cuda_options(const std::string& algorithm, bool deterministic) {
   SessionOptions o;
   o.backend = "cuda";
   o.algorithm = algorithm;
-  o.deterministic = deterministic;
+  o.deterministic = deterministic ? Determinism::Threads : Determinism::Off;
   return o;
 }
 

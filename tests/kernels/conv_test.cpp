@@ -80,18 +80,6 @@ TEST(ConvKernel, FusedClipAndRelu) {
 
 // ---- Conv: random against the naive formula ----------------------------------
 
-fb::FusedActivation random_activation(std::mt19937& rng) {
-  switch (rng() % 8) {
-    case 0: return act(K::Relu);
-    case 1: return act(K::Clip, -0.5f, 0.7f);
-    case 2: return act(K::LeakyRelu, 0.13f);
-    case 3: return act(K::Sigmoid);
-    case 4: return act(K::HardSigmoid, 0.25f, 0.4f);
-    case 5: return act(K::HardSwish);
-    case 6: return act(K::Tanh);
-    default: return act(K::None);
-  }
-}
 
 TEST(ConvKernel, RandomShapesMatchTheNaiveFormula) {
   std::mt19937 rng(7);

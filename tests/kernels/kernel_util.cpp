@@ -55,4 +55,17 @@ Tensor run_node(OpType op, const std::vector<Tensor>& inputs, fb::AttributesUnio
   return tensors_close(actual, reference, rel);
 }
 
+fb::FusedActivation random_activation(std::mt19937& rng) {
+  switch (rng() % 8) {
+    case 0: return act(fb::ActivationKind::Relu);
+    case 1: return act(fb::ActivationKind::Clip, -0.5f, 0.7f);
+    case 2: return act(fb::ActivationKind::LeakyRelu, 0.13f);
+    case 3: return act(fb::ActivationKind::Sigmoid);
+    case 4: return act(fb::ActivationKind::HardSigmoid, 0.25f, 0.4f);
+    case 5: return act(fb::ActivationKind::HardSwish);
+    case 6: return act(fb::ActivationKind::Tanh);
+    default: return act(fb::ActivationKind::None);
+  }
+}
+
 }  // namespace kiln::test

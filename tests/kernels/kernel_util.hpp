@@ -3,6 +3,7 @@
 // reference backend, and compare a result against hand-written values.
 #include <cstdint>
 #include <limits>
+#include <random>
 #include <vector>
 
 #include "engine/core/graph.hpp"
@@ -45,5 +46,8 @@ Tensor run_node(OpType op, const std::vector<Tensor>& inputs, T attrs) {
 
 // Same shape and within `rel` of the reference (relative to its largest magnitude).
 ::testing::AssertionResult close_to(const Tensor& actual, const Tensor& reference, double rel = 1e-5);
+
+// One of the fused activations (or none), for random kernel cases.
+fb::FusedActivation random_activation(std::mt19937& rng);
 
 }  // namespace kiln::test

@@ -70,3 +70,35 @@ def test_bench_vs_ort_plot(tmp_path):
     out = tmp_path / "ratios.png"
     module.plot(rows, str(out))
     assert is_png(out)
+
+
+def compare_json(path, with_propagation=True):
+    rows = ["node_index,node,op,tensor,bitwise_equal,max_abs,rel"]
+    for i in range(30):
+        equal = i < 3
+        rows.append(f"{i},Conv_{i},{'Conv' if i % 3 else 'Add'},t{i},{1 if equal else 0},"
+                    f"{0 if equal else 1e-7 * (i + 1)},{0 if equal else 1e-7 * (i + 1)}")
+    data = {"model": "m.kiln", "configurations": [{"index": 0}, {"index": 1}],
+            "classes": [{"configurations": ["cpu isa=avx2 threads=1 algorithm=heuristic"]},
+                        {"configurations": ["cpu isa=avx512 threads=1 algorithm=heuristic", "cpu isa=avx512 threads=2"]}],
+            "propagation": {"classes": [0, 1], "csv": "\n".join(rows) + "\n"} if with_propagation else None}
+    with open(path, "w") as f:
+        json.dump(data, f)
+
+
+def test_plot_bench_draws_a_compare_propagation_profile(tmp_path):
+    report, out = tmp_path / "compare.json", tmp_path / "prop.png"
+    compare_json(report)
+    r = subprocess.run([sys.executable, PLOT_BENCH, "--deviation", str(report), str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert is_png(out)
+    one_class = tmp_path / "one.json"
+    compare_json(one_class, with_propagation=False)
+    r = subprocess.run([sys.executable, PLOT_BENCH, "--deviation", str(one_class), str(tmp_path / "none.png")],
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and "nothing propagates" in r.stderr
+    bad = tmp_path / "bench.json"
+    bench_json(bad, 2.0)
+    r = subprocess.run([sys.executable, PLOT_BENCH, "--deviation", str(bad), str(tmp_path / "x.png")],
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and "not a `kiln compare --json` report" in r.stderr

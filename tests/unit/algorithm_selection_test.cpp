@@ -25,12 +25,12 @@ namespace fs = std::filesystem;
 
 const std::vector<std::string> kNames = {"gemm", "direct", "fused"};
 
-SelectionMode parse(const std::string& algorithm, bool deterministic = false, std::string_view backend = "cpu",
+SelectionMode parse(const std::string& algorithm, Determinism deterministic = Determinism::Off, std::string_view backend = "cpu",
                     const std::vector<std::string>& names = kNames) {
   return parse_selection_mode(algorithm, deterministic, names, backend);
 }
 
-std::string error_of(const std::string& algorithm, bool deterministic = false, std::string_view backend = "cpu",
+std::string error_of(const std::string& algorithm, Determinism deterministic = Determinism::Off, std::string_view backend = "cpu",
                      const std::vector<std::string>& names = kNames) {
   try {
     parse(algorithm, deterministic, backend, names);
@@ -58,14 +58,14 @@ TEST(SelectionModeTest, ParsesTheThreeModes) {
   EXPECT_EQ(f.fixed_name, "direct");
   EXPECT_EQ(parse("heuristic").fixed_name, "");
   // Deterministic mode is fine with everything but tune.
-  EXPECT_TRUE(parse("fixed:fused", true).fixed());
-  EXPECT_TRUE(parse("heuristic", true).heuristic());
+  EXPECT_TRUE(parse("fixed:fused", Determinism::Threads).fixed());
+  EXPECT_TRUE(parse("heuristic", Determinism::Portable).heuristic());
 }
 
 TEST(SelectionModeTest, ErrorsListTheAlgorithms) {
   EXPECT_EQ(error_of("fixed:winograd"),
             "unknown convolution algorithm 'winograd' for backend cpu (available: gemm, direct, fused)");
-  EXPECT_EQ(error_of("fixed:winograd", false, "vulkan"),
+  EXPECT_EQ(error_of("fixed:winograd", Determinism::Off, "vulkan"),
             "unknown convolution algorithm 'winograd' for backend vulkan (available: gemm, direct, fused)");
   EXPECT_EQ(error_of("fixed:"), "unknown convolution algorithm '' for backend cpu (available: gemm, direct, fused)");
   EXPECT_EQ(error_of("fastest"),
@@ -74,19 +74,20 @@ TEST(SelectionModeTest, ErrorsListTheAlgorithms) {
   EXPECT_EQ(error_of("Tune"),
             "unknown algorithm mode 'Tune' (expected heuristic, tune or fixed:NAME with NAME one of gemm, direct, "
             "fused)");
-  EXPECT_THAT(error_of("tune", true), HasSubstr("it cannot be combined with deterministic mode"));
-  EXPECT_THAT(error_of("tune", true), HasSubstr("--algorithm tune picks algorithms by timing"));
+  EXPECT_THAT(error_of("tune", Determinism::Threads), HasSubstr("it cannot be combined with deterministic mode"));
+  EXPECT_THAT(error_of("tune", Determinism::Threads), HasSubstr("--algorithm tune picks algorithms by timing"));
+  EXPECT_THAT(error_of("tune", Determinism::Portable), HasSubstr("deterministic mode (portable)"));
 }
 
 // A backend with one way to run each layer (the reference) takes heuristic
 // and tune (nothing to choose: no effect) and refuses fixed:NAME by name.
 TEST(SelectionModeTest, BackendWithoutAlgorithmsRefusesFixed) {
-  EXPECT_TRUE(parse("heuristic", false, "reference", {}).heuristic());
-  EXPECT_TRUE(parse("tune", false, "reference", {}).tune());
-  EXPECT_EQ(error_of("fixed:direct", false, "reference", {}),
+  EXPECT_TRUE(parse("heuristic", Determinism::Off, "reference", {}).heuristic());
+  EXPECT_TRUE(parse("tune", Determinism::Off, "reference", {}).tune());
+  EXPECT_EQ(error_of("fixed:direct", Determinism::Off, "reference", {}),
             "backend reference has one way to run each layer; --algorithm fixed:direct is for backends with a "
             "choice (cpu, vulkan, cuda)");
-  EXPECT_EQ(error_of("fastest", false, "reference", {}),
+  EXPECT_EQ(error_of("fastest", Determinism::Off, "reference", {}),
             "unknown algorithm mode 'fastest' (expected heuristic, tune or fixed:NAME)");
 }
 

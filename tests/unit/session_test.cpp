@@ -79,9 +79,9 @@ TEST(Session, AllocationCounterWorks) {
   EXPECT_GE(allocations() - before, 2);  // the vector and its buffer
 }
 
-void expect_run_allocates_nothing(const Graph& graph) {
+void expect_run_allocates_nothing(const Graph& graph, SessionOptions options = reference_options()) {
   Model model(std::make_shared<Graph>(graph));
-  Session session(model, reference_options());  // the cpu backend has its own test (tests/cpu)
+  Session session(model, options);  // the cpu backend has its own test (tests/cpu)
   const std::vector<Tensor> inputs = random_inputs(graph, 99);
   std::vector<Tensor> outputs = output_buffers(session);
   session.run(inputs, outputs);  // warm-up
@@ -110,6 +110,36 @@ void expect_run_allocates_nothing(const Graph& graph) {
 TEST(Session, RunAllocatesNothingAllOps) { expect_run_allocates_nothing(all_ops_graph()); }
 
 TEST(Session, RunAllocatesNothingVariety) { expect_run_allocates_nothing(variety_graph()); }
+
+// Float64 accumulation keeps its partial sums in scratch held by the run context.
+SessionOptions float64_reference() {
+  SessionOptions o = reference_options();
+  o.reference.accumulation = ReferencePrecision::Float64;
+  return o;
+}
+TEST(Session, RunAllocatesNothingFloat64Reference) {
+  expect_run_allocates_nothing(all_ops_graph(), float64_reference());
+  expect_run_allocates_nothing(variety_graph(), float64_reference());
+}
+
+// A reference-backend setting is refused elsewhere rather than ignored.
+TEST(Session, Float64AccumulationIsReferenceOnly) {
+  Model model(std::make_shared<Graph>(variety_graph()));
+  // The host backend other than reference (GPU ones may have no device here).
+  for (const std::string& backend : available_backends()) {
+    if (backend != "cpu") continue;
+    SessionOptions o = float64_reference();
+    o.backend = backend;
+    try {
+      Session s(model, o);
+      ADD_FAILURE() << backend << " accepted float64 accumulation";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::InvalidArgument) << backend;
+      EXPECT_THAT(e.what(), HasSubstr("reference-backend setting; backend '" + backend + "'"));
+    }
+  }
+  EXPECT_NO_THROW(Session(model, float64_reference()));
+}
 
 TEST(Session, CApiRunAllocatesNothing) {
   // kiln.h: kiln_session_run allocates nothing when called again with the same buffers.

@@ -13,6 +13,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kiln/error.hpp"
@@ -149,6 +150,28 @@ struct CpuOptions {
   std::optional<size_t> l2_bytes;
 };
 
+// How the reference backend accumulates.
+enum class ReferencePrecision {
+  // float32 sums (convolution and Gemm/MatMul in float, pooling, ReduceMean
+  // and softmax already in double): the oracle every backend is tested against.
+  Float32,
+  // Every reduction and multiply-accumulate (convolution, Gemm, MatMul,
+  // average and global average pooling, ReduceMean, softmax's sum of
+  // exponentials, BatchNormalization's scale) runs in double, and each output
+  // element is rounded to float once, after its fused activation, which is
+  // evaluated in double too (sigmoid, tanh, exp: one rounding instead of
+  // float's several). Elementwise Add/Sub/Mul/Div are single correctly rounded
+  // float operations already and stay so. Slow; a yardstick for measuring how
+  // far float32 configurations drift (`kiln compare`), not for serving.
+  Float64,
+};
+
+// Settings only the reference backend reads.
+struct ReferenceOptions {
+  // Float64 on any other backend is refused (kiln::Error, InvalidArgument).
+  ReferencePrecision accumulation = ReferencePrecision::Float32;
+};
+
 // Progress of the work a session does while it is created: its backend
 // compiling the model, convolution layer by convolution layer (the slow part
 // with algorithm "tune", which times every candidate). Reported on the thread
@@ -175,6 +198,19 @@ struct GpuOptions {
   bool profile_nodes = false;
 };
 
+// How far results are reproducible (SessionOptions::deterministic).
+//   Off:      the fastest kernels; bits may change with the thread count.
+//   Threads:  the same bits for any thread count (on one machine, one ISA level).
+//   Portable: the same bits for any thread count and every ISA level the CPU
+//             backend dispatches to (--isa), on any x86-64 CPU; backends other
+//             than cpu and reference refuse it.
+enum class Determinism { Off, Threads, Portable };
+// "off", "threads", "portable".
+const char* determinism_name(Determinism d);
+// The inverse of determinism_name; "" is Threads (a bare --deterministic).
+// Throws kiln::Error (InvalidArgument) naming the levels.
+Determinism parse_determinism(std::string_view text);
+
 struct SessionOptions {
   // A backend name, or "auto": the fastest backend built in that can run the
   // model on this machine without being asked for a device — cpu when it is
@@ -199,13 +235,20 @@ struct SessionOptions {
   // (time the candidates, remember the winner) or "fixed:NAME". Checked once
   // against the backend's algorithms when the session is created.
   std::string algorithm = "heuristic";
-  bool deterministic = false;
+  Determinism deterministic = Determinism::Off;
   // Where `tune` stores and finds its measurements ("" = the default cache file).
   std::string tuning_cache;
   CpuOptions cpu;
   GpuOptions gpu;
+  ReferenceOptions reference;
   // Called as the backend compiles the model (see Progress); empty: no reports.
   ProgressCallback progress;
+  // Debug mode (`kiln compare`, `kiln run --dump-all`): every node's output
+  // becomes a result of the run, so that Session::run_all can return it. It
+  // costs the memory of every intermediate tensor, and a backend may then not
+  // fuse nodes across a tensor it must keep, so the final outputs can differ
+  // in the last bits from a session without it (kiln compare checks them).
+  bool keep_intermediates = false;
 };
 
 struct NodeProfile {
@@ -215,6 +258,17 @@ struct NodeProfile {
   std::vector<int64_t> output_shape;
   int64_t flops = 0;
   double ms = 0;  // in the last run
+};
+
+// One tensor written during a run of a session with
+// SessionOptions::keep_intermediates (Session::run_all).
+struct NodeOutput {
+  std::string node;  // the node that wrote it
+  std::string op;    // its operator, e.g. "Conv"
+  size_t node_index = 0;
+  TensorDesc desc;   // the tensor's name, shape and element type
+  bool graph_output = false;
+  Tensor value;
 };
 
 struct MemoryReport {
@@ -257,6 +311,11 @@ class Session {
   // outputs[i] at room for output i. Only the counts and null pointers can be
   // checked; allocates nothing.
   void run_buffers(std::span<const void* const> inputs, std::span<void* const> outputs);
+  // With SessionOptions::keep_intermediates: runs the model and returns every
+  // output of every node, in node order (the graph's outputs among them;
+  // tensors of element types the API has no name for, such as int32, are
+  // left out). Throws kiln::Error (InvalidArgument) for a session made without it.
+  std::vector<NodeOutput> run_all(const std::vector<Tensor>& inputs);
   // Index of the input or output called `name`; throws if there is none.
   size_t input_index(const std::string& name) const;
   size_t output_index(const std::string& name) const;
@@ -270,12 +329,25 @@ class Session {
   std::optional<double> device_time_ms() const;
 
  private:
+  void run_checked(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs, std::vector<Tensor>* kept);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 
 // Backends compiled into this build, e.g. {"reference", "cpu"}.
 std::vector<std::string> available_backends();
+
+// What a backend built into this library lets a session choose.
+struct BackendInfo {
+  std::string name;
+  std::string description;
+  std::vector<std::string> algorithms;  // the NAMEs SessionOptions::algorithm "fixed:NAME" accepts
+  std::vector<std::string> isa_levels;  // CpuOptions::isa values this CPU runs, lowest first (cpu)
+  bool fp16_storage = false;            // GpuOptions::fp16_storage is honoured
+  bool portable_determinism = false;    // Determinism::Portable is honoured
+};
+// Throws kiln::Error (InvalidArgument) naming the built-in backends for an unknown name.
+BackendInfo backend_info(const std::string& backend);
 // The cores this process may run on (sched_getaffinity; at least 1).
 int available_cores();
 // Bytes this process may still allocate: MemAvailable (/proc/meminfo), or the

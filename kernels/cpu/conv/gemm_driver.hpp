@@ -55,8 +55,9 @@ struct GemmProblem {
   size_t ldr = 0;
 };
 
-// Floats of B per K block: a micro-panel of about 32 KiB stays in L1.
-inline int gemm_k_block(const SimdKernels& k) { return std::max(64, 32768 / (k.nr * 4)); }
+// Floats of B per K block: a micro-panel of about 32 KiB stays in L1 (or the
+// kernel set's fixed block, see SimdKernels::k_block).
+inline int gemm_k_block(const SimdKernels& k) { return k.k_block > 0 ? k.k_block : std::max(64, 32768 / (k.nr * 4)); }
 
 // Computes rows [m0, m1) and panels [p0, p1) of C. row_ptr(m, s) points at
 // row m's data for segment s (seg_len floats). Rows are processed in
@@ -71,8 +72,11 @@ void gemm_rows(const SimdKernels& kern, const GemmProblem& p, int m0, int m1, in
   const int segs_per_block = p.seg_len >= kc ? 1 : std::min(p.nseg, std::max(1, kc / std::max(1, p.seg_len)));
   const int chunks = p.seg_len >= kc ? (p.seg_len + kc - 1) / kc : 1;
   const int chunk_len = (p.seg_len + chunks - 1) / chunks;
-  constexpr int kMaxPtrs = 1024;
-  const int max_segs = std::max(1, kMaxPtrs / mr);
+  // Segments per block are capped by the widest register tile's row count,
+  // not this level's: the cap splits the sum over K, and it must split it in
+  // the same places on every level.
+  constexpr int kMaxPtrs = 1024, kMaxMR = 8;
+  const int max_segs = kMaxPtrs / kMaxMR;
   const float* ptrs_storage[kMaxPtrs];
 
   for (int s0 = 0; s0 < p.nseg;) {

@@ -62,9 +62,16 @@ ConvSelector::ConvSelector(const BackendOptions& options, Isa isa) {
   machine_.gflops_per_thread = isa == Isa::Avx512 || isa == Isa::Avx512Vnni ? 110 : isa == Isa::Avx2 ? 60 : 20;
   machine_.bandwidth_gbs = 25;
   if (const double l2 = l2_cache_bytes(options.cpu); l2 >= 0) machine_.l2_bytes = l2;
-  // Deterministic mode must choose the same algorithms for any thread count,
-  // so its estimates assume one thread.
-  machine_.threads = options.deterministic ? 1 : options.threads;
+  // Deterministic modes must choose the same algorithms for any thread count,
+  // so their estimates assume one thread.
+  machine_.threads = options.deterministic != Determinism::Off ? 1 : options.threads;
+  if (options.deterministic == Determinism::Portable) {
+    // Different algorithms round differently: portable mode chooses as on a
+    // nominal machine (avx512's rates, 1 MiB of L2 unless CpuOptions says),
+    // whatever the level and the CPU.
+    machine_.gflops_per_thread = 110;
+    machine_.l2_bytes = options.cpu.l2_bytes ? static_cast<double>(*options.cpu.l2_bytes) : double{1 << 20};
+  }
   signature_ = cpu_signature(isa);
   mode_ = options.selection;
   if (mode_.fixed()) fixed_ = find_conv_algorithm(mode_.fixed_name);

@@ -15,6 +15,8 @@ constexpr int kMR = 8;  // 16 accumulators of 32 zmm registers
 #else
 constexpr int kMR = 6;  // 12 accumulators of 16 ymm/xmm registers
 #endif
+// conv/gemm_driver.hpp sizes its row pointers for at most 8 rows.
+static_assert(kMR <= 8);
 constexpr int kNV = 2;  // vectors per tile row
 constexpr int kNR = kNV * kVL;
 
@@ -28,8 +30,8 @@ inline vf activate(vf x, const Activation& act) {
     case kRelu: return vmax(x, vf{});
     case kClip: return vmax(vmin(x, splat(act.beta)), splat(act.alpha));
     case kLeakyRelu: return x >= vf{} ? x : x * act.alpha;
-    case kHardSigmoid: return vmax(vmin(x * act.alpha + act.beta, splat(1.0f)), vf{});
-    case kHardSwish: return x * vmax(vmin(x * (1.0f / 6.0f) + 0.5f, splat(1.0f)), vf{});
+    case kHardSigmoid: return vmax(vmin(vfma(x, act.alpha, act.beta), splat(1.0f)), vf{});
+    case kHardSwish: return x * vmax(vmin(vfma(x, 1.0f / 6.0f, 0.5f), splat(1.0f)), vf{});
     case kSigmoid: return 1.0f / (1.0f + vexp(-x));
     case kTanh: {
       // tanh|x| = (1 - e^-2|x|) / (1 + e^-2|x|), then x's sign.
@@ -64,8 +66,8 @@ void gemm_tile_rows(const MicroTile& t) {
 #pragma GCC unroll 16
       for (int r = 0; r < R; ++r) {
         const vf ar = splat(a[r][k]);
-        acc[r][0] += ar * b0;
-        acc[r][1] += ar * b1;
+        acc[r][0] = vfma(ar, b0, acc[r][0]);
+        acc[r][1] = vfma(ar, b1, acc[r][1]);
       }
     }
   }
@@ -130,7 +132,7 @@ inline void block4(const float* const* rows, size_t col, int C, const vf* w, vf*
 #pragma GCC unroll 4
     for (int o = 0; o < 4; ++o)
 #pragma GCC unroll 5
-      for (int kw = 0; kw < K; ++kw) acc[o] += v[o * S + kw] * w[kh * K + kw];
+      for (int kw = 0; kw < K; ++kw) acc[o] = vfma(v[o * S + kw], w[kh * K + kw], acc[o]);
   }
 }
 
@@ -157,7 +159,7 @@ inline void depthwise_one(const DepthwiseArgs& a, int oh, int ow, int c, int nc,
       const int iw = iw0 + kw * a.dw;
       if (iw < 0 || iw >= a.W) continue;
       const float* p = row + static_cast<size_t>(iw) * C;
-      acc += (nc == kVL ? load(p) : load_partial(p, nc)) * w[kh * K + kw];
+      acc = vfma(nc == kVL ? load(p) : load_partial(p, nc), w[kh * K + kw], acc);
     }
   }
   acc = activate_as<ACT>(acc, a.act);
@@ -245,7 +247,7 @@ void depthwise_any(const DepthwiseArgs& a) {
             if (iw < 0 || iw >= a.W) continue;
             const float* p = input_row(a, ih) + static_cast<size_t>(iw) * C + c;
             const float* q = a.w + static_cast<size_t>(kh * a.KW + kw) * C + c;
-            acc += (nc == kVL ? load(p) * load(q) : load_partial(p, nc) * load_partial(q, nc));
+            acc = nc == kVL ? vfma(load(p), load(q), acc) : vfma(load_partial(p, nc), load_partial(q, nc), acc);
           }
         }
         acc = activate(acc, a.act);
@@ -370,23 +372,23 @@ void global_pool(float* y, const float* x, size_t pixels, size_t C, bool is_max)
 // The matrices of Lavin & Gray (2016) for the interpolation points 0, ±1, ±2, ∞.
 // y = Bᵀ x for six values.
 inline void winograd_bt(const vf x[6], vf y[6]) {
-  const vf a = x[4] - x[2] * 4.0f, b = x[3] - x[1] * 4.0f;
+  const vf a = vfma(x[2], -4.0f, x[4]), b = vfma(x[1], -4.0f, x[3]);
   const vf c = x[4] - x[2], e = (x[3] - x[1]) * 2.0f;
-  y[0] = x[0] * 4.0f - x[2] * 5.0f + x[4];
+  y[0] = vfma(x[0], 4.0f, vfma(x[2], -5.0f, x[4]));
   y[1] = a + b;
   y[2] = a - b;
   y[3] = c + e;
   y[4] = c - e;
-  y[5] = x[1] * 4.0f - x[3] * 5.0f + x[5];
+  y[5] = vfma(x[1], 4.0f, vfma(x[3], -5.0f, x[5]));
 }
 
 // y = Aᵀ x: four values from six.
 inline void winograd_at(const vf x[6], vf y[4]) {
   const vf s1 = x[1] + x[2], d1 = x[1] - x[2], s2 = x[3] + x[4], d2 = x[3] - x[4];
   y[0] = x[0] + s1 + s2;
-  y[1] = d1 + d2 * 2.0f;
-  y[2] = s1 + s2 * 4.0f;
-  y[3] = d1 + d2 * 8.0f + x[5];
+  y[1] = vfma(d2, 2.0f, d1);
+  y[2] = vfma(s2, 4.0f, s1);
+  y[3] = vfma(d2, 8.0f, d1) + x[5];
 }
 
 inline vf winograd_load(const float* p, int n) { return n == kVL ? load(p) : load_partial(p, n); }
@@ -460,21 +462,34 @@ void softmax(float* y, const float* x, size_t outer, size_t len, size_t inner) {
       float m = mx[0];
       for (int l = 1; l < kVL; ++l) m = std::max(m, mx[l]);
       for (; k < len; ++k) m = std::max(m, xo[k]);
-      vf sum{};
-      for (k = 0; k + kVL <= len; k += kVL) {
-        const vf e = vexp(load(xo + k) - m);
-        store(yo + k, e);
-        sum += e;
+      // The sum in an order no vector width changes: element k goes to
+      // partial sum k % 16 (the lanes of kParts vectors), and the 16 are
+      // added pairwise at the end. Lanes past the end add +0, which changes
+      // no sum of exponentials.
+      constexpr int kParts = 16 / kVL;
+      vf part[kParts] = {};
+      for (k = 0; k < len; k += kParts * kVL) {
+#pragma GCC unroll 4
+        for (int j = 0; j < kParts; ++j) {
+          const size_t at = k + static_cast<size_t>(j) * kVL;
+          if (at + kVL <= len) {
+            const vf e = vexp(load(xo + at) - m);
+            store(yo + at, e);
+            part[j] += e;
+          } else if (at < len) {
+            const int rest = static_cast<int>(len - at);
+            vf e = vexp(load_partial(xo + at, rest) - m);
+            for (int l = rest; l < kVL; ++l) e[l] = 0.0f;
+            store_partial(yo + at, e, rest);
+            part[j] += e;
+          }
+        }
       }
-      if (k < len) {
-        const int rest = static_cast<int>(len - k);
-        vf e = vexp(load_partial(xo + k, rest) - m);
-        for (int l = rest; l < kVL; ++l) e[l] = 0.0f;
-        store_partial(yo + k, e, rest);
-        sum += e;
-      }
-      float total = 0.0f;
-      for (int l = 0; l < kVL; ++l) total += sum[l];
+      float sums[16] = {};
+      for (int j = 0; j < kParts; ++j) store(sums + j * kVL, part[j]);
+      for (int width = 8; width >= 1; width /= 2)
+        for (int l = 0; l < width; ++l) sums[l] += sums[l + width];
+      const float total = sums[0];
       const vf scale = splat(1.0f / total);
       for (k = 0; k + kVL <= len; k += kVL) store(yo + k, load(yo + k) * scale);
       for (; k < len; ++k) yo[k] *= scale[0];
@@ -504,6 +519,6 @@ void softmax(float* y, const float* x, size_t outer, size_t len, size_t inner) {
 extern const SimdKernels kKernels;
 const SimdKernels kKernels = {KILN_SIMD_NAME, kVL,      kMR,        kNR,           gemm_tile,   depthwise,
                               pool,           activation, binary, binary_channel, global_pool,
-                              winograd_f43,   softmax};
+                              winograd_f43,   softmax,    0};
 
 }  // namespace kiln::cpu::KILN_SIMD_NS

@@ -101,6 +101,10 @@ struct SimdKernels {
   // Softmax along an axis of `len` values `inner` floats apart, for `outer`
   // blocks of len·inner floats; y may equal x.
   void (*softmax)(float* y, const float* x, size_t outer, size_t len, size_t inner);
+  // Floats of K per GEMM block (conv/gemm_driver.hpp): 0 sizes the block for
+  // L1 from nr, which differs per level; Determinism::Portable fixes it, as
+  // each block's sum is added to the previous blocks' as a whole.
+  int k_block;
 };
 
 }  // namespace kiln::cpu
