@@ -27,7 +27,10 @@ inline float onnx_weight(const ConvLayer& l, int k, int c, int kh, int kw) {
 // as the workspace last held another step's data.
 class ScratchSlots {
  public:
-  ScratchSlots(int slots, size_t floats_per_slot) : slots_(std::max(1, slots)), floats_(floats_per_slot) {}
+  // Slot sizes are rounded up to whole cache lines so that every slot, not
+  // only the first, starts 64-byte aligned.
+  ScratchSlots(int slots, size_t floats_per_slot)
+      : slots_(std::max(1, slots)), floats_((floats_per_slot + 15) / 16 * 16) {}
   size_t bytes() const { return flag_bytes() + static_cast<size_t>(slots_) * floats_ * sizeof(float); }
   void reset(float* workspace) const { std::memset(workspace, 0, flag_bytes()); }
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/runtime/memory_planner.hpp"
 #include "kernels/cpu/conv/conv_common.hpp"
 
 namespace kiln::cpu {
@@ -27,8 +28,11 @@ class ChainKernel final : public ConvKernel {
       project_b_ = PackedB(p.shape.C, p.shape.K, p.simd->nr, [&](int k, int j) { return onnx_weight(p, j, k, 0, 0); });
     }
     span_ = (d_.KH - 1) * d_.dh + 1;
-    ring_floats_ = c.expand ? static_cast<size_t>(span_) * d_.W * d_.C : 0;
-    row_floats_ = c.project ? static_cast<size_t>(d_.OW) * d_.C : 0;
+    // Each part starts on a 64-byte boundary: the depthwise row is read with
+    // vector loads, and the row-pointer table after it needs pointer alignment
+    // (an odd channel count would otherwise leave it 4 bytes off).
+    ring_floats_ = c.expand ? align_up(static_cast<size_t>(span_) * d_.W * d_.C, 16) : 0;
+    row_floats_ = c.project ? align_up(static_cast<size_t>(d_.OW) * d_.C, 16) : 0;
     const size_t ptrs_floats = (static_cast<size_t>(d_.H) * sizeof(float*) + sizeof(float) - 1) / sizeof(float);
     slot_floats_ = ring_floats_ + row_floats_ + ptrs_floats + 16;
     slots_ = std::make_unique<ScratchSlots>(dl.threads, slot_floats_);
