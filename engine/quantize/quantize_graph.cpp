@@ -68,6 +68,9 @@ std::string compute_obstacle(const Graph& g, const Node& n) {
       if (!constant_float(1)) return "its weight is not a float constant";
       if (n.inputs.size() > 2 && (!constant_float(2) || g.shape(n.inputs[2]).size() != 1))
         return "its bias is not a 1-D float constant";
+      // The int32 bias holds one value per output channel; a broadcast one would need expanding first.
+      if (n.inputs.size() > 2 && g.shape(n.inputs[2])[0] != g.shape(n.inputs[1])[a.trans_b ? 0 : 1])
+        return "its bias is broadcast, not one value per output";
       return "";
     }
     case OpType::MatMul:

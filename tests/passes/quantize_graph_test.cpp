@@ -323,6 +323,26 @@ TEST(QuantizeGraph, BadRequestsAreNamed) {
   EXPECT_THAT(none.plan.kept_float[0].reason, HasSubstr("no calibrated range"));
 }
 
+TEST(QuantizeGraph, GemmWithOneBiasPerOutputIsQuantizedABroadcastBiasIsNot) {
+  for (const int64_t bias_len : {3, 1}) {
+    GraphBuilder b;
+    const TensorId x = b.input("x", {2, 4});
+    const TensorId w = b.random_constant("w", {4, 3}, 1);
+    const TensorId bias = b.random_constant("b", {bias_len}, 2);
+    b.output(b.node(O::Gemm, {x, w, bias}, gemm_attrs(), "gemm"));
+    const Graph g = b.build();
+    const quantize::Result r = quantize::quantize_graph(g, calibrated(g, input_sets(g, 2, 9)), {});
+    if (bias_len == 3) {
+      EXPECT_EQ(r.quantized, std::vector<std::string>{"gemm"});
+      EXPECT_EQ(r.graph.tensor(node_named(r.graph, "gemm").inputs[1]).quant->axis, 1) << "per column of [K, N]";
+    } else {
+      EXPECT_TRUE(r.quantized.empty());
+      ASSERT_EQ(r.plan.kept_float.size(), 1u);
+      EXPECT_THAT(r.plan.kept_float[0].reason, HasSubstr("broadcast"));
+    }
+  }
+}
+
 // ---- SQNR and the fallback --------------------------------------------------------------
 
 TEST(LayerSqnr, PerChannelBeatsPerTensorOnWeightsOfUnequalChannels) {
