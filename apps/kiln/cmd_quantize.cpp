@@ -120,7 +120,9 @@ void print_summary(const ptq::Report& rep, const ptq::Options& o, const std::str
                rep.layers.size(), db(worst->sqnr_db), worst->op, worst->node, db(v[v.size() / 2]));
   }
   if (o.min_sqnr_db) {
-    fmt::print("below --min-sqnr {} dB, back to float: {}\n", *o.min_sqnr_db, rep.fell_back.empty() ? "none" : "");
+    fmt::print("below --min-sqnr {} dB, back to float: {}\n", *o.min_sqnr_db,
+               rep.fell_back.empty() ? std::string("none") : fmt::format("{} layer{}", rep.fell_back.size(),
+                                                                          rep.fell_back.size() == 1 ? "" : "s"));
     for (const auto& b : rep.fell_back) fmt::print("  {} ({}): {} (round {})\n", b.node, b.op, db(b.sqnr_db), b.round);
   }
   if (rep.top1)
