@@ -62,6 +62,11 @@ std::vector<ptq::InputSet> input_sets(const std::vector<std::string>& files, con
       if (!is_image(f))
         throw Error(ErrorCode::InvalidArgument,
                     flag + " " + f + ": not an image (.jpg, .jpeg, .png, .bmp), a .npy file or a folder");
+    // Checked here so that the message names this command's flag.
+    if (descs.size() != 1 || descs[0].shape.size() != 4 || descs[0].shape[1] != 3 ||
+        descs[0].shape[2] != descs[0].shape[3])
+      throw Error(ErrorCode::InvalidArgument,
+                  flag + " with images needs a model with one image input [N,3,S,S]; give .npy files instead");
     ModelMetadata meta = model.metadata();
     if (!preprocess.empty()) meta.preprocess = parse_preprocess_name(preprocess);
     return compare::image_inputs(descs, meta, files);

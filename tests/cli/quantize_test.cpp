@@ -126,6 +126,15 @@ TEST(QuantizeCli, BadInputIsNamed) {
   // Images need a preprocessing preset, which this made-up model lacks.
   const fs::path img = shared_file_or_skip("images/owl.jpg");
   expect_error({"quantize", model, out, "--calibration", img.string()}, "--preprocess");
+  // A model that does not take an image.
+  const fs::path flat = work_dir() / "flat.kiln";
+  {
+    GraphBuilder b;
+    const TensorId x = b.input("x", {1, 4});
+    b.output(b.node(OpType::Gemm, {x, b.random_constant("w", {4, 2}, 1)}, gemm_attrs(), "gemm"));
+    save_graph(b.build(), flat.string());
+  }
+  expect_error({"quantize", flat.string(), out, "--calibration", img.string()}, "--calibration with images needs");
   EXPECT_FALSE(fs::exists(out));
 }
 
