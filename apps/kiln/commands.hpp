@@ -16,5 +16,6 @@ Command add_classify(CLI::App& app);
 Command add_bench(CLI::App& app);
 Command add_devices(CLI::App& app);
 Command add_compare(CLI::App& app);
+Command add_quantize(CLI::App& app);
 
 }  // namespace kiln::cli

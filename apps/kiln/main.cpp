@@ -10,7 +10,7 @@
 #include "kiln/error.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"kiln: a CNN inference engine (convert ONNX models, inspect, run, classify, bench, compare, list devices)"};
+  CLI::App app{"kiln: a CNN inference engine (convert ONNX models, inspect, run, classify, bench, compare, quantize to int8, list devices)"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "kiln 0.1.0");
   std::vector<std::pair<CLI::App*, kiln::cli::Command>> commands;
@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   add(kiln::cli::add_bench);
   add(kiln::cli::add_devices);
   add(kiln::cli::add_compare);
+  add(kiln::cli::add_quantize);
 
   try {
     app.parse(argc, argv);
