@@ -118,8 +118,9 @@ void check_png_chunks(const uint8_t* data, size_t size, const std::string& name)
 void check_pixel_count(const uint8_t* data, size_t size, bool jpeg, bool png, const std::string& name) {
   const std::optional<PixelSize> dims = header_size(data, size, jpeg, png, name);
   if (!dims) return;
-  const int64_t pixels = dims->width * dims->height;  // each below 2^32: no overflow
-  if (pixels <= kMaxImagePixels) return;
+  // Each side is below 2^32, so the product fits in 64 unsigned bits (not in int64_t).
+  const uint64_t pixels = static_cast<uint64_t>(dims->width) * static_cast<uint64_t>(dims->height);
+  if (pixels <= static_cast<uint64_t>(kMaxImagePixels)) return;
   std::string msg = "the image is ";
   msg += std::to_string(dims->width);
   msg += 'x';

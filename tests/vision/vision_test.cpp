@@ -401,5 +401,19 @@ TEST(Decode, APngChunkLongerThanTheFileIsRefused) {
     EXPECT_THAT(e.what(), ::testing::HasSubstr("PNG chunk"));
   }
 }
+
+// Found by the image fuzzer: a PNG header of 4294967295 x 4294903821 pixels,
+// whose pixel count overflowed int64 before it was compared with the limit.
+TEST(Decode, APngOfFourBillionByFourBillionPixelsIsRefusedBeforeDecoding) {
+  std::ifstream in(source_dir() / "tests/fuzz/regressions/image/png_dims_4g_by_4g.png", std::ios::binary);
+  ASSERT_TRUE(in) << "the regression input is missing";
+  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  try {
+    (void)decode_image(bytes.data(), bytes.size(), "huge.png");
+    FAIL() << "a 4294967295 x 4294903821 PNG was accepted";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("the image is 4294967295x4294903821 pixels (18446471446365534195)"));
+  }
+}
 }  // namespace
 }  // namespace kiln::test
