@@ -34,11 +34,6 @@ fs::path write_file(const std::string& name, const std::string& bytes) {
   return p;
 }
 
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 // Runs kiln and checks: exit code 1, no signal, and stderr naming the problem.
 void expect_error(const std::vector<std::string>& args, const std::vector<std::string>& message_parts) {
   const ProcessResult r = run_kiln(args);

@@ -28,22 +28,6 @@ namespace fs = std::filesystem;
 
 fs::path work_dir() { return fs::temp_directory_path() / ("kiln_compare_models_test_" + std::to_string(::getpid())); }
 
-std::string file_bytes(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-fs::path converted(const fs::path& onnx, const std::string& name) {
-  fs::create_directories(work_dir());
-  const fs::path out = work_dir() / (name + ".kiln");
-  if (!fs::exists(out)) {
-    const ProcessResult r = run_kiln({"convert", onnx.string(), out.string()});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-  }
-  return out;
-}
 
 // Runs compare with `flags`, then `kiln run` for every configuration it ran,
 // and checks that the classes are the groups of identical output files.
@@ -62,7 +46,7 @@ nlohmann::json expect_classes_match_kiln_run(const fs::path& model, const std::v
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("equivalence class"));
   std::cout << r.out;
-  const nlohmann::json j = nlohmann::json::parse(file_bytes(json_path));
+  const nlohmann::json j = nlohmann::json::parse(read_file(json_path));
 
   // One `kiln run` per configuration that ran.
   std::map<std::string, std::vector<size_t>> by_bytes;
@@ -82,7 +66,7 @@ nlohmann::json expect_classes_match_kiln_run(const fs::path& model, const std::v
     std::vector<fs::path> files;
     for (const auto& e : fs::directory_iterator(out)) files.push_back(e.path());
     std::sort(files.begin(), files.end());
-    for (const auto& f : files) bytes += file_bytes(f);
+    for (const auto& f : files) bytes += read_file(f);
     EXPECT_FALSE(bytes.empty());
     by_bytes[bytes].push_back(index);
     class_of[index] = c["class"].get<int>();
@@ -116,7 +100,7 @@ class CompareModels : public ::testing::Test {
 
 TEST_F(CompareModels, MobileNetV2EveryIsaThreadsAndAlgorithmAgreesWithKilnRunPerConfiguration) {
   const fs::path onnx = shared_file_or_skip("models/mobilenet_v2_1.0_224/mobilenet_v2_1.0_224_dequant.onnx");
-  const fs::path model = converted(onnx, "mobilenet_v2");
+  const fs::path model = convert_once(onnx, work_dir(), "mobilenet_v2");
   const nlohmann::json j = expect_classes_match_kiln_run(
       model, {1, 3, 224, 224},
       {"--backends", "reference,cpu", "--isa", "all", "--threads", "1,2", "--algorithms", "all", "-q"});
@@ -129,7 +113,7 @@ TEST_F(CompareModels, MobileNetV2EveryIsaThreadsAndAlgorithmAgreesWithKilnRunPer
 TEST_F(CompareModels, ResNet50EveryIsaAndThreadsAgreesWithKilnRunPerConfiguration) {
   const fs::path onnx = binary_dir() / "models/torchvision/resnet50.onnx";
   if (!fs::exists(onnx)) GTEST_SKIP() << "missing " << onnx << ": build the export_torchvision target";
-  const fs::path model = converted(onnx, "resnet50");
+  const fs::path model = convert_once(onnx, work_dir(), "resnet50");
   expect_classes_match_kiln_run(model, {1, 3, 224, 224}, {"--backends", "cpu", "--isa", "all", "--threads", "1,2", "-q"});
 }
 

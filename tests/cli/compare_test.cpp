@@ -25,23 +25,6 @@ namespace fs = std::filesystem;
 
 fs::path work_dir() { return fs::temp_directory_path() / ("kiln_compare_test_" + std::to_string(::getpid())); }
 
-std::string file_bytes(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-// Converts `onnx` (under ../shared/models, or a torchvision export) once per process.
-fs::path converted(const fs::path& onnx, const std::string& name) {
-  fs::create_directories(work_dir());
-  const fs::path out = work_dir() / (name + ".kiln");
-  if (!fs::exists(out)) {
-    const ProcessResult r = run_kiln({"convert", onnx.string(), out.string()});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-  }
-  return out;
-}
 
 class Compare : public ::testing::Test {
  protected:
@@ -73,7 +56,7 @@ TEST_F(Compare, BadValuesAreRefusedByName) {
 
 TEST_F(Compare, DumpAllWritesEveryNodeOutputAndTheOutputsMatchARun) {
   const fs::path onnx = shared_file_or_skip("models/mobilenet_v1_0.25_128/mobilenet_v1_0.25_128_dequant.onnx");
-  const fs::path model = converted(onnx, "mobilenet_v1_0.25");
+  const fs::path model = convert_once(onnx, work_dir(), "mobilenet_v1_0.25");
   const fs::path dir = work_dir() / "dump";
   fs::create_directories(dir);
   const fs::path input = dir / "input.npy";
@@ -81,7 +64,7 @@ TEST_F(Compare, DumpAllWritesEveryNodeOutputAndTheOutputsMatchARun) {
   const ProcessResult r = run_kiln({"run", model.string(), "--input", input.string(), "--backend", "reference",
                                     "--dump-all", (dir / "all").string(), "--output-dir", (dir / "out").string(), "-q"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const nlohmann::json index = nlohmann::json::parse(file_bytes(dir / "all/index.json"));
+  const nlohmann::json index = nlohmann::json::parse(read_file(dir / "all/index.json"));
   size_t node_outputs = 0;
   for (const NodeInfo& n : Model::load(model.string()).nodes()) node_outputs += n.outputs.size();
   EXPECT_EQ(index.size(), node_outputs);

@@ -6,6 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -15,14 +17,10 @@ extern char** environ;
 
 namespace kiln::test {
 
-namespace {
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
-}  // namespace
 
 ProcessResult run_kiln(const std::vector<std::string>& args) {
   static int counter = 0;
@@ -54,11 +52,22 @@ ProcessResult run_kiln(const std::vector<std::string>& args) {
   r.signaled = WIFSIGNALED(status);
   if (r.signaled) r.signal = WTERMSIG(status);
   if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
-  r.out = slurp(out_path);
-  r.err = slurp(err_path);
+  r.out = read_file(out_path);
+  r.err = read_file(err_path);
   std::filesystem::remove(out_path);
   std::filesystem::remove(err_path);
   return r;
+}
+
+std::filesystem::path convert_once(const std::filesystem::path& onnx, const std::filesystem::path& dir,
+                                   const std::string& name) {
+  std::filesystem::create_directories(dir);
+  const std::filesystem::path out = dir / (name + ".kiln");
+  if (!std::filesystem::exists(out)) {
+    const ProcessResult r = run_kiln({"convert", onnx.string(), out.string()});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+  }
+  return out;
 }
 
 }  // namespace kiln::test

@@ -1,4 +1,5 @@
 #pragma once
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -14,5 +15,12 @@ struct ProcessResult {
 
 // Runs the kiln CLI with `args` (no shell), capturing stdout and stderr.
 ProcessResult run_kiln(const std::vector<std::string>& args);
+
+// A file's bytes ("" when it cannot be read).
+std::string read_file(const std::filesystem::path& p);
+// `kiln convert onnx dir/name.kiln` unless that file exists already (one
+// conversion per test process); a failed conversion is a test failure.
+std::filesystem::path convert_once(const std::filesystem::path& onnx, const std::filesystem::path& dir,
+                                   const std::string& name);
 
 }  // namespace kiln::test
