@@ -38,6 +38,22 @@ std::string first_difference(const std::vector<float>& a, const std::vector<floa
   return a.size() == b.size() ? "" : " (sizes differ)";
 }
 
+// One sweep over levels and thread counts: the first result is kept, every
+// later one must equal it bit for bit. check() says whether it compared.
+struct SameBits {
+  std::vector<float> first;
+  std::string first_name;
+  bool check(std::vector<float> y, const std::string& name) {
+    if (first.empty()) {
+      first = std::move(y);
+      first_name = name;
+      return false;
+    }
+    EXPECT_TRUE(same_floats(first, y)) << first_name << " vs " << name << first_difference(first, y);
+    return true;
+  }
+};
+
 // The nodes whose backend detail differs between two sessions.
 std::string detail_differences(const Session& a, const Session& b) {
   const auto pa = a.profile(), pb = b.profile();
@@ -161,8 +177,7 @@ TEST(CpuPortable, EveryConvolutionAlgorithmSameBitsAtEveryLevelAndThreadCount) {
       if (!a->applicable(s)) continue;
       const float* residual = a->fuses_residual() ? res.data() : nullptr;
       const std::vector<float> want = naive_conv(s, x, w, bias, rc.act, residual);
-      std::vector<float> first;
-      std::string first_name;
+      SameBits same;
       for (const cpu::SimdKernels* kernels : cpu::portable_kernel_sets()) {
         for (int t = 0; t < 3; ++t) {
           cpu::ConvLayer layer;
@@ -180,13 +195,7 @@ TEST(CpuPortable, EveryConvolutionAlgorithmSameBitsAtEveryLevelAndThreadCount) {
                                                s.key(), static_cast<int>(rc.act));
           const double tol = std::string(a->name()) == "winograd" ? 1e-3 : 1e-4;
           EXPECT_LE(relative_error(y, want), tol) << name;
-          if (first.empty()) {
-            first = std::move(y);
-            first_name = name;
-          } else {
-            EXPECT_TRUE(same_floats(first, y)) << first_name << " vs " << name << first_difference(first, y);
-            ++compared;
-          }
+          compared += same.check(std::move(y), name) ? 1 : 0;
         }
       }
     }
@@ -226,8 +235,7 @@ TEST(CpuPortable, FusedChainsSameBitsAtEveryLevelAndThreadCount) {
     std::vector<float> want = expand ? naive_conv(ge, x, we, be, K::HardSwish, nullptr) : x;
     want = naive_conv(gd, want, wd, bd, K::Relu, nullptr);
     if (project) want = naive_conv(gp, want, wp, bp, K::None, nullptr);
-    std::vector<float> first;
-    std::string first_name;
+    SameBits same;
     for (const cpu::SimdKernels* kernels : cpu::portable_kernel_sets()) {
       for (int t = 0; t < 3; ++t) {
         auto layer = [&](const ConvGeometry& g, const std::vector<float>& w, const std::vector<float>& b, K act) {
@@ -251,13 +259,7 @@ TEST(CpuPortable, FusedChainsSameBitsAtEveryLevelAndThreadCount) {
         kernel->run({x.data(), y.data(), nullptr, ws.data(), &pools[t]});
         const std::string name = fmt::format("chain {} {}x{} {} × {} threads", trial, k, k, kernels->isa, t + 1);
         EXPECT_LE(relative_error(y, want), 1e-4) << name;
-        if (first.empty()) {
-          first = std::move(y);
-          first_name = name;
-        } else {
-          EXPECT_TRUE(same_floats(first, y)) << first_name << " vs " << name << first_difference(first, y);
-          ++compared;
-        }
+        compared += same.check(std::move(y), name) ? 1 : 0;
       }
     }
   }
