@@ -82,7 +82,7 @@ int64_t quantized_at(const Tensor& t, int64_t i) {
 struct TensorDiff {
   bool equal = true;
   double max_abs = 0;
-  double max_b = 0;
+  double max_a = 0, max_b = 0;
   uint64_t max_ulp = 0;
   int64_t nonfinite = 0;
   double rel() const {
@@ -99,6 +99,7 @@ TensorDiff diff(const Tensor& a, const Tensor& b, const TensorDesc& d) {
   for (int64_t i = 0; i < a.size(); ++i) {
     const double x = value_at(a, d, i), y = value_at(b, d, i);
     const bool fx = std::isfinite(x), fy = std::isfinite(y);
+    if (fx) r.max_a = std::max(r.max_a, std::abs(x));
     if (fy) r.max_b = std::max(r.max_b, std::abs(y));
     if (fx != fy) {
       ++r.nonfinite;
@@ -180,8 +181,11 @@ double distance(const Outputs& a, const Outputs& b, const std::vector<TensorDesc
   double worst = 0;
   for (size_t s = 0; s < a.size(); ++s)
     for (size_t i = 0; i < a[s].size(); ++i) {
-      const TensorDiff d1 = diff(a[s][i], b[s][i], descs[i]), d2 = diff(b[s][i], a[s][i], descs[i]);
-      worst = std::max({worst, std::min(d1.rel(), d2.rel()), d1.nonfinite > 0 ? 1e300 : 0.0});
+      // Relative to the larger of the two sides: the same figure whichever is taken as the baseline.
+      const TensorDiff d = diff(a[s][i], b[s][i], descs[i]);
+      const double scale = std::max(d.max_a, d.max_b);
+      const double rel = d.max_abs == 0 ? 0 : scale > 0 ? d.max_abs / scale : std::numeric_limits<double>::infinity();
+      worst = std::max({worst, rel, d.nonfinite > 0 ? 1e300 : 0.0});
     }
   return worst;
 }
