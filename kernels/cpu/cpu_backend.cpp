@@ -103,7 +103,7 @@ void Lowering::add_qconv_step(int node, std::unique_ptr<QConvKernel> kernel, Ten
   weight_bytes += kernel->weight_bytes();
   qconv_kernels_.push_back(std::move(kernel));
   const QConvKernel* k = qconv_kernels_.back().get();
-  add_step(node, OpType::Conv, {xin}, {out},
+  add_step(node, this->node(node).op, {xin}, {out},
            [k, xin, out](RunContext& f) { k->run(f.bytes(xin), f.bytes(out), f.workspace(), f.pool()); });
 }
 

@@ -19,6 +19,9 @@ struct QConvLayer {
   ConvGeometry shape;
   const TensorInfo* x = nullptr;     // uint8 activations
   const TensorInfo* w = nullptr;     // uint8/int8 constant
+  // w is [C][K] (a Gemm's or MatMul's untransposed B) instead of the
+  // convolution's [K][C/group][KH][KW]; 1×1 dense layers only.
+  bool w_in_by_out = false;
   const TensorInfo* bias = nullptr;  // int32 constant, or null
   const TensorInfo* y = nullptr;     // uint8
   fb::FusedActivation act;

@@ -1026,6 +1026,34 @@ void global_avgpool(uint8_t* y, const uint8_t* x, size_t pixels, size_t C, int32
   }
 }
 
+void max_pool(const QMaxPoolArgs& p) {
+  const size_t C = static_cast<size_t>(p.C);
+  for (int oh = p.oh_begin; oh < p.oh_end; ++oh) {
+    const int ih0 = oh * p.sh - p.pt;
+    for (int ow = 0; ow < p.OW; ++ow) {
+      const int iw0 = ow * p.sw - p.pl;
+      uint8_t* y = p.y + (static_cast<size_t>(oh) * p.OW + ow) * C;
+      std::memset(y, 0, C);  // 0 is the smallest uint8
+      bool any = false;
+      for (int kh = 0; kh < p.KH; ++kh) {
+        const int ih = ih0 + kh * p.dh;
+        if (ih < 0 || ih >= p.H) continue;
+        for (int kw = 0; kw < p.KW; ++kw) {
+          const int iw = iw0 + kw * p.dw;
+          if (iw < 0 || iw >= p.W) continue;
+          const uint8_t* x = p.x + (static_cast<size_t>(ih) * p.W + iw) * C;
+          for (size_t c = 0; c < C; ++c) y[c] = std::max(y[c], x[c]);
+          any = true;
+        }
+      }
+      if (!any)
+        std::memset(y, p.empty, C);
+      else if (p.table)
+        for (size_t c = 0; c < C; ++c) y[c] = p.table[y[c]];
+    }
+  }
+}
+
 void quantize(uint8_t* y, const float* x, size_t n, float scale, int32_t zero_point, int32_t lo, int32_t hi) {
   const RqConst rq(lo, hi, zero_point);
   const vf s = splat(scale);
@@ -1054,7 +1082,8 @@ void dequantize(float* y, const uint8_t* x, size_t n, float scale, int32_t zero_
 }  // namespace
 
 extern const Int8Kernels kInt8Kernels;
-const Int8Kernels kInt8Kernels = {KILN_SIMD_NAME, kVL,      packed_b_size, pack_b,    gemm, depthwise, add,
-                                  global_avgpool, quantize, dequantize};
+const Int8Kernels kInt8Kernels = {KILN_SIMD_NAME, kVL,      packed_b_size, pack_b,     gemm,
+                                  depthwise,      add,      global_avgpool, max_pool, quantize,
+                                  dequantize};
 
 }  // namespace kiln::cpu::KILN_SIMD_NS

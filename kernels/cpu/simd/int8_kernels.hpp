@@ -61,6 +61,19 @@ struct QAddParams {
   int32_t lo = 0, hi = 255;
 };
 
+// MaxPool of one NHWC image, output rows [oh_begin, oh_end): the largest byte
+// of the taps inside the image, then table[v] when the output's quantization
+// differs from the input's (requantization is monotonic, so the max commutes
+// with it; the 256 entries are quant::requantize of each byte).
+struct QMaxPoolArgs {
+  const uint8_t* x = nullptr;  // [H][W][C]
+  uint8_t* y = nullptr;        // [OH][OW][C]
+  const uint8_t* table = nullptr;  // 256 entries, or null for the identity
+  uint8_t empty = 0;               // a window with no tap inside the image: the output's zero point
+  int H = 0, W = 0, C = 0, OW = 0, KH = 0, KW = 0, sh = 1, sw = 1, dh = 1, dw = 1, pt = 0, pl = 0;
+  int oh_begin = 0, oh_end = 0;
+};
+
 struct Int8Kernels {
   const char* isa;
   int lanes;  // int32 lanes per vector: depthwise vectorises along channels in blocks of this many
@@ -75,6 +88,7 @@ struct Int8Kernels {
   // (rq.multiplier already divides by `pixels`).
   void (*global_avgpool)(uint8_t* y, const uint8_t* x, size_t pixels, size_t C, int32_t x_zero_point,
                          const Requant& rq);
+  void (*max_pool)(const QMaxPoolArgs& args);
   // Per-tensor QuantizeLinear / DequantizeLinear of n values (quant::quantize / quant::dequantize).
   void (*quantize)(uint8_t* y, const float* x, size_t n, float scale, int32_t zero_point, int32_t lo, int32_t hi);
   void (*dequantize)(float* y, const uint8_t* x, size_t n, float scale, int32_t zero_point);
