@@ -135,6 +135,23 @@ class QGemmConv final : public QConvKernel {
   }
 
   void run(const uint8_t* x, uint8_t* y, void* workspace, ThreadPool& pool) const override {
+    run_impl(x, nullptr, y, workspace, pool);
+  }
+  bool fuses_residual() const override { return l_.residual.has_value(); }
+  void run_residual(const uint8_t* x, const uint8_t* residual, uint8_t* y, void* workspace,
+                    ThreadPool& pool) const override {
+    run_impl(x, residual, y, workspace, pool);
+  }
+
+  size_t weight_bytes() const override { return packed_bytes_ + bias_.size() * 4; }
+  std::string detail() const override {
+    std::string d = direct_ ? "int8 gemm (1x1)" : "int8 im2col+gemm (K=" + std::to_string(k_) + ")";
+    if (l_.residual) d += " +residual";
+    return d;
+  }
+
+ private:
+  void run_impl(const uint8_t* x, const uint8_t* residual, uint8_t* y, void* workspace, ThreadPool& pool) const {
     const int64_t M = int64_t{s_.N} * s_.OH * s_.OW;
     const int64_t row_blocks = (M + kRowsPerTask - 1) / kRowsPerTask;
     auto gemm = [&](const Panel& p, const uint8_t* a, size_t lda, int64_t m0, int rows) {
@@ -151,6 +168,11 @@ class QGemmConv final : public QConvKernel {
       g.ldc = static_cast<size_t>(s_.K);
       g.rq = requant_of(q_, q_.multiplier);
       g.rq.multiplier = q_.multiplier.data() + p.n0;
+      if (residual != nullptr) {
+        g.residual = residual + static_cast<size_t>(m0) * s_.K + p.n0;
+        g.ldr = static_cast<size_t>(s_.K);
+        g.add = *l_.residual;
+      }
       l_.kernels->gemm(g);
     };
     // Tasks over (row block, panel) of a GEMM on `a`: a layer with few pixels
@@ -195,12 +217,6 @@ class QGemmConv final : public QConvKernel {
     pool.parallel_for(patch_tasks, task);
   }
 
-  size_t weight_bytes() const override { return packed_bytes_ + bias_.size() * 4; }
-  std::string detail() const override {
-    return direct_ ? "int8 gemm (1x1)" : "int8 im2col+gemm (K=" + std::to_string(k_) + ")";
-  }
-
- private:
   // Rows [m0, m0 + rows) of group g's patch matrix, K bytes each. Positions
   // advance incrementally; a kernel row inside the image with one group and
   // undilated columns is KW·C contiguous bytes, copied 8 at a time (runs are
@@ -263,6 +279,10 @@ class QGemmConv final : public QConvKernel {
 
 }  // namespace
 
+void QConvKernel::run_residual(const uint8_t*, const uint8_t*, uint8_t*, void*, ThreadPool&) const {
+  throw Error(ErrorCode::Internal, "this int8 convolution (" + detail() + ") does not take a residual Add");
+}
+
 bool qconv_supported(const QConvLayer& l) {
   if (l.w_in_by_out && !(l.shape.is_pointwise() && l.shape.is_dense())) return false;
   return l.shape.rank == 2 && l.x->dtype == DataType::UInt8 && l.y->dtype == DataType::UInt8 && l.w->is_constant() &&
@@ -270,7 +290,10 @@ bool qconv_supported(const QConvLayer& l) {
 }
 
 std::unique_ptr<QConvKernel> prepare_qconv(const QConvLayer& l) {
-  if (l.shape.is_depthwise()) return std::make_unique<QDepthwise>(l);
+  if (l.shape.is_depthwise()) {
+    if (l.residual) throw Error(ErrorCode::Internal, "the int8 depthwise kernel takes no residual Add");
+    return std::make_unique<QDepthwise>(l);
+  }
   return std::make_unique<QGemmConv>(l);
 }
 

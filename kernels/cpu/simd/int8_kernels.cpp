@@ -296,6 +296,24 @@ struct TileCtx {
   int nc = 0;            // columns to write, (NV − 1)·kVL < nc <= NV·kVL
   float lo = 0, hi = 0;  // rq.lo − zp, rq.hi − zp
   int32_t zp = 0;
+  const uint8_t* res = nullptr;  // the tile's first row of the residual, or null
+  size_t ldr = 0;
+  const QAddParams* add = nullptr;
+};
+
+// The residual Add of a tile's row of v ≤ kVL requantized values q (before C's
+// zero point, which is the Add's za): as add() below computes it, operation
+// for operation, so the fused epilogue gives the separate Add's bits.
+struct ResidualAdd {
+  RqConst rq;
+  vi zb;
+  vf ma, mb;
+  explicit ResidualAdd(const QAddParams& p) : rq(p.lo, p.hi, p.zy), zb(splat_i(p.zb)), ma(splat(p.ma)), mb(splat(p.mb)) {}
+  void store(uint8_t* c, vi q, const uint8_t* res, int n) const {
+    const vf pa = __builtin_convertvector(q, vf) * ma;
+    const vf pb = __builtin_convertvector(load_u8(res, n) - zb, vf) * mb;
+    store_u8(c, rq.clamp_round(pa + pb), n);
+  }
 };
 
 #if KILN_SIMD_LEVEL >= 2
@@ -490,6 +508,16 @@ void gemm_tile(const TileCtx& t) {
   for (int v = 0; v < NV; ++v)
     mult[v] = t.mult != nullptr ? col_load_f(t.mult + v * kVL, v == NV - 1 ? last : kVL) : f_splat(t.mult1);
   const F lo = f_splat(t.lo), hi = f_splat(t.hi);
+  if (t.res != nullptr) {
+    const ResidualAdd ra(*t.add);
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v)
+        ra.store(t.c + r * t.ldc + v * kVL, reinterpret_cast<vi>(w_requant(acc[r][v], mult[v], lo, hi, w_zero())),
+                 t.res + r * t.ldr + v * kVL, v == NV - 1 ? last : kVL);
+    return;
+  }
   const W zp = w_splat(static_cast<uint32_t>(t.zp));
 #if KILN_SIMD_LEVEL == 1
   if constexpr (NV == 2) {
@@ -554,7 +582,10 @@ void gemm_tile(const TileCtx& t) {
       vf f = __builtin_convertvector(x, vf) * mult;
       f = f < lo ? lo : f;  // std::clamp's comparisons, in its order
       f = hi < f ? hi : f;
-      store_u8(t.c + r * t.ldc + j, round_even(f) + zp, n);
+      if (t.res != nullptr)
+        ResidualAdd(*t.add).store(t.c + r * t.ldc + j, round_even(f), t.res + r * t.ldr + j, n);
+      else
+        store_u8(t.c + r * t.ldc + j, round_even(f) + zp, n);
     }
   }
 }
@@ -644,6 +675,8 @@ void gemm(const QGemmArgs& g) {
   t.mult1 = g.rq.multiplier[0];
   t.lo = static_cast<float>(g.rq.lo - g.rq.zero_point), t.hi = static_cast<float>(g.rq.hi - g.rq.zero_point);
   t.zp = g.rq.zero_point;
+  t.ldr = g.ldr;
+  t.add = &g.add;
   if (g.row_coef != nullptr && 255 * static_cast<int64_t>(g.K) <= 32767) {
     t.rowsum_i16 = true;
     for (int n = 0; n < g.N; ++n) t.rowsum_i16 = t.rowsum_i16 && g.row_coef[n] >= -32768 && g.row_coef[n] <= 32767;
@@ -666,6 +699,7 @@ void gemm(const QGemmArgs& g) {
         t.a = a + static_cast<size_t>(mt) * g.lda;
         t.rowsum = rowsum + mt;
         t.c = g.c + static_cast<size_t>(m0 + mt) * g.ldc + n0;
+        t.res = g.residual != nullptr ? g.residual + static_cast<size_t>(m0 + mt) * g.ldr + n0 : nullptr;
         tiles[rows - 1](t);
       }
     }

@@ -27,6 +27,13 @@ struct Requant {
   int32_t lo = 0, hi = 255;  // uint8 range narrowed by a fused Relu/Clip
 };
 
+// y[i] = quant::add(a[i], za, ma, b[i], zb, mb, zy, lo, hi).
+struct QAddParams {
+  int32_t za = 0, zb = 0, zy = 0;
+  float ma = 1, mb = 1;
+  int32_t lo = 0, hi = 255;
+};
+
 // C[M][N] (uint8, ldc) = requant(acc) with acc as in the header comment.
 // A: M rows of K uint8, row m at a + m·lda. B: packed by pack_b.
 struct QGemmArgs {
@@ -39,6 +46,11 @@ struct QGemmArgs {
   uint8_t* c = nullptr;
   size_t ldc = 0;
   Requant rq;
+  // A residual Add taken into the epilogue: C = quant::add(requant(acc),
+  // residual) with `add` (za: C's own zero point), each tile while it is in L1.
+  const uint8_t* residual = nullptr;  // M rows of N, row m at residual + m·ldr; or null
+  size_t ldr = 0;
+  QAddParams add;
 };
 
 // Depthwise convolution of one image, rows [oh_begin, oh_end) of the output:
@@ -54,12 +66,6 @@ struct QDepthwiseArgs {
   Requant rq;  // multipliers per channel c
 };
 
-// y[i] = quant::add(a[i], za, ma, b[i], zb, mb, zy, lo, hi).
-struct QAddParams {
-  int32_t za = 0, zb = 0, zy = 0;
-  float ma = 1, mb = 1;
-  int32_t lo = 0, hi = 255;
-};
 
 // MaxPool of one NHWC image, output rows [oh_begin, oh_end): the largest byte
 // of the taps inside the image, then table[v] when the output's quantization

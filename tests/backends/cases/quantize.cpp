@@ -229,6 +229,28 @@ std::vector<OpCase> quantize_cases() {
     b.output(dequantize(b, y));
     return b.build();
   });
+  // A convolution whose only reader is an Add: the CPU takes the Add into the
+  // GEMM's epilogue. The residual as the Add's second and as its first
+  // operand, a 3×3 and a 1×1 layer, a fused Relu on the Add.
+  for (const bool residual_first : {false, true})
+    for (const int k : {3, 1})
+      add(std::string("QConv_residual_add_") + (k == 3 ? "3x3" : "1x1") + (residual_first ? "_residual_first" : ""),
+          [residual_first, k] {
+            GraphBuilder b;
+            const TensorId x = b.input("x", {2, 40, 9, 7});
+            const float sx = 0.01f;
+            const TensorId xq = quantize(b, x, DataType::UInt8, per_tensor(sx, 128));
+            const TensorId w = quantized_weight(b, "w", {40, 40, k, k}, DataType::Int8, 0, {0}, 0.004f, 31);
+            const TensorId bias = quantized_bias(b, "bias", 40, sx, *b.graph().tensor(w).quant, 32);
+            const int32_t p = k / 2;
+            const TensorId c = as_quantized(b, b.node(O::Conv, {xq, w, bias}, conv_attrs({k, k}, {1, 1}, {p, p, p, p})),
+                                            DataType::UInt8, per_tensor(0.02f, 120));
+            const std::vector<TensorId> in = residual_first ? std::vector<TensorId>{xq, c} : std::vector<TensorId>{c, xq};
+            const TensorId y = as_quantized(b, b.node(O::Add, in, binary_attrs(act(fb::ActivationKind::Relu))),
+                                            DataType::UInt8, per_tensor(0.025f, 10));
+            b.output(dequantize(b, y));
+            return b.build();
+          });
   // MaxPool whose output has its own parameters (a requantization table),
   // padding, dilation and a window that can miss the image on one side.
   add("QMaxPool_requantized_dilated_batch2", [] {
