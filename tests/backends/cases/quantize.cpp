@@ -251,6 +251,17 @@ std::vector<OpCase> quantize_cases() {
             b.output(dequantize(b, y));
             return b.build();
           });
+  // A fire module's concat: one input already in the output's parameters (a
+  // copy), one requantized, more pixels than one band of the CPU's split.
+  add("QConcat_channels_copy_and_requantize_batch2", [] {
+    GraphBuilder b;
+    const TensorId x = b.input("x", {2, 7, 15, 13}), z = b.input("z", {2, 9, 15, 13});
+    const TensorId xq = quantize(b, x, DataType::UInt8, per_tensor(0.01f, 128));
+    const TensorId zq = quantize(b, z, DataType::UInt8, per_tensor(0.004f, 60));
+    b.output(dequantize(
+        b, as_quantized(b, b.node(O::Concat, {xq, zq}, concat_attrs(1)), DataType::UInt8, per_tensor(0.01f, 128))));
+    return b.build();
+  });
   // MaxPool whose output has its own parameters (a requantization table),
   // padding, dilation and a window that can miss the image on one side.
   add("QMaxPool_requantized_dilated_batch2", [] {
