@@ -34,7 +34,7 @@
 # with the working tree, and naming it in `carry` does no harm).
 #
 # Build dependencies: a GPU machine without Kiln's Debian build dependencies
-# (fmt, flatc, nlohmann-json, protobuf, onnx, pthreadpool, gtest, ...) and
+# (fmt, flatc, nlohmann-json, protobuf, onnx, gtest, ...) and
 # without a package registry gets them carried: on a Debian machine with apt,
 # run scripts/cuda_device_bundle.sh (apt-get download into .device-debs/,
 # ignored) and carry .device-debs. When that folder holds .deb files, this

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Downloads the Debian packages Kiln builds against (fmt, flatc, nlohmann-json,
-# protobuf, onnx, pthreadpool, gtest, CLI11, stb, OpenSSL headers, xxHash) as .deb
+# protobuf, onnx, gtest, CLI11, stb, OpenSSL headers, xxHash) as .deb
 # files into an ignored folder (default .device-debs/), for a GPU machine that
 # has nvcc, CMake and PyTorch but none of these and no package registry.
 # scripts/cuda_check.sh unpacks them there (dpkg -x, no root, nothing
@@ -25,7 +25,6 @@ packages=(
   nlohmann-json3-dev libcli11-dev libstb-dev libstb0
   libprotobuf-dev libprotobuf32 libprotobuf-lite32 protobuf-compiler libprotoc32
   libonnx-dev libonnx1 libonnxifi
-  libpthreadpool-dev libpthreadpool0
   libgtest-dev libgmock-dev googletest
   libssl-dev libssl3
   libxxhash-dev libxxhash0

@@ -21,7 +21,6 @@ packages=(
   libprotobuf-dev protobuf-compiler libonnx-dev libonnx-testdata
   libcli11-dev libfmt-dev nlohmann-json3-dev libssl-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libpthreadpool-dev
   libvulkan-dev glslc spirv-tools mesa-vulkan-drivers vulkan-tools
   # The sanitizer builds and libFuzzer (scripts/sanitize.sh, scripts/fuzz.sh;
   # llvm-14, a dependency of clang-14, has llvm-symbolizer for their reports)

@@ -99,11 +99,18 @@ void Lowering::add_conv_step(int node, const ConvKernel* kernel, TensorId xin, T
   });
 }
 
-void Lowering::add_qconv_step(int node, std::unique_ptr<QConvKernel> kernel, TensorId xin, TensorId out) {
+void Lowering::add_qconv_step(int node, std::unique_ptr<QConvKernel> kernel, TensorId xin, TensorId out,
+                              TensorId rin) {
   weight_bytes += kernel->weight_bytes();
   qconv_kernels_.push_back(std::move(kernel));
   const QConvKernel* k = qconv_kernels_.back().get();
-  add_step(node, OpType::Conv, {xin}, {out},
+  if (rin >= 0) {
+    add_step(node, this->node(node).op, {xin, rin}, {out}, [k, xin, rin, out](RunContext& f) {
+      k->run_residual(f.bytes(xin), f.bytes(rin), f.bytes(out), f.workspace(), f.pool());
+    });
+    return;
+  }
+  add_step(node, this->node(node).op, {xin}, {out},
            [k, xin, out](RunContext& f) { k->run(f.bytes(xin), f.bytes(out), f.workspace(), f.pool()); });
 }
 

@@ -128,7 +128,8 @@ class Lowering : public LoweringBase {
   const PackedB& keep(PackedB packed);
   void add_conv_step(int node, const ConvKernel* kernel, TensorId xin, TensorId rin, TensorId out);
   // Keeps a prepared quantized convolution and adds its step (uint8 NHWC in and out).
-  void add_qconv_step(int node, std::unique_ptr<QConvKernel> kernel, TensorId xin, TensorId out);
+  // With rin >= 0 the kernel takes a residual Add (QConvKernel::run_residual).
+  void add_qconv_step(int node, std::unique_ptr<QConvKernel> kernel, TensorId xin, TensorId out, TensorId rin = -1);
   // The node on the reference kernel, with NCHW inputs and outputs.
   void lower_with_reference(int node);
 

@@ -20,7 +20,7 @@ inline float onnx_weight(const ConvLayer& l, int k, int c, int kh, int kw) {
 }
 
 // Scratch for tasks running at the same time: one slot per thread, claimed
-// and released around each task (pthreadpool does not tell a task its
+// and released around each task (the pool does not tell a task its
 // thread). The busy flags live at the start of the run's workspace, beside
 // the slots, so that concurrent runs (each with its own workspace) never
 // contend for them; the kernel's run() calls reset() before its tasks start,

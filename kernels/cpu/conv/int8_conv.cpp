@@ -104,7 +104,8 @@ class QGemmConv final : public QConvKernel {
         for (int kh = 0; kh < s_.KH; ++kh)
           for (int kw = 0; kw < s_.KW; ++kw)
             for (int c = 0; c < cin_g_; ++c) {
-              const size_t src = ((static_cast<size_t>(oc) * cin_g_ + c) * s_.KH + kh) * s_.KW + kw;
+              const size_t src = l.w_in_by_out ? static_cast<size_t>(c) * s_.K + oc
+                                               : ((static_cast<size_t>(oc) * cin_g_ + c) * s_.KH + kh) * s_.KW + kw;
               const int32_t v = weight_value(*l.w, src) - (signed_w ? 0 : 128);
               w8[static_cast<size_t>(n) * k_ + (kh * s_.KW + kw) * cin_g_ + c] = static_cast<int8_t>(v);
               sum_w8 += v;
@@ -134,6 +135,23 @@ class QGemmConv final : public QConvKernel {
   }
 
   void run(const uint8_t* x, uint8_t* y, void* workspace, ThreadPool& pool) const override {
+    run_impl(x, nullptr, y, workspace, pool);
+  }
+  bool fuses_residual() const override { return l_.residual.has_value(); }
+  void run_residual(const uint8_t* x, const uint8_t* residual, uint8_t* y, void* workspace,
+                    ThreadPool& pool) const override {
+    run_impl(x, residual, y, workspace, pool);
+  }
+
+  size_t weight_bytes() const override { return packed_bytes_ + bias_.size() * 4; }
+  std::string detail() const override {
+    std::string d = direct_ ? "int8 gemm (1x1)" : "int8 im2col+gemm (K=" + std::to_string(k_) + ")";
+    if (l_.residual) d += " +residual";
+    return d;
+  }
+
+ private:
+  void run_impl(const uint8_t* x, const uint8_t* residual, uint8_t* y, void* workspace, ThreadPool& pool) const {
     const int64_t M = int64_t{s_.N} * s_.OH * s_.OW;
     const int64_t row_blocks = (M + kRowsPerTask - 1) / kRowsPerTask;
     auto gemm = [&](const Panel& p, const uint8_t* a, size_t lda, int64_t m0, int rows) {
@@ -150,41 +168,55 @@ class QGemmConv final : public QConvKernel {
       g.ldc = static_cast<size_t>(s_.K);
       g.rq = requant_of(q_, q_.multiplier);
       g.rq.multiplier = q_.multiplier.data() + p.n0;
+      if (residual != nullptr) {
+        g.residual = residual + static_cast<size_t>(m0) * s_.K + p.n0;
+        g.ldr = static_cast<size_t>(s_.K);
+        g.add = *l_.residual;
+      }
       l_.kernels->gemm(g);
     };
-    if (direct_) {
-      // Tasks over (row block, panel): a layer with few pixels still splits over its channels.
+    // Tasks over (row block, panel) of a GEMM on `a`: a layer with few pixels
+    // still splits over its channels.
+    auto panel_tasks = [&](const uint8_t* a, size_t group_stride) {
       auto task = [&](size_t i) {
         const Panel& p = panels_[i % panels_.size()];
         const int64_t m0 = static_cast<int64_t>(i / panels_.size()) * kRowsPerTask;
         const int rows = static_cast<int>(std::min<int64_t>(kRowsPerTask, M - m0));
-        gemm(p, x + static_cast<size_t>(m0) * s_.C + static_cast<size_t>(p.group) * cin_g_, lda_, m0, rows);
+        gemm(p, a + static_cast<size_t>(p.group) * group_stride + static_cast<size_t>(m0) * lda_, lda_, m0, rows);
       };
       pool.parallel_for(static_cast<size_t>(row_blocks) * panels_.size(), task);
-      return;
-    }
-    // Tasks over (row block, group): each builds its rows of the group's patch
-    // matrix in its own slot of the workspace, then runs the group's panels.
+    };
+    if (direct_) return panel_tasks(x, static_cast<size_t>(cin_g_));
     auto* cols = static_cast<uint8_t*>(workspace);
     const uint8_t zx = static_cast<uint8_t>(q_.x_zero_point);
+    const size_t group_stride = static_cast<size_t>(M) * lda_;
+    const size_t patch_tasks = static_cast<size_t>(row_blocks) * s_.group;
+    if (pool.threads() > 1 && patch_tasks < 4 * static_cast<size_t>(pool.threads())) {
+      // Too few row blocks to keep every thread busy (a 7×7 or 14×14 layer):
+      // the whole patch matrix first, then the GEMM split over channels too.
+      auto patches = [&](size_t i) {
+        const int g = static_cast<int>(i % static_cast<size_t>(s_.group));
+        const int64_t m0 = static_cast<int64_t>(i / static_cast<size_t>(s_.group)) * kRowsPerTask;
+        const int rows = static_cast<int>(std::min<int64_t>(kRowsPerTask, M - m0));
+        im2col(x, cols + static_cast<size_t>(g) * group_stride + static_cast<size_t>(m0) * lda_, m0, rows, g, zx);
+      };
+      pool.parallel_for(patch_tasks, patches);
+      return panel_tasks(cols, group_stride);
+    }
+    // Tasks over (row block, group): each builds its rows of the group's patch
+    // matrix and runs the group's panels on them while they are in cache.
     auto task = [&](size_t i) {
       const int g = static_cast<int>(i % static_cast<size_t>(s_.group));
       const int64_t m0 = static_cast<int64_t>(i / static_cast<size_t>(s_.group)) * kRowsPerTask;
       const int rows = static_cast<int>(std::min<int64_t>(kRowsPerTask, M - m0));
-      uint8_t* slot = cols + (static_cast<size_t>(g) * M + m0) * lda_;
+      uint8_t* slot = cols + static_cast<size_t>(g) * group_stride + static_cast<size_t>(m0) * lda_;
       im2col(x, slot, m0, rows, g, zx);
       for (const Panel& p : panels_)
         if (p.group == g) gemm(p, slot, lda_, m0, rows);
     };
-    pool.parallel_for(static_cast<size_t>(row_blocks) * s_.group, task);
+    pool.parallel_for(patch_tasks, task);
   }
 
-  size_t weight_bytes() const override { return packed_bytes_ + bias_.size() * 4; }
-  std::string detail() const override {
-    return direct_ ? "int8 gemm (1x1)" : "int8 im2col+gemm (K=" + std::to_string(k_) + ")";
-  }
-
- private:
   // Rows [m0, m0 + rows) of group g's patch matrix, K bytes each. Positions
   // advance incrementally; a kernel row inside the image with one group and
   // undilated columns is KW·C contiguous bytes, copied 8 at a time (runs are
@@ -247,13 +279,21 @@ class QGemmConv final : public QConvKernel {
 
 }  // namespace
 
+void QConvKernel::run_residual(const uint8_t*, const uint8_t*, uint8_t*, void*, ThreadPool&) const {
+  throw Error(ErrorCode::Internal, "this int8 convolution (" + detail() + ") does not take a residual Add");
+}
+
 bool qconv_supported(const QConvLayer& l) {
+  if (l.w_in_by_out && !(l.shape.is_pointwise() && l.shape.is_dense())) return false;
   return l.shape.rank == 2 && l.x->dtype == DataType::UInt8 && l.y->dtype == DataType::UInt8 && l.w->is_constant() &&
          (l.bias == nullptr || l.bias->is_constant());
 }
 
 std::unique_ptr<QConvKernel> prepare_qconv(const QConvLayer& l) {
-  if (l.shape.is_depthwise()) return std::make_unique<QDepthwise>(l);
+  if (l.shape.is_depthwise()) {
+    if (l.residual) throw Error(ErrorCode::Internal, "the int8 depthwise kernel takes no residual Add");
+    return std::make_unique<QDepthwise>(l);
+  }
   return std::make_unique<QGemmConv>(l);
 }
 

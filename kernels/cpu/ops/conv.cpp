@@ -147,11 +147,31 @@ void lower_qconv(Lowering& l, int i) {
   layer.kernels = layer.shape.is_depthwise() ? &int8_depthwise_kernels(l.isa(), layer.shape.C) : &l.int8();
   layer.threads = l.threads();
   if (!qconv_supported(layer)) return l.lower_with_reference(i);
+  // A residual Add of uint8 tensors goes into the GEMM's epilogue (each tile
+  // adds while its bytes are in L1), the Add's activation with it.
+  TensorId out = node.outputs[0];
+  ResidualAdd residual = layer.shape.is_depthwise() ? ResidualAdd{} : residual_after(l, i, i);
+  if (residual) {
+    const Node& add = l.node(residual.add);
+    const TensorInfo& r = g.tensor(residual.residual);
+    const TensorInfo& y = g.tensor(add.outputs[0]);
+    if (is_quantized_node(g, add) && r.dtype == DataType::UInt8 && y.dtype == DataType::UInt8) {
+      const QuantizedAdd q = quantized_add(*layer.y, r, y, attrs_as<fb::BinaryAttrsT>(add).activation);
+      QAddParams p;
+      p.za = q.za, p.zb = q.zb, p.zy = q.zy, p.ma = q.ma, p.mb = q.mb, p.lo = q.clamp.lo, p.hi = q.clamp.hi;
+      layer.residual = p;
+      out = add.outputs[0];
+      l.fuse_into(residual.add, i);
+    } else {
+      residual = {};
+    }
+  }
   std::unique_ptr<QConvKernel> kernel = prepare_qconv(layer);
   const TensorId xin = l.in_layout(node.inputs[0], Layout::NHWC, i);
-  l.set_layout(node.outputs[0], Layout::NHWC);
+  const TensorId rin = residual ? l.in_layout(residual.residual, Layout::NHWC, i) : -1;
+  l.set_layout(out, Layout::NHWC);
   l.set_detail(i, kernel->detail());
-  l.add_qconv_step(i, std::move(kernel), xin, node.outputs[0]);
+  l.add_qconv_step(i, std::move(kernel), xin, out, rin);
 }
 
 void lower_conv(Lowering& l, int i) {

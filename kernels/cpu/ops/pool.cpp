@@ -1,5 +1,9 @@
 // MaxPool/AveragePool (2-D) and the global pools on NHWC SIMD kernels; other
 // ranks on the reference kernel.
+#include <array>
+#include <memory>
+
+#include "engine/core/quantization.hpp"
 #include "engine/core/spatial.hpp"
 #include "engine/core/quantized_ops.hpp"
 #include "kernels/cpu/ops/ops.hpp"
@@ -92,11 +96,63 @@ bool lower_quantized_global_average(Lowering& l, int i) {
   return true;
 }
 
+// A quantized 2-D MaxPool of uint8 NHWC tensors: the byte max, then a 256-entry
+// requantization table when the output's parameters differ from the input's.
+bool lower_quantized_max(Lowering& l, int i) {
+  const Graph& g = l.graph();
+  const Node& node = l.node(i);
+  const TensorId x = node.inputs[0], out = node.outputs[0];
+  const Shape& xs = l.shape(x);
+  if (node.op != OpType::MaxPool || xs.size() != 4 || node.outputs.size() != 1 ||
+      g.tensor(x).dtype != DataType::UInt8 || g.tensor(out).dtype != DataType::UInt8)
+    return false;
+  const auto& a = attrs_as<fb::PoolAttrsT>(node);
+  const Window3d w = make_window(node.name, xs, a.kernel_shape, a.strides, a.dilations, a.pads, a.ceil_mode);
+  const Requantization r = requantization(g.tensor(x), g.tensor(out));
+  std::shared_ptr<std::array<uint8_t, 256>> table;
+  if (!r.identity) {
+    table = std::make_shared<std::array<uint8_t, 256>>();
+    for (int v = 0; v < 256; ++v)
+      (*table)[static_cast<size_t>(v)] = static_cast<uint8_t>(
+          quant::requantize(v - r.from_zero_point, r.multiplier, r.to_zero_point, r.clamp.lo, r.clamp.hi));
+  }
+  QMaxPoolArgs p;
+  p.H = static_cast<int>(w.in[1]), p.W = static_cast<int>(w.in[2]), p.C = static_cast<int>(xs[1]);
+  p.OW = static_cast<int>(w.out[2]);
+  p.KH = static_cast<int>(w.kernel[1]), p.KW = static_cast<int>(w.kernel[2]);
+  p.sh = static_cast<int>(w.stride[1]), p.sw = static_cast<int>(w.stride[2]);
+  p.dh = static_cast<int>(w.dilation[1]), p.dw = static_cast<int>(w.dilation[2]);
+  p.pt = static_cast<int>(w.pad_begin[1]), p.pl = static_cast<int>(w.pad_begin[2]);
+  p.empty = static_cast<uint8_t>(r.to_zero_point);
+  const int N = static_cast<int>(xs[0]), OH = static_cast<int>(w.out[1]);
+  const TensorId xin = l.in_layout(x, Layout::NHWC, i);
+  l.set_layout(out, Layout::NHWC);
+  l.set_detail(i, table ? "int8 max pool (requantized)" : "int8 max pool");
+  l.add_step(i, node.op, {xin}, {out}, [&l, p, N, OH, xin, out, table](RunContext& f) {
+    const size_t in_image = static_cast<size_t>(p.H) * p.W * p.C, out_image = static_cast<size_t>(OH) * p.OW * p.C;
+    // Bands of rows, about four per thread: one row of a small layer is too little work to hand out.
+    const int rows = std::max(1, OH / std::max(1, 4 * f.pool().threads()));
+    const int bands = (OH + rows - 1) / rows;
+    auto task = [&](size_t t) {
+      QMaxPoolArgs q = p;
+      const size_t n = t / static_cast<size_t>(bands);
+      q.x = f.bytes(xin) + n * in_image;
+      q.y = f.bytes(out) + n * out_image;
+      q.table = table ? table->data() : nullptr;
+      q.oh_begin = static_cast<int>(t % static_cast<size_t>(bands)) * rows;
+      q.oh_end = std::min(OH, q.oh_begin + rows);
+      l.int8().max_pool(q);
+    };
+    f.pool().parallel_for(static_cast<size_t>(N) * bands, task);
+  });
+  return true;
+}
+
 }  // namespace
 
 void lower_pool(Lowering& l, int i) {
   if (is_quantized_node(l.graph(), l.node(i))) {
-    if (!lower_quantized_global_average(l, i)) l.lower_with_reference(i);
+    if (!lower_quantized_global_average(l, i) && !lower_quantized_max(l, i)) l.lower_with_reference(i);
     return;
   }
   const OpType op = l.node(i).op;

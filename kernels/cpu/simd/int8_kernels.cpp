@@ -296,6 +296,24 @@ struct TileCtx {
   int nc = 0;            // columns to write, (NV − 1)·kVL < nc <= NV·kVL
   float lo = 0, hi = 0;  // rq.lo − zp, rq.hi − zp
   int32_t zp = 0;
+  const uint8_t* res = nullptr;  // the tile's first row of the residual, or null
+  size_t ldr = 0;
+  const QAddParams* add = nullptr;
+};
+
+// The residual Add of a tile's row of v ≤ kVL requantized values q (before C's
+// zero point, which is the Add's za): as add() below computes it, operation
+// for operation, so the fused epilogue gives the separate Add's bits.
+struct ResidualAdd {
+  RqConst rq;
+  vi zb;
+  vf ma, mb;
+  explicit ResidualAdd(const QAddParams& p) : rq(p.lo, p.hi, p.zy), zb(splat_i(p.zb)), ma(splat(p.ma)), mb(splat(p.mb)) {}
+  void store(uint8_t* c, vi q, const uint8_t* res, int n) const {
+    const vf pa = __builtin_convertvector(q, vf) * ma;
+    const vf pb = __builtin_convertvector(load_u8(res, n) - zb, vf) * mb;
+    store_u8(c, rq.clamp_round(pa + pb), n);
+  }
 };
 
 #if KILN_SIMD_LEVEL >= 2
@@ -490,6 +508,16 @@ void gemm_tile(const TileCtx& t) {
   for (int v = 0; v < NV; ++v)
     mult[v] = t.mult != nullptr ? col_load_f(t.mult + v * kVL, v == NV - 1 ? last : kVL) : f_splat(t.mult1);
   const F lo = f_splat(t.lo), hi = f_splat(t.hi);
+  if (t.res != nullptr) {
+    const ResidualAdd ra(*t.add);
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v)
+        ra.store(t.c + r * t.ldc + v * kVL, reinterpret_cast<vi>(w_requant(acc[r][v], mult[v], lo, hi, w_zero())),
+                 t.res + r * t.ldr + v * kVL, v == NV - 1 ? last : kVL);
+    return;
+  }
   const W zp = w_splat(static_cast<uint32_t>(t.zp));
 #if KILN_SIMD_LEVEL == 1
   if constexpr (NV == 2) {
@@ -554,7 +582,10 @@ void gemm_tile(const TileCtx& t) {
       vf f = __builtin_convertvector(x, vf) * mult;
       f = f < lo ? lo : f;  // std::clamp's comparisons, in its order
       f = hi < f ? hi : f;
-      store_u8(t.c + r * t.ldc + j, round_even(f) + zp, n);
+      if (t.res != nullptr)
+        ResidualAdd(*t.add).store(t.c + r * t.ldc + j, round_even(f), t.res + r * t.ldr + j, n);
+      else
+        store_u8(t.c + r * t.ldc + j, round_even(f) + zp, n);
     }
   }
 }
@@ -644,6 +675,8 @@ void gemm(const QGemmArgs& g) {
   t.mult1 = g.rq.multiplier[0];
   t.lo = static_cast<float>(g.rq.lo - g.rq.zero_point), t.hi = static_cast<float>(g.rq.hi - g.rq.zero_point);
   t.zp = g.rq.zero_point;
+  t.ldr = g.ldr;
+  t.add = &g.add;
   if (g.row_coef != nullptr && 255 * static_cast<int64_t>(g.K) <= 32767) {
     t.rowsum_i16 = true;
     for (int n = 0; n < g.N; ++n) t.rowsum_i16 = t.rowsum_i16 && g.row_coef[n] >= -32768 && g.row_coef[n] <= 32767;
@@ -666,6 +699,7 @@ void gemm(const QGemmArgs& g) {
         t.a = a + static_cast<size_t>(mt) * g.lda;
         t.rowsum = rowsum + mt;
         t.c = g.c + static_cast<size_t>(m0 + mt) * g.ldc + n0;
+        t.res = g.residual != nullptr ? g.residual + static_cast<size_t>(m0 + mt) * g.ldr + n0 : nullptr;
         tiles[rows - 1](t);
       }
     }
@@ -1026,6 +1060,34 @@ void global_avgpool(uint8_t* y, const uint8_t* x, size_t pixels, size_t C, int32
   }
 }
 
+void max_pool(const QMaxPoolArgs& p) {
+  const size_t C = static_cast<size_t>(p.C);
+  for (int oh = p.oh_begin; oh < p.oh_end; ++oh) {
+    const int ih0 = oh * p.sh - p.pt;
+    for (int ow = 0; ow < p.OW; ++ow) {
+      const int iw0 = ow * p.sw - p.pl;
+      uint8_t* y = p.y + (static_cast<size_t>(oh) * p.OW + ow) * C;
+      std::memset(y, 0, C);  // 0 is the smallest uint8
+      bool any = false;
+      for (int kh = 0; kh < p.KH; ++kh) {
+        const int ih = ih0 + kh * p.dh;
+        if (ih < 0 || ih >= p.H) continue;
+        for (int kw = 0; kw < p.KW; ++kw) {
+          const int iw = iw0 + kw * p.dw;
+          if (iw < 0 || iw >= p.W) continue;
+          const uint8_t* x = p.x + (static_cast<size_t>(ih) * p.W + iw) * C;
+          for (size_t c = 0; c < C; ++c) y[c] = std::max(y[c], x[c]);
+          any = true;
+        }
+      }
+      if (!any)
+        std::memset(y, p.empty, C);
+      else if (p.table)
+        for (size_t c = 0; c < C; ++c) y[c] = p.table[y[c]];
+    }
+  }
+}
+
 void quantize(uint8_t* y, const float* x, size_t n, float scale, int32_t zero_point, int32_t lo, int32_t hi) {
   const RqConst rq(lo, hi, zero_point);
   const vf s = splat(scale);
@@ -1054,7 +1116,8 @@ void dequantize(float* y, const uint8_t* x, size_t n, float scale, int32_t zero_
 }  // namespace
 
 extern const Int8Kernels kInt8Kernels;
-const Int8Kernels kInt8Kernels = {KILN_SIMD_NAME, kVL,      packed_b_size, pack_b,    gemm, depthwise, add,
-                                  global_avgpool, quantize, dequantize};
+const Int8Kernels kInt8Kernels = {KILN_SIMD_NAME, kVL,      packed_b_size, pack_b,     gemm,
+                                  depthwise,      add,      global_avgpool, max_pool, quantize,
+                                  dequantize};
 
 }  // namespace kiln::cpu::KILN_SIMD_NS

@@ -27,6 +27,13 @@ struct Requant {
   int32_t lo = 0, hi = 255;  // uint8 range narrowed by a fused Relu/Clip
 };
 
+// y[i] = quant::add(a[i], za, ma, b[i], zb, mb, zy, lo, hi).
+struct QAddParams {
+  int32_t za = 0, zb = 0, zy = 0;
+  float ma = 1, mb = 1;
+  int32_t lo = 0, hi = 255;
+};
+
 // C[M][N] (uint8, ldc) = requant(acc) with acc as in the header comment.
 // A: M rows of K uint8, row m at a + m·lda. B: packed by pack_b.
 struct QGemmArgs {
@@ -39,6 +46,11 @@ struct QGemmArgs {
   uint8_t* c = nullptr;
   size_t ldc = 0;
   Requant rq;
+  // A residual Add taken into the epilogue: C = quant::add(requant(acc),
+  // residual) with `add` (za: C's own zero point), each tile while it is in L1.
+  const uint8_t* residual = nullptr;  // M rows of N, row m at residual + m·ldr; or null
+  size_t ldr = 0;
+  QAddParams add;
 };
 
 // Depthwise convolution of one image, rows [oh_begin, oh_end) of the output:
@@ -54,11 +66,18 @@ struct QDepthwiseArgs {
   Requant rq;  // multipliers per channel c
 };
 
-// y[i] = quant::add(a[i], za, ma, b[i], zb, mb, zy, lo, hi).
-struct QAddParams {
-  int32_t za = 0, zb = 0, zy = 0;
-  float ma = 1, mb = 1;
-  int32_t lo = 0, hi = 255;
+
+// MaxPool of one NHWC image, output rows [oh_begin, oh_end): the largest byte
+// of the taps inside the image, then table[v] when the output's quantization
+// differs from the input's (requantization is monotonic, so the max commutes
+// with it; the 256 entries are quant::requantize of each byte).
+struct QMaxPoolArgs {
+  const uint8_t* x = nullptr;  // [H][W][C]
+  uint8_t* y = nullptr;        // [OH][OW][C]
+  const uint8_t* table = nullptr;  // 256 entries, or null for the identity
+  uint8_t empty = 0;               // a window with no tap inside the image: the output's zero point
+  int H = 0, W = 0, C = 0, OW = 0, KH = 0, KW = 0, sh = 1, sw = 1, dh = 1, dw = 1, pt = 0, pl = 0;
+  int oh_begin = 0, oh_end = 0;
 };
 
 struct Int8Kernels {
@@ -75,6 +94,7 @@ struct Int8Kernels {
   // (rq.multiplier already divides by `pixels`).
   void (*global_avgpool)(uint8_t* y, const uint8_t* x, size_t pixels, size_t C, int32_t x_zero_point,
                          const Requant& rq);
+  void (*max_pool)(const QMaxPoolArgs& args);
   // Per-tensor QuantizeLinear / DequantizeLinear of n values (quant::quantize / quant::dequantize).
   void (*quantize)(uint8_t* y, const float* x, size_t n, float scale, int32_t zero_point, int32_t lo, int32_t hi);
   void (*dequantize)(float* y, const uint8_t* x, size_t n, float scale, int32_t zero_point);

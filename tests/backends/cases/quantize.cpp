@@ -157,6 +157,19 @@ std::vector<OpCase> quantize_cases() {
   s.w_zero_points = {-7};
   s.conv = {1, 6, 9, 7, 7, 3, 3, 1, 1, 1, 1, 3, {1, 1, 1, 1}, true, {}};
   conv("int8_activations_grouped", s);
+  // How the int8 GEMM splits work: a 7×7 image has too few pixel rows for two
+  // threads (patch matrix first, then channel panels, one partial), groups
+  // on a small image likewise, a 28×28 one enough (patches and GEMM per task).
+  QConvSpec split;
+  split.w_dtype = DataType::Int8;
+  split.per_channel = true;
+  split.w_zero_points = {0};
+  split.conv = {1, 24, 200, 7, 7, 3, 3, 1, 1, 1, 1, 1, {1, 1, 1, 1}, true, act(K::Relu)};
+  conv("dense_3x3_7x7_200_channels", split);
+  split.conv = {2, 16, 20, 6, 6, 3, 3, 1, 1, 1, 1, 2, {1, 1, 1, 1}, true, {}};
+  conv("grouped_3x3_small_image_batch2", split);
+  split.conv = {1, 8, 12, 28, 28, 3, 3, 1, 1, 1, 1, 1, {1, 1, 1, 1}, false, {}};
+  conv("dense_3x3_28x28", split);
   QConvSpec extreme;
   extreme.x_zero_point = 0;
   extreme.w_zero_points = {255};
@@ -213,6 +226,83 @@ std::vector<OpCase> quantize_cases() {
     const TensorId bias = quantized_bias(b, "bias", 17, sx, *b.graph().tensor(w).quant, 22);
     const TensorId y = as_quantized(b, b.node(O::Gemm, {xq, w, bias}, gemm_attrs(1, 1, false, true)), DataType::UInt8,
                                     per_tensor(0.01f, 128));
+    b.output(dequantize(b, y));
+    return b.build();
+  });
+  // A convolution whose only reader is an Add: the CPU takes the Add into the
+  // GEMM's epilogue. The residual as the Add's second and as its first
+  // operand, a 3×3 and a 1×1 layer, a fused Relu on the Add.
+  for (const bool residual_first : {false, true})
+    for (const int k : {3, 1})
+      add(std::string("QConv_residual_add_") + (k == 3 ? "3x3" : "1x1") + (residual_first ? "_residual_first" : ""),
+          [residual_first, k] {
+            GraphBuilder b;
+            const TensorId x = b.input("x", {2, 40, 9, 7});
+            const float sx = 0.01f;
+            const TensorId xq = quantize(b, x, DataType::UInt8, per_tensor(sx, 128));
+            const TensorId w = quantized_weight(b, "w", {40, 40, k, k}, DataType::Int8, 0, {0}, 0.004f, 31);
+            const TensorId bias = quantized_bias(b, "bias", 40, sx, *b.graph().tensor(w).quant, 32);
+            const int32_t p = k / 2;
+            const TensorId c = as_quantized(b, b.node(O::Conv, {xq, w, bias}, conv_attrs({k, k}, {1, 1}, {p, p, p, p})),
+                                            DataType::UInt8, per_tensor(0.02f, 120));
+            const std::vector<TensorId> in = residual_first ? std::vector<TensorId>{xq, c} : std::vector<TensorId>{c, xq};
+            const TensorId y = as_quantized(b, b.node(O::Add, in, binary_attrs(act(fb::ActivationKind::Relu))),
+                                            DataType::UInt8, per_tensor(0.025f, 10));
+            b.output(dequantize(b, y));
+            return b.build();
+          });
+  // A fire module's concat: one input already in the output's parameters (a
+  // copy), one requantized, more pixels than one band of the CPU's split.
+  add("QConcat_channels_copy_and_requantize_batch2", [] {
+    GraphBuilder b;
+    const TensorId x = b.input("x", {2, 7, 15, 13}), z = b.input("z", {2, 9, 15, 13});
+    const TensorId xq = quantize(b, x, DataType::UInt8, per_tensor(0.01f, 128));
+    const TensorId zq = quantize(b, z, DataType::UInt8, per_tensor(0.004f, 60));
+    b.output(dequantize(
+        b, as_quantized(b, b.node(O::Concat, {xq, zq}, concat_attrs(1)), DataType::UInt8, per_tensor(0.01f, 128))));
+    return b.build();
+  });
+  // MaxPool whose output has its own parameters (a requantization table),
+  // padding, dilation and a window that can miss the image on one side.
+  add("QMaxPool_requantized_dilated_batch2", [] {
+    GraphBuilder b;
+    const TensorId x = b.input("x", {2, 37, 11, 9});
+    const TensorId xq = quantize(b, x, DataType::UInt8, per_tensor(0.01f, 128));
+    b.output(dequantize(
+        b, as_quantized(b, b.node(O::MaxPool, {xq}, pool_attrs({3, 2}, {2, 1}, {2, 0, 1, 1}, {2, 1})),
+                        DataType::UInt8, per_tensor(0.006f, 90))));
+    return b.build();
+  });
+  add("QMaxPool_int8", [] {
+    GraphBuilder b;
+    const TensorId x = b.input("x", {1, 6, 7, 7});
+    const TensorId xq = quantize(b, x, DataType::Int8, per_tensor(0.01f, -5));
+    b.output(dequantize(b, as_quantized(b, b.node(O::MaxPool, {xq}, pool_attrs({2, 2}, {2, 2}, {0, 0, 0, 0})),
+                                        DataType::Int8, per_tensor(0.01f, -5))));
+    return b.build();
+  });
+  // Gemm with B untransposed ([K][N], uint8 per tensor with a zero point),
+  // more rows and channels than one task's block, a fused Relu.
+  add("QGemm_untransposed_uint8_relu", [] {
+    GraphBuilder b;
+    const TensorId x = b.input("x", {130, 70});
+    const float sx = 0.01f;
+    const TensorId xq = quantize(b, x, DataType::UInt8, per_tensor(sx, 120));
+    const TensorId w = quantized_weight(b, "w", {70, 150}, DataType::UInt8, -1, {133}, 0.004f, 23);
+    const TensorId bias = quantized_bias(b, "bias", 150, sx, *b.graph().tensor(w).quant, 24);
+    const TensorId y = as_quantized(
+        b, b.node(O::Gemm, {xq, w, bias}, gemm_attrs(1, 1, false, false, act(fb::ActivationKind::Relu))),
+        DataType::UInt8, per_tensor(0.01f, 128));
+    b.output(dequantize(b, y));
+    return b.build();
+  });
+  // MatMul of a rank-3 A and a constant B per channel (axis 1), no bias.
+  add("QMatMul_rank3_per_channel", [] {
+    GraphBuilder b;
+    const TensorId x = b.input("x", {2, 3, 40});
+    const TensorId xq = quantize(b, x, DataType::UInt8, per_tensor(0.01f, 128));
+    const TensorId w = quantized_weight(b, "w", {40, 33}, DataType::Int8, 1, {0}, 0.004f, 25);
+    const TensorId y = as_quantized(b, b.node(O::MatMul, {xq, w}), DataType::UInt8, per_tensor(0.01f, 110));
     b.output(dequantize(b, y));
     return b.build();
   });
