@@ -49,6 +49,15 @@ size_t argmax_row(const float* row, int64_t n) { return static_cast<size_t>(std:
 
 }  // namespace
 
+std::string describe(const Progress& p) {
+  const char* stage = p.stage == Progress::Stage::Calibrating     ? "calibrating"
+                      : p.stage == Progress::Stage::MeasuringSqnr ? "measuring SQNR"
+                                                                  : "evaluating top-1";
+  std::string s = fmt::format("{} {}/{}", stage, p.done, p.total);
+  if (!p.what.empty()) s += fmt::format(" ({})", p.what);
+  return s;
+}
+
 Model prepared_float_model(const Model& model) {
   if (!model.graph().passes_applied.empty()) return model;
   auto g = std::make_shared<Graph>(model.graph());
@@ -61,7 +70,7 @@ quantize::Calibration calibrate(const Model& model, const std::vector<InputSet>&
   Session s(model, tracing(session));
   quantize::Calibration cal;
   for (size_t i = 0; i < inputs.size(); ++i) {
-    if (progress) progress(fmt::format("calibrating: input {} of {} ({})", i + 1, inputs.size(), inputs[i].what));
+    if (progress) progress({Progress::Stage::Calibrating, i + 1, inputs.size(), inputs[i].what});
     const std::vector<TensorDesc>& in = s.inputs();
     for (size_t k = 0; k < in.size() && k < inputs[i].tensors.size(); ++k)
       if (in[k].type == ElementType::Float32) cal.add(in[k].name, inputs[i].tensors[k].values());
@@ -83,7 +92,7 @@ std::vector<LayerSqnr> layer_sqnr(const Model& float_model, const Model& int8_mo
   };
   std::map<OutputKey, Sums> sums;
   for (size_t i = 0; i < inputs.size(); ++i) {
-    if (progress) progress(fmt::format("measuring SQNR: input {} of {}", i + 1, inputs.size()));
+    if (progress) progress({Progress::Stage::MeasuringSqnr, i + 1, inputs.size(), inputs[i].what});
     const std::vector<NodeOutput> f = fs.run_all(inputs[i].tensors);
     const std::vector<NodeOutput> q = qs.run_all(inputs[i].tensors);
     const auto fmap = by_node(f);
@@ -167,7 +176,7 @@ Report run(const Model& float_model, const std::vector<InputSet>& calibration, c
     for (const FellBack& b : rep.fell_back)
       if (f.node == b.node) f.reason = fmt::format("SQNR {:.1f} dB below --min-sqnr (round {})", b.sqnr_db, b.round);
   if (!eval.empty()) {
-    if (progress) progress(fmt::format("evaluating top-1 on {} input set{}", eval.size(), eval.size() == 1 ? "" : "s"));
+    if (progress) progress({Progress::Stage::Evaluating, 0, eval.size(), {}});
     rep.top1 = top1_agreement(float_model, rep.model, eval, options.session);
   }
   return rep;
@@ -193,6 +202,21 @@ nlohmann::json to_json(const Report& rep, const Options& options) {
   for (const FellBack& b : rep.fell_back)
     back.push_back({{"node", b.node}, {"op", b.op}, {"sqnr_db", finite(b.sqnr_db)}, {"round", b.round}});
   j["fell_back"] = back;
+  // What one quantization step of each output is worth, for comparing the
+  // int8 model's outputs with another engine's run of the same quantization.
+  nlohmann::json outputs = nlohmann::json::array();
+  const Graph& g = rep.result.graph;
+  const std::vector<int> producer = g.producers();
+  for (TensorId t : g.outputs) {
+    nlohmann::json o = {{"name", g.tensor(t).name}, {"scale", nullptr}};
+    const int p = producer[static_cast<size_t>(t)];
+    if (p >= 0 && g.nodes[static_cast<size_t>(p)].op == OpType::DequantizeLinear) {
+      const TensorInfo& q = g.tensor(g.nodes[static_cast<size_t>(p)].inputs[0]);
+      if (q.quant && !q.quant->per_axis()) o["scale"] = q.quant->scale[0];
+    }
+    outputs.push_back(o);
+  }
+  j["outputs"] = outputs;
   if (rep.top1) j["top1"] = {{"agree", rep.top1->agree}, {"total", rep.top1->total}};
   else j["top1"] = nullptr;
   return j;

@@ -17,7 +17,17 @@
 namespace kiln::ptq {
 
 using compare::InputSet;
-using ProgressFn = std::function<void(const std::string&)>;
+// Where a long run stands: input `done` of `total` (1-based) of a stage, and
+// what that input is (a file name) when known.
+struct Progress {
+  enum class Stage { Calibrating, MeasuringSqnr, Evaluating };
+  Stage stage;
+  size_t done = 0, total = 0;
+  std::string what;
+};
+// "calibrating 3/14 (photos/owl.jpg)".
+std::string describe(const Progress& p);
+using ProgressFn = std::function<void(const Progress&)>;
 
 // The float graph the quantizer works on: the model's own when it went
 // through the convert-time passes, else a copy that has (so that Relu and
@@ -68,7 +78,7 @@ struct FellBack {
 };
 
 struct Report {
-  Model model{nullptr};  // the int8 model
+  Model model{nullptr};  // the int8 model (result.graph); result.qdq is the same before folding
   quantize::Result result;
   std::vector<LayerSqnr> layers;  // of the final model
   std::vector<FellBack> fell_back;
