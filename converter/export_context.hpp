@@ -62,8 +62,10 @@ class Exporter {
 
 void set_int(onnx::NodeProto& n, const char* name, int64_t v);
 void set_float(onnx::NodeProto& n, const char* name, float v);
+// An empty list is left out: in Kiln's attributes as in ONNX that means the default.
 template <class T>
 void set_ints(onnx::NodeProto& n, const char* name, const std::vector<T>& v) {
+  if (v.empty()) return;
   auto* a = n.add_attribute();
   a->set_name(name);
   a->set_type(onnx::AttributeProto::INTS);

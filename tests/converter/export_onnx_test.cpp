@@ -103,6 +103,7 @@ TEST(ExportOnnx, QuantizedModelRoundTripsToTheSameInt8Model) {
     quantize::QuantizeOptions opt;
     opt.weights = granularity;
     const quantize::Result r = quantize::quantize_graph(g, cal.ranges(quantize::Method::MinMax), opt);
+    EXPECT_GE(r.quantized.size(), 6u) << "conv1, pool, conv2, add, gap, flatten, fc: all int8";
     const Graph back = reimport(r.qdq, /*optimize=*/true);
     // The same nodes in their int8 form, and the same bits on both integer backends.
     std::vector<std::string> quantized;
@@ -135,14 +136,30 @@ TEST(ExportOnnx, NodesWithoutAnOnnxFormAreNamed) {
     EXPECT_THAT(e.what(), HasSubstr("before the Q/DQ pairs are folded"));
   }
   GraphBuilder b;
-  const TensorId x = b.input("x", {2, 3, 4});
-  b.output(b.node(O::Softmax, {x}, softmax_attrs(1, /*over_trailing_axes=*/true), "old_softmax"));
+  const TensorId x = b.input("x", {2, 3, 4, 5});
+  b.output(b.node(O::AveragePool, {x}, pool_attrs({2, 2}, {}, {}, {2, 2}), "dilated_pool"));
   try {
     export_onnx_bytes(b.build());
-    FAIL() << "a Softmax over trailing axes was written";
+    FAIL() << "a dilated AveragePool was written in opset 14";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::Unsupported);
-    EXPECT_THAT(e.what(), HasSubstr("'old_softmax' (Softmax)"));
+    EXPECT_THAT(e.what(), HasSubstr("'dilated_pool' (AveragePool)"));
+  }
+}
+
+// Softmax jointly over the axes from `axis` on (opsets before 13): one Softmax
+// where the later axes have size 1, else over the input flattened at `axis`.
+TEST(ExportOnnx, SoftmaxOverTrailingAxesKeepsItsMeaning) {
+  for (const Shape& shape : {Shape{2, 3, 4}, Shape{2, 5, 1, 1}}) {
+    GraphBuilder b;
+    const TensorId x = b.input("x", shape);
+    b.output(b.node(O::Softmax, {x}, softmax_attrs(1, /*over_trailing_axes=*/true), "old_softmax"));
+    const Graph g = b.build();
+    const Graph back = reimport(g, /*optimize=*/false);
+    EXPECT_EQ(back.nodes.size(), shape.size() == 4 ? 1u : 3u) << shape_to_string(shape);
+    const std::vector<Tensor> in = random_inputs(g, 3);
+    EXPECT_LE(max_relative_error_of(run_on(back, in, "reference"), run_on(g, in, "reference")), 1e-6)
+        << shape_to_string(shape);
   }
 }
 
