@@ -19,8 +19,10 @@ The table gives per model and method: how many photos keep the float top-1
 with Kiln's int8 model and with ONNX Runtime on the QDQ file, whether Kiln
 gives the same bits from the .onnx as from the .kiln, and the largest
 difference between Kiln's and ONNX Runtime's int8 outputs in quantization steps
-of the output (the output's scale, from the quantize report; in real units when
-the output is not a dequantized int8 tensor). The two engines requantize with
+of the output (the output's scale, from the quantize report). When a float
+Softmax follows the last int8 tensor, the difference is that of the logits,
+from the log-probabilities, in the logits' steps; when no int8 tensor reaches
+the output, it is in real units. The two engines requantize with
 different arithmetic (Kiln: one float32 multiplier per channel; ONNX
 Runtime: its own fixed-point rule), so a step or two is expected.
 
@@ -95,6 +97,20 @@ def ort_outputs(ort_dir, model, inputs, out_dir):
     return {x: np.load(os.path.join(out_dir, os.path.basename(x))) for x in inputs}
 
 
+def output_diff(a, b, softmax):
+    """Largest difference of two runs' outputs; of their logits when the outputs are a Softmax's.
+
+    log p = z - log Σ exp z: the logits up to one shift per row, which is the
+    median of the differences (most logits of the two runs agree exactly).
+    """
+    if not softmax:
+        return float(np.max(np.abs(a - b)))
+    tiny = np.finfo(np.float32).tiny
+    d = np.log(np.maximum(a.astype(np.float64), tiny)) - np.log(np.maximum(b.astype(np.float64), tiny))
+    d = d.reshape(-1, a.shape[-1] if a.ndim else 1)
+    return float(np.max(np.abs(d - np.median(d, axis=1, keepdims=True))))
+
+
 def top1(v):
     return int(np.argmax(v.reshape(-1)))
 
@@ -120,7 +136,8 @@ def check_model(args, onnx, work):
         run([args.kiln, "quantize", "-q", onnx, q_kiln, "--calibration", args.images, "--per-channel",
              "--method", method, "--qdq-onnx", q_onnx, "--report", report])
         with open(report) as f:
-            scale = json.load(f)["outputs"][0]["scale"]
+            out0 = json.load(f)["outputs"][0]
+        scale, softmax = out0["scale"], out0["softmax"]
         k = kiln_outputs(args.kiln, q_kiln, inputs, os.path.join(mdir, method))
         k_onnx = kiln_outputs(args.kiln, q_onnx, inputs, os.path.join(mdir, method + "_onnx"))
         o = ort_outputs(args.ort_dir, q_onnx, inputs, os.path.join(mdir, method + "_ort"))
@@ -129,10 +146,11 @@ def check_model(args, onnx, work):
             "kiln_agree": sum(top1(k[x]) == top1(ref[x]) for x in inputs),
             "kiln_onnx_same_bits": all(np.array_equal(k[x], k_onnx[x]) for x in inputs),
             "ort_agree": None, "kiln_vs_ort_steps": None, "kiln_vs_ort_abs": None, "output_scale": scale,
+            "steps_of": None if not scale else ("logits (before Softmax)" if softmax else "output"),
         }
         if o is not None:
             row["ort_agree"] = sum(top1(o[x]) == top1(ref[x]) for x in inputs)
-            diff = max(float(np.max(np.abs(k[x] - o[x].reshape(k[x].shape)))) for x in inputs)
+            diff = max(output_diff(k[x], o[x].reshape(k[x].shape), softmax) for x in inputs)
             row["kiln_vs_ort_abs"] = diff
             if scale:
                 row["kiln_vs_ort_steps"] = diff / scale
@@ -147,7 +165,7 @@ def print_table(rows):
         n = r["photos"]
         ort = "n/a (no ORT)" if r["ort_agree"] is None else f"{r['ort_agree']}/{n}"
         if r["kiln_vs_ort_steps"] is not None:
-            d = f"{r['kiln_vs_ort_steps']:.2f} steps"
+            d = f"{r['kiln_vs_ort_steps']:.2f} steps" + (" of logits" if r["steps_of"].startswith("logits") else "")
         elif r["kiln_vs_ort_abs"] is not None:
             d = f"{r['kiln_vs_ort_abs']:.3g} (float output)"
         else:

@@ -6,6 +6,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,14 @@ struct Agreement {
 // (every row of every set: a partial last batch of images repeats its last one).
 Agreement top1_agreement(const Model& float_model, const Model& int8_model, const std::vector<InputSet>& inputs,
                          const SessionOptions& session);
+
+// The tensors of a classifier's head: the graph outputs and, walking back
+// through Softmax, reshape-like ops, pools and Relu/Clip, everything up to and
+// including the output of the last layer that computes (Conv, Gemm, Add, ...).
+// The entropy method calibrates them by min/max: in a head the tail of the
+// distribution is the answer (the largest scores decide the arg-max), and
+// clipping it would make the top classes tie.
+std::set<std::string> head_tensors(const Graph& graph);
 
 struct Options {
   quantize::QuantizeOptions graph;

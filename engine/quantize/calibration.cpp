@@ -80,6 +80,7 @@ void TensorStats::add(std::span<const float> values) {
   widen(std::max(std::fabs(double{lo}), std::fabs(double{hi})));
   const double per_bin = kBins / (2 * limit_);
   for (float v : values) {
+    zeros_ += v == 0.0f ? 1 : 0;
     const auto b = static_cast<int64_t>((double{v} + limit_) * per_bin);
     ++bins_[static_cast<size_t>(std::clamp<int64_t>(b, 0, kBins - 1))];
   }
@@ -98,6 +99,7 @@ double TensorStats::entropy_threshold() const {
   for (int j = 0; j < half; ++j)
     mag[static_cast<size_t>(j)] = static_cast<double>(bins_[static_cast<size_t>(half + j)]) +
                                   static_cast<double>(bins_[static_cast<size_t>(half - 1 - j)]);
+  mag[0] -= static_cast<double>(zeros_);
   int used = half;
   while (used > 0 && mag[static_cast<size_t>(used - 1)] == 0) --used;
   const double width = limit_ / half;

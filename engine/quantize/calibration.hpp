@@ -37,6 +37,7 @@ class TensorStats {
 
   void add(std::span<const float> values);
   int64_t count() const { return count_; }
+  int64_t zeros() const { return zeros_; }  // values exactly 0 (in the bin at 0 too)
   float min() const { return min_; }
   float max() const { return max_; }
   double limit() const { return limit_; }
@@ -52,7 +53,7 @@ class TensorStats {
   void widen(double magnitude);
   std::vector<int64_t> bins_;
   double limit_ = 0;
-  int64_t count_ = 0;
+  int64_t count_ = 0, zeros_ = 0;
   float min_ = 0, max_ = 0;
 };
 
