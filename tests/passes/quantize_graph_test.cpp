@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <set>
 
 #include "apps/common/quantize.hpp"
 #include "engine/core/quantized_ops.hpp"
@@ -222,6 +223,23 @@ TEST(Calibration, EntropyKeepsTheWholeRangeWithoutOutliers) {
   EXPECT_EQ(r.lo, 0.0f);
   EXPECT_GT(r.hi, 7.5f);
   EXPECT_LE(r.hi, 8.0f);
+}
+
+// Entropy leaves a classifier's head at min/max: from the outputs back
+// through Softmax, reshapes and pools to the last computing layer's output.
+TEST(Calibration, TheHeadIsTheLastComputingLayerAndWhatFollows) {
+  GraphBuilder b;
+  const TensorId x = b.input("x", {1, 3, 8, 8});
+  const TensorId c1 = b.node(O::Conv, {x, b.random_constant("w1", {4, 3, 3, 3}, 1)},
+                             conv_attrs({3, 3}, {}, {1, 1, 1, 1}, {}, 1, act(K::Relu)), "conv1");
+  const TensorId c2 = b.node(O::Conv, {c1, b.random_constant("w2", {5, 4, 1, 1}, 2)}, conv_attrs({1, 1}), "conv2");
+  const TensorId gap = b.node(O::GlobalAveragePool, {c2}, no_attrs(), "gap");
+  const TensorId flat = b.node(O::Flatten, {gap}, flatten_attrs(1), "flatten");
+  const TensorId y = b.node(O::Softmax, {flat}, softmax_attrs(1), "softmax");
+  b.output(y);
+  const Graph g = b.build();
+  const std::set<std::string> head = ptq::head_tensors(g);
+  EXPECT_EQ(head, (std::set<std::string>{g.tensor(c2).name, g.tensor(gap).name, g.tensor(flat).name, g.tensor(y).name}));
 }
 
 TEST(Calibration, RangesAreTheValuesTheFloatModelComputes) {
