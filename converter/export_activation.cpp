@@ -6,7 +6,9 @@
 namespace kiln::onnx_export {
 
 void export_activation(Exporter& ex, const Node& n) {
-  ex.emit_activation(n, fused_form_of(n), ex.input(n.inputs.at(0)));
+  const fb::FusedActivation form = fused_form_of(n);
+  if (form.kind() == fb::ActivationKind::None) no_onnx_form(n, "the writer has no mapping for it");
+  ex.emit_activation(n, form, ex.input(n.inputs.at(0)));
 }
 
 }  // namespace kiln::onnx_export

@@ -40,7 +40,7 @@ void export_data_movement(Exporter& ex, const Node& n) {
       return;
     }
     default:
-      no_onnx_form(n, "not a data-movement op");
+      no_onnx_form(n, "the writer has no mapping for it");
   }
 }
 

@@ -22,10 +22,13 @@ void export_shape(Exporter& ex, const Node& n) {
       ex.add_node(n.op == OpType::Squeeze ? "Squeeze" : "Unsqueeze", n.name, in, {y});
       return;
     }
-    default:
+    case OpType::Identity:
+    case OpType::Dropout:
       // Dropout at inference passes its input through.
       ex.add_node("Identity", n.name, {x}, {y});
       return;
+    default:
+      no_onnx_form(n, "the writer has no mapping for it");
   }
 }
 
