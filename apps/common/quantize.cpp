@@ -62,7 +62,9 @@ std::string describe(const Progress& p) {
   const char* stage = p.stage == Progress::Stage::Calibrating     ? "calibrating"
                       : p.stage == Progress::Stage::MeasuringSqnr ? "measuring SQNR"
                                                                   : "evaluating top-1";
-  std::string s = fmt::format("{} {}/{}", stage, p.done, p.total);
+  // A stage that runs as one piece has no count of its own.
+  std::string s = p.done ? fmt::format("{} {}/{}", stage, p.done, p.total)
+                         : fmt::format("{} on {} input{}", stage, p.total, p.total == 1 ? "" : "s");
   if (!p.what.empty()) s += fmt::format(" ({})", p.what);
   return s;
 }

@@ -18,8 +18,9 @@
 namespace kiln::ptq {
 
 using compare::InputSet;
-// Where a long run stands: input `done` of `total` (1-based) of a stage, and
-// what that input is (a file name) when known.
+// Where a long run stands: input `done` of `total` (1-based; 0 for a stage
+// that runs as one piece) of a stage, and what that input is (a file name)
+// when known.
 struct Progress {
   enum class Stage { Calibrating, MeasuringSqnr, Evaluating };
   Stage stage;
