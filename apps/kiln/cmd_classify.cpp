@@ -50,7 +50,8 @@ Command add_classify(CLI::App& app) {
       std::vector<TensorDesc> one = session.inputs();
       one[0].shape[0] = 1;
       for (const std::string& image : args->images) {
-        const auto path = std::filesystem::path(args->save_inputs) / (std::filesystem::path(image).filename().string() + ".npy");
+        const std::string file = std::filesystem::path(image).filename().string() + ".npy";
+        const auto path = std::filesystem::path(args->save_inputs) / file;
         npy::write(path.string(), compare::image_inputs(one, meta, {image}).at(0).tensors.at(0));
       }
     }

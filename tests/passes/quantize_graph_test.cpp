@@ -239,7 +239,8 @@ TEST(Calibration, TheHeadIsTheLastComputingLayerAndWhatFollows) {
   b.output(y);
   const Graph g = b.build();
   const std::set<std::string> head = ptq::head_tensors(g);
-  EXPECT_EQ(head, (std::set<std::string>{g.tensor(c2).name, g.tensor(gap).name, g.tensor(flat).name, g.tensor(y).name}));
+  EXPECT_EQ(head,
+            (std::set<std::string>{g.tensor(c2).name, g.tensor(gap).name, g.tensor(flat).name, g.tensor(y).name}));
 }
 
 TEST(Calibration, RangesAreTheValuesTheFloatModelComputes) {
