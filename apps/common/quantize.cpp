@@ -9,6 +9,7 @@
 #include <set>
 
 #include "engine/core/graph.hpp"
+#include "engine/core/op_info.hpp"
 #include "engine/passes/passes.hpp"
 
 namespace kiln::ptq {
@@ -45,9 +46,47 @@ std::map<OutputKey, const NodeOutput*> by_node(const std::vector<NodeOutput>& ou
   return m;
 }
 
+// Ops between a network's last computing layer and its outputs in a
+// classifier head: they reorder nothing that decides the arg-max.
+bool head_op(OpType op) {
+  return op == OpType::Softmax || is_reshape_like(op) || op == OpType::GlobalAveragePool ||
+         op == OpType::AveragePool || op == OpType::MaxPool || op == OpType::GlobalMaxPool || op == OpType::Relu ||
+         op == OpType::Clip;
+}
+
 size_t argmax_row(const float* row, int64_t n) { return static_cast<size_t>(std::max_element(row, row + n) - row); }
 
 }  // namespace
+
+std::string describe(const Progress& p) {
+  const char* stage = p.stage == Progress::Stage::Calibrating     ? "calibrating"
+                      : p.stage == Progress::Stage::MeasuringSqnr ? "measuring SQNR"
+                                                                  : "evaluating top-1";
+  // A stage that runs as one piece has no count of its own.
+  std::string s = p.done ? fmt::format("{} {}/{}", stage, p.done, p.total)
+                         : fmt::format("{} on {} input{}", stage, p.total, p.total == 1 ? "" : "s");
+  if (!p.what.empty()) s += fmt::format(" ({})", p.what);
+  return s;
+}
+
+std::set<std::string> head_tensors(const Graph& g) {
+  std::set<std::string> head;
+  const std::vector<int> producer = g.producers();
+  std::vector<TensorId> todo(g.outputs.begin(), g.outputs.end());
+  while (!todo.empty()) {
+    const TensorId t = todo.back();
+    todo.pop_back();
+    if (!head.insert(g.tensor(t).name).second) continue;
+    const int p = producer[static_cast<size_t>(t)];
+    if (p < 0) continue;
+    const Node& n = g.nodes[static_cast<size_t>(p)];
+    // The last computing layer's output is part of the head; its inputs are not.
+    if (head_op(n.op))
+      for (TensorId in : n.inputs)
+        if (!g.tensor(in).is_constant()) todo.push_back(in);
+  }
+  return head;
+}
 
 Model prepared_float_model(const Model& model) {
   if (!model.graph().passes_applied.empty()) return model;
@@ -61,7 +100,7 @@ quantize::Calibration calibrate(const Model& model, const std::vector<InputSet>&
   Session s(model, tracing(session));
   quantize::Calibration cal;
   for (size_t i = 0; i < inputs.size(); ++i) {
-    if (progress) progress(fmt::format("calibrating: input {} of {} ({})", i + 1, inputs.size(), inputs[i].what));
+    if (progress) progress({Progress::Stage::Calibrating, i + 1, inputs.size(), inputs[i].what});
     const std::vector<TensorDesc>& in = s.inputs();
     for (size_t k = 0; k < in.size() && k < inputs[i].tensors.size(); ++k)
       if (in[k].type == ElementType::Float32) cal.add(in[k].name, inputs[i].tensors[k].values());
@@ -83,7 +122,7 @@ std::vector<LayerSqnr> layer_sqnr(const Model& float_model, const Model& int8_mo
   };
   std::map<OutputKey, Sums> sums;
   for (size_t i = 0; i < inputs.size(); ++i) {
-    if (progress) progress(fmt::format("measuring SQNR: input {} of {}", i + 1, inputs.size()));
+    if (progress) progress({Progress::Stage::MeasuringSqnr, i + 1, inputs.size(), inputs[i].what});
     const std::vector<NodeOutput> f = fs.run_all(inputs[i].tensors);
     const std::vector<NodeOutput> q = qs.run_all(inputs[i].tensors);
     const auto fmap = by_node(f);
@@ -142,7 +181,11 @@ Report run(const Model& float_model, const std::vector<InputSet>& calibration, c
   Report rep;
   rep.calibration_sets = static_cast<int>(calibration.size());
   const quantize::Calibration cal = calibrate(float_model, calibration, options.session, progress);
-  const quantize::Ranges ranges = cal.ranges(options.method, options.percentile);
+  quantize::Ranges ranges = cal.ranges(options.method, options.percentile);
+  if (options.method == quantize::Method::Entropy)
+    for (const std::string& name : head_tensors(float_model.graph()))
+      if (const auto it = cal.tensors().find(name); it != cal.tensors().end() && it->second.count() > 0)
+        ranges[name] = it->second.range(quantize::Method::MinMax);
 
   quantize::QuantizeOptions qopt = options.graph;
   // Each fallback can change what the layers after it see, so the check is
@@ -167,7 +210,7 @@ Report run(const Model& float_model, const std::vector<InputSet>& calibration, c
     for (const FellBack& b : rep.fell_back)
       if (f.node == b.node) f.reason = fmt::format("SQNR {:.1f} dB below --min-sqnr (round {})", b.sqnr_db, b.round);
   if (!eval.empty()) {
-    if (progress) progress(fmt::format("evaluating top-1 on {} input set{}", eval.size(), eval.size() == 1 ? "" : "s"));
+    if (progress) progress({Progress::Stage::Evaluating, 0, eval.size(), {}});
     rep.top1 = top1_agreement(float_model, rep.model, eval, options.session);
   }
   return rep;
@@ -193,6 +236,33 @@ nlohmann::json to_json(const Report& rep, const Options& options) {
   for (const FellBack& b : rep.fell_back)
     back.push_back({{"node", b.node}, {"op", b.op}, {"sqnr_db", finite(b.sqnr_db)}, {"round", b.round}});
   j["fell_back"] = back;
+  // What one quantization step of each output is worth, for comparing the
+  // int8 model's outputs with another engine's run of the same quantization:
+  // the scale of the int8 tensor that reaches the output through a
+  // DequantizeLinear and reshape-like ops, and whether a float Softmax stands
+  // between (then the step is one of the logits, which log-probabilities give back).
+  nlohmann::json outputs = nlohmann::json::array();
+  const Graph& g = rep.result.graph;
+  const std::vector<int> producer = g.producers();
+  for (TensorId t : g.outputs) {
+    nlohmann::json o = {{"name", g.tensor(t).name}, {"scale", nullptr}, {"softmax", false}};
+    for (TensorId cur = t;;) {
+      const int p = producer[static_cast<size_t>(cur)];
+      if (p < 0) break;
+      const Node& n = g.nodes[static_cast<size_t>(p)];
+      if (n.op == OpType::DequantizeLinear) {
+        const TensorInfo& q = g.tensor(n.inputs[0]);
+        if (q.quant && !q.quant->per_axis()) o["scale"] = q.quant->scale[0];
+        break;
+      }
+      if (n.op == OpType::Softmax && !o["softmax"].get<bool>()) o["softmax"] = true;
+      else if (!is_reshape_like(n.op)) break;
+      cur = n.inputs[0];
+    }
+    if (o["scale"].is_null()) o["softmax"] = false;
+    outputs.push_back(o);
+  }
+  j["outputs"] = outputs;
   if (rep.top1) j["top1"] = {{"agree", rep.top1->agree}, {"total", rep.top1->total}};
   else j["top1"] = nullptr;
   return j;

@@ -6,6 +6,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -17,7 +18,18 @@
 namespace kiln::ptq {
 
 using compare::InputSet;
-using ProgressFn = std::function<void(const std::string&)>;
+// Where a long run stands: input `done` of `total` (1-based; 0 for a stage
+// that runs as one piece) of a stage, and what that input is (a file name)
+// when known.
+struct Progress {
+  enum class Stage { Calibrating, MeasuringSqnr, Evaluating };
+  Stage stage;
+  size_t done = 0, total = 0;
+  std::string what;
+};
+// "calibrating 3/14 (photos/owl.jpg)".
+std::string describe(const Progress& p);
+using ProgressFn = std::function<void(const Progress&)>;
 
 // The float graph the quantizer works on: the model's own when it went
 // through the convert-time passes, else a copy that has (so that Relu and
@@ -50,6 +62,14 @@ struct Agreement {
 Agreement top1_agreement(const Model& float_model, const Model& int8_model, const std::vector<InputSet>& inputs,
                          const SessionOptions& session);
 
+// The tensors of a classifier's head: the graph outputs and, walking back
+// through Softmax, reshape-like ops, pools and Relu/Clip, everything up to and
+// including the output of the last layer that computes (Conv, Gemm, Add, ...).
+// The entropy method calibrates them by min/max: in a head the tail of the
+// distribution is the answer (the largest scores decide the arg-max), and
+// clipping it would make the top classes tie.
+std::set<std::string> head_tensors(const Graph& graph);
+
 struct Options {
   quantize::QuantizeOptions graph;
   quantize::Method method = quantize::Method::MinMax;
@@ -68,7 +88,7 @@ struct FellBack {
 };
 
 struct Report {
-  Model model{nullptr};  // the int8 model
+  Model model{nullptr};  // the int8 model (result.graph); result.qdq is the same before folding
   quantize::Result result;
   std::vector<LayerSqnr> layers;  // of the final model
   std::vector<FellBack> fell_back;

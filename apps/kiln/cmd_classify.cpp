@@ -1,6 +1,10 @@
 #include <fmt/format.h>
 
+#include <filesystem>
+
 #include "apps/common/classify.hpp"
+#include "apps/common/compare.hpp"
+#include "apps/common/npy.hpp"
 #include "apps/kiln/commands.hpp"
 #include "apps/kiln/console.hpp"
 #include "apps/kiln/session_flags.hpp"
@@ -13,7 +17,7 @@ namespace kiln::cli {
 Command add_classify(CLI::App& app) {
   auto* cmd = app.add_subcommand("classify", "Classify images (JPEG, PNG, BMP) with an image classification model");
   struct Args {
-    std::string model, labels, preprocess;
+    std::string model, labels, preprocess, save_inputs;
     std::vector<std::string> images;
     int top = 5;
     SessionOptions session;
@@ -25,6 +29,9 @@ Command add_classify(CLI::App& app) {
   cmd->add_option("--labels", args->labels, "Labels file, one class per line (default: the labels in the model)");
   cmd->add_option("--top", args->top, "How many classes to show")->check(CLI::PositiveNumber);
   cmd->add_option("--preprocess", args->preprocess, "imagenet | inception | caffe | raw | centered128 (default: from the model)");
+  cmd->add_option("--save-inputs", args->save_inputs,
+                  "Folder for each image's preprocessed input tensor, as IMAGE.npy with batch 1 (to feed the same "
+                  "input to another engine with kiln run or ONNX Runtime)");
   add_session_flags(cmd, args->session);
   add_load_flags(cmd, args->load);
   return [args] {
@@ -38,6 +45,16 @@ Command add_classify(CLI::App& app) {
     Session session = open_session(model, args->session);
     if (!quiet()) fmt::print(stderr, "kiln: session {}\n", describe_session(session, args->session));
     classify::Classifier classifier(session, meta, args->model);
+    if (!args->save_inputs.empty()) {
+      std::filesystem::create_directories(args->save_inputs);
+      std::vector<TensorDesc> one = session.inputs();
+      one[0].shape[0] = 1;
+      for (const std::string& image : args->images) {
+        const std::string file = std::filesystem::path(image).filename().string() + ".npy";
+        const auto path = std::filesystem::path(args->save_inputs) / file;
+        npy::write(path.string(), compare::image_inputs(one, meta, {image}).at(0).tensors.at(0));
+      }
+    }
     int failures = 0;
     for (const classify::ImageResult& r : classifier.run(args->images, args->top)) {
       if (!r.error.empty()) {

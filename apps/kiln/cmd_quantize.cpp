@@ -14,6 +14,7 @@
 #include "apps/kiln/session_flags.hpp"
 #include "apps/kiln/table.hpp"
 #include "engine/format/kiln_file.hpp"
+#include "kiln/convert.hpp"
 #include "kiln/vision.hpp"
 
 namespace kiln::cli {
@@ -142,7 +143,7 @@ Command add_quantize(CLI::App& app) {
       "Quantize a float model to int8 after training: calibrate activation ranges on sample inputs, weights int8 per "
       "output channel, layers with too much error kept float");
   struct Args {
-    std::string model, output, preprocess, method = "minmax", report;
+    std::string model, output, preprocess, method = "minmax", report, qdq_onnx;
     std::vector<std::string> calibration, eval, keep_float;
     bool per_channel = false, per_tensor = false;
     double percentile = 99.99;
@@ -159,8 +160,9 @@ Command add_quantize(CLI::App& app) {
                   "'random' for random inputs (ranges then mean little)")
       ->required();
   cmd->add_option("--preprocess", args->preprocess, "imagenet | inception | caffe | raw | centered128 (for images)");
-  cmd->add_option("--method", args->method, "Activation ranges: minmax or percentile")
-      ->check(CLI::IsMember({"minmax", "percentile"}))
+  cmd->add_option("--method", args->method,
+                  "Activation ranges: minmax, percentile, or entropy (the clipping with the least KL divergence)")
+      ->check(CLI::IsMember({"minmax", "percentile", "entropy"}))
       ->capture_default_str();
   cmd->add_option("--percentile", args->percentile, "Share of values (top and bottom) the percentile method keeps")
       ->check(CLI::Range(50.000001, 100.0))
@@ -172,6 +174,9 @@ Command add_quantize(CLI::App& app) {
   cmd->add_option("--min-sqnr", args->min_sqnr,
                   "Layers whose int8 output has a lower SQNR (dB) against float go back to float32");
   cmd->add_option("--report", args->report, "Write the report as JSON");
+  cmd->add_option("--qdq-onnx", args->qdq_onnx,
+                  "Also write the quantized model as an ONNX QDQ file (the same scales, zero points, int8 weights and "
+                  "float layers), for ONNX Runtime");
   cmd->add_option("--eval", args->eval, "Images or folders on which to count top-1 agreement int8 vs float");
   cmd->add_option("--random-sets", args->random_sets, "Input sets for --calibration random")
       ->check(CLI::PositiveNumber)
@@ -201,9 +206,20 @@ Command add_quantize(CLI::App& app) {
     o.min_sqnr_db = args->min_sqnr;
     o.session = args->session;
 
+    // Calibration is the long part and runs once per input: one line per input
+    // even in logs (unless --quiet); the later stages only on a terminal.
     ProgressLine line;
-    const ptq::Report rep = ptq::run(model, calibration, eval, o, [&](const std::string& s) { line.update(s); });
+    const ptq::Report rep = ptq::run(model, calibration, eval, o, [&](const ptq::Progress& p) {
+      if (p.stage != ptq::Progress::Stage::Calibrating) {
+        line.update(ptq::describe(p));
+      } else if (!quiet()) {
+        line.clear();
+        fmt::print(stderr, "kiln: {}\n", ptq::describe(p));
+      }
+    });
     line.clear();
+    // The ONNX file first: a graph it cannot say fails the command before any file is written.
+    if (!args->qdq_onnx.empty()) export_onnx(rep.result.qdq, args->qdq_onnx);
     save_graph(rep.result.graph, args->output);
     print_summary(rep, o, args->model, model.graph().nodes.size());
     if (!args->report.empty()) {
@@ -212,6 +228,7 @@ Command add_quantize(CLI::App& app) {
       if (!f) throw Error(ErrorCode::Io, "cannot write " + args->report);
     }
     fmt::print("wrote {}\n", args->output);
+    if (!args->qdq_onnx.empty()) fmt::print("wrote {} (the same quantization as ONNX QDQ)\n", args->qdq_onnx);
     return 0;
   };
 }

@@ -6,8 +6,11 @@
 //   minmax      [min, max] of every value seen
 //   percentile  the p-th and (100 − p)-th percentiles of the values (from the
 //               histogram; one rare outlier no longer stretches the scale)
-//
-// Entropy (KL-divergence) calibration is not implemented.
+//   entropy     the clipping threshold t whose quantized histogram is closest
+//               to the real one in KL divergence (TensorRT's calibration):
+//               for a tensor that is never negative (after a Relu) the
+//               histogram of x over [0, t] with 255 levels, else that of |x|
+//               with 128 levels, the range then [max(min, −t), min(max, t)]
 #include <cstdint>
 #include <map>
 #include <span>
@@ -18,9 +21,9 @@
 
 namespace kiln::quantize {
 
-enum class Method { MinMax, Percentile };
+enum class Method { MinMax, Percentile, Entropy };
 
-// "minmax", "percentile"; the inverse throws kiln::Error (InvalidArgument) naming both.
+// "minmax", "percentile", "entropy"; the inverse throws kiln::Error (InvalidArgument) naming them.
 const char* method_name(Method m);
 Method parse_method(const std::string& text);
 
@@ -34,20 +37,23 @@ class TensorStats {
 
   void add(std::span<const float> values);
   int64_t count() const { return count_; }
+  int64_t zeros() const { return zeros_; }  // values exactly 0 (in the bin at 0 too)
   float min() const { return min_; }
   float max() const { return max_; }
   double limit() const { return limit_; }
   const std::vector<int64_t>& histogram() const { return bins_; }
 
   // `percent` in (50, 100]: the range holding that share of the values at the
-  // top and at the bottom; 100 gives [min, max].
+  // top and at the bottom; 100 gives [min, max]. Entropy ignores it.
   Range range(Method method, double percent = 99.99) const;
+  // The entropy method's threshold t (a magnitude, see above).
+  double entropy_threshold() const;
 
  private:
   void widen(double magnitude);
   std::vector<int64_t> bins_;
   double limit_ = 0;
-  int64_t count_ = 0;
+  int64_t count_ = 0, zeros_ = 0;
   float min_ = 0, max_ = 0;
 };
 

@@ -323,7 +323,8 @@ Graph insert_qdq(const Graph& graph, const Plan& plan, const QuantizeOptions& op
 Result quantize_graph(const Graph& graph, const Ranges& ranges, const QuantizeOptions& options) {
   Result r;
   r.plan = plan_quantization(graph, ranges, options);
-  r.graph = insert_qdq(graph, r.plan, options);
+  r.qdq = insert_qdq(graph, r.plan, options);
+  r.graph = r.qdq;
   run_passes(r.graph, convert_time_passes());
   for (const Node& n : r.graph.nodes)
     if (n.op != OpType::QuantizeLinear && n.op != OpType::DequantizeLinear && is_quantized_node(r.graph, n))

@@ -82,12 +82,15 @@ Graph insert_qdq(const Graph& graph, const Plan& plan, const QuantizeOptions& op
 
 struct Result {
   Graph graph;
+  // The same model before the passes folded the Q/DQ pairs: float ops between
+  // QuantizeLinear/DequantizeLinear, as an ONNX QDQ file says it (--qdq-onnx).
+  Graph qdq;
   Plan plan;
   // Names of the quantized nodes of the result (what fold_qdq folded).
   std::vector<std::string> quantized;
 };
 
-// plan_quantization, insert_qdq, then the convert-time passes; the result is
+// plan_quantization, insert_qdq (kept as `qdq`), then the convert-time passes; the result is
 // validated and runs on the reference and cpu backends (their int8 kernels).
 Result quantize_graph(const Graph& graph, const Ranges& ranges, const QuantizeOptions& options);
 

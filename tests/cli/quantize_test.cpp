@@ -6,6 +6,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -111,6 +113,43 @@ TEST(QuantizeCli, RandomCalibrationWarnsAndKeepFloatAndPerTensorApply) {
     if (n.name == "conv2") {
       EXPECT_EQ(n.dtype, "f32");
     }
+}
+
+// --qdq-onnx writes the same quantization as ONNX: kiln run on it gives the
+// bits of the .kiln. Calibration says where it is on stderr, one line per
+// input, also when stderr is not a terminal (as here); -q silences it.
+TEST(QuantizeCli, QdqOnnxRunsLikeTheKilnFileAndCalibrationReportsProgress) {
+  const fs::path out = work_dir() / "small_qdq.kiln";
+  const fs::path onnx = work_dir() / "small_qdq.onnx";
+  const std::vector<std::string> inputs = npy_inputs(3, {1, 3, 8, 8});
+  std::vector<std::string> args = {"quantize", small_model().string(), out.string(), "--qdq-onnx", onnx.string(),
+                                   "--method", "entropy", "--calibration"};
+  args.insert(args.end(), inputs.begin(), inputs.end());
+  const ProcessResult r = run_kiln(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("kiln: calibrating 1/3 (" + inputs[0] + ")"));
+  EXPECT_THAT(r.err, HasSubstr("kiln: calibrating 3/3"));
+  EXPECT_EQ(r.err.find('\r'), std::string::npos);
+  EXPECT_THAT(r.out, HasSubstr("method entropy"));
+  EXPECT_THAT(r.out, HasSubstr("wrote " + onnx.string()));
+  for (const fs::path& model : {out, onnx}) {
+    const ProcessResult run = run_kiln({"run", "-q", model.string(), "--input", inputs[1], "--output-dir",
+                                        (work_dir() / ("out_" + model.extension().string().substr(1))).string()});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+  }
+  // The one output, whatever the builder named it.
+  auto only_output = [](const fs::path& dir) { return npy::read(fs::directory_iterator(dir)->path().string()); };
+  const Tensor a = only_output(work_dir() / "out_kiln");
+  const Tensor b = only_output(work_dir() / "out_onnx");
+  ASSERT_EQ(a.shape(), b.shape());
+  EXPECT_TRUE(std::equal(a.data(), a.data() + a.size(), b.data(), [](float x, float y) {
+    return std::memcmp(&x, &y, sizeof x) == 0;
+  }));
+
+  args.insert(args.begin() + 1, "-q");
+  const ProcessResult quiet = run_kiln(args);
+  ASSERT_EQ(quiet.exit_code, 0) << quiet.err;
+  EXPECT_EQ(quiet.err, "");
 }
 
 TEST(QuantizeCli, BadInputIsNamed) {

@@ -5,6 +5,8 @@
 // running on the cpu backend within a bound derived from its scales.
 #include <algorithm>
 #include <cmath>
+#include <random>
+#include <set>
 
 #include "apps/common/quantize.hpp"
 #include "engine/core/quantized_ops.hpp"
@@ -174,6 +176,71 @@ TEST(Calibration, MinMaxAndPercentileFromTheHistogram) {
   EXPECT_THROW(cal.ranges(quantize::Method::Percentile, 40.0), Error);
   const std::vector<float> bad = {1.0f, INFINITY};
   EXPECT_THAT([&] { cal.add("u", bad); }, ::testing::ThrowsMessage<Error>(HasSubstr("'u'")));
+}
+
+// Gaussian values (σ = 1, seeded) with a few huge outliers: minmax stretches
+// the range to the outliers, entropy clips them, to a few σ.
+std::vector<float> gaussian_with_outliers(size_t n, uint32_t seed, bool rectified) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float& x : v) x = rectified ? std::max(0.0f, normal(rng)) : normal(rng);
+  for (size_t i = 0; i < 5; ++i) v[i * 997] = rectified || i % 2 ? 100.0f : -100.0f;
+  return v;
+}
+
+TEST(Calibration, EntropyClipsOutliersThatMinMaxKeeps) {
+  quantize::Calibration cal;
+  cal.add("signed", gaussian_with_outliers(200000, 1, false));
+  cal.add("relu", gaussian_with_outliers(200000, 2, true));
+  const quantize::Ranges mm = cal.ranges(quantize::Method::MinMax);
+  const quantize::Ranges kl = cal.ranges(quantize::Method::Entropy);
+  EXPECT_EQ(mm.at("signed").hi, 100.0f);
+  EXPECT_EQ(mm.at("signed").lo, -100.0f);
+  EXPECT_EQ(mm.at("relu").hi, 100.0f);
+  // Clipped well inside the outliers, yet beyond the bulk of the Gaussian. The
+  // search starts at as many bins as levels (of 2048 over [0, L], L = 128 ≥
+  // the widest value here), so the threshold is at least 128 (255 one-sided) bins.
+  for (const char* t : {"signed", "relu"}) {
+    EXPECT_GT(kl.at(t).hi, 2.5f) << t;
+    EXPECT_LT(kl.at(t).hi, 20.0f) << t;
+  }
+  EXPECT_LT(kl.at("signed").lo, -2.5f);
+  EXPECT_GT(kl.at("signed").lo, -20.0f);
+  // A tensor that is never negative keeps 0 as its floor (uint8 over [0, t]).
+  EXPECT_EQ(kl.at("relu").lo, 0.0f);
+  EXPECT_EQ(quantize::parse_method("entropy"), quantize::Method::Entropy);
+  EXPECT_THAT([] { quantize::parse_method("kl"); }, ::testing::ThrowsMessage<Error>(HasSubstr("entropy")));
+}
+
+TEST(Calibration, EntropyKeepsTheWholeRangeWithoutOutliers) {
+  // Uniform values fill every level: clipping any of them only loses information.
+  quantize::Calibration cal;
+  std::vector<float> v(100000);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(i % 1000) / 999.0f * 8.0f;
+  cal.add("u", v);
+  const Range r = cal.ranges(quantize::Method::Entropy).at("u");
+  EXPECT_EQ(r.lo, 0.0f);
+  EXPECT_GT(r.hi, 7.5f);
+  EXPECT_LE(r.hi, 8.0f);
+}
+
+// Entropy leaves a classifier's head at min/max: from the outputs back
+// through Softmax, reshapes and pools to the last computing layer's output.
+TEST(Calibration, TheHeadIsTheLastComputingLayerAndWhatFollows) {
+  GraphBuilder b;
+  const TensorId x = b.input("x", {1, 3, 8, 8});
+  const TensorId c1 = b.node(O::Conv, {x, b.random_constant("w1", {4, 3, 3, 3}, 1)},
+                             conv_attrs({3, 3}, {}, {1, 1, 1, 1}, {}, 1, act(K::Relu)), "conv1");
+  const TensorId c2 = b.node(O::Conv, {c1, b.random_constant("w2", {5, 4, 1, 1}, 2)}, conv_attrs({1, 1}), "conv2");
+  const TensorId gap = b.node(O::GlobalAveragePool, {c2}, no_attrs(), "gap");
+  const TensorId flat = b.node(O::Flatten, {gap}, flatten_attrs(1), "flatten");
+  const TensorId y = b.node(O::Softmax, {flat}, softmax_attrs(1), "softmax");
+  b.output(y);
+  const Graph g = b.build();
+  const std::set<std::string> head = ptq::head_tensors(g);
+  EXPECT_EQ(head,
+            (std::set<std::string>{g.tensor(c2).name, g.tensor(gap).name, g.tensor(flat).name, g.tensor(y).name}));
 }
 
 TEST(Calibration, RangesAreTheValuesTheFloatModelComputes) {

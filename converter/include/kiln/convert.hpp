@@ -49,6 +49,17 @@ Model load_model(const std::string& path, const ConvertOptions& options = {}, Co
 // Whether the file at `path` is a .kiln file (its identifier), else ONNX is assumed.
 bool is_kiln_file(const std::string& path);
 
+// Writes `graph` as an ONNX model (opset 14) that ONNX Runtime and Kiln's own
+// importer read: Kiln's fused activations become explicit nodes after their
+// op, constants become initializers, and quantized tensors' parameters the
+// scale and zero-point inputs of QuantizeLinear/DequantizeLinear. The graph
+// must be in QDQ form (float ops between Q/DQ pairs, as kiln quantize makes
+// it before the passes fold them): a node left in its quantized form, or an
+// attribute value no ONNX op of that opset can say, is an Unsupported error
+// naming the node, and no file is written.
+void export_onnx(const Graph& graph, const std::string& onnx_path);
+std::string export_onnx_bytes(const Graph& graph);
+
 // An ONNX TensorProto file (.pb), as float32.
 struct NamedTensor {
   std::string name;
