@@ -147,10 +147,15 @@ void lower_qconv(Lowering& l, int i) {
   layer.kernels = layer.shape.is_depthwise() ? &int8_depthwise_kernels(l.isa(), layer.shape.C) : &l.int8();
   layer.threads = l.threads();
   if (!qconv_supported(layer)) return l.lower_with_reference(i);
-  std::unique_ptr<QConvKernel> kernel = prepare_qconv(layer);
+  const QSelection sel = l.selector().choose_q(layer);
+  std::unique_ptr<QConvKernel> kernel = sel.algorithm->prepare(layer);
   const TensorId xin = l.in_layout(node.inputs[0], Layout::NHWC, i);
   l.set_layout(node.outputs[0], Layout::NHWC);
-  l.set_detail(i, kernel->detail());
+  std::string detail = fmt::format("{} [{}, est {:.3f} ms", sel.algorithm->name(), sel.how, sel.estimated_ms);
+  if (sel.measured_ms >= 0) detail += fmt::format(", measured {:.3f} ms", sel.measured_ms);
+  detail += "] ";
+  detail += kernel->detail();
+  l.set_detail(i, detail);
   l.add_qconv_step(i, std::move(kernel), xin, node.outputs[0]);
 }
 
