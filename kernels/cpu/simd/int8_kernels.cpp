@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <array>
+#include <type_traits>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -1064,6 +1065,19 @@ typedef uint32_t vu32 __attribute__((vector_size(kVL * 4)));
 typedef uint32_t vu32_mem __attribute__((vector_size(kVL * 4), aligned(4), may_alias));
 constexpr int kS16Lanes = 2 * kVL;
 
+// acc + k·v for a transform coefficient k: the matrices are mostly ±1 and ±2,
+// which an addition does without a multiplication (vpmulld is two uops).
+template <class V>
+inline V add_scaled(V acc, V v, int k) {
+  switch (k) {
+    case 1: return acc + v;
+    case -1: return acc - v;
+    case 2: return acc + (v + v);
+    case -2: return acc - (v + v);
+    default: return acc + v * static_cast<typename std::remove_reference_t<decltype(v[0])>>(k);
+  }
+}
+
 inline vs16 widen_u8_s16(const uint8_t* p) {
 #if KILN_SIMD_LEVEL >= 2
   return reinterpret_cast<vs16>(_mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))));
@@ -1106,14 +1120,14 @@ void fast_input(const QFastInArgs& a) {
       for (int t2 = 0; t2 < T; ++t2) {
         vs16 acc{};
         for (int j = 0; j < n; ++j)
-          if (const int16_t k = t.bt[t2][j]) acc += X[i][j] * k;
+          if (const int k = t.bt[t2][j]) acc = add_scaled(acc, X[i][j], k);
         R[i][t2] = acc;
       }
     for (int t1 = 0; t1 < T; ++t1)
       for (int t2 = 0; t2 < T; ++t2) {
         vs16 acc{};
         for (int i = 0; i < n; ++i)
-          if (const int16_t k = t.bt[t1][i]) acc += R[i][t2] * k;
+          if (const int k = t.bt[t1][i]) acc = add_scaled(acc, R[i][t2], k);
         *reinterpret_cast<vs16_mem*>(a.u + static_cast<size_t>(t1 * T + t2) * a.u_stride + c) = acc;
       }
   }
@@ -1239,7 +1253,7 @@ void fast_output(const QFastOutArgs& a) {
       for (int j = 0; j < m; ++j) {
         vu32 acc{};
         for (int t2 = 0; t2 < T; ++t2)
-          if (const int k = t.at[j][t2]) acc += P[t2] * static_cast<uint32_t>(k);
+          if (const int k = t.at[j][t2]) acc = add_scaled(acc, P[t2], k);
         tmp[t1][j] = acc;
       }
     }
@@ -1249,7 +1263,7 @@ void fast_output(const QFastOutArgs& a) {
       for (int j = 0; j < m; ++j) {
         vu32 acc{};
         for (int t1 = 0; t1 < T; ++t1)
-          if (const int k = t.at[i][t1]) acc += tmp[t1][j] * static_cast<uint32_t>(k);
+          if (const int k = t.at[i][t1]) acc = add_scaled(acc, tmp[t1][j], k);
         const vu32 z = reinterpret_cast<vu32>(reinterpret_cast<vi>(acc) >> shift) * inv;
         int32_t* part = a.partial ? a.partial + static_cast<size_t>(i * m + j) * round_up(a.N, 32) + n0 : nullptr;
         if (a.accumulate) {
