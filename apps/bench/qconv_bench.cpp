@@ -13,7 +13,7 @@
 // Activations are the layer's real inputs for a seeded random model input
 // (uniform in [-2, 2)), taken from a keep_intermediates run.
 //
-//   kiln_qconv_bench model.int8.kiln [--runs N] [--isa NAME] [--all-3x3]
+//   kiln_qconv_bench model.int8.kiln [--runs N] [--isa NAME] [--no-errors]
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -186,21 +186,24 @@ double median_ms(const cpu::QConvKernel& k, const uint8_t* x, uint8_t* y, void* 
 int main(int argc, char** argv) {
   std::string path, isa_cap;
   int runs = 15;
+  bool errors_too = true;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--runs" && i + 1 < argc) {
       runs = std::atoi(argv[++i]);
+    } else if (a == "--no-errors") {
+      errors_too = false;
     } else if (a == "--isa" && i + 1 < argc) {
       isa_cap = argv[++i];
     } else if (path.empty()) {
       path = a;
     } else {
-      fmt::print(stderr, "usage: kiln_qconv_bench model.int8.kiln [--runs N] [--isa NAME]\n");
+      fmt::print(stderr, "usage: kiln_qconv_bench model.int8.kiln [--runs N] [--isa NAME] [--no-errors]\n");
       return 2;
     }
   }
   if (path.empty()) {
-    fmt::print(stderr, "usage: kiln_qconv_bench model.int8.kiln [--runs N] [--isa NAME]\n");
+    fmt::print(stderr, "usage: kiln_qconv_bench model.int8.kiln [--runs N] [--isa NAME] [--no-errors]\n");
     return 2;
   }
   const Model model = Model::load(path);
@@ -278,7 +281,7 @@ int main(int argc, char** argv) {
       if (!y[a].empty() && y[a] != y[0]) exact = fmt::format(" | {} DIFFERS from im2col", names[a]);
 
     std::string errors;
-    if (s.sh == 1 && s.sw == 1 && s.dh == 1 && s.dw == 1) {
+    if (errors_too && s.sh == 1 && s.sw == 1 && s.dh == 1 && s.dw == 1) {
       Layer L{s, {}, {}};
       L.s.N = 1;
       L.x.resize(static_cast<size_t>(s.H) * s.W * s.C);

@@ -53,32 +53,11 @@
 #include "engine/runtime/memory_planner.hpp"
 #include "kernels/cpu/conv/conv_common.hpp"
 #include "kernels/cpu/conv/int8_algorithm.hpp"
+#include "kernels/cpu/simd/fast_conv_transforms.hpp"
 
 namespace kiln::cpu {
 
 namespace {
-
-FastTransform1D make_transform(int n_in, int terms, int n_out, int scale, std::initializer_list<std::vector<int>> bt,
-                               std::initializer_list<std::vector<int>> g, std::initializer_list<std::vector<int>> at) {
-  FastTransform1D t;
-  t.n_in = n_in, t.terms = terms, t.n_out = n_out, t.scale = scale;
-  int r = 0;
-  for (const auto& row : bt) {
-    for (int i = 0; i < n_in; ++i) t.bt[r][i] = static_cast<int8_t>(row[static_cast<size_t>(i)]);
-    ++r;
-  }
-  r = 0;
-  for (const auto& row : g) {
-    for (int i = 0; i < 3; ++i) t.g[r][i] = static_cast<int8_t>(row[static_cast<size_t>(i)]);
-    ++r;
-  }
-  r = 0;
-  for (const auto& row : at) {
-    for (int i = 0; i < terms; ++i) t.at[r][i] = static_cast<int8_t>(row[static_cast<size_t>(i)]);
-    ++r;
-  }
-  return t;
-}
 
 constexpr int kChannelAlign = 32;  // the widest level's int16 lanes: whole vectors in the input transform
 constexpr int kPanel = 64;         // output channels per panel of a task
@@ -93,7 +72,7 @@ int32_t weight_value(const TensorInfo& w, size_t i) {
 class QFastConv final : public QConvKernel {
  public:
   QFastConv(const QConvLayer& l, const FastTransform1D& t, const char* name)
-      : l_(l), s_(l.shape), t_(t), name_(name) {
+      : l_(l), s_(l.shape), t_(t), transform_(&t == &kSfc6 ? 1 : 0), name_(name) {
     q_ = quantized_linear(*l.x, *l.w, l.bias, *l.y, s_.K, l.act);
     const int T = t_.terms, C = s_.C, K = s_.K;
     freqs_ = T * T;
@@ -143,8 +122,8 @@ class QFastConv final : public QConvKernel {
     for (int f = 0; f < freqs_; ++f)
       kern.pack_s16(v.data() + static_cast<size_t>(f) * K * cp_, K, cp_, packed_.get() + freq_bytes_ * f);
 
-    // Tiles per task: the transformed input of a block within ~1 MiB and its
-    // products within ~512 KiB (L2), then smaller blocks until the threads
+    // Tiles per task: the transformed input and the products of a block
+    // within ~1 MiB each (L2: 2 MiB here), then smaller blocks until the threads
     // have two tasks each where the layer has that many tiles.
     const int m = t_.n_out;
     tiles_h_ = (s_.OH + m - 1) / m;
@@ -152,8 +131,9 @@ class QFastConv final : public QConvKernel {
     tiles_ = int64_t{s_.N} * tiles_h_ * tiles_w_;
     panels_ = (K + kPanel - 1) / kPanel;
     const int by_u = static_cast<int>((1 << 20) / (static_cast<int64_t>(freqs_) * cp_ * 2));
-    const int by_p = (1 << 19) / (freqs_ * kPanel * 4);
+    const int by_p = (1 << 20) / (freqs_ * kPanel * 4);
     tile_block_ = std::clamp(std::min(by_u, by_p), 1, 32);
+    if (tile_block_ > 8) tile_block_ &= ~7;  // whole 8-row tiles of the int16 GEMM
     const int64_t want = 2 * int64_t{l.threads};
     while (tile_block_ > 1 && (tiles_ + tile_block_ - 1) / tile_block_ * panels_ < want) tile_block_ = (tile_block_ + 1) / 2;
     blocks_ = (tiles_ + tile_block_ - 1) / tile_block_;
@@ -216,7 +196,7 @@ class QFastConv final : public QConvKernel {
       a.ih0 = tiles[j].oh - s_.pt;
       a.iw0 = tiles[j].ow - s_.pl;
       a.x_zero_point = q_.x_zero_point;
-      a.t = &t_;
+      a.transform = transform_;
       a.u = u + static_cast<size_t>(j) * cp_;
       a.u_stride = u_stride;
       kern.fast_input(a);
@@ -247,7 +227,7 @@ class QFastConv final : public QConvKernel {
           o.p = prod + static_cast<size_t>(j) * kPanel;
           o.p_stride = p_stride;
           o.N = kn;
-          o.t = &t_;
+          o.transform = transform_;
           o.partial = chunks > 1 ? partial + static_cast<size_t>(j) * m * m * kPanel : nullptr;
           o.accumulate = !last;
           o.bias = q_.bias.data() + k0;
@@ -270,7 +250,8 @@ class QFastConv final : public QConvKernel {
 
   QConvLayer l_;
   ConvGeometry s_;
-  FastTransform1D t_;
+  const FastTransform1D& t_;  // kWinogradF23 or kSfc6
+  int transform_;             // its index in kFastTransforms
   const char* name_;
   QuantizedLinear q_;
   int freqs_ = 0, cp_ = 0;
@@ -286,39 +267,8 @@ class QFastConv final : public QConvKernel {
 
 }  // namespace
 
-const FastTransform1D& winograd_f23_transform() {
-  static const FastTransform1D t = make_transform(4, 4, 2, 2, {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}},
-                                                  {{2, 0, 0}, {1, 1, 1}, {1, -1, 1}, {0, 0, 2}},
-                                                  {{1, 1, 1, 0}, {0, 1, -1, -1}});
-  return t;
-}
-
-// Rows of BT and G: X0, X3, then (a, b, a + b) of X1 and of X2, then the two
-// corrections (x0 − x6 with w0, x7 − x1 with w2). The DFT runs on x1..x6 and
-// the weights as h = (w0, 0, 0, 0, w2, w1), whose cyclic convolution is the
-// correlation with w; AT rows give 6·z0 .. 6·z5.
-const FastTransform1D& sfc6_transform() {
-  static const FastTransform1D t = make_transform(
-      8, 10, 6, 6,
-      {{0, 1, 1, 1, 1, 1, 1, 0},
-       {0, 1, -1, 1, -1, 1, -1, 0},
-       {0, 1, 0, -1, -1, 0, 1, 0},
-       {0, 0, 1, 1, 0, -1, -1, 0},
-       {0, 1, 1, 0, -1, -1, 0, 0},
-       {0, 1, -1, 0, 1, -1, 0, 0},
-       {0, 0, 1, -1, 0, 1, -1, 0},
-       {0, 1, 0, -1, 1, 0, -1, 0},
-       {1, 0, 0, 0, 0, 0, -1, 0},
-       {0, -1, 0, 0, 0, 0, 0, 1}},
-      {{1, 1, 1}, {1, -1, 1}, {1, 1, 0}, {0, -1, -1}, {1, 0, -1}, {1, 0, -1}, {0, -1, 1}, {1, -1, 0}, {1, 0, 0}, {0, 0, 1}},
-      {{1, -1, 2, -1, -1, 1, 1, -2, 6, 0},
-       {1, 1, 1, -2, 1, 1, -2, 1, 0, 0},
-       {1, -1, -1, -1, 2, -2, 1, 1, 0, 0},
-       {1, 1, -2, 1, 1, 1, 1, -2, 0, 0},
-       {1, -1, -1, 2, -1, 1, -2, 1, 0, 0},
-       {1, 1, 1, 1, -2, -2, 1, 1, 0, 6}});
-  return t;
-}
+const FastTransform1D& winograd_f23_transform() { return kWinogradF23; }
+const FastTransform1D& sfc6_transform() { return kSfc6; }
 
 bool fast_conv_applicable(const ConvGeometry& s) {
   return s.rank == 2 && s.KH == 3 && s.KW == 3 && s.sh == 1 && s.sw == 1 && s.dh == 1 && s.dw == 1 && s.group == 1;

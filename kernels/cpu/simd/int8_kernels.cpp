@@ -16,6 +16,7 @@
 //                could saturate into a safe part and a fix part (see the GEMM).
 //   generic      plain loops.
 #include "kernels/cpu/simd/int8_kernels.hpp"
+#include "kernels/cpu/simd/fast_conv_transforms.hpp"
 
 #include <algorithm>
 #include <array>
@@ -1088,9 +1089,10 @@ inline vs16 widen_u8_s16(const uint8_t* p) {
 #endif
 }
 
-void fast_input(const QFastInArgs& a) {
-  const FastTransform1D& t = *a.t;
-  const int n = t.n_in, T = t.terms;
+template <int kTransform>
+void fast_input_t(const QFastInArgs& a) {
+  constexpr const FastTransform1D& t = *kFastTransforms[kTransform];
+  constexpr int n = t.n_in, T = t.terms;
   const vs16 zx = vs16{} + static_cast<int16_t>(a.x_zero_point);
   vs16 X[FastTransform1D::kMaxIn][FastTransform1D::kMaxIn];
   vs16 R[FastTransform1D::kMaxIn][FastTransform1D::kMaxTerms];
@@ -1116,20 +1118,34 @@ void fast_input(const QFastInArgs& a) {
         }
       }
     }
+#pragma GCC unroll 8
     for (int i = 0; i < n; ++i)
+#pragma GCC unroll 10
       for (int t2 = 0; t2 < T; ++t2) {
         vs16 acc{};
+#pragma GCC unroll 8
         for (int j = 0; j < n; ++j)
           if (const int k = t.bt[t2][j]) acc = add_scaled(acc, X[i][j], k);
         R[i][t2] = acc;
       }
+#pragma GCC unroll 10
     for (int t1 = 0; t1 < T; ++t1)
+#pragma GCC unroll 10
       for (int t2 = 0; t2 < T; ++t2) {
         vs16 acc{};
+#pragma GCC unroll 8
         for (int i = 0; i < n; ++i)
           if (const int k = t.bt[t1][i]) acc = add_scaled(acc, R[i][t2], k);
         *reinterpret_cast<vs16_mem*>(a.u + static_cast<size_t>(t1 * T + t2) * a.u_stride + c) = acc;
       }
+  }
+}
+
+void fast_input(const QFastInArgs& a) {
+  if (a.transform == 0) {
+    fast_input_t<0>(a);
+  } else {
+    fast_input_t<1>(a);
   }
 }
 
@@ -1233,11 +1249,12 @@ void gemm_s16(const QGemmS16Args& g) {
 }
 #endif
 
-void fast_output(const QFastOutArgs& a) {
-  const FastTransform1D& t = *a.t;
-  const int T = t.terms, m = t.n_out;
+template <int kTransform>
+void fast_output_t(const QFastOutArgs& a) {
+  constexpr const FastTransform1D& t = *kFastTransforms[kTransform];
+  constexpr int T = t.terms, m = t.n_out;
   // scale² = 2^shift · odd: an arithmetic shift, then the odd part's inverse modulo 2^32.
-  const uint32_t s2 = static_cast<uint32_t>(t.scale * t.scale);
+  constexpr uint32_t s2 = static_cast<uint32_t>(t.scale * t.scale);
   const int shift = __builtin_ctz(s2);
   const uint32_t odd = s2 >> shift;
   uint32_t inv = odd;  // Newton's iteration doubles the correct low bits: 3 → 6 → 12 → 24 → 48
@@ -1247,11 +1264,15 @@ void fast_output(const QFastOutArgs& a) {
   vu32 tmp[FastTransform1D::kMaxTerms][FastTransform1D::kMaxOut];
   for (int n0 = 0; n0 < a.N; n0 += kVL) {
     const int nn = std::min(kVL, a.N - n0);
+#pragma GCC unroll 10
     for (int t1 = 0; t1 < T; ++t1) {
+#pragma GCC unroll 10
       for (int t2 = 0; t2 < T; ++t2)
         P[t2] = *reinterpret_cast<const vu32_mem*>(a.p + static_cast<size_t>(t1 * T + t2) * a.p_stride + n0);
+#pragma GCC unroll 6
       for (int j = 0; j < m; ++j) {
         vu32 acc{};
+#pragma GCC unroll 10
         for (int t2 = 0; t2 < T; ++t2)
           if (const int k = t.at[j][t2]) acc = add_scaled(acc, P[t2], k);
         tmp[t1][j] = acc;
@@ -1259,9 +1280,12 @@ void fast_output(const QFastOutArgs& a) {
     }
     const vf mult = a.accumulate ? vf{} : multipliers(a.rq, static_cast<size_t>(n0), nn);
     const vi bias = a.accumulate ? vi{} : load_i(a.bias + n0, nn);
+#pragma GCC unroll 6
     for (int i = 0; i < m; ++i)
+#pragma GCC unroll 6
       for (int j = 0; j < m; ++j) {
         vu32 acc{};
+#pragma GCC unroll 10
         for (int t1 = 0; t1 < T; ++t1)
           if (const int k = t.at[i][t1]) acc = add_scaled(acc, tmp[t1][j], k);
         const vu32 z = reinterpret_cast<vu32>(reinterpret_cast<vi>(acc) >> shift) * inv;
@@ -1276,6 +1300,14 @@ void fast_output(const QFastOutArgs& a) {
         store_u8(a.y + static_cast<size_t>(i) * a.y_row + static_cast<size_t>(j) * a.y_pixel + n0,
                  rq.requantize(reinterpret_cast<vi>(sum), mult), nn);
       }
+  }
+}
+
+void fast_output(const QFastOutArgs& a) {
+  if (a.transform == 0) {
+    fast_output_t<0>(a);
+  } else {
+    fast_output_t<1>(a);
   }
 }
 

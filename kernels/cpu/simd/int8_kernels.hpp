@@ -82,7 +82,7 @@ struct QFastInArgs {
   int H = 0, W = 0, C = 0, Cp = 0;
   int ih0 = 0, iw0 = 0;
   int32_t x_zero_point = 0;
-  const FastTransform1D* t = nullptr;
+  int transform = 0;  // index into kFastTransforms (simd/fast_conv_transforms.hpp)
   int16_t* u = nullptr;
   size_t u_stride = 0;
 };
@@ -111,7 +111,7 @@ struct QFastOutArgs {
   const int32_t* p = nullptr;
   size_t p_stride = 0;
   int N = 0;
-  const FastTransform1D* t = nullptr;
+  int transform = 0;  // index into kFastTransforms
   int32_t* partial = nullptr;
   bool accumulate = false;  // add into partial and stop
   const int32_t* bias = nullptr;
