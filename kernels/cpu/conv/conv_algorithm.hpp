@@ -25,7 +25,7 @@ struct MachineModel {
   double int8_gemm_macs_per_ns = 50;   // u8×s8 GEMM
   double int16_gemm_macs_per_ns = 25;  // int16 GEMM of Winograd/SFC
   double int8_dw_macs_per_ns = 10;     // depthwise
-  double int8_transform_weight = 0.1;  // transform cost per tile, channel and frequency, in products
+  double int16_weight_gbs = 40;        // transformed weights streamed by the int16 GEMM
 };
 
 struct ConvRun {

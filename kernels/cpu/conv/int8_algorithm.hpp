@@ -35,6 +35,16 @@ std::unique_ptr<QConvKernel> prepare_qgemm(const QConvLayer& layer);
 const FastTransform1D& winograd_f23_transform();
 const FastTransform1D& sfc6_transform();
 bool fast_conv_applicable(const ConvGeometry& s);
+// How a fast convolution splits a layer: tiles, tiles per task (block),
+// panels of 64 output channels and how many tasks share a block's panels.
+// The kernel runs it and the cost estimate reads it.
+struct FastConvPlan {
+  int tiles_h = 0, tiles_w = 0;
+  int64_t tiles = 0, blocks = 0;
+  int tile_block = 1, panels = 1, panel_groups = 1;
+  double weight_bytes = 0;  // the transformed weights, streamed once per block
+};
+FastConvPlan fast_conv_plan(const ConvGeometry& s, const FastTransform1D& t, int threads);
 std::unique_ptr<QConvKernel> prepare_qfast(const QConvLayer& layer, const FastTransform1D& t, const char* name);
 
 }  // namespace kiln::cpu

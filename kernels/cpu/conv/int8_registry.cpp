@@ -1,9 +1,9 @@
 // The quantized convolution algorithms (int8_algorithm.hpp) and their cost
-// estimates. The rates are per thread, in multiply-adds per nanosecond, fitted
-// to kiln_qconv_bench on ResNet-18/50's layers (docs/ARCHITECTURE.md, "int8
-// fast convolution"): the u8×s8 GEMM (vpdpbusd: 4 per lane), the int16 GEMM
-// of the fast algorithms (vpdpwssd/vpmaddwd: 2 per lane), and the transforms,
-// which cost per tile and channel about as much as a few of their products.
+// estimates: multiply-adds over a rate per thread (MachineModel, set per ISA
+// level by ConvSelector from kiln_qconv_bench on ResNet-18's layers,
+// docs/ARCHITECTURE.md "int8 fast convolution"), plus for Winograd and SFC
+// the transformed weights streamed once per tile block. Their transforms
+// (about 3% of their time each) are left out.
 #include "engine/runtime/algorithm_selection.hpp"
 #include "kernels/cpu/conv/int8_algorithm.hpp"
 
@@ -27,7 +27,8 @@ class QDepthwiseAlgorithm final : public QConvAlgorithm {
 class QGemmAlgorithm final : public QConvAlgorithm {
  public:
   const char* name() const override { return "im2col"; }
-  bool applicable(const ConvGeometry& s) const override { return s.rank == 2; }
+  // Not depthwise: one GEMM per channel with K = 9 is far slower than the depthwise kernel.
+  bool applicable(const ConvGeometry& s) const override { return s.rank == 2 && !s.is_depthwise(); }
   double cost_ms(const ConvGeometry& s, const MachineModel& m) const override {
     const double copy = s.is_pointwise_stride1() ? 0 : static_cast<double>(s.output_pixels()) * s.KH * s.KW * s.C;
     return per_thread_ms(static_cast<double>(s.macs()), m.int8_gemm_macs_per_ns, m) + copy / (m.bandwidth_gbs * m.threads * 1e6);
@@ -42,11 +43,11 @@ class QFastAlgorithm final : public QConvAlgorithm {
   bool applicable(const ConvGeometry& s) const override { return fast_conv_applicable(s); }
   double cost_ms(const ConvGeometry& s, const MachineModel& m) const override {
     const FastTransform1D& t = transform_();
-    const double tiles = static_cast<double>(s.N) * ((s.OH + t.n_out - 1) / t.n_out) * ((s.OW + t.n_out - 1) / t.n_out);
-    const double products = tiles * t.terms * t.terms * static_cast<double>(s.C) * s.K;
-    // Input transform per channel and output transform per output channel, in product equivalents.
-    const double transforms = tiles * t.terms * t.terms * (static_cast<double>(s.C) + s.K) * m.int8_transform_weight;
-    return per_thread_ms(products + transforms, m.int16_gemm_macs_per_ns, m);
+    const FastConvPlan plan = fast_conv_plan(s, t, m.threads);
+    const double products = static_cast<double>(plan.tiles) * t.terms * t.terms * static_cast<double>(s.C) * s.K;
+    // Each block streams all of the transformed weights; blocks run in parallel.
+    const double stream = static_cast<double>(plan.blocks) * plan.weight_bytes / (m.int16_weight_gbs * m.threads * 1e6);
+    return per_thread_ms(products, m.int16_gemm_macs_per_ns, m) + stream;
   }
   std::unique_ptr<QConvKernel> prepare(const QConvLayer& l) const override { return prepare_qfast(l, transform_(), name_); }
 
