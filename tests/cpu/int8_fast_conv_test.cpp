@@ -90,6 +90,23 @@ TEST(Int8FastConv, TransformsReproduceDirectConvolution) {
   }
 }
 
+// Two threads both get work on ResNet's small layers: the tasks are tile
+// blocks × panel groups, and there are at least two per thread.
+TEST(Int8FastConv, SmallLayersSplitOverTwoThreads) {
+  for (const cpu::FastTransform1D* t : transforms)
+    for (int hw : {7, 14})
+      for (int c : {256, 512}) {
+        ConvGeometry s;
+        s.rank = 2;
+        s.N = 1, s.C = c, s.K = c, s.H = s.W = hw, s.OH = s.OW = hw;
+        s.KH = s.KW = 3, s.sh = s.sw = 1, s.dh = s.dw = 1, s.pt = s.pl = s.pb = s.pr = 1, s.group = 1;
+        const cpu::FastConvPlan one = cpu::fast_conv_plan(s, *t, 1), two = cpu::fast_conv_plan(s, *t, 2);
+        EXPECT_GE(two.blocks * two.panel_groups, 4) << "n_in " << t->n_in << " " << hw << "x" << hw << " C " << c;
+        // One thread takes each block's panels in one task (the input transform once).
+        EXPECT_EQ(one.panel_groups, 1);
+      }
+}
+
 struct Case {
   int n, c, k, h, w;
   std::vector<int32_t> pads;  // top, left, bottom, right

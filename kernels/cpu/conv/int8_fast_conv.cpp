@@ -37,9 +37,9 @@
 // are therefore split into chunks with scale²·max|x − zx|·Σ|w − zw| < 2^31 over
 // each chunk (for the worst output channel), each chunk's z divided exactly
 // (an arithmetic shift and the modular inverse of the odd part) and the
-// chunks added. Real layers need one chunk: ResNet-50's largest 3×3 layer
-// (C = 512) would need Σ|w − zw| above 2^31/(36·255) ≈ 234,000 over its
-// 4608 taps, about 51 per tap.
+// chunks added. The bound uses the layer's own weights (per input channel, its
+// worst output channel's Σ|w − zw|): ResNet-18's 512-channel layers take two
+// chunks for SFC-6, its other layers one.
 //
 // Not applicable (im2col + GEMM runs them): other kernel sizes, strides,
 // dilations and groups; int8 activations take the reference kernel already.
@@ -276,7 +276,7 @@ FastConvPlan fast_conv_plan(const ConvGeometry& s, const FastTransform1D& t, int
   const int by_p = (1 << 19) / (freqs * kPanel * 4);
   p.tile_block = std::clamp(std::min(by_u, by_p), static_cast<int>(std::min<int64_t>(p.tiles, 16)), 32);
   if (p.tile_block > 8) p.tile_block &= ~7;  // whole 8-row tiles of the int16 GEMM
-  const int64_t want = 2 * int64_t{threads};
+  const int64_t want = threads > 1 ? 2 * int64_t{threads} : 1;  // one thread: the input transform once per tile
   while (p.tile_block > 1 && (p.tiles + p.tile_block - 1) / p.tile_block * p.panels < want)
     p.tile_block = (p.tile_block + 1) / 2;
   p.blocks = (p.tiles + p.tile_block - 1) / p.tile_block;
