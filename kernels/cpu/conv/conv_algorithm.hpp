@@ -21,6 +21,11 @@ struct MachineModel {
   double bandwidth_gbs = 20;       // streaming from L2/L3 per thread
   int threads = 1;
   double l2_bytes = 1 << 20;       // per core (sysfs; 1 MiB when unknown)
+  // Integer kernels (int8_registry.cpp), multiply-adds per ns and thread.
+  double int8_gemm_macs_per_ns = 50;   // u8×s8 GEMM
+  double int16_gemm_macs_per_ns = 25;  // int16 GEMM of Winograd/SFC
+  double int8_dw_macs_per_ns = 10;     // depthwise
+  double int16_weight_gbs = 40;        // transformed weights streamed by the int16 GEMM
 };
 
 struct ConvRun {

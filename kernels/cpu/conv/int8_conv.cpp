@@ -6,6 +6,7 @@
 
 #include "engine/core/quantized_ops.hpp"
 #include "engine/runtime/memory_planner.hpp"
+#include "kernels/cpu/conv/int8_algorithm.hpp"
 
 namespace kiln::cpu {
 
@@ -289,12 +290,10 @@ bool qconv_supported(const QConvLayer& l) {
          (l.bias == nullptr || l.bias->is_constant());
 }
 
-std::unique_ptr<QConvKernel> prepare_qconv(const QConvLayer& l) {
-  if (l.shape.is_depthwise()) {
-    if (l.residual) throw Error(ErrorCode::Internal, "the int8 depthwise kernel takes no residual Add");
-    return std::make_unique<QDepthwise>(l);
-  }
-  return std::make_unique<QGemmConv>(l);
+std::unique_ptr<QConvKernel> prepare_qdepthwise(const QConvLayer& l) {
+  if (l.residual) throw Error(ErrorCode::Internal, "the int8 depthwise kernel takes no residual Add");
+  return std::make_unique<QDepthwise>(l);
 }
+std::unique_ptr<QConvKernel> prepare_qgemm(const QConvLayer& l) { return std::make_unique<QGemmConv>(l); }
 
 }  // namespace kiln::cpu

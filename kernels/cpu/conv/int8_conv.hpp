@@ -49,6 +49,5 @@ class QConvKernel {
 
 // Whether the CPU's integer kernels take this layer (2-D, uint8 in and out).
 bool qconv_supported(const QConvLayer& layer);
-std::unique_ptr<QConvKernel> prepare_qconv(const QConvLayer& layer);
 
 }  // namespace kiln::cpu

@@ -2,11 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <random>
 
+#include "engine/runtime/memory_planner.hpp"
 #include "kiln/error.hpp"
 
 namespace kiln::cpu {
@@ -51,9 +53,30 @@ double l2_cache_bytes(const CpuOptions& options) {
   return v;
 }
 
+// Best of three runs after a warm-up, on random uint8 input.
+double time_qkernel(const QConvKernel& kernel, const ConvGeometry& s, ThreadPool& pool) {
+  std::mt19937 rng(1);
+  std::vector<uint8_t> x(static_cast<size_t>(s.N) * s.H * s.W * s.C), y(static_cast<size_t>(s.output_pixels()) * s.K);
+  for (uint8_t& v : x) v = static_cast<uint8_t>(rng());
+  AlignedBytes ws = allocate_aligned(kernel.workspace_bytes());
+  kernel.run(x.data(), y.data(), ws.get(), pool);  // warm-up
+  double ms = 1e30;
+  for (int i = 0; i < 3; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    kernel.run(x.data(), y.data(), ws.get(), pool);
+    ms = std::min(ms, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return ms;
+}
+
 }  // namespace
 
-std::vector<std::string> algorithm_names() { return names_of(conv_algorithms()); }
+std::vector<std::string> algorithm_names() {
+  std::vector<std::string> names = names_of(conv_algorithms());
+  for (const QConvAlgorithm* a : qconv_algorithms())
+    if (std::find(names.begin(), names.end(), a->name()) == names.end()) names.emplace_back(a->name());
+  return names;
+}
 
 ConvSelector::ConvSelector(const BackendOptions& options, Isa isa) {
   // Sustained per-thread FMA rates of the kernels at each level (measured
@@ -75,6 +98,27 @@ ConvSelector::ConvSelector(const BackendOptions& options, Isa isa) {
   signature_ = cpu_signature(isa);
   mode_ = options.selection;
   if (mode_.fixed()) fixed_ = find_conv_algorithm(mode_.fixed_name);
+  if (mode_.fixed()) fixed_q_ = find_qconv_algorithm(mode_.fixed_name);
+  // Integer rates per level (int8_registry.cpp), from kiln_qconv_bench on
+  // ResNet-18's 3×3 layers (one thread, 2-vCPU Xeon with AVX-512 VNNI).
+  // vpdpbusd multiplies 4 u8×s8 per int32 lane where vpdpwssd multiplies 2
+  // int16, so with VNNI im2col runs at ~2.3 times the fast algorithms' rate
+  // and they do not win; avx512 and avx2 need three instructions for 4 u8×s8
+  // and two for an int16 pair (vpmaddwd + vpaddd), and Winograd/SFC win.
+  switch (isa) {
+    case Isa::Avx512Vnni:
+      machine_.int8_gemm_macs_per_ns = 350, machine_.int16_gemm_macs_per_ns = 150, machine_.int8_dw_macs_per_ns = 20;
+      break;
+    case Isa::Avx512:
+      machine_.int8_gemm_macs_per_ns = 75, machine_.int16_gemm_macs_per_ns = 100, machine_.int8_dw_macs_per_ns = 20;
+      break;
+    case Isa::Avx2:
+      machine_.int8_gemm_macs_per_ns = 64, machine_.int16_gemm_macs_per_ns = 60, machine_.int8_dw_macs_per_ns = 10;
+      break;
+    default:
+      machine_.int8_gemm_macs_per_ns = 5, machine_.int16_gemm_macs_per_ns = 2.4, machine_.int8_dw_macs_per_ns = 2;
+      break;
+  }
   // Key: CPU signature, threads, shape, residual (4 fields, then the algorithm or chain verdict).
   if (mode_.tune()) cache_.emplace(TuningCache::path_for(options, "cpu"), 4);
 }
@@ -92,12 +136,42 @@ Selection ConvSelector::heuristic(const ConvGeometry& s, bool residual) const {
 
 Selection ConvSelector::choose(const ConvLayer& layer, bool residual) {
   const ConvGeometry& s = layer.shape;
-  if (mode_.fixed() && usable(fixed_, s, residual)) {
+  if (mode_.fixed() && fixed_ && usable(fixed_, s, residual)) {
     return {fixed_, fixed_->cost_ms(s, machine_), -1, "fixed"};
   }
   if (mode_.tune()) return tune(layer, residual);
   Selection h = heuristic(s, residual);
-  if (mode_.fixed()) h.how = std::string("heuristic (") + fixed_->name() + " does not apply)";
+  if (mode_.fixed()) h.how = "heuristic (" + mode_.fixed_name + " does not apply)";
+  return h;
+}
+
+QSelection ConvSelector::choose_q(const QConvLayer& layer) {
+  const ConvGeometry& s = layer.shape;
+  if (fixed_q_ && fixed_q_->applicable(s)) return {fixed_q_, fixed_q_->cost_ms(s, machine_), -1, "fixed"};
+  auto applicable = [&](const QConvAlgorithm& a) { return a.applicable(s); };
+  if (mode_.tune()) {
+    // Keys share the float layers' file with "int8:" before the shape.
+    const TuningCache::Key k = key("int8:" + s.key(), false);
+    if (const std::string* cached = cache_->find(k)) {
+      if (const QConvAlgorithm* a = find_qconv_algorithm(*cached); a && a->applicable(s))
+        return {a, a->cost_ms(s, machine_), -1, "tuning cache"};
+    }
+    ThreadPool pool(machine_.threads);
+    ++tuned_;
+    std::string line;
+    const auto best = cheapest(qconv_algorithms(), applicable, [&](const QConvAlgorithm& a) {
+      const double ms = time_qkernel(*a.prepare(layer), s, pool);
+      line += fmt::format(" {} {:.3f} ms,", a.name(), ms);
+      return ms;
+    });
+    pool.release_workers();
+    if (!line.empty()) line.pop_back();
+    cache_->record(k, best.algorithm->name(), best.ms);
+    return {best.algorithm, best.algorithm->cost_ms(s, machine_), best.ms, "tuned:" + line};
+  }
+  const auto best = cheapest(qconv_algorithms(), applicable, [&](const QConvAlgorithm& a) { return a.cost_ms(s, machine_); });
+  QSelection h{best.algorithm, best.ms, -1, "heuristic"};
+  if (mode_.fixed()) h.how = "heuristic (" + mode_.fixed_name + " does not apply)";
   return h;
 }
 

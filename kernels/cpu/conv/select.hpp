@@ -10,20 +10,26 @@
 #include "engine/runtime/backend.hpp"
 #include "kernels/cpu/conv/conv_algorithm.hpp"
 #include "kernels/cpu/conv/fused_chain.hpp"
+#include "kernels/cpu/conv/int8_algorithm.hpp"
 #include "kernels/cpu/isa.hpp"
 
 namespace kiln::cpu {
 
-// Every name fixed:NAME accepts (the registered algorithms).
+// Every name fixed:NAME accepts (the registered float and int8 algorithms;
+// a name in both, such as winograd, fixes both kinds of layer).
 std::vector<std::string> algorithm_names();
 
 using Selection = kiln::Selection<ConvAlgorithm>;
+using QSelection = kiln::Selection<QConvAlgorithm>;
 
 class ConvSelector {
  public:
   ConvSelector(const BackendOptions& options, Isa isa);
   // The algorithm for `layer`; with `residual`, only those that fuse a residual Add.
   Selection choose(const ConvLayer& layer, bool residual);
+  // The same for a quantized layer, among qconv_algorithms() (their results
+  // are the same bits, so tune may pick any of them).
+  QSelection choose_q(const QConvLayer& layer);
   // Tune mode only (nullopt otherwise, where the cost model decides): whether
   // the chain runs faster fused than as its layers with their tuned
   // algorithms, both timed once and the verdict cached.
@@ -43,6 +49,7 @@ class ConvSelector {
 
   SelectionMode mode_;
   const ConvAlgorithm* fixed_ = nullptr;
+  const QConvAlgorithm* fixed_q_ = nullptr;
   MachineModel machine_;
   std::string signature_;
   std::optional<TuningCache> cache_;  // tune only

@@ -147,10 +147,12 @@ void lower_qconv(Lowering& l, int i) {
   layer.kernels = layer.shape.is_depthwise() ? &int8_depthwise_kernels(l.isa(), layer.shape.C) : &l.int8();
   layer.threads = l.threads();
   if (!qconv_supported(layer)) return l.lower_with_reference(i);
-  // A residual Add of uint8 tensors goes into the GEMM's epilogue (each tile
-  // adds while its bytes are in L1), the Add's activation with it.
+  const QSelection sel = l.selector().choose_q(layer);
+  // A residual Add of uint8 tensors goes into the epilogue of an algorithm
+  // that takes one (the GEMM's: each tile adds while its bytes are in L1),
+  // the Add's activation with it; otherwise the Add runs on its own.
   TensorId out = node.outputs[0];
-  ResidualAdd residual = layer.shape.is_depthwise() ? ResidualAdd{} : residual_after(l, i, i);
+  ResidualAdd residual = sel.algorithm->fuses_residual() ? residual_after(l, i, i) : ResidualAdd{};
   if (residual) {
     const Node& add = l.node(residual.add);
     const TensorInfo& r = g.tensor(residual.residual);
@@ -166,11 +168,15 @@ void lower_qconv(Lowering& l, int i) {
       residual = {};
     }
   }
-  std::unique_ptr<QConvKernel> kernel = prepare_qconv(layer);
+  std::unique_ptr<QConvKernel> kernel = sel.algorithm->prepare(layer);
   const TensorId xin = l.in_layout(node.inputs[0], Layout::NHWC, i);
   const TensorId rin = residual ? l.in_layout(residual.residual, Layout::NHWC, i) : -1;
   l.set_layout(out, Layout::NHWC);
-  l.set_detail(i, kernel->detail());
+  std::string detail = fmt::format("{} [{}, est {:.3f} ms", sel.algorithm->name(), sel.how, sel.estimated_ms);
+  if (sel.measured_ms >= 0) detail += fmt::format(", measured {:.3f} ms", sel.measured_ms);
+  detail += "] ";
+  detail += kernel->detail();
+  l.set_detail(i, detail);
   l.add_qconv_step(i, std::move(kernel), xin, out, rin);
 }
 

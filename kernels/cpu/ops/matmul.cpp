@@ -1,6 +1,8 @@
 // Gemm with a constant B and bias (a fully connected layer) on the packed
-// GEMM of the convolutions; other Gemm forms and MatMul on the reference kernel.
+// GEMM of the convolutions, quantized Gemm/MatMul with a constant B on the
+// int8 GEMM; other forms on the reference kernel.
 #include "engine/core/quantized_ops.hpp"
+#include "kernels/cpu/conv/int8_algorithm.hpp"
 #include "kernels/cpu/ops/ops.hpp"
 
 namespace kiln::cpu {
@@ -93,7 +95,7 @@ bool lower_quantized_product(Lowering& l, int i) {
   layer.kernels = &l.int8();
   layer.threads = l.threads();
   if (!qconv_supported(layer)) return false;
-  std::unique_ptr<QConvKernel> kernel = prepare_qconv(layer);
+  std::unique_ptr<QConvKernel> kernel = prepare_qgemm(layer);
   // Rows of A are contiguous only in the tensor's own (NCHW) order.
   const TensorId xin = l.in_layout(x, Layout::NCHW, i);
   l.set_layout(out, Layout::NCHW);

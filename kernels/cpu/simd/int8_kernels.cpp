@@ -16,9 +16,11 @@
 //                could saturate into a safe part and a fix part (see the GEMM).
 //   generic      plain loops.
 #include "kernels/cpu/simd/int8_kernels.hpp"
+#include "kernels/cpu/simd/fast_conv_transforms.hpp"
 
 #include <algorithm>
 #include <array>
+#include <type_traits>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -1113,11 +1115,269 @@ void dequantize(float* y, const uint8_t* x, size_t n, float scale, int32_t zero_
   }
 }
 
+// ---- fast 3×3 convolutions (Winograd F(2,3), SFC-6) ---------------------------------------
+// Three steps per tile (kernels/cpu/conv/int8_fast_conv.cpp has the bounds
+// that make each exact): the input transform in int16 lanes, the products as
+// an int16 GEMM per frequency (vpmaddwd, vpdpwssd on VNNI) with int32
+// wraparound, and the output transform in uint32 lanes (wraparound again),
+// divided exactly by scale² and requantized like every other int8 kernel.
+typedef int16_t vs16 __attribute__((vector_size(kVL * 4)));  // 2·kVL lanes: one register
+typedef int16_t vs16_mem __attribute__((vector_size(kVL * 4), aligned(2), may_alias));
+typedef uint8_t vu8h_mem __attribute__((vector_size(kVL * 2), aligned(1), may_alias));
+typedef uint32_t vu32 __attribute__((vector_size(kVL * 4)));
+typedef uint32_t vu32_mem __attribute__((vector_size(kVL * 4), aligned(4), may_alias));
+constexpr int kS16Lanes = 2 * kVL;
+
+// acc + k·v for a transform coefficient k: the matrices are mostly ±1 and ±2,
+// which an addition does without a multiplication (vpmulld is two uops).
+template <class V>
+inline V add_scaled(V acc, V v, int k) {
+  switch (k) {
+    case 1: return acc + v;
+    case -1: return acc - v;
+    case 2: return acc + (v + v);
+    case -2: return acc - (v + v);
+    default: return acc + v * static_cast<typename std::remove_reference_t<decltype(v[0])>>(k);
+  }
+}
+
+inline vs16 widen_u8_s16(const uint8_t* p) {
+#if KILN_SIMD_LEVEL >= 2
+  return reinterpret_cast<vs16>(_mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))));
+#elif KILN_SIMD_LEVEL == 1
+  return reinterpret_cast<vs16>(_mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+#else
+  return __builtin_convertvector(*reinterpret_cast<const vu8h_mem*>(p), vs16);
+#endif
+}
+
+template <int kTransform>
+void fast_input_t(const QFastInArgs& a) {
+  constexpr const FastTransform1D& t = *kFastTransforms[kTransform];
+  constexpr int n = t.n_in, T = t.terms;
+  const vs16 zx = vs16{} + static_cast<int16_t>(a.x_zero_point);
+  vs16 X[FastTransform1D::kMaxIn][FastTransform1D::kMaxIn];
+  vs16 R[FastTransform1D::kMaxIn][FastTransform1D::kMaxTerms];
+  alignas(64) uint8_t tail[kS16Lanes];
+  for (int c = 0; c < a.Cp; c += kS16Lanes) {
+    const int cn = std::min(kS16Lanes, a.C - c);
+    for (int i = 0; i < n; ++i) {
+      const int ih = a.ih0 + i;
+      for (int j = 0; j < n; ++j) {
+        const int iw = a.iw0 + j;
+        if (cn <= 0 || ih < 0 || ih >= a.H || iw < 0 || iw >= a.W) {
+          X[i][j] = vs16{};
+          continue;
+        }
+        const uint8_t* px = a.x + (static_cast<size_t>(ih) * a.W + iw) * a.C + c;
+        if (cn == kS16Lanes) {
+          X[i][j] = widen_u8_s16(px) - zx;
+        } else {
+          // Lanes past C read the zero point, so they transform to 0.
+          std::memset(tail, a.x_zero_point, sizeof tail);
+          std::memcpy(tail, px, static_cast<size_t>(cn));
+          X[i][j] = widen_u8_s16(tail) - zx;
+        }
+      }
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < n; ++i)
+#pragma GCC unroll 10
+      for (int t2 = 0; t2 < T; ++t2) {
+        vs16 acc{};
+#pragma GCC unroll 8
+        for (int j = 0; j < n; ++j)
+          if (const int k = t.bt[t2][j]) acc = add_scaled(acc, X[i][j], k);
+        R[i][t2] = acc;
+      }
+#pragma GCC unroll 10
+    for (int t1 = 0; t1 < T; ++t1)
+#pragma GCC unroll 10
+      for (int t2 = 0; t2 < T; ++t2) {
+        vs16 acc{};
+#pragma GCC unroll 8
+        for (int i = 0; i < n; ++i)
+          if (const int k = t.bt[t1][i]) acc = add_scaled(acc, R[i][t2], k);
+        *reinterpret_cast<vs16_mem*>(a.u + static_cast<size_t>(t1 * T + t2) * a.u_stride + c) = acc;
+      }
+  }
+}
+
+void fast_input(const QFastInArgs& a) {
+  if (a.transform == 0) {
+    fast_input_t<0>(a);
+  } else {
+    fast_input_t<1>(a);
+  }
+}
+
+// int16 panels: kS16NR columns (two vectors of int32 lanes), K in pairs:
+// per pair, each column's (w[k], w[k+1]) in one int32 lane, as vpmaddwd reads them.
+constexpr int kS16NR = 2 * kVL;
+
+size_t packed_s16_size(int N, int K) {
+  return static_cast<size_t>(ceil_div(N, kS16NR)) * static_cast<size_t>(K) * kS16NR * sizeof(int16_t);
+}
+
+void pack_s16(const int16_t* w, int N, int K, void* out) {
+  auto* o = static_cast<int16_t*>(out);
+  std::memset(out, 0, packed_s16_size(N, K));
+  for (int n = 0; n < N; ++n)
+    for (int k = 0; k < K; ++k) {
+      const size_t panel = static_cast<size_t>(n / kS16NR) * static_cast<size_t>(K) * kS16NR;
+      o[panel + (static_cast<size_t>(k / 2) * kS16NR + n % kS16NR) * 2 + k % 2] = w[static_cast<size_t>(n) * K + k];
+    }
+}
+
+#if KILN_SIMD_LEVEL >= 1
+inline W s16_dot(W acc, W a, W b) {
+#if KILN_SIMD_LEVEL == 3
+  asm("vpdpwssd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
+  return acc;
+#else
+  return w_add(acc, w_madd(a, b));  // wraps like vpdpwssd: the pair sums are exact (bounded by the caller)
+#endif
+}
+inline void w_store_i32(int32_t* p, W v) {
+#if KILN_SIMD_LEVEL >= 2
+  _mm512_storeu_si512(p, v);
+#else
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v);
+#endif
+}
+
+template <int R>
+void s16_tile(const int16_t* a, size_t lda, const int16_t* b, int pairs, int32_t* c, size_t ldc) {
+  W acc[R][2];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = w_zero();
+  for (int q = 0; q < pairs; ++q) {
+    const auto* bq = reinterpret_cast<const uint8_t*>(b + static_cast<size_t>(q) * kS16NR * 2);
+    const W b0 = w_load(bq), b1 = w_load(bq + kVL * 4);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      uint32_t pair;
+      std::memcpy(&pair, a + r * lda + 2 * q, 4);
+      const W av = w_splat(pair);
+      acc[r][0] = s16_dot(acc[r][0], av, b0);
+      acc[r][1] = s16_dot(acc[r][1], av, b1);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    w_store_i32(c + r * ldc, acc[r][0]);
+    w_store_i32(c + r * ldc + kVL, acc[r][1]);
+  }
+}
+#if KILN_SIMD_LEVEL >= 2
+constexpr int kS16MR = 8;  // 16 zmm accumulators
+#else
+constexpr int kS16MR = 6;  // 12 ymm accumulators, two weight vectors, a broadcast
+#endif
+using S16Tile = void (*)(const int16_t*, size_t, const int16_t*, int, int32_t*, size_t);
+template <size_t... I>
+constexpr std::array<S16Tile, sizeof...(I)> make_s16_tiles(std::index_sequence<I...>) {
+  return {&s16_tile<static_cast<int>(I) + 1>...};
+}
+constexpr auto kS16Tiles = make_s16_tiles(std::make_index_sequence<kS16MR>{});
+
+void gemm_s16(const QGemmS16Args& g) {
+  const size_t panel = static_cast<size_t>(g.k_total) * kS16NR;
+  const auto* b0 = static_cast<const int16_t*>(g.b) + static_cast<size_t>(g.k_begin) * kS16NR;
+  for (int n = 0; n < g.N; n += kS16NR) {
+    const int16_t* b = b0 + static_cast<size_t>(n / kS16NR) * panel;
+    for (int m = 0; m < g.M; m += kS16MR) {
+      const int rows = std::min(kS16MR, g.M - m);
+      kS16Tiles[static_cast<size_t>(rows - 1)](g.a + static_cast<size_t>(m) * g.lda, g.lda, b, g.K / 2,
+                                               g.c + static_cast<size_t>(m) * g.ldc + n, g.ldc);
+    }
+  }
+}
+#else
+void gemm_s16(const QGemmS16Args& g) {
+  const size_t panel = static_cast<size_t>(g.k_total) * kS16NR;
+  const auto* b0 = static_cast<const int16_t*>(g.b) + static_cast<size_t>(g.k_begin) * kS16NR;
+  const int cols = round_up(g.N, kS16NR);
+  for (int m = 0; m < g.M; ++m)
+    for (int n = 0; n < cols; ++n) {
+      const int16_t* b = b0 + static_cast<size_t>(n / kS16NR) * panel + (n % kS16NR) * 2;
+      const int16_t* a = g.a + static_cast<size_t>(m) * g.lda;
+      uint32_t acc = 0;  // unsigned: the wraparound the SIMD levels have, without signed overflow
+      for (int k = 0; k < g.K; k += 2)
+        acc += static_cast<uint32_t>(a[k] * b[static_cast<size_t>(k / 2) * kS16NR * 2] +
+                                     a[k + 1] * b[static_cast<size_t>(k / 2) * kS16NR * 2 + 1]);
+      g.c[static_cast<size_t>(m) * g.ldc + n] = static_cast<int32_t>(acc);
+    }
+}
+#endif
+
+template <int kTransform>
+void fast_output_t(const QFastOutArgs& a) {
+  constexpr const FastTransform1D& t = *kFastTransforms[kTransform];
+  constexpr int T = t.terms, m = t.n_out;
+  // scale² = 2^shift · odd: an arithmetic shift, then the odd part's inverse modulo 2^32.
+  constexpr uint32_t s2 = static_cast<uint32_t>(t.scale * t.scale);
+  const int shift = __builtin_ctz(s2);
+  const uint32_t odd = s2 >> shift;
+  uint32_t inv = odd;  // Newton's iteration doubles the correct low bits: 3 → 6 → 12 → 24 → 48
+  for (int i = 0; i < 4; ++i) inv *= 2 - odd * inv;
+  const RqConst rq(a.rq);
+  vu32 P[FastTransform1D::kMaxTerms];
+  vu32 tmp[FastTransform1D::kMaxTerms][FastTransform1D::kMaxOut];
+  for (int n0 = 0; n0 < a.N; n0 += kVL) {
+    const int nn = std::min(kVL, a.N - n0);
+#pragma GCC unroll 10
+    for (int t1 = 0; t1 < T; ++t1) {
+#pragma GCC unroll 10
+      for (int t2 = 0; t2 < T; ++t2)
+        P[t2] = *reinterpret_cast<const vu32_mem*>(a.p + static_cast<size_t>(t1 * T + t2) * a.p_stride + n0);
+#pragma GCC unroll 6
+      for (int j = 0; j < m; ++j) {
+        vu32 acc{};
+#pragma GCC unroll 10
+        for (int t2 = 0; t2 < T; ++t2)
+          if (const int k = t.at[j][t2]) acc = add_scaled(acc, P[t2], k);
+        tmp[t1][j] = acc;
+      }
+    }
+    const vf mult = a.accumulate ? vf{} : multipliers(a.rq, static_cast<size_t>(n0), nn);
+    const vi bias = a.accumulate ? vi{} : load_i(a.bias + n0, nn);
+#pragma GCC unroll 6
+    for (int i = 0; i < m; ++i)
+#pragma GCC unroll 6
+      for (int j = 0; j < m; ++j) {
+        vu32 acc{};
+#pragma GCC unroll 10
+        for (int t1 = 0; t1 < T; ++t1)
+          if (const int k = t.at[i][t1]) acc = add_scaled(acc, tmp[t1][j], k);
+        const vu32 z = reinterpret_cast<vu32>(reinterpret_cast<vi>(acc) >> shift) * inv;
+        int32_t* part = a.partial ? a.partial + static_cast<size_t>(i * m + j) * round_up(a.N, 32) + n0 : nullptr;
+        if (a.accumulate) {
+          *reinterpret_cast<vu32_mem*>(part) += z;
+          continue;
+        }
+        if (i >= a.rows || j >= a.cols) continue;
+        vu32 sum = z + reinterpret_cast<vu32>(bias);
+        if (part) sum += *reinterpret_cast<const vu32_mem*>(part);
+        store_u8(a.y + static_cast<size_t>(i) * a.y_row + static_cast<size_t>(j) * a.y_pixel + n0,
+                 rq.requantize(reinterpret_cast<vi>(sum), mult), nn);
+      }
+  }
+}
+
+void fast_output(const QFastOutArgs& a) {
+  if (a.transform == 0) {
+    fast_output_t<0>(a);
+  } else {
+    fast_output_t<1>(a);
+  }
+}
+
 }  // namespace
 
 extern const Int8Kernels kInt8Kernels;
-const Int8Kernels kInt8Kernels = {KILN_SIMD_NAME, kVL,      packed_b_size, pack_b,     gemm,
-                                  depthwise,      add,      global_avgpool, max_pool, quantize,
-                                  dequantize};
+const Int8Kernels kInt8Kernels = {KILN_SIMD_NAME, kVL,      packed_b_size,   pack_b,   gemm,       depthwise,
+                                  add,            global_avgpool, max_pool, quantize, dequantize, kS16NR,
+                                  packed_s16_size, pack_s16,  gemm_s16, fast_input, fast_output};
 
 }  // namespace kiln::cpu::KILN_SIMD_NS

@@ -80,6 +80,66 @@ struct QMaxPoolArgs {
   int oh_begin = 0, oh_end = 0;
 };
 
+// A fast 3×3 convolution in one dimension (kernels/cpu/conv/int8_fast_conv.cpp):
+// for n_in inputs x and the 3 taps w, scale·y = AT·((BT·x) ⊙ (G·w)) with
+// y[i] = Σ_j x[i + j]·w[j], every entry a small integer. In 2-D the kernels
+// apply it along both axes (scale² · Y = AT (U ⊙ V) Aᵀ).
+struct FastTransform1D {
+  static constexpr int kMaxIn = 8, kMaxTerms = 10, kMaxOut = 6;
+  int n_in = 0, terms = 0, n_out = 0, scale = 1;
+  int8_t bt[kMaxTerms][kMaxIn] = {};
+  int8_t g[kMaxTerms][3] = {};
+  int8_t at[kMaxOut][kMaxTerms] = {};
+};
+
+// One input tile of a fast convolution: u[(t1·terms + t2)·u_stride + c] =
+// (BT X BTᵀ)[t1][t2] for every channel c < C, X the n_in × n_in input window at
+// (ih0, iw0) minus x_zero_point (0 outside the image). Channels C..Cp−1 are
+// written as 0. |u| <= (max row L1 of BT)²·255, int16 for both transforms.
+struct QFastInArgs {
+  const uint8_t* x = nullptr;  // [H][W][C]
+  int H = 0, W = 0, C = 0, Cp = 0;
+  int ih0 = 0, iw0 = 0;
+  int32_t x_zero_point = 0;
+  int transform = 0;  // index into kFastTransforms (simd/fast_conv_transforms.hpp)
+  int16_t* u = nullptr;
+  size_t u_stride = 0;
+};
+
+// c[m][n] = Σ_k a[m][k]·b[n][k] in int32 with two's-complement wraparound
+// (the caller proves the final result exact), a and b int16, K even.
+// b packed by pack_s16 with k_total ≥ k_begin + K; columns past N of the last
+// panel are written too (c has room up to a multiple of s16_nr).
+struct QGemmS16Args {
+  const int16_t* a = nullptr;
+  size_t lda = 0;
+  int M = 0, N = 0, K = 0;
+  const void* b = nullptr;  // pack_s16(w, N_total, k_total) at its panel n0 / s16_nr
+  int k_total = 0, k_begin = 0;
+  int32_t* c = nullptr;
+  size_t ldc = 0;
+};
+
+// One output tile of a fast convolution for channels [0, N): z = (AT P Aᵀ)/scale²
+// with P[t1][t2] = p[(t1·terms + t2)·p_stride + n], the division exact
+// (wraparound cancels when the true z fits int32). With `partial`, z is added
+// into partial[(i·n_out + j)·round_up(N, 32) + n] (the channel chunks before the last);
+// otherwise acc = z + partial (if given) + bias[n] is requantized into the rows
+// and columns i < rows, j < cols of y (row stride y_row, pixel stride y_pixel).
+struct QFastOutArgs {
+  const int32_t* p = nullptr;
+  size_t p_stride = 0;
+  int N = 0;
+  int transform = 0;  // index into kFastTransforms
+  int32_t* partial = nullptr;
+  bool accumulate = false;  // add into partial and stop
+  const int32_t* bias = nullptr;
+  Requant rq;  // multipliers from channel 0 of this call
+  uint8_t* y = nullptr;
+  size_t y_row = 0, y_pixel = 0;
+  int rows = 0, cols = 0;
+};
+
 struct Int8Kernels {
   const char* isa;
   int lanes;  // int32 lanes per vector: depthwise vectorises along channels in blocks of this many
@@ -98,6 +158,13 @@ struct Int8Kernels {
   // Per-tensor QuantizeLinear / DequantizeLinear of n values (quant::quantize / quant::dequantize).
   void (*quantize)(uint8_t* y, const float* x, size_t n, float scale, int32_t zero_point, int32_t lo, int32_t hi);
   void (*dequantize)(float* y, const uint8_t* x, size_t n, float scale, int32_t zero_point);
+  // The fast 3×3 convolutions' three steps (QFastInArgs, QGemmS16Args, QFastOutArgs).
+  int s16_nr;  // columns per packed int16 panel
+  size_t (*packed_s16_size)(int N, int K);
+  void (*pack_s16)(const int16_t* w, int N, int K, void* out);  // w: [N][K], K even
+  void (*gemm_s16)(const QGemmS16Args& args);
+  void (*fast_input)(const QFastInArgs& args);
+  void (*fast_output)(const QFastOutArgs& args);
 };
 
 }  // namespace kiln::cpu
