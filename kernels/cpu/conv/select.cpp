@@ -151,23 +151,8 @@ QSelection ConvSelector::choose_q(const QConvLayer& layer) {
   auto applicable = [&](const QConvAlgorithm& a) { return a.applicable(s); };
   if (mode_.tune()) {
     // Keys share the float layers' file with "int8:" before the shape.
-    const TuningCache::Key k = key("int8:" + s.key(), false);
-    if (const std::string* cached = cache_->find(k)) {
-      if (const QConvAlgorithm* a = find_qconv_algorithm(*cached); a && a->applicable(s))
-        return {a, a->cost_ms(s, machine_), -1, "tuning cache"};
-    }
-    ThreadPool pool(machine_.threads);
-    ++tuned_;
-    std::string line;
-    const auto best = cheapest(qconv_algorithms(), applicable, [&](const QConvAlgorithm& a) {
-      const double ms = time_qkernel(*a.prepare(layer), s, pool);
-      line += fmt::format(" {} {:.3f} ms,", a.name(), ms);
-      return ms;
-    });
-    pool.release_workers();
-    if (!line.empty()) line.pop_back();
-    cache_->record(k, best.algorithm->name(), best.ms);
-    return {best.algorithm, best.algorithm->cost_ms(s, machine_), best.ms, "tuned:" + line};
+    return tune_among(qconv_algorithms(), key("int8:" + s.key(), false), s, applicable,
+                      [&](const QConvAlgorithm& a, ThreadPool& pool) { return time_qkernel(*a.prepare(layer), s, pool); });
   }
   const auto best = cheapest(qconv_algorithms(), applicable, [&](const QConvAlgorithm& a) { return a.cost_ms(s, machine_); });
   QSelection h{best.algorithm, best.ms, -1, "heuristic"};
@@ -177,22 +162,29 @@ QSelection ConvSelector::choose_q(const QConvLayer& layer) {
 
 Selection ConvSelector::tune(const ConvLayer& layer, bool residual) {
   const ConvGeometry& s = layer.shape;
-  const TuningCache::Key k = key(s.key(), residual);
+  return tune_among(
+      conv_algorithms(), key(s.key(), residual), s, [&](const ConvAlgorithm& a) { return usable(&a, s, residual); },
+      [&](const ConvAlgorithm& a, ThreadPool& pool) { return time_kernel(*a.prepare(layer), s, s, residual, pool); });
+}
+
+// The tuning cache's choice for key `k`, or else every usable algorithm timed
+// once on random data of the layer's shape and the fastest recorded.
+template <class Algorithm, class Usable, class Time>
+kiln::Selection<Algorithm> ConvSelector::tune_among(const std::vector<const Algorithm*>& algorithms,
+                                                    const TuningCache::Key& k, const ConvGeometry& s, Usable usable,
+                                                    Time time) {
   if (const std::string* cached = cache_->find(k)) {
-    if (const ConvAlgorithm* a = find_conv_algorithm(*cached); a && usable(a, s, residual))
+    if (const Algorithm* a = find_by_name(algorithms, *cached); a && usable(*a))
       return {a, a->cost_ms(s, machine_), -1, "tuning cache"};
   }
-  // Time every candidate on random data of the layer's shape.
   ThreadPool pool(machine_.threads);
   ++tuned_;
   std::string line;
-  const auto best = cheapest(
-      conv_algorithms(), [&](const ConvAlgorithm& a) { return usable(&a, s, residual); },
-      [&](const ConvAlgorithm& a) {
-        const double ms = time_kernel(*a.prepare(layer), s, s, residual, pool);
-        line += fmt::format(" {} {:.3f} ms,", a.name(), ms);
-        return ms;
-      });
+  const auto best = cheapest(algorithms, usable, [&](const Algorithm& a) {
+    const double ms = time(a, pool);
+    line += fmt::format(" {} {:.3f} ms,", a.name(), ms);
+    return ms;
+  });
   pool.release_workers();
   // Every candidate's time goes into the node's detail (kiln inspect / bench),
   // not onto stderr: a library prints nothing of its own.

@@ -45,6 +45,9 @@ class ConvSelector {
  private:
   Selection heuristic(const ConvGeometry& s, bool residual) const;
   Selection tune(const ConvLayer& layer, bool residual);
+  template <class Algorithm, class Usable, class Time>
+  kiln::Selection<Algorithm> tune_among(const std::vector<const Algorithm*>& algorithms, const TuningCache::Key& k,
+                                        const ConvGeometry& s, Usable usable, Time time);
   TuningCache::Key key(std::string shape, bool residual) const;
 
   SelectionMode mode_;
