@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <thread>
 #include <vector>
@@ -31,8 +32,11 @@ constexpr size_t kMaxTasks = kClosed - 1;
 inline uint32_t epoch_of(uint64_t w) { return static_cast<uint32_t>(w >> 32); }
 inline uint64_t word(uint32_t epoch, uint64_t index) { return (uint64_t{epoch} << 32) | index; }
 
-// About 50 µs of pause instructions: the gap between two layers of a run.
-constexpr int kSpinIterations = 1 << 10;
+// How long a worker spins for the next call before it sleeps: longer than
+// the gap between two layers of a run (a reference kernel or a layout change
+// on the caller's thread can take tens of µs), short against a run. Timed by
+// the clock: the cost of a pause instruction varies by CPU and hypervisor.
+constexpr auto kSpin = std::chrono::microseconds(200);
 
 }  // namespace
 
@@ -70,8 +74,9 @@ struct ThreadPool::Shared {
     uint32_t seen = 0;
     for (;;) {
       uint64_t w = word.load();
+      const auto until = std::chrono::steady_clock::now() + kSpin;
       for (int spin = 0; epoch_of(w) == seen && !stop.load(); ++spin) {
-        if (spin < kSpinIterations && !idle.load()) {
+        if (!idle.load() && (spin % 64 != 63 || std::chrono::steady_clock::now() < until)) {
           cpu_relax();
         } else {
           sleepers.fetch_add(1);
@@ -136,7 +141,7 @@ void ThreadPool::run(size_t n, void (*task)(void*, size_t), void* ctx) {
   // Only tasks another thread claimed are left; their threads are running
   // them. Yield after a while, in case one of them waits for this core.
   for (int spin = 0; finished + s.done.load() < n; ++spin) {
-    if (spin < kSpinIterations)
+    if (spin < 1024)
       cpu_relax();
     else
       std::this_thread::yield();

@@ -154,7 +154,12 @@ class QGemmConv final : public QConvKernel {
  private:
   void run_impl(const uint8_t* x, const uint8_t* residual, uint8_t* y, void* workspace, ThreadPool& pool) const {
     const int64_t M = int64_t{s_.N} * s_.OH * s_.OW;
-    const int64_t row_blocks = (M + kRowsPerTask - 1) / kRowsPerTask;
+    // Smaller row blocks where 96-row ones would leave a thread idle (a 14×14
+    // layer has 196 rows): about four blocks per thread, in whole 16-row tiles.
+    int64_t rows_per_task = kRowsPerTask;
+    if (const int64_t threads = pool.threads(); threads > 1 && M < 4 * threads * kRowsPerTask)
+      rows_per_task = std::clamp<int64_t>(((M + 4 * threads - 1) / (4 * threads) + 15) & ~int64_t{15}, 16, kRowsPerTask);
+    const int64_t row_blocks = (M + rows_per_task - 1) / rows_per_task;
     auto gemm = [&](const Panel& p, const uint8_t* a, size_t lda, int64_t m0, int rows) {
       QGemmArgs g;
       g.a = a;
@@ -180,9 +185,12 @@ class QGemmConv final : public QConvKernel {
     // still splits over its channels.
     auto panel_tasks = [&](const uint8_t* a, size_t group_stride) {
       auto task = [&](size_t i) {
-        const Panel& p = panels_[i % panels_.size()];
-        const int64_t m0 = static_cast<int64_t>(i / panels_.size()) * kRowsPerTask;
-        const int rows = static_cast<int>(std::min<int64_t>(kRowsPerTask, M - m0));
+        // Consecutive tasks take row blocks of one panel: two threads then write
+        // different rows. Neighbouring panels of the same rows meet inside a
+        // cache line (96 bytes of uint8 per panel), which they would fight over.
+        const Panel& p = panels_[i / static_cast<size_t>(row_blocks)];
+        const int64_t m0 = static_cast<int64_t>(i % static_cast<size_t>(row_blocks)) * rows_per_task;
+        const int rows = static_cast<int>(std::min<int64_t>(rows_per_task, M - m0));
         gemm(p, a + static_cast<size_t>(p.group) * group_stride + static_cast<size_t>(m0) * lda_, lda_, m0, rows);
       };
       pool.parallel_for(static_cast<size_t>(row_blocks) * panels_.size(), task);
@@ -197,8 +205,8 @@ class QGemmConv final : public QConvKernel {
       // the whole patch matrix first, then the GEMM split over channels too.
       auto patches = [&](size_t i) {
         const int g = static_cast<int>(i % static_cast<size_t>(s_.group));
-        const int64_t m0 = static_cast<int64_t>(i / static_cast<size_t>(s_.group)) * kRowsPerTask;
-        const int rows = static_cast<int>(std::min<int64_t>(kRowsPerTask, M - m0));
+        const int64_t m0 = static_cast<int64_t>(i / static_cast<size_t>(s_.group)) * rows_per_task;
+        const int rows = static_cast<int>(std::min<int64_t>(rows_per_task, M - m0));
         im2col(x, cols + static_cast<size_t>(g) * group_stride + static_cast<size_t>(m0) * lda_, m0, rows, g, zx);
       };
       pool.parallel_for(patch_tasks, patches);
@@ -208,8 +216,8 @@ class QGemmConv final : public QConvKernel {
     // matrix and runs the group's panels on them while they are in cache.
     auto task = [&](size_t i) {
       const int g = static_cast<int>(i % static_cast<size_t>(s_.group));
-      const int64_t m0 = static_cast<int64_t>(i / static_cast<size_t>(s_.group)) * kRowsPerTask;
-      const int rows = static_cast<int>(std::min<int64_t>(kRowsPerTask, M - m0));
+      const int64_t m0 = static_cast<int64_t>(i / static_cast<size_t>(s_.group)) * rows_per_task;
+      const int rows = static_cast<int>(std::min<int64_t>(rows_per_task, M - m0));
       uint8_t* slot = cols + static_cast<size_t>(g) * group_stride + static_cast<size_t>(m0) * lda_;
       im2col(x, slot, m0, rows, g, zx);
       for (const Panel& p : panels_)
