@@ -65,8 +65,7 @@ bool lower_quantized_add(Lowering& l, int i) {
     if (g.tensor(t).dtype != DataType::UInt8) return false;
   if (node.op != OpType::Add || l.shape(a) != l.shape(out) || l.shape(b) != l.shape(out)) return false;
   const QuantizedAdd q = quantized_add(g.tensor(a), g.tensor(b), g.tensor(out), attrs_as<fb::BinaryAttrsT>(node).activation);
-  QAddParams p;
-  p.za = q.za, p.zb = q.zb, p.zy = q.zy, p.ma = q.ma, p.mb = q.mb, p.lo = q.clamp.lo, p.hi = q.clamp.hi;
+  const QAddParams p = qadd_params(q);
   const Layout layout = l.layout(a);
   const TensorId ai = l.in_layout(a, layout, i), bi = l.in_layout(b, layout, i);
   l.set_layout(out, layout);

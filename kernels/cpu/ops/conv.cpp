@@ -159,9 +159,7 @@ void lower_qconv(Lowering& l, int i) {
     const TensorInfo& y = g.tensor(add.outputs[0]);
     if (is_quantized_node(g, add) && r.dtype == DataType::UInt8 && y.dtype == DataType::UInt8) {
       const QuantizedAdd q = quantized_add(*layer.y, r, y, attrs_as<fb::BinaryAttrsT>(add).activation);
-      QAddParams p;
-      p.za = q.za, p.zb = q.zb, p.zy = q.zy, p.ma = q.ma, p.mb = q.mb, p.lo = q.clamp.lo, p.hi = q.clamp.hi;
-      layer.residual = p;
+      layer.residual = qadd_params(q);
       out = add.outputs[0];
       l.fuse_into(residual.add, i);
     } else {

@@ -2,22 +2,15 @@
 // fire modules); Transpose, Split, Slice, Pad and other concats run the
 // reference kernel on NCHW.
 #include <algorithm>
-#include <array>
 #include <cstddef>
 #include <cstring>
-#include <memory>
 
-#include "engine/core/quantization.hpp"
 #include "engine/core/quantized_ops.hpp"
 #include "kernels/cpu/ops/ops.hpp"
 
 namespace kiln::cpu {
 
 namespace {
-
-// A quantized input whose parameters differ from the output's is requantized
-// through a 256-entry table (quant::requantize of each byte), which is exact.
-using ByteTable = std::array<uint8_t, 256>;
 
 bool lower_channel_concat(Lowering& l, int i) {
   const Graph& g = l.graph();
@@ -42,17 +35,9 @@ bool lower_channel_concat(Lowering& l, int i) {
   for (TensorId t : node.inputs) {
     ins.push_back(l.in_layout(t, Layout::NHWC, i));
     channels.push_back(l.shape(t)[1]);
-    std::shared_ptr<ByteTable> table;
-    if (quantized) {
-      const Requantization r = requantization(g.tensor(t), g.tensor(out));
-      if (!r.identity) {
-        table = std::make_shared<ByteTable>();
-        for (int v = 0; v < 256; ++v)
-          (*table)[static_cast<size_t>(v)] = static_cast<uint8_t>(
-              quant::requantize(v - r.from_zero_point, r.multiplier, r.to_zero_point, r.clamp.lo, r.clamp.hi));
-        requantizes = true;
-      }
-    }
+    // A quantized input in other parameters than the output's is requantized by table.
+    std::shared_ptr<const ByteTable> table = quantized ? requantization_table(g.tensor(t), g.tensor(out)) : nullptr;
+    requantizes = requantizes || table != nullptr;
     tables.push_back(std::move(table));
   }
   l.set_layout(out, Layout::NHWC);

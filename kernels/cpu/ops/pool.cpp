@@ -1,9 +1,5 @@
 // MaxPool/AveragePool (2-D) and the global pools on NHWC SIMD kernels; other
 // ranks on the reference kernel.
-#include <array>
-#include <memory>
-
-#include "engine/core/quantization.hpp"
 #include "engine/core/spatial.hpp"
 #include "engine/core/quantized_ops.hpp"
 #include "kernels/cpu/ops/ops.hpp"
@@ -11,6 +7,17 @@
 namespace kiln::cpu {
 
 namespace {
+
+// The 2-D window of a 4-D NCHW shape `xs` into the float and the int8 pool kernels' arguments.
+template <class Args>
+void set_window(Args& p, const Window3d& w, const Shape& xs) {
+  p.H = static_cast<int>(w.in[1]), p.W = static_cast<int>(w.in[2]), p.C = static_cast<int>(xs[1]);
+  p.OW = static_cast<int>(w.out[2]);
+  p.KH = static_cast<int>(w.kernel[1]), p.KW = static_cast<int>(w.kernel[2]);
+  p.sh = static_cast<int>(w.stride[1]), p.sw = static_cast<int>(w.stride[2]);
+  p.dh = static_cast<int>(w.dilation[1]), p.dw = static_cast<int>(w.dilation[2]);
+  p.pt = static_cast<int>(w.pad_begin[1]), p.pl = static_cast<int>(w.pad_begin[2]);
+}
 
 bool lower_window_pool(Lowering& l, int i) {
   const Node& node = l.node(i);
@@ -20,12 +27,8 @@ bool lower_window_pool(Lowering& l, int i) {
   if (xs.size() != 4 || node.outputs.size() != 1) return false;
   const Window3d w = make_window(node.name, xs, a.kernel_shape, a.strides, a.dilations, a.pads, a.ceil_mode);
   PoolArgs p{};
-  p.H = static_cast<int>(w.in[1]), p.W = static_cast<int>(w.in[2]), p.C = static_cast<int>(xs[1]);
-  p.OH = static_cast<int>(w.out[1]), p.OW = static_cast<int>(w.out[2]);
-  p.KH = static_cast<int>(w.kernel[1]), p.KW = static_cast<int>(w.kernel[2]);
-  p.sh = static_cast<int>(w.stride[1]), p.sw = static_cast<int>(w.stride[2]);
-  p.dh = static_cast<int>(w.dilation[1]), p.dw = static_cast<int>(w.dilation[2]);
-  p.pt = static_cast<int>(w.pad_begin[1]), p.pl = static_cast<int>(w.pad_begin[2]);
+  set_window(p, w, xs);
+  p.OH = static_cast<int>(w.out[1]);
   p.pb = static_cast<int>(w.pad_end[1]), p.pr = static_cast<int>(w.pad_end[2]);
   p.is_max = node.op == OpType::MaxPool;
   p.count_include_pad = a.count_include_pad;
@@ -108,22 +111,10 @@ bool lower_quantized_max(Lowering& l, int i) {
     return false;
   const auto& a = attrs_as<fb::PoolAttrsT>(node);
   const Window3d w = make_window(node.name, xs, a.kernel_shape, a.strides, a.dilations, a.pads, a.ceil_mode);
-  const Requantization r = requantization(g.tensor(x), g.tensor(out));
-  std::shared_ptr<std::array<uint8_t, 256>> table;
-  if (!r.identity) {
-    table = std::make_shared<std::array<uint8_t, 256>>();
-    for (int v = 0; v < 256; ++v)
-      (*table)[static_cast<size_t>(v)] = static_cast<uint8_t>(
-          quant::requantize(v - r.from_zero_point, r.multiplier, r.to_zero_point, r.clamp.lo, r.clamp.hi));
-  }
+  const std::shared_ptr<const ByteTable> table = requantization_table(g.tensor(x), g.tensor(out));
   QMaxPoolArgs p;
-  p.H = static_cast<int>(w.in[1]), p.W = static_cast<int>(w.in[2]), p.C = static_cast<int>(xs[1]);
-  p.OW = static_cast<int>(w.out[2]);
-  p.KH = static_cast<int>(w.kernel[1]), p.KW = static_cast<int>(w.kernel[2]);
-  p.sh = static_cast<int>(w.stride[1]), p.sw = static_cast<int>(w.stride[2]);
-  p.dh = static_cast<int>(w.dilation[1]), p.dw = static_cast<int>(w.dilation[2]);
-  p.pt = static_cast<int>(w.pad_begin[1]), p.pl = static_cast<int>(w.pad_begin[2]);
-  p.empty = static_cast<uint8_t>(r.to_zero_point);
+  set_window(p, w, xs);
+  p.empty = static_cast<uint8_t>(g.tensor(out).quant->zero_point[0]);
   const int N = static_cast<int>(xs[0]), OH = static_cast<int>(w.out[1]);
   const TensorId xin = l.in_layout(x, Layout::NHWC, i);
   l.set_layout(out, Layout::NHWC);

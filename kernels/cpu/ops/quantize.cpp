@@ -1,10 +1,27 @@
 // QuantizeLinear and DequantizeLinear on the CPU: per-tensor float32 <->
 // uint8 on the integer kernels, in whichever layout the input has; other
 // forms (int8, per-axis, requantization) on the reference kernel.
+#include "engine/core/quantization.hpp"
 #include "engine/core/quantized_ops.hpp"
 #include "kernels/cpu/ops/ops.hpp"
 
 namespace kiln::cpu {
+
+QAddParams qadd_params(const QuantizedAdd& q) {
+  QAddParams p;
+  p.za = q.za, p.zb = q.zb, p.zy = q.zy, p.ma = q.ma, p.mb = q.mb, p.lo = q.clamp.lo, p.hi = q.clamp.hi;
+  return p;
+}
+
+std::shared_ptr<const ByteTable> requantization_table(const TensorInfo& from, const TensorInfo& to) {
+  const Requantization r = requantization(from, to);
+  if (r.identity) return nullptr;
+  auto table = std::make_shared<ByteTable>();
+  for (int v = 0; v < 256; ++v)
+    (*table)[static_cast<size_t>(v)] = static_cast<uint8_t>(
+        quant::requantize(v - r.from_zero_point, r.multiplier, r.to_zero_point, r.clamp.lo, r.clamp.hi));
+  return table;
+}
 
 namespace {
 // Pixels per strip of the NCHW -> NHWC quantization.

@@ -303,9 +303,9 @@ struct TileCtx {
   const QAddParams* add = nullptr;
 };
 
-// The residual Add of a tile's row of v ≤ kVL requantized values q (before C's
-// zero point, which is the Add's za): as add() below computes it, operation
-// for operation, so the fused epilogue gives the separate Add's bits.
+// quant::add of n ≤ kVL values a − za = q and the bytes at `res`, stored at c:
+// the separate Add (add() below) and the one fused into a GEMM tile's epilogue
+// (q: the requantized values before C's zero point, which is the Add's za).
 struct ResidualAdd {
   RqConst rq;
   vi zb;
@@ -1031,14 +1031,12 @@ void depthwise(const QDepthwiseArgs& p) {
 
 // ---- element-wise -----------------------------------------------------------------------
 void add(uint8_t* y, const uint8_t* a, const uint8_t* b, size_t n, const QAddParams& p) {
-  const RqConst rq(p.lo, p.hi, p.zy);
-  const vi za = splat_i(p.za), zb = splat_i(p.zb);
-  const vf ma = splat(p.ma), mb = splat(p.mb);
+  // The same code as a GEMM epilogue's fused Add, so that the two agree bit for bit.
+  const ResidualAdd ra(p);
+  const vi za = splat_i(p.za);
   for (size_t i = 0; i < n; i += kVL) {
     const int m = static_cast<int>(std::min<size_t>(kVL, n - i));
-    const vf pa = __builtin_convertvector(load_u8(a + i, m) - za, vf) * ma;
-    const vf pb = __builtin_convertvector(load_u8(b + i, m) - zb, vf) * mb;
-    store_u8(y + i, rq.clamp_round(pa + pb), m);
+    ra.store(y + i, load_u8(a + i, m) - za, b + i, m);
   }
 }
 
