@@ -65,25 +65,60 @@ class ScratchSlots {
   size_t floats_;
 };
 
-// Rows of C per task: enough tasks for the threads, whole register tiles,
-// and not so many rows that A falls out of L2. `other_tasks` is how many
-// tasks the columns (and groups) already give: each row task streams all of
-// B again, so rows are split only as far as the threads need — splitting
-// ResNet-50's 7×7 layers (49 rows, 4-8 MiB of weights) four ways for one
-// thread re-read their weights from L3 four times.
+// Tasks a GEMM is split into for `threads` threads: one for a single
+// thread (gemm_rows blocks for the caches itself), else about four per thread
+// so that a core taken away by the host does not stall the layer.
+inline int64_t gemm_tasks_wanted(int threads) { return threads <= 1 ? 1 : 4 * int64_t{threads}; }
+
+// Rows of C per task for algorithms that copy their A rows into scratch
+// (im2col): enough tasks for the threads, whole register tiles, and not so
+// many rows that the copy falls out of L2. `other_tasks` is how many tasks
+// the columns (and groups) already give.
 inline int rows_per_task(int64_t rows, int mr, int threads, int64_t k_total, int64_t other_tasks = 1) {
   const int64_t by_cache = std::max<int64_t>(mr, (256 * 1024 / 4) / std::max<int64_t>(1, k_total) / mr * mr);
-  const int64_t row_tasks_wanted = std::max<int64_t>(1, (4 * threads + other_tasks - 1) / other_tasks);
+  const int64_t row_tasks_wanted = std::max<int64_t>(1, (gemm_tasks_wanted(threads) + other_tasks - 1) / other_tasks);
   const int64_t by_threads = (rows + row_tasks_wanted - 1) / row_tasks_wanted;
-  int64_t r = std::min<int64_t>({by_cache, std::max<int64_t>(by_threads, mr), 16 * mr});
+  int64_t r = std::min<int64_t>(by_cache, std::max<int64_t>(by_threads, mr));
   r = (r + mr - 1) / mr * mr;
   return static_cast<int>(std::max<int64_t>(r, mr));
 }
 
-// Panels of B per task: a K block of them fits in L2.
-inline int panels_per_task(const SimdKernels& k, int panels) {
+// Panels of B per task when the rows give `row_tasks` tasks: all of them,
+// unless the row tasks are too few for the threads.
+inline int panels_per_task(int panels, int64_t row_tasks, int threads) {
+  const int64_t wanted = gemm_tasks_wanted(threads);
+  if (row_tasks >= wanted) return panels;
+  const int64_t p_tasks = std::min<int64_t>(panels, (wanted + row_tasks - 1) / row_tasks);
+  return static_cast<int>((panels + p_tasks - 1) / p_tasks);
+}
+
+// Panels of B whose K block fits in L2 (Winograd's column groups).
+inline int panels_in_l2(const SimdKernels& k, int panels) {
   const int per = std::max(1, (256 * 1024) / (gemm_k_block(k) * k.nr * 4));
   return std::min(panels, per);
+}
+
+// The split of a GEMM whose A rows are read in place (1×1, direct): tasks
+// cut the operand that is cheaper to read twice. Every row task streams all
+// of B, every panel task all of A; so layers whose weights outweigh their
+// input (late 7×7 and 14×14 layers: megabytes of weights, a few hundred KiB
+// of input) split the panels, and large images the rows.
+struct GemmSplit {
+  int rows, panels;
+};
+inline GemmSplit split_gemm(int64_t M, int panels, int nr, int mr, int threads, int64_t other_tasks) {
+  const int64_t wanted = std::max<int64_t>(1, (gemm_tasks_wanted(threads) + other_tasks - 1) / other_tasks);
+  const int64_t tiles = (M + mr - 1) / mr;
+  int64_t m_tasks = 1, p_tasks = 1;
+  if (static_cast<int64_t>(panels) * nr > M) {
+    p_tasks = std::min<int64_t>(panels, wanted);
+    m_tasks = std::min<int64_t>(tiles, (wanted + p_tasks - 1) / p_tasks);
+  } else {
+    m_tasks = std::min<int64_t>(tiles, wanted);
+    p_tasks = std::min<int64_t>(panels, (wanted + m_tasks - 1) / m_tasks);
+  }
+  const int64_t rows = (tiles + m_tasks - 1) / m_tasks * mr;
+  return {static_cast<int>(rows), static_cast<int>((panels + p_tasks - 1) / p_tasks)};
 }
 
 // A convolution whose A rows come straight from the input (1×1, direct): one
@@ -97,10 +132,10 @@ void run_grouped_gemm(const ConvLayer& l, const ConvRun& r, const std::vector<Pa
   const SimdKernels& kern = *l.simd;
   const int cg = s.cin_per_group(), kg = s.cout_per_group();
   const int64_t M = s.output_pixels();
-  const int panels = b[0].panels(), ppt = panels_per_task(kern, panels);
-  const int64_t p_tasks = (panels + ppt - 1) / ppt;
-  const int rows = rows_per_task(M, kern.mr, l.threads, int64_t{nseg} * cg, p_tasks * s.group);
-  const int64_t m_tasks = (M + rows - 1) / rows;
+  const int panels = b[0].panels();
+  const GemmSplit split = split_gemm(M, panels, kern.nr, kern.mr, l.threads, s.group);
+  const int rows = split.rows, ppt = split.panels;
+  const int64_t p_tasks = (panels + ppt - 1) / ppt, m_tasks = (M + rows - 1) / rows;
   auto task = [&](size_t i) {
     const int g = static_cast<int>(static_cast<int64_t>(i) / (m_tasks * p_tasks));
     const int64_t rest = static_cast<int64_t>(i) % (m_tasks * p_tasks);

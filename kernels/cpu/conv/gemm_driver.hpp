@@ -60,8 +60,14 @@ struct GemmProblem {
 inline int gemm_k_block(const SimdKernels& k) { return k.k_block > 0 ? k.k_block : std::max(64, 32768 / (k.nr * 4)); }
 
 // Computes rows [m0, m1) and panels [p0, p1) of C. row_ptr(m, s) points at
-// row m's data for segment s (seg_len floats). Rows are processed in
-// register tiles; the K loop is blocked so one B micro-panel stays in cache.
+// row m's data for segment s (seg_len floats). The loops are blocked like a
+// GotoBLAS GEMM: for each K block, rows go in blocks of about 128 KiB of A
+// (kept in L2), and within a row block each B micro-panel (one K block of nr
+// columns, sized for L1) serves every register tile of the block before the
+// next panel is touched. So each B element is fetched from memory once per
+// row block — once per call on small layers such as ResNet-50's 7×7 ones,
+// whose megabytes of weights the old order (all panels per register tile)
+// streamed from L3 once per eight rows.
 // The sum over K always runs in the same order, whatever the caller's split
 // of rows and panels: results do not depend on the thread count.
 template <class RowPtr>
@@ -77,38 +83,64 @@ void gemm_rows(const SimdKernels& kern, const GemmProblem& p, int m0, int m1, in
   // the same places on every level.
   constexpr int kMaxPtrs = 1024, kMaxMR = 8;
   const int max_segs = kMaxPtrs / kMaxMR;
-  const float* ptrs_storage[kMaxPtrs];
+  // Row pointers of every tile of a row block (32 KiB of stack).
+  constexpr int kBlockPtrs = 4096;
+  const float* ptrs_storage[kBlockPtrs];
 
   for (int s0 = 0; s0 < p.nseg;) {
     const int ns = std::min({segs_per_block, p.nseg - s0, max_segs});
+    const int block_k = ns * std::min(chunk_len, p.seg_len);
+    const int tiles_by_l2 = std::max(1, (128 * 1024 / 4) / std::max(1, block_k) / mr);
+    const int tiles_per_block = std::max(1, std::min(tiles_by_l2, kBlockPtrs / (ns * mr)));
     for (int chunk = 0; chunk < chunks; ++chunk) {
       const int off = chunk * chunk_len;
       const int len = std::min(chunk_len, p.seg_len - off);
       const bool first = s0 == 0 && chunk == 0;
       const bool last = s0 + ns == p.nseg && chunk == chunks - 1;
       const size_t b_row = static_cast<size_t>(s0) * p.seg_len + off;
-      for (int m = m0; m < m1; m += mr) {
-        const int rows = std::min(mr, m1 - m);
-        for (int s = 0; s < ns; ++s)
-          for (int r = 0; r < mr; ++r) ptrs_storage[s * mr + r] = row_ptr(m + std::min(r, rows - 1), s0 + s) + off;
+      for (int mb = m0; mb < m1; mb += tiles_per_block * mr) {
+        const int mb_end = std::min(m1, mb + tiles_per_block * mr);
+        const int tiles = (mb_end - mb + mr - 1) / mr;
+        for (int t = 0; t < tiles; ++t) {
+          const int m = mb + t * mr, rows = std::min(mr, mb_end - m);
+          const float** ptrs = ptrs_storage + static_cast<size_t>(t) * ns * mr;
+          for (int s = 0; s < ns; ++s)
+            for (int r = 0; r < mr; ++r) ptrs[s * mr + r] = row_ptr(m + std::min(r, rows - 1), s0 + s) + off;
+        }
+        // The micro-panel after this one, prefetched a slice per tile.
+        const size_t panel_floats = static_cast<size_t>(ns) * len * nr;
+        const float* after_block = nullptr;
+        if (mb_end < m1) after_block = p.b->panel(p0) + b_row * nr;
+        else if (chunk + 1 < chunks) after_block = p.b->panel(p0) + (b_row + chunk_len) * nr;
+        else if (s0 + ns < p.nseg) after_block = p.b->panel(p0) + static_cast<size_t>(s0 + ns) * p.seg_len * nr;
         for (int pi = p0; pi < p1; ++pi) {
           const int col = pi * nr;
-          MicroTile t;
-          t.a = ptrs_storage;
-          t.nseg = ns;
-          t.seg_len = len;
-          t.b = p.b->panel(pi) + b_row * nr;
-          t.c = p.c + static_cast<size_t>(m) * p.ldc + col;
-          t.ldc = p.ldc;
-          t.m = rows;
-          t.n = std::min(nr, p.b->n() - col);
-          t.accumulate = !first;
-          t.final = last;
-          t.bias = p.bias ? p.bias + col : nullptr;
-          t.residual = p.residual ? p.residual + static_cast<size_t>(m) * p.ldr + col : nullptr;
-          t.ldr = p.ldr;
-          t.act = p.act;
-          kern.gemm_tile(t);
+          const float* next = pi + 1 < p1 ? p.b->panel(pi + 1) + b_row * nr : after_block;
+          const size_t next_floats = pi + 1 < p1 || !after_block ? panel_floats : std::min(panel_floats, size_t{4096});
+          const size_t slice = (next_floats / nr + tiles - 1) / tiles * nr;
+          for (int t = 0; t < tiles; ++t) {
+            const int m = mb + t * mr;
+            MicroTile tile;
+            tile.a = ptrs_storage + static_cast<size_t>(t) * ns * mr;
+            tile.nseg = ns;
+            tile.seg_len = len;
+            tile.b = p.b->panel(pi) + b_row * nr;
+            tile.c = p.c + static_cast<size_t>(m) * p.ldc + col;
+            tile.ldc = p.ldc;
+            tile.m = std::min(mr, mb_end - m);
+            tile.n = std::min(nr, p.b->n() - col);
+            tile.accumulate = !first;
+            tile.final = last;
+            tile.bias = p.bias ? p.bias + col : nullptr;
+            tile.residual = p.residual ? p.residual + static_cast<size_t>(m) * p.ldr + col : nullptr;
+            tile.ldr = p.ldr;
+            tile.act = p.act;
+            if (next) {
+              tile.prefetch = next + std::min(next_floats, t * slice);
+              tile.prefetch_end = next + std::min(next_floats, (t + 1) * slice);
+            }
+            kern.gemm_tile(tile);
+          }
         }
       }
     }

@@ -27,8 +27,10 @@ class Im2colKernel final : public ConvKernel {
   void run(const ConvRun& r) const override {
     const SimdKernels& kern = *l_.simd;
     const int64_t M = s_.output_pixels();
-    const int panels = b_.panels(), ppt = panels_per_task(kern, panels);
-    const int64_t m_tasks = (M + rows_ - 1) / rows_, p_tasks = (panels + ppt - 1) / ppt;
+    const int panels = b_.panels();
+    const int64_t m_tasks = (M + rows_ - 1) / rows_;
+    const int ppt = panels_per_task(panels, m_tasks, l_.threads);
+    const int64_t p_tasks = (panels + ppt - 1) / ppt;
     auto task = [&](size_t i) {
       const int m0 = static_cast<int>(static_cast<int64_t>(i) / p_tasks) * rows_;
       const int p0 = static_cast<int>(static_cast<int64_t>(i) % p_tasks) * ppt;

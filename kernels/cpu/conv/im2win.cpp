@@ -33,9 +33,11 @@ class Im2winKernel final : public ConvKernel {
 
   void run(const ConvRun& r) const override {
     const SimdKernels& kern = *l_.simd;
-    const int panels = b_.panels(), ppt = panels_per_task(kern, panels);
+    const int panels = b_.panels();
     const int64_t all_rows = int64_t{s_.N} * s_.OH;
-    const int64_t row_tasks = (all_rows + rows_per_task_ - 1) / rows_per_task_, p_tasks = (panels + ppt - 1) / ppt;
+    const int64_t row_tasks = (all_rows + rows_per_task_ - 1) / rows_per_task_;
+    const int ppt = panels_per_task(panels, row_tasks, l_.threads);
+    const int64_t p_tasks = (panels + ppt - 1) / ppt;
     const bool one_run = s_.dw == 1;
     const int seg = s_.KH * s_.C;
     auto task = [&](size_t i) {

@@ -112,7 +112,7 @@ class WinogradKernel final : public ConvKernel {
       : l_(l),
         s_(l.shape),
         p_(make_plan(s_, l.simd->mr,
-                     panels_per_task(*l.simd, (s_.K + l.simd->nr - 1) / l.simd->nr) * l.simd->nr, l.threads)),
+                     panels_in_l2(*l.simd, (s_.K + l.simd->nr - 1) / l.simd->nr) * l.simd->nr, l.threads)),
         zeros_(static_cast<size_t>(s_.C), 0.0f),
         v_stride_(point_stride(static_cast<size_t>(p_.per_group) * s_.C)),
         m_stride_(point_stride(static_cast<size_t>(p_.per_group) * p_.group_cols)),

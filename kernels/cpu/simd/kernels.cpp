@@ -55,11 +55,17 @@ void gemm_tile_rows(const MicroTile& t) {
     for (int v = 0; v < kNV; ++v) acc[r][v] = vf{};
 
   const float* b = t.b;
+  const float* pf = t.prefetch;
   for (int s = 0; s < t.nseg; ++s) {
     const float* a[R];
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) a[r] = t.a[s * kMR + r];
     for (int k = 0; k < t.seg_len; ++k) {
+      if (pf < t.prefetch_end) {
+#pragma GCC unroll 4
+        for (int line = 0; line < kNR; line += 16) __builtin_prefetch(pf + line, 0, 2);
+        pf += kNR;
+      }
       const vf b0 = load(b);
       const vf b1 = load(b + kVL);
       b += kNR;
