@@ -8,13 +8,16 @@ namespace kiln::cpu {
 const ConvAlgorithm& pointwise_algorithm();
 const ConvAlgorithm& depthwise_algorithm();
 const ConvAlgorithm& winograd_algorithm();
+const ConvAlgorithm& winograd_f23_algorithm();
+const ConvAlgorithm& winograd_f63_algorithm();
 const ConvAlgorithm& im2win_algorithm();
 const ConvAlgorithm& im2col_algorithm();
 const ConvAlgorithm& direct_algorithm();
 
 const std::vector<const ConvAlgorithm*>& conv_algorithms() {
   static const std::vector<const ConvAlgorithm*> all = {&pointwise_algorithm(), &depthwise_algorithm(),
-                                                        &winograd_algorithm(), &im2win_algorithm(), &im2col_algorithm(),
+                                                        &winograd_algorithm(), &winograd_f23_algorithm(),
+                                                        &winograd_f63_algorithm(), &im2win_algorithm(), &im2col_algorithm(),
                                                         &direct_algorithm()};
   return all;
 }

@@ -1,20 +1,24 @@
-// Winograd F(4×4, 3×3) (Lavin & Gray, "Fast algorithms for convolutional
-// neural networks", 2016) for 3×3, stride 1, dilation 1, ungrouped layers.
-// The output is cut into 4×4 tiles, each computed from a 6×6 input tile d:
-//   Y = Aᵀ [ Σ_c (G g_kc Gᵀ) ⊙ (Bᵀ d_c B) ] A,
-// with the interpolation points 0, ±1, ±2, ∞. The element-wise products summed
-// over channels are 36 independent GEMMs, one per point of the 6×6 tile:
-// M_i[tile][k] = Σ_c V_i[tile][c] · U_i[c][k], 36 multiplies where the direct
-// convolution of 16 outputs needs 144 (2.25 times fewer).
+// Winograd F(m×m, 3×3) (Lavin & Gray, "Fast algorithms for convolutional
+// neural networks", 2016) for 3×3, stride 1, dilation 1, ungrouped layers, in
+// three sizes: F(2,3), F(4,3) and F(6,3). The output is cut into m×m tiles,
+// each computed from a t×t input tile d (t = m + 2):
+//   Y = Aᵀ [ Σ_c (G g_kc Gᵀ) ⊙ (Bᵀ d_c B) ] A.
+// The element-wise products summed over channels are t² independent GEMMs,
+// one per point of the tile: M_i[tile][k] = Σ_c V_i[tile][c] · U_i[c][k],
+// t² multiplies where the direct convolution of m² outputs needs 9m² (2.25,
+// 4 and 5.06 times fewer). Larger tiles save more multiplies but waste more
+// of an output that is not a multiple of m, hold t²/9 times the weights
+// (read once per run: ResNet-50's 14×14 layers held 9 MiB each at F(4,3)),
+// and lose accuracy; the cost estimates weigh this per layer.
 //
 // prepare(): U = G g Gᵀ of every (k, c), packed for the shared GEMM as one
 // PackedB (C × the group's columns) per point and column group.
 // run(): a task takes a group of tiles and a range of column groups. It
-// transforms the tiles' inputs for all C channels into V [36][tiles][C] (a
-// per-thread slot); then per column group it runs the 36 GEMMs into
-// M [36][tiles][columns] and transforms M back, adding bias and residual and
+// transforms the tiles' inputs for all C channels into V [t²][tiles][C] (a
+// per-thread slot); then per column group it runs the t² GEMMs into
+// M [t²][tiles][columns] and transforms M back, adding bias and residual and
 // applying the activation, writing only the valid part of edge tiles. The
-// transforms are the ISA's winograd_f43 kernel, vectorised along channels.
+// transforms are the ISA's winograd_f*3 kernels, vectorised along channels.
 // Results do not depend on the split (each output is the same sums in the
 // same order), so they are the same bits for any thread count.
 #include <algorithm>
@@ -27,14 +31,50 @@
 namespace kiln::cpu {
 namespace {
 
-constexpr int kPoints = 36;  // 6×6 tile points
+constexpr int kMaxPoints = 64;  // F(6,3): 8×8 tile points
+constexpr int kMaxOutputs = 36;
+
+using TransformFn = void (*)(const WinogradArgs&);
+
+// One tile size: m outputs per side from t = m + 2 inputs, G (t×3) for the
+// weights, the ISA's transform.
+struct Variant {
+  const char* name;
+  int m;
+  const double (*g)[3];
+  TransformFn SimdKernels::*transform;
+  // Cost of the transforms per point relative to F(4,3)'s hand-factored
+  // ones (F(6,3)'s are the generic matrix form: about twice, measured).
+  double transform_cost;
+  int t() const { return m + 2; }
+  int points() const { return t() * t(); }
+};
+
+constexpr double kG23[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+constexpr double kG43[6][3] = {{1.0 / 4, 0, 0},
+                               {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                               {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                               {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                               {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                               {0, 0, 1}};
+constexpr double kG63[8][3] = {{1, 0, 0},
+                               {-2.0 / 9, -2.0 / 9, -2.0 / 9},
+                               {-2.0 / 9, 2.0 / 9, -2.0 / 9},
+                               {1.0 / 90, 1.0 / 45, 2.0 / 45},
+                               {1.0 / 90, -1.0 / 45, 2.0 / 45},
+                               {32.0 / 45, 16.0 / 45, 8.0 / 45},
+                               {32.0 / 45, -16.0 / 45, 8.0 / 45},
+                               {0, 0, 1}};
+constexpr Variant kF23{"winograd_f23", 2, kG23, &SimdKernels::winograd_f23, 1.0};
+constexpr Variant kF43{"winograd", 4, kG43, &SimdKernels::winograd_f43, 1.0};
+constexpr Variant kF63{"winograd_f63", 6, kG63, &SimdKernels::winograd_f63, 2.0};
 // Floats of V and M per slot: bounds the tiles per task (4 MiB).
 constexpr int64_t kSlotFloats = 1024 * 1024;
 constexpr int kMaxTilesPerTask = 64;
 
 // How a layer is split: tiles in groups (one input transform each, and one
 // pass over U), output channels in column groups of a few B panels (one set
-// of 36 GEMMs and one output transform each, M holding one column group).
+// of t² GEMMs and one output transform each, M holding one column group).
 // A task is one tile group × a range of column groups: all of them, unless
 // the threads need more tasks than there are tile groups.
 struct Plan {
@@ -49,10 +89,11 @@ struct Plan {
   int64_t tasks() const { return groups * splits; }
 };
 
-Plan make_plan(const ConvGeometry& s, int mr, int group_cols, int threads) {
+Plan make_plan(const Variant& v, const ConvGeometry& s, int mr, int group_cols, int threads) {
   Plan p;
-  p.tiles_h = (s.OH + 3) / 4;
-  p.tiles_w = (s.OW + 3) / 4;
+  const int kPoints = v.points();
+  p.tiles_h = (s.OH + v.m - 1) / v.m;
+  p.tiles_w = (s.OW + v.m - 1) / v.m;
   p.tiles = int64_t{s.N} * p.tiles_h * p.tiles_w;
   p.group_cols = std::min(s.K, group_cols);
   p.col_groups = (s.K + p.group_cols - 1) / p.group_cols;
@@ -82,8 +123,8 @@ Plan make_plan(const ConvGeometry& s, int mr, int group_cols, int threads) {
   return p;
 }
 
-// Floats between the 36 points' matrices in a slot: an odd number of cache
-// lines, so that the 36 rows a tile transform reads or writes fall in
+// Floats between the points' matrices in a slot: an odd number of cache
+// lines, so that the rows a tile transform reads or writes fall in
 // different L1 sets (a multiple of 4 KiB would put them all in one).
 size_t point_stride(size_t floats) {
   size_t lines = (floats + 15) / 16;
@@ -91,42 +132,38 @@ size_t point_stride(size_t floats) {
   return lines * 16;
 }
 
-// G g Gᵀ of one 3×3 kernel g, in double: the 6×6 transformed weights.
-void transform_weights(const double g[3][3], double u[6][6]) {
-  static constexpr double G[6][3] = {{1.0 / 4, 0, 0},
-                                     {-1.0 / 6, -1.0 / 6, -1.0 / 6},
-                                     {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                                     {1.0 / 24, 1.0 / 12, 1.0 / 6},
-                                     {1.0 / 24, -1.0 / 12, 1.0 / 6},
-                                     {0, 0, 1}};
-  double t[6][3];  // G g
-  for (int i = 0; i < 6; ++i)
-    for (int j = 0; j < 3; ++j) t[i][j] = G[i][0] * g[0][j] + G[i][1] * g[1][j] + G[i][2] * g[2][j];
-  for (int i = 0; i < 6; ++i)
-    for (int j = 0; j < 6; ++j) u[i][j] = t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2];
+// G g Gᵀ of one 3×3 kernel g, in double: the t×t transformed weights.
+void transform_weights(const Variant& v, const double g[3][3], double* u) {
+  const int t = v.t();
+  double gg[8][3];  // G g
+  for (int i = 0; i < t; ++i)
+    for (int j = 0; j < 3; ++j) gg[i][j] = v.g[i][0] * g[0][j] + v.g[i][1] * g[1][j] + v.g[i][2] * g[2][j];
+  for (int i = 0; i < t; ++i)
+    for (int j = 0; j < t; ++j) u[i * t + j] = gg[i][0] * v.g[j][0] + gg[i][1] * v.g[j][1] + gg[i][2] * v.g[j][2];
 }
 
 class WinogradKernel final : public ConvKernel {
  public:
-  explicit WinogradKernel(const ConvLayer& l)
-      : l_(l),
+  WinogradKernel(const Variant& v, const ConvLayer& l)
+      : v_(v),
+        l_(l),
         s_(l.shape),
-        p_(make_plan(s_, l.simd->mr,
+        p_(make_plan(v, s_, l.simd->mr,
                      panels_in_l2(*l.simd, (s_.K + l.simd->nr - 1) / l.simd->nr) * l.simd->nr, l.threads)),
         zeros_(static_cast<size_t>(s_.C), 0.0f),
         v_stride_(point_stride(static_cast<size_t>(p_.per_group) * s_.C)),
         m_stride_(point_stride(static_cast<size_t>(p_.per_group) * p_.group_cols)),
-        slots_(l.threads, kPoints * (v_stride_ + m_stride_)) {
-    // U[i][k][c] for the 36 points i.
+        slots_(l.threads, v.points() * (v_stride_ + m_stride_)) {
+    const int kPoints = v.points();
+    // U[i][k][c] for the t² points i.
     std::vector<float> u(static_cast<size_t>(kPoints) * s_.K * s_.C);
     for (int k = 0; k < s_.K; ++k)
       for (int c = 0; c < s_.C; ++c) {
-        double g[3][3], ut[6][6];
+        double g[3][3], ut[kMaxPoints];
         for (int kh = 0; kh < 3; ++kh)
           for (int kw = 0; kw < 3; ++kw) g[kh][kw] = onnx_weight(l, k, c, kh, kw);
-        transform_weights(g, ut);
-        for (int i = 0; i < kPoints; ++i)
-          u[(static_cast<size_t>(i) * s_.K + k) * s_.C + c] = static_cast<float>(ut[i / 6][i % 6]);
+        transform_weights(v, g, ut);
+        for (int i = 0; i < kPoints; ++i) u[(static_cast<size_t>(i) * s_.K + k) * s_.C + c] = static_cast<float>(ut[i]);
       }
     // Packed per column group, then per point.
     b_.reserve(static_cast<size_t>(p_.col_groups) * kPoints);
@@ -144,42 +181,44 @@ class WinogradKernel final : public ConvKernel {
     const SimdKernels& kern = *l_.simd;
     const int C = s_.C, T = p_.per_group, ldm = p_.group_cols;
     const int tiles_img = p_.tiles_h * p_.tiles_w;
+    const int kPoints = v_.points(), t_side = v_.t(), m_side = v_.m;
+    const TransformFn transform = kern.*(v_.transform);
     auto task = [&](size_t idx) {
       const int64_t t0 = static_cast<int64_t>(idx) / p_.splits * T;
       const int count = static_cast<int>(std::min<int64_t>(T, p_.tiles - t0));
       const int cg0 = static_cast<int>(static_cast<int64_t>(idx) % p_.splits) * p_.col_groups_per_task;
       const int cg1 = std::min(p_.col_groups, cg0 + p_.col_groups_per_task);
       ScratchSlots::Claim slot(slots_, r.workspace);
-      float* v = slot.data();              // [36][T][C]
-      float* m = v + kPoints * v_stride_;  // [36][T][group_cols]
-      const float* src[kPoints];
-      float* dst[kPoints];
-      const float* res[16];
+      float* v = slot.data();              // [t²][T][C]
+      float* m = v + kPoints * v_stride_;  // [t²][T][group_cols]
+      const float* src[kMaxPoints];
+      float* dst[kMaxPoints];
+      const float* res[kMaxOutputs];
 
       // Input transform.
       for (int t = 0; t < count; ++t) {
         const int64_t tile = t0 + t;
         const int n = static_cast<int>(tile / tiles_img), rest = static_cast<int>(tile % tiles_img);
-        const int ih0 = rest / p_.tiles_w * 4 - s_.pt, iw0 = rest % p_.tiles_w * 4 - s_.pl;
-        for (int a = 0; a < 6; ++a) {
+        const int ih0 = rest / p_.tiles_w * m_side - s_.pt, iw0 = rest % p_.tiles_w * m_side - s_.pl;
+        for (int a = 0; a < t_side; ++a) {
           const int ih = ih0 + a;
-          for (int b = 0; b < 6; ++b) {
+          for (int b = 0; b < t_side; ++b) {
             const int iw = iw0 + b;
-            src[a * 6 + b] = ih < 0 || ih >= s_.H || iw < 0 || iw >= s_.W
-                                 ? zeros_.data()
-                                 : r.x + ((static_cast<size_t>(n) * s_.H + ih) * s_.W + iw) * C;
-            dst[a * 6 + b] = v + (a * 6 + b) * v_stride_ + static_cast<size_t>(t) * C;
+            src[a * t_side + b] = ih < 0 || ih >= s_.H || iw < 0 || iw >= s_.W
+                                      ? zeros_.data()
+                                      : r.x + ((static_cast<size_t>(n) * s_.H + ih) * s_.W + iw) * C;
+            dst[a * t_side + b] = v + (a * t_side + b) * v_stride_ + static_cast<size_t>(t) * C;
           }
         }
-        WinogradF43Args in;
+        WinogradArgs in;
         in.src = src;
         in.dst = dst;
         in.n = C;
-        kern.winograd_f43(in);
+        transform(in);
       }
 
       for (int cg = cg0; cg < cg1; ++cg) {
-        // The 36 GEMMs for this column group.
+        // The t² GEMMs for this column group.
         for (int i = 0; i < kPoints; ++i) {
           const PackedB& b = b_[static_cast<size_t>(cg) * kPoints + i];
           GemmProblem p;
@@ -196,17 +235,17 @@ class WinogradKernel final : public ConvKernel {
         for (int t = 0; t < count; ++t) {
           const int64_t tile = t0 + t;
           const int n = static_cast<int>(tile / tiles_img), rest = static_cast<int>(tile % tiles_img);
-          const int oh0 = rest / p_.tiles_w * 4, ow0 = rest % p_.tiles_w * 4;
+          const int oh0 = rest / p_.tiles_w * m_side, ow0 = rest % p_.tiles_w * m_side;
           for (int i = 0; i < kPoints; ++i) src[i] = m + i * m_stride_ + static_cast<size_t>(t) * ldm;
-          for (int a = 0; a < 4; ++a)
-            for (int b = 0; b < 4; ++b) {
+          for (int a = 0; a < m_side; ++a)
+            for (int b = 0; b < m_side; ++b) {
               const int oh = oh0 + a, ow = ow0 + b;
               const bool valid = oh < s_.OH && ow < s_.OW;
               const size_t at = ((static_cast<size_t>(n) * s_.OH + oh) * s_.OW + ow) * s_.K + col0;
-              dst[a * 4 + b] = valid ? r.y + at : nullptr;
-              res[a * 4 + b] = valid && r.residual ? r.residual + at : nullptr;
+              dst[a * m_side + b] = valid ? r.y + at : nullptr;
+              res[a * m_side + b] = valid && r.residual ? r.residual + at : nullptr;
             }
-          WinogradF43Args out;
+          WinogradArgs out;
           out.output = true;
           out.src = src;
           out.dst = dst;
@@ -214,7 +253,7 @@ class WinogradKernel final : public ConvKernel {
           out.bias = l_.bias ? l_.bias + col0 : nullptr;
           out.n = cols;
           out.act = l_.act;
-          kern.winograd_f43(out);
+          transform(out);
         }
       }
     };
@@ -232,6 +271,7 @@ class WinogradKernel final : public ConvKernel {
   size_t weight_bytes() const override { return bytes_of(b_); }
 
  private:
+  const Variant& v_;
   ConvLayer l_;
   ConvGeometry s_;
   Plan p_;
@@ -243,25 +283,27 @@ class WinogradKernel final : public ConvKernel {
 
 class Winograd final : public ConvAlgorithm {
  public:
-  const char* name() const override { return "winograd"; }
+  explicit Winograd(const Variant& v) : v_(v) {}
+  const char* name() const override { return v_.name; }
   bool applicable(const ConvGeometry& s) const override {
     return s.group == 1 && s.KH == 3 && s.KW == 3 && s.sh == 1 && s.sw == 1 && s.dh == 1 && s.dw == 1;
   }
   double cost_ms(const ConvGeometry& s, const MachineModel& m) const override {
     // AVX-512's register tile (8 rows) and column groups (256) are assumed.
-    const Plan p = make_plan(s, 8, 256, m.threads);
+    const int kPoints = v_.points(), outputs = v_.m * v_.m;
+    const Plan p = make_plan(v_, s, 8, 256, m.threads);
     const double tiles = static_cast<double>(p.tiles), C = s.C, K = s.K;
-    // The GEMMs: 36 multiplies per tile and channel pair where the direct
-    // convolution needs 144, at im2win's efficiency for many channels, lower
+    // The GEMMs: t² multiplies per tile and channel pair where the direct
+    // convolution needs 9m², at im2win's efficiency for many channels, lower
     // for few (short K loops).
     const double gemm = 2.0 * kPoints * tiles * C * K / (m.gflops_per_thread * m.threads * 0.7 * C / (C + 8) * 1e6);
-    // The transforms, per tile: 36 input pixels read and V written, V read by
-    // the GEMMs, M written and read, 16 outputs written and residuals read. They
+    // The transforms, per tile: t² input pixels read and V written, V read by
+    // the GEMMs, M written and read, m² outputs written and residuals read. They
     // work on whole vectors of 16 channels, and a partial one costs about two.
     auto vectors = [](double n) { return 16 * (std::ceil(n / 16) + (std::fmod(n, 16) != 0 ? 1 : 0)); };
     const double cv = vectors(C), kv = vectors(K);
-    const double transforms = 4.0 * tiles * (kPoints * (3 * cv + 2 * kv) + 2 * 16 * kv);
-    // U (36·C·K floats, four times the weights) is read once per tile group.
+    const double transforms = v_.transform_cost * 4.0 * tiles * (kPoints * (3 * cv + 2 * kv) + 2 * outputs * kv);
+    // U (t²·C·K floats, t²/9 times the weights) is read once per tile group.
     // A small U stays in the caches from one inference to the next; a large one
     // (the layer's share of a large network's weights) comes from memory at a
     // fraction of the cache bandwidth the first time (only its excess over the
@@ -273,15 +315,26 @@ class Winograd final : public ConvAlgorithm {
     return gemm + memory_ms(transforms + u_traffic, m);
   }
   std::unique_ptr<ConvKernel> prepare(const ConvLayer& l) const override {
-    return std::make_unique<WinogradKernel>(l);
+    return std::make_unique<WinogradKernel>(v_, l);
   }
   bool fuses_residual() const override { return true; }
+
+ private:
+  const Variant& v_;
 };
 
 }  // namespace
 
 const ConvAlgorithm& winograd_algorithm() {
-  static const Winograd a;
+  static const Winograd a(kF43);
+  return a;
+}
+const ConvAlgorithm& winograd_f23_algorithm() {
+  static const Winograd a(kF23);
+  return a;
+}
+const ConvAlgorithm& winograd_f63_algorithm() {
+  static const Winograd a(kF63);
   return a;
 }
 

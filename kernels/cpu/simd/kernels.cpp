@@ -3,6 +3,7 @@
 // along channels (NHWC) or along GEMM columns.
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "kernels/cpu/simd/simd_kernels.hpp"
 #include "kernels/cpu/simd/vec.hpp"
@@ -403,7 +404,7 @@ inline void winograd_store(float* p, vf v, int n) {
   else store_partial(p, v, n);
 }
 
-void winograd_f43(const WinogradF43Args& a) {
+void winograd_f43(const WinogradArgs& a) {
   for (int c = 0; c < a.n; c += kVL) {
     const int nc = std::min(kVL, a.n - c);
     if (!a.output) {
@@ -453,6 +454,115 @@ void winograd_f43(const WinogradF43Args& a) {
     }
   }
 }
+
+// ---- Winograd F(2×2, 3×3) and F(6×6, 3×3) tile transforms ------------------------
+// Written once for any matrix: the coefficients are template arguments, so
+// every product by 0 disappears and ±1 become additions at compile time.
+// F(2,3) uses the points 0, ±1, ∞; F(6,3) the points 0, ±1, ±2, ±1/2, ∞
+// (Lavin & Gray's matrices, as in most engines).
+constexpr float kBt23[4][4] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
+constexpr float kAt23[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
+constexpr float kBt63[8][8] = {{1, 0, -5.25f, 0, 5.25f, 0, -1, 0},
+                               {0, 1, 1, -4.25f, -4.25f, 1, 1, 0},
+                               {0, -1, 1, 4.25f, -4.25f, -1, 1, 0},
+                               {0, 0.5f, 0.25f, -2.5f, -1.25f, 2, 1, 0},
+                               {0, -0.5f, 0.25f, 2.5f, -1.25f, -2, 1, 0},
+                               {0, 2, 4, -2.5f, -5, 0.5f, 1, 0},
+                               {0, -2, 4, 2.5f, -5, -0.5f, 1, 0},
+                               {0, -1, 0, 5.25f, 0, -5.25f, 0, 1}};
+constexpr float kAt63[6][8] = {{1, 1, 1, 1, 1, 1, 1, 0},
+                               {0, 1, -1, 2, -2, 0.5f, -0.5f, 0},
+                               {0, 1, 1, 4, 4, 0.25f, 0.25f, 0},
+                               {0, 1, -1, 8, -8, 0.125f, -0.125f, 0},
+                               {0, 1, 1, 16, 16, 0.0625f, 0.0625f, 0},
+                               {0, 1, -1, 32, -32, 0.03125f, -0.03125f, 1}};
+
+// Σ_j A[I][j]·x[j] from column J on, added to acc.
+template <const auto& A, int I, int J, int T>
+inline vf row_sum(const vf* x, vf acc) {
+  if constexpr (J == T) {
+    return acc;
+  } else {
+    constexpr float a = A[I][J];
+    if constexpr (a == 0.0f) return row_sum<A, I, J + 1, T>(x, acc);
+    else if constexpr (a == 1.0f) return row_sum<A, I, J + 1, T>(x, acc + x[J]);
+    else if constexpr (a == -1.0f) return row_sum<A, I, J + 1, T>(x, acc - x[J]);
+    else return row_sum<A, I, J + 1, T>(x, vfma(x[J], a, acc));
+  }
+}
+// Row I of A·x, started from its first nonzero term (no addition of zero).
+template <const auto& A, int I, int J, int T>
+inline vf row_first(const vf* x) {
+  constexpr float a = A[I][J];
+  if constexpr (a == 0.0f) return row_first<A, I, J + 1, T>(x);
+  else if constexpr (a == 1.0f) return row_sum<A, I, J + 1, T>(x, x[J]);
+  else if constexpr (a == -1.0f) return row_sum<A, I, J + 1, T>(x, -x[J]);
+  else return row_sum<A, I, J + 1, T>(x, x[J] * a);
+}
+template <const auto& A, int R, int T, size_t... I>
+inline void mat_apply(const vf* x, vf* y, std::index_sequence<I...>) {
+  ((y[I] = row_first<A, static_cast<int>(I), 0, T>(x)), ...);
+}
+template <const auto& A, int R, int T>
+inline void mat_apply(const vf* x, vf* y) {
+  mat_apply<A, R, T>(x, y, std::make_index_sequence<R>{});
+}
+
+// T = M + 2 input points per side, M outputs.
+template <int T, int M, const auto& BT, const auto& AT>
+void winograd_tile(const WinogradArgs& a) {
+  for (int c = 0; c < a.n; c += kVL) {
+    const int nc = std::min(kVL, a.n - c);
+    if (!a.output) {
+      vf t[T][T];  // Bᵀ d, a column at a time; then each row times B
+#pragma GCC unroll 8
+      for (int j = 0; j < T; ++j) {
+        vf x[T], y[T];
+#pragma GCC unroll 8
+        for (int r = 0; r < T; ++r) x[r] = winograd_load(a.src[r * T + j] + c, nc);
+        mat_apply<BT, T, T>(x, y);
+#pragma GCC unroll 8
+        for (int r = 0; r < T; ++r) t[r][j] = y[r];
+      }
+#pragma GCC unroll 8
+      for (int i = 0; i < T; ++i) {
+        vf y[T];
+        mat_apply<BT, T, T>(t[i], y);
+#pragma GCC unroll 8
+        for (int j = 0; j < T; ++j) winograd_store(a.dst[i * T + j] + c, y[j], nc);
+      }
+    } else {
+      vf t[M][T];  // Aᵀ m, a column at a time; then each row times A
+#pragma GCC unroll 8
+      for (int j = 0; j < T; ++j) {
+        vf x[T], y[M];
+#pragma GCC unroll 8
+        for (int r = 0; r < T; ++r) x[r] = winograd_load(a.src[r * T + j] + c, nc);
+        mat_apply<AT, M, T>(x, y);
+#pragma GCC unroll 8
+        for (int r = 0; r < M; ++r) t[r][j] = y[r];
+      }
+      const vf bias = a.bias ? winograd_load(a.bias + c, nc) : vf{};
+#pragma GCC unroll 8
+      for (int i = 0; i < M; ++i) {
+        vf y[M];
+        mat_apply<AT, M, T>(t[i], y);
+#pragma GCC unroll 8
+        for (int j = 0; j < M; ++j) {
+          float* out = a.dst[i * M + j];
+          if (!out) continue;
+          vf v = y[j] + bias;
+          const float* res = a.residual ? a.residual[i * M + j] : nullptr;
+          if (res) v += winograd_load(res + c, nc);
+          winograd_store(out + c, activate(v, a.act), nc);
+        }
+      }
+    }
+  }
+}
+
+void winograd_f23(const WinogradArgs& a) { winograd_tile<4, 2, kBt23, kAt23>(a); }
+void winograd_f63(const WinogradArgs& a) { winograd_tile<8, 6, kBt63, kAt63>(a); }
 
 // Softmax over `len` values spaced `inner` apart, for every (outer, inner)
 // position: max, exponentials and their sum, then one scale.
@@ -525,6 +635,6 @@ void softmax(float* y, const float* x, size_t outer, size_t len, size_t inner) {
 extern const SimdKernels kKernels;
 const SimdKernels kKernels = {KILN_SIMD_NAME, kVL,      kMR,        kNR,           gemm_tile,   depthwise,
                               pool,           activation, binary, binary_channel, global_pool,
-                              winograd_f43,   softmax,    0};
+                              winograd_f23,   winograd_f43, winograd_f63, softmax, 0};
 
 }  // namespace kiln::cpu::KILN_SIMD_NS

@@ -67,18 +67,19 @@ struct PoolArgs {
 };
 
 
-// Winograd F(4×4, 3×3) tile transforms (conv/winograd.cpp), vectorised along
-// n channels; every point of a tile is n contiguous floats given by a pointer.
-// Input (output = false): dst[i] = (Bᵀ d B)[i] for the 36 points of a 6×6 tile
-// d, src[i] at point i (a row of zeros for padding). Output (output = true):
-// dst[j] = act((Aᵀ m A)[j] + bias + residual[j]) for the 16 points of the 4×4
-// result, src[i] at point i of the 6×6 product m; a null dst[j] is skipped
-// (past the output's edge); a null bias, residual or residual[j] adds nothing.
-struct WinogradF43Args {
+// Winograd F(m×m, 3×3) tile transforms (conv/winograd.cpp), vectorised along
+// n channels; every point of a tile is n contiguous floats given by a
+// pointer. With t = m + 2 points per side: input (output = false): dst[i] =
+// (Bᵀ d B)[i] for the t·t points of a t×t tile d, src[i] at point i (a row of
+// zeros for padding). Output (output = true): dst[j] = act((Aᵀ m A)[j] + bias
+// + residual[j]) for the m·m points of the result, src[i] at point i of the
+// t×t product m; a null dst[j] is skipped (past the output's edge); a null
+// bias, residual or residual[j] adds nothing.
+struct WinogradArgs {
   bool output = false;
-  const float* const* src = nullptr;       // 36 points
-  float* const* dst = nullptr;             // 36 (input) or 16 (output) points
-  const float* const* residual = nullptr;  // 16 points (output only)
+  const float* const* src = nullptr;       // t·t points
+  float* const* dst = nullptr;             // t·t (input) or m·m (output) points
+  const float* const* residual = nullptr;  // m·m points (output only)
   const float* bias = nullptr;             // n values (output only)
   int n = 0;
   Activation act;  // output only
@@ -101,8 +102,11 @@ struct SimdKernels {
                          bool b_first, Activation act);
   // y[c] = mean (or max) over `pixels` rows of x[p][c].
   void (*global_pool)(float* y, const float* x, size_t pixels, size_t C, bool is_max);
-  // Winograd F(4×4, 3×3) input or output transform of one tile (see WinogradF43Args).
-  void (*winograd_f43)(const WinogradF43Args& a);
+  // Winograd input or output transform of one tile (see WinogradArgs) for
+  // F(2×2, 3×3), F(4×4, 3×3) and F(6×6, 3×3).
+  void (*winograd_f23)(const WinogradArgs& a);
+  void (*winograd_f43)(const WinogradArgs& a);
+  void (*winograd_f63)(const WinogradArgs& a);
   // Softmax along an axis of `len` values `inner` floats apart, for `outer`
   // blocks of len·inner floats; y may equal x.
   void (*softmax)(float* y, const float* x, size_t outer, size_t len, size_t inner);
