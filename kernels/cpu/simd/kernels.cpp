@@ -45,15 +45,18 @@ inline vf activate(vf x, const Activation& act) {
 }
 
 // ---- GEMM register tile ---------------------------------------------------------
-// R rows of the tile are computed; the caller picks the smallest R >= m so
-// that short tiles (a GEMV, the last rows of a layer) waste no FMAs.
-template <int R>
+// R rows and NV vectors of the tile are computed: the smallest R >= m and
+// NV >= n/kVL, so that short tiles (a GEMV, the last rows of a layer) and
+// narrow ones (16 output channels on AVX-512, whose panel is half zeros)
+// waste no FMAs.
+template <int R, int NV>
 void gemm_tile_rows(const MicroTile& t) {
-  vf acc[R][kNV];
+  static_assert((NV == 1 || NV == 2) && NV <= kNV);
+  vf acc[R][NV];
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
-    for (int v = 0; v < kNV; ++v) acc[r][v] = vf{};
+    for (int v = 0; v < NV; ++v) acc[r][v] = vf{};
 
   const float* b = t.b;
   const float* pf = t.prefetch;
@@ -67,21 +70,28 @@ void gemm_tile_rows(const MicroTile& t) {
         for (int line = 0; line < kNR; line += 16) __builtin_prefetch(pf + line, 0, 2);
         pf += kNR;
       }
-      const vf b0 = load(b);
-      const vf b1 = load(b + kVL);
-      b += kNR;
+      if constexpr (NV == 2) {
+        const vf b0 = load(b);
+        const vf b1 = load(b + kVL);
+        b += kNR;
 #pragma GCC unroll 16
-      for (int r = 0; r < R; ++r) {
-        const vf ar = splat(a[r][k]);
-        acc[r][0] = vfma(ar, b0, acc[r][0]);
-        acc[r][1] = vfma(ar, b1, acc[r][1]);
+        for (int r = 0; r < R; ++r) {
+          const vf ar = splat(a[r][k]);
+          acc[r][0] = vfma(ar, b0, acc[r][0]);
+          acc[r][1] = vfma(ar, b1, acc[r][1]);
+        }
+      } else {
+        const vf b0 = load(b);
+        b += kNR;
+#pragma GCC unroll 16
+        for (int r = 0; r < R; ++r) acc[r][0] = vfma(splat(a[r][k]), b0, acc[r][0]);
       }
     }
   }
 
   for (int r = 0; r < t.m; ++r) {
     float* c = t.c + static_cast<size_t>(r) * t.ldc;
-    for (int v = 0; v < kNV; ++v) {
+    for (int v = 0; v < NV; ++v) {
       const int col = v * kVL;
       const int n = std::min(kVL, t.n - col);
       if (n <= 0) break;
@@ -101,11 +111,17 @@ void gemm_tile_rows(const MicroTile& t) {
   }
 }
 
+template <int NV>
+void gemm_tile_cols(const MicroTile& t) {
+  if (t.m <= 1) return gemm_tile_rows<1, NV>(t);
+  if (t.m <= 2) return gemm_tile_rows<2, NV>(t);
+  if (t.m <= 4) return gemm_tile_rows<4, NV>(t);
+  gemm_tile_rows<kMR, NV>(t);
+}
+
 void gemm_tile(const MicroTile& t) {
-  if (t.m <= 1) return gemm_tile_rows<1>(t);
-  if (t.m <= 2) return gemm_tile_rows<2>(t);
-  if (t.m <= 4) return gemm_tile_rows<4>(t);
-  gemm_tile_rows<kMR>(t);
+  if (t.n <= kVL) return gemm_tile_cols<1>(t);
+  gemm_tile_cols<kNV>(t);
 }
 
 // ---- depthwise convolution (NHWC, vectorised along channels) -----------------------
