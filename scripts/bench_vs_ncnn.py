@@ -91,7 +91,7 @@ def ncnn_round(args, param, threads, shape):
         tail = err.strip().splitlines()[-3:]
         raise BenchError(f"benchncnn {param}: no 'min = .. max = .. avg = ..' line in its output: "
                          + " | ".join(tail))
-    if re.search(r"load_param|network graph not ready|find_blob_index_by_name .* failed|layer .* not exists",
+    if re.search(r"fopen .* failed|network graph not ready|find_blob_index_by_name .* failed|layer .* not exists",
                  err):
         raise BenchError(f"benchncnn {param}: the model did not load cleanly: "
                          + " | ".join(err.strip().splitlines()[-4:]))
