@@ -181,7 +181,12 @@ ChainCost chain_cost(const ChainLayers& c, double separate_compute_ms, const Mac
   // (measured with --algorithm tune on MobileNetV2: chains at 14×14 and 7×7,
   // 0.3-0.8 MiB of intermediates, ran 5-10% slower fused than apart; at 56×56
   // and 112×112 fused won by 10-20%). Larger ones travel through L3/DRAM.
-  const double spilled = cost.intermediate_bytes > m.l2_bytes ? cost.intermediate_bytes : 0.0;
+  // With several threads the layers apart split their work differently
+  // (and tasks go to whichever thread is free), so most of an intermediate
+  // is read by another core than the one that wrote it, from its L2 through
+  // L3 — MobileNetV2's 14×14 and 7×7 depthwise layers ran slower on two
+  // threads than on one. A chain's bands keep their rows on one core.
+  const double spilled = cost.intermediate_bytes > m.l2_bytes || m.threads > 1 ? cost.intermediate_bytes : 0.0;
   cost.separate_ms = separate_compute_ms + memory_ms(2 * spilled, m);
   // Fused: each thread's band recomputes the expand rows it shares with the
   // band above; GEMMs of one row (M = W) use the register tiles less well
