@@ -35,9 +35,9 @@ struct MicroTile {
   const float* residual = nullptr;  // added before the activation, or null
   size_t ldr = 0;
   Activation act;
-  // B floats to prefetch into L2 while this tile runs, nr per K step (the
-  // next micro-panel, which otherwise arrives from L3 or memory only when
-  // the next tile stalls on it); empty when prefetch == prefetch_end.
+  // B floats to prefetch into L2 while this tile runs, spread over its K
+  // steps (the next micro-panel, which otherwise arrives from L3 or memory
+  // only when the next tile stalls on it); empty when prefetch == prefetch_end.
   const float* prefetch = nullptr;
   const float* prefetch_end = nullptr;
 };
