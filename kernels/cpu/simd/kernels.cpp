@@ -196,24 +196,30 @@ inline vf activate_as(vf x, const Activation& act) {
   else return activate(x, act);
 }
 
-// Four neighbouring outputs at unit dilation and stride S: each input column
-// is loaded once and used by every output whose window covers it. A null row
-// is vertical padding (its taps are skipped).
-template <int K, int S>
-inline void block4(const float* const* rows, size_t col, int C, const vf* w, vf* acc) {
+// B neighbouring outputs at unit dilation and stride S: each input column
+// is loaded once and used by every output whose window covers it, and the B
+// sums are independent chains of FMAs (one output's K·K FMAs depend on each
+// other: four sums left the FMA units half idle waiting on their latency).
+// A null row is vertical padding (its taps are skipped).
+template <int K, int S, int B>
+inline void block_outputs(const float* const* rows, size_t col, int C, const vf* w, vf* acc) {
 #pragma GCC unroll 5
   for (int kh = 0; kh < K; ++kh) {
     if (!rows[kh]) continue;
     const float* row = rows[kh] + col;
-    vf v[3 * S + K];
-#pragma GCC unroll 16
-    for (int j = 0; j < 3 * S + K; ++j) v[j] = load(row + static_cast<size_t>(j) * C);
-#pragma GCC unroll 4
-    for (int o = 0; o < 4; ++o)
+    vf v[(B - 1) * S + K];
+#pragma GCC unroll 32
+    for (int j = 0; j < (B - 1) * S + K; ++j) v[j] = load(row + static_cast<size_t>(j) * C);
+#pragma GCC unroll 8
+    for (int o = 0; o < B; ++o)
 #pragma GCC unroll 5
       for (int kw = 0; kw < K; ++kw) acc[o] = vfma(v[o * S + kw], w[kh * K + kw], acc[o]);
   }
 }
+
+// Outputs per interior block: eight where 32 vector registers hold their
+// sums, the taps and the input columns; four with 16.
+constexpr int kDwBlock = kVL >= 16 ? 8 : 4;
 
 // Loads the K·K weights (and the bias) of channels [c, c + nc).
 template <int K>
@@ -247,6 +253,34 @@ inline void depthwise_one(const DepthwiseArgs& a, int oh, int ow, int c, int nc,
   else store_partial(out, acc, nc);
 }
 
+// One output with any geometry for NC whole channel vectors at once (NC
+// independent sums, the taps read from memory): the edge columns of small
+// images (two of seven at 7×7) went one latency-bound sum at a time.
+template <int K, int ACT, int NC>
+inline void depthwise_one_wide(const DepthwiseArgs& a, int oh, int ow, int c) {
+  const int C = a.C;
+  const int ih0 = oh * a.sh - a.pt, iw0 = ow * a.sw - a.pl;
+  vf acc[NC];
+#pragma GCC unroll 8
+  for (int j = 0; j < NC; ++j) acc[j] = a.bias ? load(a.bias + c + j * kVL) : vf{};
+  for (int kh = 0; kh < K; ++kh) {
+    const int ih = ih0 + kh * a.dh;
+    if (ih < 0 || ih >= a.H) continue;
+    const float* row = input_row(a, ih) + c;
+    for (int kw = 0; kw < K; ++kw) {
+      const int iw = iw0 + kw * a.dw;
+      if (iw < 0 || iw >= a.W) continue;
+      const float* p = row + static_cast<size_t>(iw) * C;
+      const float* q = a.w + static_cast<size_t>(kh * K + kw) * C + c;
+#pragma GCC unroll 8
+      for (int j = 0; j < NC; ++j) acc[j] = vfma(load(p + j * kVL), load(q + j * kVL), acc[j]);
+    }
+  }
+  float* out = a.y + (static_cast<size_t>(oh - a.y_first_row) * a.OW + ow) * C + c;
+#pragma GCC unroll 8
+  for (int j = 0; j < NC; ++j) store(out + j * kVL, activate_as<ACT>(acc[j], a.act));
+}
+
 // Taps and activation known at compile time. At unit dilation and stride 1
 // or 2, the interior columns of a row run in blocks of four outputs (rows
 // above or below the input skipped), with the channel loop inside so that the
@@ -255,39 +289,56 @@ inline void depthwise_one(const DepthwiseArgs& a, int oh, int ow, int c, int nc,
 // and other geometries go one output at a time.
 template <int K, int ACT>
 void depthwise_fixed(const DepthwiseArgs& a) {
+  constexpr int B = kDwBlock;
   const int C = a.C;
   const int S = a.sw;
   const int c_full = C / kVL * kVL;  // channels in whole vectors
   const bool blockable = a.dh == 1 && a.dw == 1 && (S == 1 || S == 2) && c_full > 0;
-  // The columns of whole blocks of four whose windows lie inside the input.
-  int ow_lo = 0, ow_hi = 0;
+  // The columns of whole blocks of B (then of 4) whose windows lie inside the input.
+  int ow_lo = 0, ow_mid = 0, ow_hi = 0;
   if (blockable) {
     while (ow_lo < a.OW && ow_lo * S - a.pl < 0) ++ow_lo;
-    ow_hi = ow_lo;
+    ow_mid = ow_lo;
+    while (ow_mid + B <= a.OW && (ow_mid + B - 1) * S - a.pl + K - 1 < a.W) ow_mid += B;
+    ow_hi = ow_mid;
     while (ow_hi + 4 <= a.OW && (ow_hi + 3) * S - a.pl + K - 1 < a.W) ow_hi += 4;
   }
+  constexpr int kWide = 4;  // channel vectors per edge output
+  const int c_wide = c_full / (kWide * kVL) * (kWide * kVL);
   for (int oh = a.oh_begin; oh < a.oh_end; ++oh) {
     const int ih0 = oh * a.sh - a.pt;
     if (blockable && ow_hi > ow_lo) {
       const float* rows[K];
       for (int kh = 0; kh < K; ++kh) rows[kh] = ih0 + kh >= 0 && ih0 + kh < a.H ? input_row(a, ih0 + kh) : nullptr;
       float* out_row = a.y + static_cast<size_t>(oh - a.y_first_row) * a.OW * C;
-      for (int ow = ow_lo; ow < ow_hi; ow += 4) {
-        const size_t col = static_cast<size_t>(ow * S - a.pl) * C;
-        for (int c = 0; c < c_full; c += kVL) {
-          vf w[K * K], bias;
-          load_taps<K>(a, c, kVL, w, &bias);
-          vf acc[4] = {bias, bias, bias, bias};
-          if (S == 1) block4<K, 1>(rows, col + c, C, w, acc);
-          else block4<K, 2>(rows, col + c, C, w, acc);
-#pragma GCC unroll 4
-          for (int o = 0; o < 4; ++o)
-            store(out_row + static_cast<size_t>(ow + o) * C + c, activate_as<ACT>(acc[o], a.act));
+      auto blocks = [&]<int BB>(int from, int to) {
+        for (int ow = from; ow < to; ow += BB) {
+          const size_t col = static_cast<size_t>(ow * S - a.pl) * C;
+          for (int c = 0; c < c_full; c += kVL) {
+            vf w[K * K], bias;
+            load_taps<K>(a, c, kVL, w, &bias);
+            vf acc[BB];
+#pragma GCC unroll 8
+            for (int o = 0; o < BB; ++o) acc[o] = bias;
+            if (S == 1) block_outputs<K, 1, BB>(rows, col + c, C, w, acc);
+            else block_outputs<K, 2, BB>(rows, col + c, C, w, acc);
+#pragma GCC unroll 8
+            for (int o = 0; o < BB; ++o)
+              store(out_row + static_cast<size_t>(ow + o) * C + c, activate_as<ACT>(acc[o], a.act));
+          }
         }
-      }
+      };
+      blocks.template operator()<B>(ow_lo, ow_mid);
+      if constexpr (B != 4) blocks.template operator()<4>(ow_mid, ow_hi);
     }
-    // Everything else, one channel block at a time with its weights in registers.
-    for (int c = 0; c < C; c += kVL) {
+    // Everything else: the edge columns several channel vectors at a time,
+    // then the last partial channel block one output at a time.
+    for (int ow = 0; ow < a.OW; ++ow) {
+      if (blockable && ow == ow_lo) ow = ow_hi;
+      if (ow >= a.OW) break;
+      for (int c = 0; c < c_wide; c += kWide * kVL) depthwise_one_wide<K, ACT, kWide>(a, oh, ow, c);
+    }
+    for (int c = c_wide; c < C; c += kVL) {
       const int nc = std::min(kVL, C - c);
       vf w[K * K], bias;
       load_taps<K>(a, c, nc, w, &bias);
