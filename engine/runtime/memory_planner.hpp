@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "engine/core/graph.hpp"
+#include "engine/runtime/large_alloc.hpp"
 
 namespace kiln {
 
@@ -38,14 +39,16 @@ struct PlannerOptions {
 MemoryPlan plan_memory(const Graph& graph, const std::function<size_t(TensorId)>& bytes_of,
                        const PlannerOptions& options = {});
 
-// A 64-byte-aligned block of bytes, such as a backend's arena.
+// A 64-byte-aligned block of bytes, such as a backend's arena (huge pages
+// when large: see large_alloc.hpp).
 struct AlignedDelete {
-  void operator()(std::byte* p) const { ::operator delete[](p, std::align_val_t(64)); }
+  size_t bytes = 0;
+  void operator()(std::byte* p) const { free_large(p, bytes); }
 };
 using AlignedBytes = std::unique_ptr<std::byte[], AlignedDelete>;
 // At least 64 bytes, so that an empty plan still yields a valid pointer.
 inline AlignedBytes allocate_aligned(size_t bytes) {
-  return AlignedBytes(new (std::align_val_t(64)) std::byte[std::max<size_t>(bytes, 64)]);
+  return AlignedBytes(static_cast<std::byte*>(allocate_large(bytes)), AlignedDelete{bytes});
 }
 
 // The common case: dense tensors in their logical shapes, element_count · dtype_size bytes each.

@@ -12,10 +12,10 @@ class DirectKernel final : public ConvKernel {
   explicit DirectKernel(const ConvLayer& l) : l_(l), s_(l.shape), zeros_(static_cast<size_t>(s_.cin_per_group()), 0.0f) {
     const int cg = s_.cin_per_group(), kg = s_.cout_per_group();
     for (int g = 0; g < s_.group; ++g)
-      b_.emplace_back(s_.KH * s_.KW * cg, kg, l.simd->nr, [&](int k, int j) {
-        const int c = k % cg, tap = k / cg;
-        return onnx_weight(l, g * kg + j, c, tap / s_.KW, tap % s_.KW);
-      });
+      b_.push_back(PackedB::strided(s_.KH * s_.KW * cg, kg, l.simd->nr,
+                                    l.weights + static_cast<size_t>(g) * kg * cg * s_.KH * s_.KW,
+                                    static_cast<size_t>(cg) * s_.KH * s_.KW,
+                                    [&](int k) { return (k % cg) * s_.KH * s_.KW + k / cg; }));
   }
 
   void run(const ConvRun& r) const override {

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <vector>
 
+#include "engine/runtime/large_alloc.hpp"
 #include "kernels/cpu/simd/simd_kernels.hpp"
 
 namespace kiln::cpu {
@@ -27,6 +28,16 @@ class PackedB {
         for (int j = 0; j < nr && p * nr + j < n; ++j)
           data_[(static_cast<size_t>(p) * k_total + k) * nr + j] = get(k, p * nr + j);
   }
+  // B[k][j] = w[j·col_stride + row_offset(k)]: every convolution's ONNX
+  // weights ([K][C/group][KH][KW], a column per output channel) in the row
+  // order of the algorithm, row_offset evaluated once per row instead of once
+  // per element (its divisions took most of a session's creation).
+  template <class RowOffset>
+  static PackedB strided(int k_total, int n, int nr, const float* w, size_t col_stride, RowOffset&& row_offset) {
+    std::vector<size_t> offsets(static_cast<size_t>(k_total));
+    for (int k = 0; k < k_total; ++k) offsets[static_cast<size_t>(k)] = static_cast<size_t>(row_offset(k));
+    return PackedB(k_total, n, nr, [&](int k, int j) { return w[static_cast<size_t>(j) * col_stride + offsets[static_cast<size_t>(k)]]; });
+  }
   const float* panel(int p) const { return data_.data() + static_cast<size_t>(p) * k_total_ * nr_; }
   int panels() const { return panels_; }
   int n() const { return n_; }
@@ -34,7 +45,7 @@ class PackedB {
   size_t bytes() const { return data_.size() * sizeof(float); }
 
  private:
-  std::vector<float> data_;
+  std::vector<float, LargeAllocator<float>> data_;
   int k_total_ = 0, n_ = 0, nr_ = 1, panels_ = 0;
 };
 

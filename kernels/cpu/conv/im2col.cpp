@@ -15,11 +15,8 @@ class Im2colKernel final : public ConvKernel {
         s_(l.shape),
         k_total_(s_.KH * s_.KW * s_.C),
         rows_(rows_per_task(s_.output_pixels(), l.simd->mr, l.threads, k_total_)),
-        b_(k_total_, s_.K, l.simd->nr,
-           [&](int k, int j) {
-             const int c = k % s_.C, tap = k / s_.C;
-             return onnx_weight(l, j, c, tap / s_.KW, tap % s_.KW);
-           }),
+        b_(PackedB::strided(k_total_, s_.K, l.simd->nr, l.weights, static_cast<size_t>(k_total_),
+                            [&](int k) { return (k % s_.C) * s_.KH * s_.KW + k / s_.C; })),
         slots_(l.threads, static_cast<size_t>(rows_) * k_total_) {}
 
   size_t workspace_bytes() const override { return slots_.bytes(); }

@@ -21,11 +21,11 @@ class Im2winKernel final : public ConvKernel {
         padded_w_(s_.W + s_.pl + s_.pr),
         window_floats_(static_cast<size_t>(padded_w_) * s_.KH * s_.C),
         // B rows in the window's order: kw, then kh, then c.
-        b_(s_.KW * s_.KH * s_.C, s_.K, l.simd->nr,
-           [&](int k, int j) {
-             const int c = k % s_.C, kh = (k / s_.C) % s_.KH, kw = k / (s_.C * s_.KH);
-             return onnx_weight(l, j, c, kh, kw);
-           }),
+        b_(PackedB::strided(s_.KW * s_.KH * s_.C, s_.K, l.simd->nr, l.weights,
+                            static_cast<size_t>(s_.C) * s_.KH * s_.KW, [&](int k) {
+                              const int c = k % s_.C, kh = (k / s_.C) % s_.KH, kw = k / (s_.C * s_.KH);
+                              return (c * s_.KH + kh) * s_.KW + kw;
+                            })),
         rows_per_task_(output_rows_per_task(s_, window_floats_, b_)),
         slots_(l.threads, window_floats_ * rows_per_task_) {}
 

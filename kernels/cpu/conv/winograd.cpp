@@ -132,14 +132,33 @@ size_t point_stride(size_t floats) {
   return lines * 16;
 }
 
-// G g Gᵀ of one 3×3 kernel g, in double: the t×t transformed weights.
-void transform_weights(const Variant& v, const double g[3][3], double* u) {
-  const int t = v.t();
-  double gg[8][3];  // G g
+// U = G g Gᵀ for every channel c of output channel k, in double, into
+// u[i][k][c] for the t² points i. The loops run along c (contiguous), so they
+// vectorise: one kernel at a time took most of a ResNet-18 session's creation.
+void transform_weights(const Variant& v, const ConvLayer& l, int k, std::vector<double>& g9, std::vector<double>& gg,
+                       float* u) {
+  const ConvGeometry& s = l.shape;
+  const int t = v.t(), C = s.C;
+  const size_t plane = static_cast<size_t>(s.K) * C;  // floats from one point of u to the next
+  for (int c = 0; c < C; ++c)
+    for (int r = 0; r < 9; ++r) g9[static_cast<size_t>(r) * C + c] = onnx_weight(l, k, c, r / 3, r % 3);
+  // G g: gg[i][j] = Σ_r G[i][r] g[r][j].
   for (int i = 0; i < t; ++i)
-    for (int j = 0; j < 3; ++j) gg[i][j] = v.g[i][0] * g[0][j] + v.g[i][1] * g[1][j] + v.g[i][2] * g[2][j];
+    for (int j = 0; j < 3; ++j) {
+      const double a0 = v.g[i][0], a1 = v.g[i][1], a2 = v.g[i][2];
+      const double *x0 = &g9[static_cast<size_t>(j) * C], *x1 = &g9[static_cast<size_t>(3 + j) * C],
+                   *x2 = &g9[static_cast<size_t>(6 + j) * C];
+      double* d = &gg[static_cast<size_t>(i * 3 + j) * C];
+      for (int c = 0; c < C; ++c) d[c] = a0 * x0[c] + a1 * x1[c] + a2 * x2[c];
+    }
+  // (G g) Gᵀ.
   for (int i = 0; i < t; ++i)
-    for (int j = 0; j < t; ++j) u[i * t + j] = gg[i][0] * v.g[j][0] + gg[i][1] * v.g[j][1] + gg[i][2] * v.g[j][2];
+    for (int j = 0; j < t; ++j) {
+      const double b0 = v.g[j][0], b1 = v.g[j][1], b2 = v.g[j][2];
+      const double *y0 = &gg[static_cast<size_t>(i * 3) * C], *y1 = y0 + C, *y2 = y1 + C;
+      float* out = u + static_cast<size_t>(i * t + j) * plane + static_cast<size_t>(k) * C;
+      for (int c = 0; c < C; ++c) out[c] = static_cast<float>(y0[c] * b0 + y1[c] * b1 + y2[c] * b2);
+    }
 }
 
 class WinogradKernel final : public ConvKernel {
@@ -156,22 +175,16 @@ class WinogradKernel final : public ConvKernel {
         slots_(l.threads, v.points() * (v_stride_ + m_stride_)) {
     const int kPoints = v.points();
     // U[i][k][c] for the t² points i.
-    std::vector<float> u(static_cast<size_t>(kPoints) * s_.K * s_.C);
-    for (int k = 0; k < s_.K; ++k)
-      for (int c = 0; c < s_.C; ++c) {
-        double g[3][3], ut[kMaxPoints];
-        for (int kh = 0; kh < 3; ++kh)
-          for (int kw = 0; kw < 3; ++kw) g[kh][kw] = onnx_weight(l, k, c, kh, kw);
-        transform_weights(v, g, ut);
-        for (int i = 0; i < kPoints; ++i) u[(static_cast<size_t>(i) * s_.K + k) * s_.C + c] = static_cast<float>(ut[i]);
-      }
+    std::vector<float, LargeAllocator<float>> u(static_cast<size_t>(kPoints) * s_.K * s_.C);
+    std::vector<double> g9(static_cast<size_t>(9) * s_.C), gg(static_cast<size_t>(3) * v.t() * s_.C);
+    for (int k = 0; k < s_.K; ++k) transform_weights(v, l, k, g9, gg, u.data());
     // Packed per column group, then per point.
     b_.reserve(static_cast<size_t>(p_.col_groups) * kPoints);
     for (int cg = 0; cg < p_.col_groups; ++cg) {
       const int col0 = cg * p_.group_cols, cols = std::min(p_.group_cols, s_.K - col0);
       for (int i = 0; i < kPoints; ++i)
-        b_.emplace_back(s_.C, cols, l.simd->nr,
-                        [&](int c, int k) { return u[(static_cast<size_t>(i) * s_.K + col0 + k) * s_.C + c]; });
+        b_.push_back(PackedB::strided(s_.C, cols, l.simd->nr, u.data() + (static_cast<size_t>(i) * s_.K + col0) * s_.C,
+                                      s_.C, [](int c) { return c; }));
     }
   }
 
