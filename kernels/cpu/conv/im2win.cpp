@@ -61,10 +61,17 @@ class Im2winKernel final : public ConvKernel {
       p.ldc = s_.K;
       p.residual = r.residual ? r.residual + out_at : nullptr;
       p.ldr = s_.K;
-      gemm_rows(kern, p, 0, nrows * s_.OW, p0, std::min(panels, p0 + ppt), [&](int m, int kw) -> const float* {
-        const int j = m / s_.OW, ow = m % s_.OW;
-        return windows + j * window_floats_ + static_cast<size_t>(ow * s_.sw + kw * s_.dw) * seg;
-      });
+      // One output row per task needs no division per row pointer (a stem's
+      // K = 27 made the division as costly as the FMAs of a row).
+      if (nrows == 1)
+        gemm_rows(kern, p, 0, s_.OW, p0, std::min(panels, p0 + ppt), [&](int ow, int kw) -> const float* {
+          return windows + static_cast<size_t>(ow * s_.sw + kw * s_.dw) * seg;
+        });
+      else
+        gemm_rows(kern, p, 0, nrows * s_.OW, p0, std::min(panels, p0 + ppt), [&](int m, int kw) -> const float* {
+          const int j = m / s_.OW, ow = m % s_.OW;
+          return windows + j * window_floats_ + static_cast<size_t>(ow * s_.sw + kw * s_.dw) * seg;
+        });
     };
     slots_.reset(r.workspace);
     r.pool->parallel_for(static_cast<size_t>(row_tasks * p_tasks), task);
