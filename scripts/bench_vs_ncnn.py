@@ -49,27 +49,9 @@ import sys
 import tempfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "scripts"))
+from bench_vs_ort import BenchError, log, run  # noqa: E402  (one way to run a tool and report its failure)
 NCNN_LINE = re.compile(r"min =\s*([0-9.]+)\s+max =\s*([0-9.]+)\s+avg =\s*([0-9.]+)")
-
-
-class BenchError(Exception):
-    pass
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-def run(cmd, what):
-    """Runs cmd; returns (stdout, stderr). A failure raises BenchError with the tail of its output."""
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True)
-    except OSError as e:
-        raise BenchError(f"{what}: cannot start {cmd[0]}: {e}")
-    if p.returncode != 0:
-        tail = (p.stderr or p.stdout).strip().splitlines()[-5:]
-        raise BenchError(f"{what} failed (exit {p.returncode}): " + " | ".join(tail))
-    return p.stdout, p.stderr
 
 
 def kiln_round(args, model, threads, json_path):
@@ -85,7 +67,7 @@ def ncnn_round(args, param, threads, shape):
     """One benchncnn process; returns (avg_ms, min_ms)."""
     cmd = [args.benchncnn, str(args.runs), str(threads), "0", "-1", "0",
            f"param={param}", "shape=[" + ",".join(str(d) for d in shape) + "]"]
-    _, err = run(cmd, f"benchncnn {os.path.basename(param)}")
+    _, err = run(cmd, f"benchncnn {os.path.basename(param)}", with_stderr=True)
     m = NCNN_LINE.search(err)
     if m is None:
         tail = err.strip().splitlines()[-3:]

@@ -70,8 +70,8 @@ def mib(kib):
     return "n/a" if kib is None or kib < 0 else f"{kib / 1024:.1f} MiB"
 
 
-def run(cmd, what):
-    """Runs cmd, returning stdout; a failure raises BenchError with its stderr."""
+def run(cmd, what, with_stderr=False):
+    """Runs cmd, returning stdout (and stderr with with_stderr); a failure raises BenchError with its stderr."""
     try:
         p = subprocess.run(cmd, capture_output=True, text=True)
     except OSError as e:
@@ -79,7 +79,7 @@ def run(cmd, what):
     if p.returncode != 0:
         tail = (p.stderr or p.stdout).strip().splitlines()[-5:]
         raise BenchError(f"{what} failed (exit {p.returncode}): " + " | ".join(tail))
-    return p.stdout
+    return (p.stdout, p.stderr) if with_stderr else p.stdout
 
 
 def ensure_ort(ort_dir, version):
