@@ -9,6 +9,7 @@
 // Smaller blocks are plain 64-byte-aligned allocations.
 #include <cstddef>
 #include <new>
+#include <utility>
 
 namespace kiln {
 
@@ -25,6 +26,15 @@ struct LargeAllocator {
   LargeAllocator(const LargeAllocator<U>&) noexcept {}
   T* allocate(size_t n) { return static_cast<T*>(allocate_large(n * sizeof(T))); }
   void deallocate(T* p, size_t n) noexcept { free_large(p, n * sizeof(T)); }
+  // resize() default-initialises (no zeros written for float): the buffers
+  // are filled at once, and zeroing them first doubled the page touches.
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    if constexpr (sizeof...(Args) == 0)
+      ::new (static_cast<void*>(p)) U;
+    else
+      ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
   template <class U>
   bool operator==(const LargeAllocator<U>&) const noexcept {
     return true;

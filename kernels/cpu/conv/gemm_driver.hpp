@@ -22,11 +22,12 @@ class PackedB {
   template <class Get>
   PackedB(int k_total, int n, int nr, Get&& get) : k_total_(k_total), n_(n), nr_(nr) {
     panels_ = (n + nr - 1) / nr;
-    data_.assign(static_cast<size_t>(panels_) * k_total * nr, 0.0f);
+    data_.resize(static_cast<size_t>(panels_) * k_total * nr);  // not zeroed: every element is written below
     for (int p = 0; p < panels_; ++p)
-      for (int k = 0; k < k_total; ++k)
-        for (int j = 0; j < nr && p * nr + j < n; ++j)
-          data_[(static_cast<size_t>(p) * k_total + k) * nr + j] = get(k, p * nr + j);
+      for (int k = 0; k < k_total; ++k) {
+        float* row = data_.data() + (static_cast<size_t>(p) * k_total + k) * nr;
+        for (int j = 0; j < nr; ++j) row[j] = p * nr + j < n ? get(k, p * nr + j) : 0.0f;
+      }
   }
   // B[k][j] = w[j·col_stride + row_offset(k)]: every convolution's ONNX
   // weights ([K][C/group][KH][KW], a column per output channel) in the row
