@@ -47,6 +47,7 @@ Lowering::Lowering(std::shared_ptr<const Graph> graph, const BackendOptions& opt
       simd_(options.deterministic == Determinism::Portable ? &portable_simd_kernels(isa_) : &simd_kernels(isa_)),
       int8_(&int8_kernels(isa_)),
       threads_(options.threads),
+      prepare_pool_(options.threads > 1 ? std::make_unique<ThreadPool>(options.threads) : nullptr),
       selector_(options, isa_) {
   set_progress(options.progress);
   layouts_.assign(graph_->tensors.size(), Layout::NCHW);
@@ -219,6 +220,7 @@ class CpuExecutable final : public Executable {
     const Graph& g = l_.graph();
     plan_chains(l_);
     lower_graph(l_, kLowerings);
+    l_.release_prepare_pool();
     for (TensorId t : g.outputs)
       final_outputs_.push_back(l_.in_layout(t, Layout::NCHW, static_cast<int>(g.nodes.size()) - 1));
     l_.lowered.outputs = final_outputs_;

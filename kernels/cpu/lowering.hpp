@@ -113,6 +113,10 @@ class Lowering : public LoweringBase {
   Isa isa() const { return isa_; }
   int threads() const { return threads_; }
   ConvSelector& selector() { return selector_; }
+  // Threads for preparing weights while the session is created (packing and
+  // transforms split over the session's thread count); null after lowering.
+  ThreadPool* prepare_pool() { return prepare_pool_.get(); }
+  void release_prepare_pool() { prepare_pool_.reset(); }
 
   // ---- what a lowering does
   // `t` in layout `want`, converted by an inserted step (once per tensor and layout) if needed.
@@ -150,6 +154,7 @@ class Lowering : public LoweringBase {
   const SimdKernels* simd_;
   const Int8Kernels* int8_;
   int threads_;
+  std::unique_ptr<ThreadPool> prepare_pool_;
   ConvSelector selector_;
   std::vector<Layout> layouts_;
   std::map<std::pair<TensorId, Layout>, TensorId> converted_;

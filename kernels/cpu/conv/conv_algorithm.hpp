@@ -55,6 +55,9 @@ struct ConvLayer {
   Activation act;
   const SimdKernels* simd;
   int threads = 1;
+  // Threads for preparing the weights, or null: valid only while prepare()
+  // runs (session creation); kernels must not keep using it.
+  ThreadPool* prepare_pool = nullptr;
 };
 
 class ConvAlgorithm {

@@ -15,7 +15,7 @@ class DirectKernel final : public ConvKernel {
       b_.push_back(PackedB::strided(s_.KH * s_.KW * cg, kg, l.simd->nr,
                                     l.weights + static_cast<size_t>(g) * kg * cg * s_.KH * s_.KW,
                                     static_cast<size_t>(cg) * s_.KH * s_.KW,
-                                    [&](int k) { return (k % cg) * s_.KH * s_.KW + k / cg; }));
+                                    [&](int k) { return (k % cg) * s_.KH * s_.KW + k / cg; }, l.prepare_pool));
   }
 
   void run(const ConvRun& r) const override {

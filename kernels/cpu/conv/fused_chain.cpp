@@ -21,11 +21,13 @@ class ChainKernel final : public ConvKernel {
           dw_w_[(static_cast<size_t>(kh) * d_.KW + kw) * d_.C + ch] = onnx_weight(dl, ch, 0, kh, kw);
     if (c.expand) {
       const ConvLayer& e = *c.expand;
-      expand_b_ = PackedB::strided(e.shape.C, e.shape.K, e.simd->nr, e.weights, e.shape.C, [](int k) { return k; });
+      expand_b_ = PackedB::strided(e.shape.C, e.shape.K, e.simd->nr, e.weights, e.shape.C, [](int k) { return k; },
+                                   e.prepare_pool);
     }
     if (c.project) {
       const ConvLayer& p = *c.project;
-      project_b_ = PackedB::strided(p.shape.C, p.shape.K, p.simd->nr, p.weights, p.shape.C, [](int k) { return k; });
+      project_b_ = PackedB::strided(p.shape.C, p.shape.K, p.simd->nr, p.weights, p.shape.C, [](int k) { return k; },
+                                    p.prepare_pool);
     }
     span_ = (d_.KH - 1) * d_.dh + 1;
     // Each part starts on a 64-byte boundary: the depthwise row is read with

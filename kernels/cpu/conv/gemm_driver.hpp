@@ -10,6 +10,7 @@
 
 #include "engine/runtime/large_alloc.hpp"
 #include "kernels/cpu/simd/simd_kernels.hpp"
+#include "kernels/cpu/thread_pool.hpp"
 
 namespace kiln::cpu {
 
@@ -19,25 +20,35 @@ class PackedB {
  public:
   PackedB() = default;
   // get(k, j) gives B[k][j] in the order the A rows will present K.
+  // With a pool, the panels are packed by its threads.
   template <class Get>
-  PackedB(int k_total, int n, int nr, Get&& get) : k_total_(k_total), n_(n), nr_(nr) {
+  PackedB(int k_total, int n, int nr, Get&& get, ThreadPool* pool = nullptr) : k_total_(k_total), n_(n), nr_(nr) {
     panels_ = (n + nr - 1) / nr;
     data_.resize(static_cast<size_t>(panels_) * k_total * nr);  // not zeroed: every element is written below
-    for (int p = 0; p < panels_; ++p)
+    auto pack = [&](size_t p) {
+      const int col0 = static_cast<int>(p) * nr;
       for (int k = 0; k < k_total; ++k) {
-        float* row = data_.data() + (static_cast<size_t>(p) * k_total + k) * nr;
-        for (int j = 0; j < nr; ++j) row[j] = p * nr + j < n ? get(k, p * nr + j) : 0.0f;
+        float* row = data_.data() + (p * k_total + k) * nr;
+        for (int j = 0; j < nr; ++j) row[j] = col0 + j < n ? get(k, col0 + j) : 0.0f;
       }
+    };
+    if (pool)
+      pool->parallel_for(static_cast<size_t>(panels_), pack);
+    else
+      for (size_t p = 0; p < static_cast<size_t>(panels_); ++p) pack(p);
   }
   // B[k][j] = w[j·col_stride + row_offset(k)]: every convolution's ONNX
   // weights ([K][C/group][KH][KW], a column per output channel) in the row
   // order of the algorithm, row_offset evaluated once per row instead of once
   // per element (its divisions took most of a session's creation).
   template <class RowOffset>
-  static PackedB strided(int k_total, int n, int nr, const float* w, size_t col_stride, RowOffset&& row_offset) {
+  static PackedB strided(int k_total, int n, int nr, const float* w, size_t col_stride, RowOffset&& row_offset,
+                         ThreadPool* pool = nullptr) {
     std::vector<size_t> offsets(static_cast<size_t>(k_total));
     for (int k = 0; k < k_total; ++k) offsets[static_cast<size_t>(k)] = static_cast<size_t>(row_offset(k));
-    return PackedB(k_total, n, nr, [&](int k, int j) { return w[static_cast<size_t>(j) * col_stride + offsets[static_cast<size_t>(k)]]; });
+    return PackedB(
+        k_total, n, nr,
+        [&](int k, int j) { return w[static_cast<size_t>(j) * col_stride + offsets[static_cast<size_t>(k)]]; }, pool);
   }
   const float* panel(int p) const { return data_.data() + static_cast<size_t>(p) * k_total_ * nr_; }
   int panels() const { return panels_; }

@@ -16,7 +16,7 @@ class Im2colKernel final : public ConvKernel {
         k_total_(s_.KH * s_.KW * s_.C),
         rows_(rows_per_task(s_.output_pixels(), l.simd->mr, l.threads, k_total_)),
         b_(PackedB::strided(k_total_, s_.K, l.simd->nr, l.weights, static_cast<size_t>(k_total_),
-                            [&](int k) { return (k % s_.C) * s_.KH * s_.KW + k / s_.C; })),
+                            [&](int k) { return (k % s_.C) * s_.KH * s_.KW + k / s_.C; }, l.prepare_pool)),
         slots_(l.threads, static_cast<size_t>(rows_) * k_total_) {}
 
   size_t workspace_bytes() const override { return slots_.bytes(); }

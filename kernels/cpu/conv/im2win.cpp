@@ -25,7 +25,7 @@ class Im2winKernel final : public ConvKernel {
                             static_cast<size_t>(s_.C) * s_.KH * s_.KW, [&](int k) {
                               const int c = k % s_.C, kh = (k / s_.C) % s_.KH, kw = k / (s_.C * s_.KH);
                               return (c * s_.KH + kh) * s_.KW + kw;
-                            })),
+                            }, l.prepare_pool)),
         rows_per_task_(output_rows_per_task(s_, window_floats_, b_)),
         slots_(l.threads, window_floats_ * rows_per_task_) {}
 

@@ -10,7 +10,8 @@ class PointwiseKernel final : public ConvKernel {
   explicit PointwiseKernel(const ConvLayer& l) : l_(l), s_(l.shape) {
     const int cg = s_.cin_per_group(), kg = s_.cout_per_group();
     for (int g = 0; g < s_.group; ++g)
-      b_.push_back(PackedB::strided(cg, kg, l.simd->nr, l.weights + static_cast<size_t>(g) * kg * cg, cg, [](int k) { return k; }));
+      b_.push_back(PackedB::strided(cg, kg, l.simd->nr, l.weights + static_cast<size_t>(g) * kg * cg, cg,
+                                    [](int k) { return k; }, l.prepare_pool));
   }
 
   void run(const ConvRun& r) const override {

@@ -179,15 +179,26 @@ class WinogradKernel final : public ConvKernel {
     const int kPoints = v.points();
     // U[i][k][c] for the t² points i.
     std::vector<float, LargeAllocator<float>> u(static_cast<size_t>(kPoints) * s_.K * s_.C);
-    std::vector<double> g9(static_cast<size_t>(9) * s_.C), gg(static_cast<size_t>(3) * v.t() * s_.C);
-    for (int k = 0; k < s_.K; ++k) transform_weights(v, l, k, g9, gg, u.data());
+    // In blocks of output channels, each with its own scratch, over the
+    // preparation threads when there are some.
+    constexpr int kBlock = 16;
+    auto transform_block = [&](size_t b) {
+      std::vector<double> g9(static_cast<size_t>(9) * s_.C), gg(static_cast<size_t>(3) * v.t() * s_.C);
+      for (int k = static_cast<int>(b) * kBlock; k < std::min(s_.K, static_cast<int>(b + 1) * kBlock); ++k)
+        transform_weights(v, l, k, g9, gg, u.data());
+    };
+    const size_t blocks = static_cast<size_t>((s_.K + kBlock - 1) / kBlock);
+    if (l.prepare_pool)
+      l.prepare_pool->parallel_for(blocks, transform_block);
+    else
+      for (size_t b = 0; b < blocks; ++b) transform_block(b);
     // Packed per column group, then per point.
     b_.reserve(static_cast<size_t>(p_.col_groups) * kPoints);
     for (int cg = 0; cg < p_.col_groups; ++cg) {
       const int col0 = cg * p_.group_cols, cols = std::min(p_.group_cols, s_.K - col0);
       for (int i = 0; i < kPoints; ++i)
         b_.push_back(PackedB::strided(s_.C, cols, l.simd->nr, u.data() + (static_cast<size_t>(i) * s_.K + col0) * s_.C,
-                                      s_.C, [](int c) { return c; }));
+                                      s_.C, [](int c) { return c; }, l.prepare_pool));
     }
   }
 

@@ -31,6 +31,7 @@ std::optional<ConvLayer> conv_layer_of(Lowering& l, int i) {
   layer.act = to_activation(attrs_as<fb::ConvAttrsT>(node).activation);
   layer.simd = &l.simd();
   layer.threads = l.threads();
+  layer.prepare_pool = l.prepare_pool();
   return layer;
 }
 
