@@ -598,6 +598,21 @@ void mat_apply_fn(const vf* x, vf* y) {
   mat_apply<A, R, T>(x, y);
 }
 
+// t = F applied to each of the T columns of a T×T tile (point r·T + j at
+// src[r·T + j] + c), R values per column.
+template <int T, int R, void (*F)(const vf*, vf*)>
+inline void transform_columns(const float* const* src, int c, int nc, vf (*t)[T]) {
+#pragma GCC unroll 8
+  for (int j = 0; j < T; ++j) {
+    vf x[T], y[R];
+#pragma GCC unroll 8
+    for (int r = 0; r < T; ++r) x[r] = winograd_load(src[r * T + j] + c, nc);
+    F(x, y);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) t[r][j] = y[r];
+  }
+}
+
 // One tile's 2-D transform from the 1-D ones (columns, then rows): T = M + 2
 // input points per side, M outputs; BT maps T values to T, AT T values to M.
 template <int T, int M, void (*BT)(const vf*, vf*), void (*AT)(const vf*, vf*)>
@@ -605,16 +620,8 @@ void winograd_tile(const WinogradArgs& a) {
   for (int c = 0; c < a.n; c += kVL) {
     const int nc = std::min(kVL, a.n - c);
     if (!a.output) {
-      vf t[T][T];  // Bᵀ d, a column at a time; then each row times B
-#pragma GCC unroll 8
-      for (int j = 0; j < T; ++j) {
-        vf x[T], y[T];
-#pragma GCC unroll 8
-        for (int r = 0; r < T; ++r) x[r] = winograd_load(a.src[r * T + j] + c, nc);
-        BT(x, y);
-#pragma GCC unroll 8
-        for (int r = 0; r < T; ++r) t[r][j] = y[r];
-      }
+      vf t[T][T];  // Bᵀ d; then each row times B
+      transform_columns<T, T, BT>(a.src, c, nc, t);
 #pragma GCC unroll 8
       for (int i = 0; i < T; ++i) {
         vf y[T];
@@ -623,16 +630,8 @@ void winograd_tile(const WinogradArgs& a) {
         for (int j = 0; j < T; ++j) winograd_store(a.dst[i * T + j] + c, y[j], nc);
       }
     } else {
-      vf t[M][T];  // Aᵀ m, a column at a time; then each row times A
-#pragma GCC unroll 8
-      for (int j = 0; j < T; ++j) {
-        vf x[T], y[M];
-#pragma GCC unroll 8
-        for (int r = 0; r < T; ++r) x[r] = winograd_load(a.src[r * T + j] + c, nc);
-        AT(x, y);
-#pragma GCC unroll 8
-        for (int r = 0; r < M; ++r) t[r][j] = y[r];
-      }
+      vf t[M][T];  // Aᵀ m; then each row times A
+      transform_columns<T, M, AT>(a.src, c, nc, t);
       const vf bias = a.bias ? winograd_load(a.bias + c, nc) : vf{};
 #pragma GCC unroll 8
       for (int i = 0; i < M; ++i) {
