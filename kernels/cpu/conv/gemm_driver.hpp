@@ -106,8 +106,10 @@ void gemm_rows(const SimdKernels& kern, const GemmProblem& p, int m0, int m1, in
   // the same places on every level.
   constexpr int kMaxPtrs = 1024, kMaxMR = 8;
   const int max_segs = kMaxPtrs / kMaxMR;
-  // Row pointers of every tile of a row block (32 KiB of stack).
-  constexpr int kBlockPtrs = 4096;
+  // Row pointers of every tile of a row block (8 KiB of stack: the fused
+  // chains call this once per image row, and sanitizer builds poison and
+  // unpoison the whole array on every call).
+  constexpr int kBlockPtrs = 1024;
   const float* ptrs_storage[kBlockPtrs];
 
   for (int s0 = 0; s0 < p.nseg;) {
