@@ -72,11 +72,10 @@ inline int64_t gemm_tasks_wanted(int threads) { return threads <= 1 ? 1 : 4 * in
 
 // Rows of C per task for algorithms that copy their A rows into scratch
 // (im2col): enough tasks for the threads, whole register tiles, and not so
-// many rows that the copy falls out of L2. `other_tasks` is how many tasks
-// the columns (and groups) already give.
-inline int rows_per_task(int64_t rows, int mr, int threads, int64_t k_total, int64_t other_tasks = 1) {
+// many rows that the copy falls out of L2.
+inline int rows_per_task(int64_t rows, int mr, int threads, int64_t k_total) {
   const int64_t by_cache = std::max<int64_t>(mr, (256 * 1024 / 4) / std::max<int64_t>(1, k_total) / mr * mr);
-  const int64_t row_tasks_wanted = std::max<int64_t>(1, (gemm_tasks_wanted(threads) + other_tasks - 1) / other_tasks);
+  const int64_t row_tasks_wanted = gemm_tasks_wanted(threads);
   const int64_t by_threads = (rows + row_tasks_wanted - 1) / row_tasks_wanted;
   int64_t r = std::min<int64_t>(by_cache, std::max<int64_t>(by_threads, mr));
   r = (r + mr - 1) / mr * mr;
