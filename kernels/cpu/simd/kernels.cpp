@@ -44,6 +44,28 @@ inline vf activate(vf x, const Activation& act) {
   return x;
 }
 
+// The activation with its kind known at compile time (kAny: read at run time),
+// so that inner loops carry no switch.
+constexpr int kAny = -1;
+template <int ACT>
+inline vf activate_as(vf x, const Activation& act) {
+  if constexpr (ACT == kNone) return x;
+  else if constexpr (ACT == kRelu) return vmax(x, vf{});
+  else if constexpr (ACT == kClip) return vmax(vmin(x, splat(act.beta)), splat(act.alpha));
+  else return activate(x, act);
+}
+// f.template operator()<ACT>() for `kind`: the common kinds as compile-time
+// constants, the others as kAny.
+template <class F>
+inline void with_activation(uint8_t kind, F&& f) {
+  switch (kind) {
+    case kNone: return f.template operator()<kNone>();
+    case kRelu: return f.template operator()<kRelu>();
+    case kClip: return f.template operator()<kClip>();
+    default: return f.template operator()<kAny>();
+  }
+}
+
 // ---- GEMM register tile ---------------------------------------------------------
 // R rows and NV vectors of the tile are computed: the smallest R >= m and
 // NV >= n/kVL, so that short tiles (a GEMV, the last rows of a layer) and
@@ -136,22 +158,12 @@ void gemm_tile_rows(const MicroTile& t) {
         for (int v = 0; v < NV; ++v)
           if (r < t.m && nv[v] > 0) acc[r][v] += ld(t.residual + static_cast<size_t>(r) * t.ldr + v * kVL, nv[v]);
     }
-    auto each = [&](auto f) {
+    with_activation(t.act.kind, [&]<int ACT>() {
 #pragma GCC unroll 16
       for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) acc[r][v] = f(acc[r][v]);
-    };
-    switch (t.act.kind) {
-      case kNone: break;
-      case kRelu: each([](vf x) { return vmax(x, vf{}); }); break;
-      case kClip: {
-        const vf lo = splat(t.act.alpha), hi = splat(t.act.beta);
-        each([&](vf x) { return vmax(vmin(x, hi), lo); });
-        break;
-      }
-      default: each([&](vf x) { return activate(x, t.act); }); break;
-    }
+        for (int v = 0; v < NV; ++v) acc[r][v] = activate_as<ACT>(acc[r][v], t.act);
+    });
   }
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r) {
@@ -183,17 +195,6 @@ void gemm_tile(const MicroTile& t) {
 // ---- depthwise convolution (NHWC, vectorised along channels) -----------------------
 inline const float* input_row(const DepthwiseArgs& a, int ih) {
   return a.x_rows ? a.x_rows[ih] : a.x + static_cast<size_t>(ih) * a.W * a.C;
-}
-
-// The activation with its kind known at compile time (kAny: read at run time),
-// so that the depthwise inner loops carry no switch.
-constexpr int kAny = -1;
-template <int ACT>
-inline vf activate_as(vf x, const Activation& act) {
-  if constexpr (ACT == kNone) return x;
-  else if constexpr (ACT == kRelu) return vmax(x, vf{});
-  else if constexpr (ACT == kClip) return vmax(vmin(x, splat(act.beta)), splat(act.alpha));
-  else return activate(x, act);
 }
 
 // B neighbouring outputs at unit dilation and stride S: each input column
@@ -230,39 +231,18 @@ inline void load_taps(const DepthwiseArgs& a, int c, int nc, vf* w, vf* bias) {
   *bias = a.bias ? (nc == kVL ? load(a.bias + c) : load_partial(a.bias + c, nc)) : vf{};
 }
 
-// One output with any geometry, padding checked per tap.
-template <int K, int ACT>
-inline void depthwise_one(const DepthwiseArgs& a, int oh, int ow, int c, int nc, const vf* w, vf bias) {
-  const int C = a.C;
-  const int ih0 = oh * a.sh - a.pt, iw0 = ow * a.sw - a.pl;
-  vf acc = bias;
-  for (int kh = 0; kh < K; ++kh) {
-    const int ih = ih0 + kh * a.dh;
-    if (ih < 0 || ih >= a.H) continue;
-    const float* row = input_row(a, ih) + c;
-    for (int kw = 0; kw < K; ++kw) {
-      const int iw = iw0 + kw * a.dw;
-      if (iw < 0 || iw >= a.W) continue;
-      const float* p = row + static_cast<size_t>(iw) * C;
-      acc = vfma(nc == kVL ? load(p) : load_partial(p, nc), w[kh * K + kw], acc);
-    }
-  }
-  acc = activate_as<ACT>(acc, a.act);
-  float* out = a.y + (static_cast<size_t>(oh - a.y_first_row) * a.OW + ow) * C + c;
-  if (nc == kVL) store(out, acc);
-  else store_partial(out, acc, nc);
-}
-
-// One output with any geometry for NC whole channel vectors at once (NC
-// independent sums, the taps read from memory): the edge columns of small
-// images (two of seven at 7×7) went one latency-bound sum at a time.
+// One output with any geometry, padding checked per tap, for NC channel
+// vectors at once (NC independent sums: the edge columns of small images, two
+// of seven at 7×7, went one latency-bound sum at a time). The last vector
+// holds nc channels (fewer than a vector only when NC = 1).
 template <int K, int ACT, int NC>
-inline void depthwise_one_wide(const DepthwiseArgs& a, int oh, int ow, int c) {
+inline void depthwise_one(const DepthwiseArgs& a, int oh, int ow, int c, int nc) {
   const int C = a.C;
   const int ih0 = oh * a.sh - a.pt, iw0 = ow * a.sw - a.pl;
+  auto ld = [&](const float* p, int j) { return j < NC - 1 || nc == kVL ? load(p) : load_partial(p, nc); };
   vf acc[NC];
 #pragma GCC unroll 8
-  for (int j = 0; j < NC; ++j) acc[j] = a.bias ? load(a.bias + c + j * kVL) : vf{};
+  for (int j = 0; j < NC; ++j) acc[j] = a.bias ? ld(a.bias + c + j * kVL, j) : vf{};
   for (int kh = 0; kh < K; ++kh) {
     const int ih = ih0 + kh * a.dh;
     if (ih < 0 || ih >= a.H) continue;
@@ -273,20 +253,25 @@ inline void depthwise_one_wide(const DepthwiseArgs& a, int oh, int ow, int c) {
       const float* p = row + static_cast<size_t>(iw) * C;
       const float* q = a.w + static_cast<size_t>(kh * K + kw) * C + c;
 #pragma GCC unroll 8
-      for (int j = 0; j < NC; ++j) acc[j] = vfma(load(p + j * kVL), load(q + j * kVL), acc[j]);
+      for (int j = 0; j < NC; ++j) acc[j] = vfma(ld(p + j * kVL, j), ld(q + j * kVL, j), acc[j]);
     }
   }
   float* out = a.y + (static_cast<size_t>(oh - a.y_first_row) * a.OW + ow) * C + c;
 #pragma GCC unroll 8
-  for (int j = 0; j < NC; ++j) store(out + j * kVL, activate_as<ACT>(acc[j], a.act));
+  for (int j = 0; j < NC; ++j) {
+    const vf y = activate_as<ACT>(acc[j], a.act);
+    if (j < NC - 1 || nc == kVL) store(out + j * kVL, y);
+    else store_partial(out + j * kVL, y, nc);
+  }
 }
 
 // Taps and activation known at compile time. At unit dilation and stride 1
-// or 2, the interior columns of a row run in blocks of four outputs (rows
-// above or below the input skipped), with the channel loop inside so that the
-// K input rows of a block (a few columns × all channels) stay in L1 while
-// every channel block uses them. Edge columns, the last partial channel block
-// and other geometries go one output at a time.
+// or 2, the interior columns of a row run in blocks of kDwBlock outputs, then
+// four (rows above or below the input skipped), with the channel loop inside
+// so that the K input rows of a block (a few columns × all channels) stay in
+// L1 while every channel block uses them. Edge columns, the last partial
+// channel block and other geometries go one output at a time, four channel
+// vectors at once where there are that many.
 template <int K, int ACT>
 void depthwise_fixed(const DepthwiseArgs& a) {
   constexpr int B = kDwBlock;
@@ -336,17 +321,15 @@ void depthwise_fixed(const DepthwiseArgs& a) {
     for (int ow = 0; ow < a.OW; ++ow) {
       if (blockable && ow == ow_lo) ow = ow_hi;
       if (ow >= a.OW) break;
-      for (int c = 0; c < c_wide; c += kWide * kVL) depthwise_one_wide<K, ACT, kWide>(a, oh, ow, c);
+      for (int c = 0; c < c_wide; c += kWide * kVL) depthwise_one<K, ACT, kWide>(a, oh, ow, c, kVL);
     }
     for (int c = c_wide; c < C; c += kVL) {
       const int nc = std::min(kVL, C - c);
-      vf w[K * K], bias;
-      load_taps<K>(a, c, nc, w, &bias);
       const bool in_blocks = blockable && nc == kVL;
       for (int ow = 0; ow < a.OW; ++ow) {
         if (in_blocks && ow == ow_lo) ow = ow_hi;
         if (ow >= a.OW) break;
-        depthwise_one<K, ACT>(a, oh, ow, c, nc, w, bias);
+        depthwise_one<K, ACT, 1>(a, oh, ow, c, nc);
       }
     }
   }
@@ -354,12 +337,7 @@ void depthwise_fixed(const DepthwiseArgs& a) {
 
 template <int K>
 void depthwise_taps(const DepthwiseArgs& a) {
-  switch (a.act.kind) {
-    case kNone: return depthwise_fixed<K, kNone>(a);
-    case kRelu: return depthwise_fixed<K, kRelu>(a);
-    case kClip: return depthwise_fixed<K, kClip>(a);
-    default: return depthwise_fixed<K, kAny>(a);
-  }
+  with_activation(a.act.kind, [&]<int ACT>() { depthwise_fixed<K, ACT>(a); });
 }
 
 void depthwise_any(const DepthwiseArgs& a) {
