@@ -134,13 +134,15 @@ void gemm_tile_rows(const MicroTile& t) {
 #pragma GCC unroll 4
   for (int v = 0; v < NV; ++v) nv[v] = std::min(kVL, t.n - v * kVL);
   auto ld = [](const float* p, int n) { return n == kVL ? load(p) : load_partial(p, n); };
-  if (t.accumulate) {
+  // acc += the tile's rows of a matrix with rows `stride` floats apart.
+  auto add_rows = [&](const float* base, size_t stride) {
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v)
-        if (r < t.m && nv[v] > 0) acc[r][v] += ld(t.c + static_cast<size_t>(r) * t.ldc + v * kVL, nv[v]);
-  }
+        if (r < t.m && nv[v] > 0) acc[r][v] += ld(base + static_cast<size_t>(r) * stride + v * kVL, nv[v]);
+  };
+  if (t.accumulate) add_rows(t.c, t.ldc);
   if (t.final) {
     if (t.bias) {
       vf bias[NV];
@@ -151,13 +153,7 @@ void gemm_tile_rows(const MicroTile& t) {
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) acc[r][v] += bias[v];
     }
-    if (t.residual) {
-#pragma GCC unroll 16
-      for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v)
-          if (r < t.m && nv[v] > 0) acc[r][v] += ld(t.residual + static_cast<size_t>(r) * t.ldr + v * kVL, nv[v]);
-    }
+    if (t.residual) add_rows(t.residual, t.ldr);
     with_activation(t.act.kind, [&]<int ACT>() {
 #pragma GCC unroll 16
       for (int r = 0; r < R; ++r)
