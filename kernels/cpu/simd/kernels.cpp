@@ -370,49 +370,70 @@ void depthwise(const DepthwiseArgs& a) {
 }
 
 // ---- pooling (NHWC) ------------------------------------------------------------------
-void pool(const PoolArgs& a) {
+// Up to kPoolVecs channel vectors of a pixel at once: their max (or sum)
+// chains are independent, and the window's bounds are checked once per tap
+// for all of them (one vector per pass left ResNet-50's 3×3 max pool waiting
+// on vmax latency).
+constexpr int kPoolVecs = 4;
+template <bool MAX>
+void pool_as(const PoolArgs& a) {
   const int C = a.C;
   for (int oh = a.oh_begin; oh < a.oh_end; ++oh) {
+    const int h0 = oh * a.sh - a.pt;
+    int rows = 0, valid_rows = 0;
+    for (int kh = 0; kh < a.KH; ++kh) {
+      const int ih = h0 + kh * a.dh;
+      rows += ih < a.H + a.pb;
+      valid_rows += ih >= 0 && ih < a.H;
+    }
     for (int ow = 0; ow < a.OW; ++ow) {
       // The window clipped to the input, and (for the average) the divisor.
-      const int h0 = oh * a.sh - a.pt, w0 = ow * a.sw - a.pl;
-      int valid = 0, rows = 0, cols = 0;
-      for (int kh = 0; kh < a.KH; ++kh) {
-        const int ih = h0 + kh * a.dh;
-        rows += ih < a.H + a.pb;
-        if (ih < 0 || ih >= a.H) continue;
-        for (int kw = 0; kw < a.KW; ++kw) {
-          const int iw = w0 + kw * a.dw;
-          valid += iw >= 0 && iw < a.W;
-        }
+      const int w0 = ow * a.sw - a.pl;
+      int valid_cols = 0, cols = 0;
+      for (int kw = 0; kw < a.KW; ++kw) {
+        const int iw = w0 + kw * a.dw;
+        valid_cols += iw >= 0 && iw < a.W;
+        cols += iw < a.W + a.pr;
       }
-      for (int kw = 0; kw < a.KW; ++kw) cols += w0 + kw * a.dw < a.W + a.pr;
       // count_include_pad counts taps inside the explicit padding, but not
       // those past it (which ceil_mode can add).
-      const int count = a.count_include_pad ? rows * cols : valid;
+      const int count = a.count_include_pad ? rows * cols : valid_rows * valid_cols;
       const float scale = count > 0 ? 1.0f / static_cast<float>(count) : 0.0f;
-      for (int c = 0; c < C; c += kVL) {
-        const int nc = std::min(kVL, C - c);
-        vf acc = a.is_max ? splat(-INFINITY) : vf{};
+      float* out = a.y + (static_cast<size_t>(oh) * a.OW + ow) * C;
+      for (int c0 = 0; c0 < C; c0 += kPoolVecs * kVL) {
+        const int nv = std::min(kPoolVecs, (C - c0 + kVL - 1) / kVL);
+        const int last = C - c0 - (nv - 1) * kVL;  // lanes of the last vector
+        vf acc[kPoolVecs];
+#pragma GCC unroll 4
+        for (int v = 0; v < kPoolVecs; ++v) acc[v] = MAX ? splat(-INFINITY) : vf{};
         for (int kh = 0; kh < a.KH; ++kh) {
           const int ih = h0 + kh * a.dh;
           if (ih < 0 || ih >= a.H) continue;
           for (int kw = 0; kw < a.KW; ++kw) {
             const int iw = w0 + kw * a.dw;
             if (iw < 0 || iw >= a.W) continue;
-            const float* p = a.x + (static_cast<size_t>(ih) * a.W + iw) * C + c;
-            const vf v = nc == kVL ? load(p) : load_partial(p, nc);
-            acc = a.is_max ? vmax(acc, v) : acc + v;
+            const float* p = a.x + (static_cast<size_t>(ih) * a.W + iw) * C + c0;
+#pragma GCC unroll 4
+            for (int v = 0; v < kPoolVecs; ++v) {
+              if (v >= nv) break;
+              const vf x = v == nv - 1 && last < kVL ? load_partial(p + v * kVL, last) : load(p + v * kVL);
+              acc[v] = MAX ? vmax(acc[v], x) : acc[v] + x;
+            }
           }
         }
-        float* out = a.y + (static_cast<size_t>(oh) * a.OW + ow) * C + c;
-        if (!a.is_max) acc = acc * scale;
-        if (nc == kVL) store(out, acc);
-        else store_partial(out, acc, nc);
+#pragma GCC unroll 4
+        for (int v = 0; v < kPoolVecs; ++v) {
+          if (v >= nv) break;
+          const vf r = MAX ? acc[v] : acc[v] * scale;
+          if (v == nv - 1 && last < kVL) store_partial(out + c0 + v * kVL, r, last);
+          else store(out + c0 + v * kVL, r);
+        }
       }
     }
   }
 }
+
+void pool(const PoolArgs& a) { a.is_max ? pool_as<true>(a) : pool_as<false>(a); }
 
 // ---- elementwise ---------------------------------------------------------------------
 void activation(float* y, const float* x, size_t n, Activation act) {

@@ -61,6 +61,11 @@ std::vector<OpCase> pool_cases() {
       {{1, 2, 8, 9}, {5, 5}, {3, 2}, {2, 2, 2, 2}, {2, 1}, false, true},
       {{1, 3, 13}, {4}, {3}, {1, 2}, {}, true, false},
       {{1, 2, 5, 6, 7}, {2, 3, 2}, {2, 2, 1}, {0, 1, 1, 1, 0, 0}, {}, false, true},
+      // Channels over one and over four vectors of every level, with a
+      // partial last one (the CPU kernel takes up to four vectors a pass).
+      {{1, 150, 9, 8}, {3, 3}, {2, 2}, {1, 1, 1, 1}, {}, false, true},
+      {{2, 37, 7, 9}, {3, 2}, {1, 2}, {1, 0, 1, 1}, {1, 2}, true, false},
+      {{1, 64, 12, 12}, {3, 3}, {2, 2}, {1, 1, 0, 0}, {}, true, true},
   };
   for (const PoolSpec& c : both)
     for (O op : {O::MaxPool, O::AveragePool}) v.push_back(pool_case(op, c));
