@@ -5,7 +5,7 @@
       [--kiln-model M.onnx --ncnn-param X.param ...] [--threads 1,2]
       [--rounds 5] [--runs 30] [--warmup 5] [--benchncnn PATH]
       [--kiln-bin build/kiln] [--kiln-args "--isa avx2"] [--ncnn-src DIR]
-      [--ncnn-shape 224,224,3] [--json FILE]
+      [--ncnn-shape 224,224,3] [--json FILE] [--cpu-level avx2]
 
 Each pair is a Kiln model (.onnx or .kiln) and the same network converted to
 ncnn (.param). For each pair and thread count the engines take turns for
@@ -35,6 +35,10 @@ this script only calls its binaries. In brief:
 benchncnn is then BUILD/benchmark/benchncnn. x86 builds dispatch at run time
 to the best ISA the CPU has (AVX2, AVX-512, ...).
 
+--cpu-level avx2 runs both engines with AVX-512 hidden by CPUID
+(scripts/cpuid_mask.c, see bench_vs_ort.py), so that ncnn's run-time dispatch
+takes its AVX2 kernels.
+
 Standard library only. Exit status: 0 when every pair was measured, 1 when one
 failed (the others are still measured), 2 for bad arguments.
 """
@@ -50,7 +54,7 @@ import tempfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "scripts"))
-from bench_vs_ort import BenchError, log, run  # noqa: E402  (one way to run a tool and report its failure)
+from bench_vs_ort import CPU_LEVELS, BenchError, cpu_level_env, log, run  # noqa: E402  (one way to run a tool and report its failure)
 NCNN_LINE = re.compile(r"min =\s*([0-9.]+)\s+max =\s*([0-9.]+)\s+avg =\s*([0-9.]+)")
 
 
@@ -58,7 +62,7 @@ def kiln_round(args, model, threads, json_path):
     """One `kiln bench` process; returns its JSON."""
     cmd = [args.kiln_bin, "bench", model, "--threads", str(threads), "--runs", str(args.runs),
            "--warmup", str(args.warmup), "--json", json_path, "-q"] + shlex.split(args.kiln_args)
-    run(cmd, f"kiln bench {os.path.basename(model)}")
+    run(cmd, f"kiln bench {os.path.basename(model)}", env=args.env)
     with open(json_path) as f:
         return json.load(f)
 
@@ -67,7 +71,7 @@ def ncnn_round(args, param, threads, shape):
     """One benchncnn process; returns (avg_ms, min_ms)."""
     cmd = [args.benchncnn, str(args.runs), str(threads), "0", "-1", "0",
            f"param={param}", "shape=[" + ",".join(str(d) for d in shape) + "]"]
-    _, err = run(cmd, f"benchncnn {os.path.basename(param)}", with_stderr=True)
+    _, err = run(cmd, f"benchncnn {os.path.basename(param)}", with_stderr=True, env=args.env)
     m = NCNN_LINE.search(err)
     if m is None:
         tail = err.strip().splitlines()[-3:]
@@ -164,6 +168,8 @@ def parse_args(argv):
     p.add_argument("--ncnn-src", metavar="DIR", help="ncnn source checkout, to print its git commit")
     p.add_argument("--ncnn-shape", metavar="W,H,C", help="benchncnn input shape (default: the .param's Input hints)")
     p.add_argument("--json", metavar="FILE", help="also write the table (with per-round values) as JSON")
+    p.add_argument("--cpu-level", choices=CPU_LEVELS, default="native",
+                   help="run both engines as on a CPU with only this level (avx2: AVX-512 hidden by CPUID)")
     args = p.parse_args(argv)
     if len(args.kiln_model) != len(args.ncnn_param):
         p.error(f"--kiln-model given {len(args.kiln_model)} times, --ncnn-param {len(args.ncnn_param)} times")
@@ -195,6 +201,11 @@ def main(argv):
         if not (os.path.isfile(path) and os.access(path, os.X_OK)):
             log(f"bench_vs_ncnn: error: {path}: no {what}")
             return 1
+    try:
+        args.env = cpu_level_env(args.cpu_level)
+    except BenchError as e:
+        log(f"bench_vs_ncnn: error: {e}")
+        return 1
     rows, failed = [], 0
     with tempfile.TemporaryDirectory(prefix="kiln_vs_ncnn_") as tmp:
         for model, param in args.pair_list:
@@ -213,6 +224,8 @@ def main(argv):
         print(f"\nCPU: {cpu_model()}")
         if args.ncnn_src:
             print(f"ncnn: {ncnn_commit(args.ncnn_src)}")
+        if args.cpu_level != "native":
+            print(f"Both engines ran with CPUID hiding every level above {args.cpu_level} (scripts/cpuid_mask.c).")
         print(f"Median over {args.rounds} alternating round(s) of {args.runs} runs per engine: Kiln's p50 "
               f"(after {args.warmup} warmup runs{', ' + args.kiln_args if args.kiln_args else ''}), benchncnn's "
               f"avg and min (after its 8 warmup runs). Model names are the .param files'.")
@@ -220,7 +233,7 @@ def main(argv):
         with open(args.json, "w") as f:
             json.dump({"cpu": cpu_model(), "ncnn": ncnn_commit(args.ncnn_src) if args.ncnn_src else None,
                        "runs": args.runs, "rounds": args.rounds, "warmup": args.warmup,
-                       "kiln_args": args.kiln_args, "rows": rows}, f, indent=2)
+                       "kiln_args": args.kiln_args, "cpu_level": args.cpu_level, "rows": rows}, f, indent=2)
             f.write("\n")
         log(f"wrote {args.json}")
     return 1 if failed else 0

@@ -5,7 +5,7 @@
       [--threads 1,2] [--runs 30] [--rounds 5] [--warmup 5] [--backend cpu]
       [--kiln M.kiln ...] [--kiln-bin build/kiln] [--kiln-args "--isa avx2"]
       [--json table.json] [--ort-dir DIR] [--ort-version X.Y.Z]
-      [--float-model F.onnx ...] [--plot ratios.png]
+      [--float-model F.onnx ...] [--plot ratios.png] [--cpu-level avx2]
 
 For each model and thread count the two engines take turns: `kiln bench --runs
 R/rounds --json` in one process, then scripts/ort_bench.mjs (onnxruntime-node)
@@ -32,10 +32,19 @@ onnxruntime-node is installed from npm into $KILN_ORT_DIR (default
 step downloads optional GPU libraries and fails offline, and the package already
 ships the CPU library.
 
+--cpu-level avx2 runs both engines (and Node.js) with scripts/cpuid_mask.c
+preloaded: CPUID then hides AVX-512, AVX-VNNI and AMX, so that ONNX Runtime
+takes its AVX2 kernels as Kiln does (Kiln's own --isa cannot reach a peer).
+It measures an AVX2 machine's code paths on an AVX-512 one, not an AVX2
+machine's caches and clocks. The library is compiled with cc into
+~/.cache/kiln/cpuid_mask/ and needs CPUID faulting (Linux x86-64; "cpuid_fault"
+in /proc/cpuinfo); without it every engine run fails and says so.
+
 Standard library only. Exit status: 0 when every model was measured, 1 when
 one failed (the others are still measured), 2 for bad arguments.
 """
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -70,10 +79,10 @@ def mib(kib):
     return "n/a" if kib is None or kib < 0 else f"{kib / 1024:.1f} MiB"
 
 
-def run(cmd, what, with_stderr=False):
+def run(cmd, what, with_stderr=False, env=None):
     """Runs cmd, returning stdout (and stderr with with_stderr); a failure raises BenchError with its stderr."""
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True)
+        p = subprocess.run(cmd, capture_output=True, text=True, env=env)
     except OSError as e:
         raise BenchError(f"{what}: cannot start {cmd[0]}: {e}")
     if p.returncode != 0:
@@ -97,6 +106,32 @@ def ensure_ort(ort_dir, version):
     return ort_dir
 
 
+CPU_LEVELS = ("native", "avx2")
+
+
+def cpu_level_env(level):
+    """The environment that runs a program at `level`: None for native, else
+    os.environ with scripts/cpuid_mask.c (compiled once per source version)
+    preloaded."""
+    if level == "native":
+        return None
+    src = os.path.join(REPO, "scripts", "cpuid_mask.c")
+    with open(src, "rb") as f:
+        digest = hashlib.sha1(f.read()).hexdigest()[:12]
+    out_dir = os.path.join(os.path.expanduser("~"), ".cache", "kiln", "cpuid_mask")
+    lib = os.path.join(out_dir, f"libcpuid_mask-{digest}.so")
+    if not os.path.exists(lib):
+        cc = shutil.which("cc") or shutil.which("gcc")
+        if cc is None:
+            raise BenchError("--cpu-level: no C compiler (cc) to build scripts/cpuid_mask.c")
+        os.makedirs(out_dir, exist_ok=True)
+        run([cc, "-O2", "-shared", "-fPIC", src, "-o", lib + ".tmp", "-ldl"], "building scripts/cpuid_mask.c")
+        os.replace(lib + ".tmp", lib)
+    env = dict(os.environ)
+    env["LD_PRELOAD"] = lib + (" " + env["LD_PRELOAD"] if env.get("LD_PRELOAD") else "")
+    return env
+
+
 def split_runs(total, rounds):
     """total runs over `rounds` rounds, as evenly as possible, each at least 1."""
     rounds = max(1, min(rounds, total))
@@ -106,7 +141,7 @@ def split_runs(total, rounds):
 def kiln_bench(args, kiln_file, threads, runs, json_path):
     cmd = [args.kiln_bin, "bench", kiln_file, "--backend", args.backend, "--threads", str(threads),
            "--runs", str(runs), "--warmup", str(args.warmup), "--json", json_path] + shlex.split(args.kiln_args)
-    run(cmd, f"kiln bench {os.path.basename(kiln_file)}")
+    run(cmd, f"kiln bench {os.path.basename(kiln_file)}", env=args.env)
     with open(json_path) as f:
         return json.load(f)
 
@@ -116,7 +151,7 @@ def ort_bench(args, onnx_file, threads, runs, shapes):
            "--warmup", str(args.warmup), "--ort-dir", args.ort_dir]
     for name, shape in shapes:
         cmd += ["--shape", f"{name}={'x'.join(str(d) for d in shape)}"]
-    return json.loads(run(cmd, f"ort_bench {os.path.basename(onnx_file)}"))
+    return json.loads(run(cmd, f"ort_bench {os.path.basename(onnx_file)}", env=args.env))
 
 
 def measure(args, name, onnx_file, kiln_file, threads, tmp, float_file=None):
@@ -273,6 +308,8 @@ def parse_args(argv):
     p.add_argument("--ort-version", default="", help="onnxruntime-node version to install (default: latest)")
     p.add_argument("--node", default="node", help="Node.js binary (default node)")
     p.add_argument("--plot", metavar="FILE.png", help="also draw the table (needs matplotlib)")
+    p.add_argument("--cpu-level", choices=CPU_LEVELS, default="native",
+                   help="run every engine as on a CPU with only this level (avx2: AVX-512 hidden by CPUID)")
     p.add_argument("--float-model", action="append", default=[], metavar="F.onnx",
                    help="float original of each (quantized) model, same order; ORT runs it in the same rounds")
     args = p.parse_args(argv)
@@ -298,6 +335,7 @@ def main(argv):
         return 1
     try:
         ensure_ort(args.ort_dir, args.ort_version)
+        args.env = cpu_level_env(args.cpu_level)
     except BenchError as e:
         log(f"bench_vs_ort: error: {e}")
         return 1
@@ -330,6 +368,8 @@ def main(argv):
         plan = split_runs(args.runs, args.rounds)
         print(f"\nKiln backend '{args.backend}' vs ONNX Runtime {r0['ort_version']} (onnxruntime-node, "
               f"graph optimisation all, sequential, inter-op threads 1).")
+        if args.cpu_level != "native":
+            print(f"Both engines ran with CPUID hiding every level above {args.cpu_level} (scripts/cpuid_mask.c).")
         rounds = f"{len(plan)} alternating rounds" if len(plan) > 1 else "1 round"
         print(f"p50 over {sum(plan)} runs per engine in {rounds}, each process after "
               f"{args.warmup} warmup runs. Peak RSS: ru_maxrss of each engine's own process; ORT's includes "
