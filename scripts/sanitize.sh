@@ -53,7 +53,7 @@ test_asan() {
 
 tsan() {
   cmake -S . -B "$tsan_dir" "${common[@]}" -DKILN_SANITIZE=thread -DKILN_TEST_SUITES=unit >/dev/null &&
-    cmake --build "$tsan_dir" -j"$jobs" || return
+    cmake --build "$tsan_dir" -j"$jobs" --target kiln_concurrency_tests || return
   local count
   count=$(ctest --test-dir "$tsan_dir" -N -L '^concurrency$' | sed -n 's/^Total Tests: //p')
   if [ "${count:-0}" = 0 ]; then
