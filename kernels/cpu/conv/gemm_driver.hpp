@@ -20,16 +20,29 @@ class PackedB {
  public:
   PackedB() = default;
   // get(k, j) gives B[k][j] in the order the A rows will present K.
-  // With a pool, the panels are packed by its threads.
+  // With a pool, the panels are packed by its threads. Each panel is written
+  // a column at a time within chunks of K rows: a column is read along its
+  // weights (contiguous for convolution weights, see strided) and the chunk
+  // being written stays in L1. Row by row, each packed row gathered nr floats
+  // from nr weight columns, and packing took a sixth of MobileNetV2's session
+  // creation and first run.
   template <class Get>
   PackedB(int k_total, int n, int nr, Get&& get, ThreadPool* pool = nullptr) : k_total_(k_total), n_(n), nr_(nr) {
     panels_ = (n + nr - 1) / nr;
     data_.resize(static_cast<size_t>(panels_) * k_total * nr);  // not zeroed: every element is written below
+    constexpr int kChunk = 128;
     auto pack = [&](size_t p) {
+      float* panel = data_.data() + p * k_total * nr;
       const int col0 = static_cast<int>(p) * nr;
-      for (int k = 0; k < k_total; ++k) {
-        float* row = data_.data() + (p * k_total + k) * nr;
-        for (int j = 0; j < nr; ++j) row[j] = col0 + j < n ? get(k, col0 + j) : 0.0f;
+      for (int k0 = 0; k0 < k_total; k0 += kChunk) {
+        const int k1 = std::min(k_total, k0 + kChunk);
+        for (int j = 0; j < nr; ++j) {
+          float* dst = panel + static_cast<size_t>(k0) * nr + j;
+          if (col0 + j >= n)
+            for (int k = k0; k < k1; ++k, dst += nr) *dst = 0.0f;
+          else
+            for (int k = k0; k < k1; ++k, dst += nr) *dst = get(k, col0 + j);
+        }
       }
     };
     if (pool)
@@ -40,42 +53,15 @@ class PackedB {
   // B[k][j] = w[j·col_stride + row_offset(k)]: every convolution's ONNX
   // weights ([K][C/group][KH][KW], a column per output channel) in the row
   // order of the algorithm, row_offset evaluated once per row instead of once
-  // per element (its divisions took most of a session's creation). Packed a
-  // column at a time within chunks of K rows: each column is read along its
-  // weights (contiguous where the offsets are) and the chunk being written
-  // stays in L1. Row by row, each packed row gathered nr floats from nr
-  // weight columns, and packing took a sixth of MobileNetV2's session
-  // creation and first run.
+  // per element (its divisions took most of a session's creation).
   template <class RowOffset>
   static PackedB strided(int k_total, int n, int nr, const float* w, size_t col_stride, RowOffset&& row_offset,
                          ThreadPool* pool = nullptr) {
     std::vector<size_t> offsets(static_cast<size_t>(k_total));
     for (int k = 0; k < k_total; ++k) offsets[static_cast<size_t>(k)] = static_cast<size_t>(row_offset(k));
-    PackedB b;
-    b.k_total_ = k_total, b.n_ = n, b.nr_ = nr, b.panels_ = (n + nr - 1) / nr;
-    b.data_.resize(static_cast<size_t>(b.panels_) * k_total * nr);  // not zeroed: every element is written below
-    constexpr int kChunk = 128;
-    auto pack = [&](size_t p) {
-      float* panel = b.data_.data() + p * k_total * nr;
-      const int col0 = static_cast<int>(p) * nr;
-      for (int k0 = 0; k0 < k_total; k0 += kChunk) {
-        const int k1 = std::min(k_total, k0 + kChunk);
-        for (int j = 0; j < nr; ++j) {
-          float* dst = panel + static_cast<size_t>(k0) * nr + j;
-          if (col0 + j >= n) {
-            for (int k = k0; k < k1; ++k, dst += nr) *dst = 0.0f;
-            continue;
-          }
-          const float* src = w + static_cast<size_t>(col0 + j) * col_stride;
-          for (int k = k0; k < k1; ++k, dst += nr) *dst = src[offsets[static_cast<size_t>(k)]];
-        }
-      }
-    };
-    if (pool)
-      pool->parallel_for(static_cast<size_t>(b.panels_), pack);
-    else
-      for (size_t p = 0; p < static_cast<size_t>(b.panels_); ++p) pack(p);
-    return b;
+    return PackedB(
+        k_total, n, nr,
+        [&](int k, int j) { return w[static_cast<size_t>(j) * col_stride + offsets[static_cast<size_t>(k)]]; }, pool);
   }
   const float* panel(int p) const { return data_.data() + static_cast<size_t>(p) * k_total_ * nr_; }
   int panels() const { return panels_; }
